@@ -1,0 +1,1 @@
+"""SpineNAS search driver: controller, searchers, Ray Tune trainable, results and the CLI."""

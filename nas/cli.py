@@ -1,0 +1,110 @@
+"""The `spinenas` command line: show | train | split | search | plan."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Sequence
+
+from search_space.catalog import PRESETS, get_preset, preset_for, resolve_architecture
+from search_space.cost import measure
+from search_space.spec import Architecture, SpecError
+
+EXIT_USAGE = 2
+
+
+class UserError(Exception):
+    """A problem with the user's input: printed as one line, exit code 2, no traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="spinenas", description="Scale-permuted backbone search (SpineNet).")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    show = sub.add_parser("show", help="print an architecture's blocks, params and FLOPs; draw it")
+    show.add_argument("arch", help="catalog name (spinenet49, resnet50_fpn, ...) or spec file (.yaml/.json)")
+    show.add_argument("--preset", choices=sorted(PRESETS), help="scaling preset (default: the model's own, else spinenet49)")
+    show.add_argument("--image-size", type=int, help="square input size, divisible by 128 (default: the preset's)")
+    show.add_argument("--with-head", action="store_true", help="count the RetinaNet head too (as the paper's FLOPs do)")
+    show.add_argument("--num-classes", type=int, default=91, help="classes of the head (default 91, as COCO configs)")
+    show.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    show.add_argument("--draw", metavar="FILE", help="write a diagram (.png, .svg or .pdf)")
+    show.set_defaults(func=cmd_show)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `spinenas` and `python -m nas`; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (UserError, SpecError, KeyError, ValueError, FileNotFoundError) as e:
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+        print(f"spinenas {args.command}: error: {msg}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """`spinenas show`: the architecture as a table or JSON, with params and FLOPs."""
+    arch = resolve_architecture(args.arch)
+    preset = get_preset(args.preset) if args.preset else preset_for(args.arch)
+    size = args.image_size or preset.image_size
+    if size <= 0 or size % 128:
+        raise UserError(f"--image-size {size} must be a positive multiple of 128")
+    if args.num_classes < 1:
+        raise UserError(f"--num-classes must be >= 1, got {args.num_classes}")
+    cost = measure(arch, preset, size, with_head=args.with_head, num_classes=args.num_classes)
+    if args.draw:
+        from search_space.draw import draw_architecture
+
+        draw_architecture(arch, args.draw)
+    if args.json:
+        print(json.dumps(show_record(arch, preset_name(args), cost.params, cost.flops, size, args.with_head)))
+    else:
+        print(format_table(arch))
+        scope = "backbone + RetinaNet head" if args.with_head else "backbone"
+        print(f"\npreset {preset_name(args)}  image {size}x{size}  {scope}")
+        print(f"params {cost.params / 1e6:.2f}M   FLOPs {cost.flops / 1e9:.2f}B (multiply-adds)")
+        if args.draw:
+            print(f"diagram written to {args.draw}")
+    return 0
+
+
+def preset_name(args: argparse.Namespace) -> str:
+    return args.preset or (args.arch if args.arch in PRESETS else "spinenet49")
+
+
+def show_record(arch: Architecture, preset: str, params: int, flops: int, size: int, with_head: bool) -> dict:
+    """The JSON object `spinenas show --json` prints."""
+    d = arch.to_dict()
+    return {
+        "name": arch.name,
+        "id": arch.id,
+        "preset": preset,
+        "params": params,
+        "flops": flops,
+        "image_size": size,
+        "with_head": with_head,
+        "decoder": arch.decoder,
+        "stem": d["stem"],
+        "blocks": d["blocks"],
+    }
+
+
+def format_table(arch: Architecture) -> str:
+    """A readable table of an architecture's stem and blocks."""
+    lines = [f"{arch.name}  (id {arch.id}, decoder {arch.decoder})", ""]
+    lines.append(f"{'node':>4}  {'kind':<6} {'level':>5}  {'type':<10} {'parents':<9} {'output':<6} folds")
+    for j, g in enumerate(arch.stem):
+        lines.append(f"{j:>4}  {'stem':<6} {'L' + str(g.level):>5}  {g.block_fn:<10} {'':<9} {'':<6} x{g.repeats}")
+    folds = arch.output_folds()
+    for i, b in enumerate(arch.blocks):
+        node = arch.num_stem + i
+        parents = f"{b.parents[0]},{b.parents[1]}"
+        out = f"P{b.level}" if b.is_output else ""
+        fold = ",".join(map(str, folds[i]))
+        lines.append(f"{node:>4}  {'block':<6} {'L' + str(b.level):>5}  {b.block_fn:<10} {parents:<9} {out:<6} {fold}")
+    if arch.decoder == "fpn":
+        lines.append("      FPN on C3..C5 -> P3..P7")
+    return "\n".join(lines)

@@ -1,0 +1,145 @@
+"""Building blocks shared by the SpineNet and ResNet-FPN backbones and the RetinaNet head.
+
+Semantics follow the official TF2 implementation: convs without bias followed by batch norm
+(momentum 0.99 and epsilon 1e-3 in TF terms), stochastic depth on the residual branch.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from search_space.spec import EXPANSION
+
+BN_MOMENTUM = 0.01  # PyTorch convention; TF's momentum 0.99
+BN_EPS = 1e-3
+ACTIVATIONS: dict[str, type[nn.Module]] = {"swish": nn.SiLU, "relu": nn.ReLU}
+
+
+def make_activation(name: str) -> nn.Module:
+    """The activation module called `name` (swish or relu)."""
+    try:
+        return ACTIVATIONS[name]()
+    except KeyError:
+        raise ValueError(f"unknown activation {name!r}; valid: {', '.join(ACTIVATIONS)}") from None
+
+
+def batch_norm(channels: int) -> nn.BatchNorm2d:
+    """Batch norm with the official momentum and epsilon."""
+    return nn.BatchNorm2d(channels, eps=BN_EPS, momentum=BN_MOMENTUM)
+
+
+class ConvBN(nn.Sequential):
+    """Conv (no bias, 'same' padding) -> BN -> optional activation: the one conv helper."""
+
+    def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, activation: str | None = None) -> None:
+        layers: list[nn.Module] = [
+            nn.Conv2d(cin, cout, kernel, stride=stride, padding=kernel // 2, bias=False),
+            batch_norm(cout),
+        ]
+        if activation is not None:
+            layers.append(make_activation(activation))
+        super().__init__(*layers)
+
+
+class DropConnect(nn.Module):
+    """Stochastic depth: drops the whole residual branch of a sample with probability `rate`."""
+
+    def __init__(self, rate: float) -> None:
+        super().__init__()
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"drop-connect rate must be in [0, 1), got {rate}")
+        self.rate = rate
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.rate == 0.0:
+            return x
+        keep = 1.0 - self.rate
+        mask = torch.empty((x.shape[0], 1, 1, 1), dtype=x.dtype, device=x.device).bernoulli_(keep)
+        return x * mask / keep
+
+    def extra_repr(self) -> str:
+        return f"rate={self.rate:.4f}"
+
+
+class Block(nn.Module):
+    """A bottleneck (1x1, 3x3, 1x1 x4) or residual (3x3, 3x3) block with optional projection."""
+
+    def __init__(
+        self,
+        block_fn: str,
+        cin: int,
+        filters: int,
+        stride: int,
+        use_projection: bool,
+        activation: str,
+        drop_rate: float = 0.0,
+    ) -> None:
+        super().__init__()
+        cout = filters * EXPANSION[block_fn]
+        self.shortcut = ConvBN(cin, cout, 1, stride) if use_projection else nn.Identity()
+        if block_fn == "bottleneck":
+            self.branch = nn.Sequential(
+                ConvBN(cin, filters, 1, 1, activation),
+                ConvBN(filters, filters, 3, stride, activation),
+                ConvBN(filters, cout, 1, 1),
+            )
+        else:
+            self.branch = nn.Sequential(ConvBN(cin, filters, 3, stride, activation), ConvBN(filters, filters, 3, 1))
+        self.drop = DropConnect(drop_rate)
+        self.act = make_activation(activation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.shortcut(x) + self.drop(self.branch(x)))
+
+
+class BlockGroup(nn.Sequential):
+    """`repeats` blocks; only the first may project, and only when its input shape differs."""
+
+    def __init__(
+        self,
+        block_fn: str,
+        cin: int,
+        filters: int,
+        repeats: int,
+        stride: int,
+        activation: str,
+        drop_rate: float = 0.0,
+    ) -> None:
+        cout = filters * EXPANSION[block_fn]
+        first = Block(block_fn, cin, filters, stride, cin != cout or stride != 1, activation, drop_rate)
+        rest = [Block(block_fn, cout, filters, 1, False, activation, drop_rate) for _ in range(repeats - 1)]
+        super().__init__(first, *rest)
+        self.out_channels = cout
+
+
+class Resample(nn.Module):
+    """Official "resample with alpha": 1x1 to alpha x base width, scale change, 1x1 to target width."""
+
+    def __init__(
+        self,
+        cin: int,
+        in_block_fn: str,
+        in_level: int,
+        target_level: int,
+        target_filters: int,
+        target_block_fn: str,
+        alpha: float,
+        activation: str,
+    ) -> None:
+        super().__init__()
+        base = cin / 4 if in_block_fn == "bottleneck" else cin
+        width = int(base * alpha)
+        if width < 1:
+            raise ValueError(f"resample width int({base} * {alpha}) is 0; raise alpha or the filter scale")
+        layers: list[nn.Module] = [ConvBN(cin, width, 1, 1, activation)]
+        if in_level < target_level:
+            layers.append(ConvBN(width, width, 3, 2, activation))
+            layers += [nn.MaxPool2d(3, 2, padding=1) for _ in range(target_level - in_level - 1)]
+        elif in_level > target_level:
+            layers.append(nn.Upsample(scale_factor=2 ** (in_level - target_level), mode="nearest"))
+        layers.append(ConvBN(width, target_filters * EXPANSION[target_block_fn], 1, 1))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)

@@ -1,0 +1,72 @@
+"""The RetinaNet head: class and box subnets shared across levels, per-level batch norm."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from search_space.blocks import batch_norm, make_activation
+from search_space.spec import OUTPUT_LEVELS
+
+
+class Subnet(nn.Module):
+    """`num_convs` shared 3x3 convs (no bias) with BN per level, then a shared predictor conv."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        num_filters: int,
+        num_convs: int,
+        out_channels: int,
+        levels: Sequence[int],
+        activation: str,
+        bias_init: float,
+    ) -> None:
+        super().__init__()
+        self.levels = tuple(levels)
+        chans = [in_channels] + [num_filters] * num_convs
+        self.convs = nn.ModuleList(nn.Conv2d(chans[k], chans[k + 1], 3, padding=1, bias=False) for k in range(num_convs))
+        self.norms = nn.ModuleDict(
+            {str(lv): nn.ModuleList(batch_norm(num_filters) for _ in range(num_convs)) for lv in self.levels}
+        )
+        self.act = make_activation(activation)
+        self.predict = nn.Conv2d(chans[-1], out_channels, 3, padding=1)
+        for conv in [*self.convs, self.predict]:
+            nn.init.normal_(conv.weight, std=0.01)
+        nn.init.constant_(self.predict.bias, bias_init)
+
+    def forward(self, x: torch.Tensor, level: int) -> torch.Tensor:
+        for conv, norm in zip(self.convs, self.norms[str(level)]):
+            x = self.act(norm(conv(x)))
+        return self.predict(x)
+
+
+class RetinaNetHead(nn.Module):
+    """Class and box predictions per level: `(N, A*K, H, W)` logits and `(N, A*4, H, W)` offsets."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        num_classes: int,
+        num_filters: int = 256,
+        num_convs: int = 4,
+        num_anchors: int = 9,
+        levels: Sequence[int] = OUTPUT_LEVELS,
+        activation: str = "swish",
+        prior_prob: float = 0.01,
+    ) -> None:
+        super().__init__()
+        if num_classes < 1:
+            raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+        self.num_classes, self.num_anchors = num_classes, num_anchors
+        prior_bias = -math.log((1 - prior_prob) / prior_prob)
+        self.cls = Subnet(in_channels, num_filters, num_convs, num_anchors * num_classes, levels, activation, prior_bias)
+        self.box = Subnet(in_channels, num_filters, num_convs, num_anchors * 4, levels, activation, 0.0)
+
+    def forward(self, feats: dict[int, torch.Tensor]) -> tuple[dict[int, torch.Tensor], dict[int, torch.Tensor]]:
+        cls = {lv: self.cls(f, lv) for lv, f in feats.items()}
+        box = {lv: self.box(f, lv) for lv, f in feats.items()}
+        return cls, box
