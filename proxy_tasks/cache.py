@@ -1,0 +1,108 @@
+"""Decode and resize every image once into a uint8 memory-mapped array, reused by every trial.
+
+Each image is resized so its longer side is `size` (aspect kept) and padded at the bottom and right
+to `size` x `size`. The cache is keyed by the annotation file's path, size and modification time,
+the image folder and `size`, and built atomically (temp file, then rename), so concurrent trials
+on one machine share it and an interrupted build leaves nothing half-written behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from proxy_tasks.data import CocoDataset, DatasetError
+from search_space.fileio import atomic_write_text
+
+
+def default_cache_dir() -> Path:
+    """`$SPINENAS_CACHE`, else `~/.cache/spinenas`."""
+    return Path(os.environ.get("SPINENAS_CACHE", Path.home() / ".cache" / "spinenas"))
+
+
+@dataclass(frozen=True)
+class ImageCache:
+    """Resized, padded images of a dataset: `images[i]` is (size, size, 3) uint8 for record i."""
+
+    images: np.ndarray  # (N, S, S, 3) uint8, memory-mapped
+    scales: np.ndarray  # (N,) resize factor of each image (input pixels per original pixel)
+    size: int
+
+
+def cache_key(ds: CocoDataset, size: int) -> str:
+    """Stable key of a dataset's cache at `size`."""
+    st = ds.ann_file.stat()
+    ident = f"{ds.ann_file.resolve()}|{st.st_size}|{st.st_mtime_ns}|{ds.image_dir.resolve()}|{size}"
+    return hashlib.sha256(ident.encode()).hexdigest()[:16]
+
+
+def load_image(path: Path, image_id: int, expected: tuple[int, int]) -> Image.Image:
+    """Open an image as RGB (grey, RGBA and palette images are converted); errors name the file."""
+    try:
+        with Image.open(path) as im:
+            im.load()
+            if im.size != expected:
+                raise DatasetError(
+                    f"image {image_id}: {path} is {im.size[0]}x{im.size[1]}, its record says {expected[0]}x{expected[1]}"
+                )
+            return im.convert("RGB")
+    except FileNotFoundError:
+        raise DatasetError(f"image {image_id}: file {path} is missing") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        if isinstance(e, DatasetError):
+            raise
+        raise DatasetError(f"image {image_id}: cannot decode {path} ({e})") from None
+
+
+def resize_pad(im: Image.Image, size: int) -> tuple[np.ndarray, float]:
+    """Resize so the longer side is `size`, pad to square; returns (size, size, 3) uint8 and the scale."""
+    w, h = im.size
+    scale = size / max(w, h)
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    out = np.zeros((size, size, 3), dtype=np.uint8)
+    out[:nh, :nw] = np.asarray(im.resize((nw, nh), Image.BILINEAR))
+    return out, scale
+
+
+def build_cache(ds: CocoDataset, size: int, cache_dir: Path | None = None, num_workers: int = 2) -> ImageCache:
+    """The image cache of `ds` at `size`, built on first use."""
+    root = (cache_dir or default_cache_dir()) / "images"
+    root.mkdir(parents=True, exist_ok=True)
+    key = cache_key(ds, size)
+    data_path, meta_path = root / f"{key}.u8", root / f"{key}.json"
+    n = len(ds.images)
+    if meta_path.exists() and data_path.exists():
+        meta = json.loads(meta_path.read_text())
+        if meta.get("count") == n and meta.get("size") == size:
+            images = np.memmap(data_path, dtype=np.uint8, mode="r", shape=(n, size, size, 3))
+            return ImageCache(images, np.asarray(meta["scales"], dtype=np.float64), size)
+    tmp = root / f".{key}.{os.getpid()}.u8.tmp"
+    arr = np.memmap(tmp, dtype=np.uint8, mode="w+", shape=(n, size, size, 3))
+    scales = np.zeros(n, dtype=np.float64)
+
+    def one(i: int) -> None:
+        rec = ds.images[i]
+        im = load_image(ds.image_path(rec), rec.id, (rec.width, rec.height))
+        arr[i], scales[i] = resize_pad(im, size)
+
+    try:
+        with ThreadPoolExecutor(max(1, num_workers)) as pool:
+            list(pool.map(one, range(n)))
+        arr.flush()
+        del arr
+        os.replace(tmp, data_path)
+    except DatasetError as e:
+        raise DatasetError(f"{ds.ann_file}: {e}") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    atomic_write_text(meta_path, json.dumps({"count": n, "size": size, "scales": scales.tolist(), "ann_file": str(ds.ann_file)}))
+    images = np.memmap(data_path, dtype=np.uint8, mode="r", shape=(n, size, size, 3))
+    return ImageCache(images, scales, size)

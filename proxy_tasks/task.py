@@ -1,0 +1,283 @@
+"""The proxy task: train a reduced-size RetinaNet on an architecture briefly and measure COCO AP.
+
+`ProxyTask(config).run(arch)` is what every search trial calls; `spinenas train` calls it too.
+This package knows nothing of Ray or the controller.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from proxy_tasks.cache import ImageCache, build_cache
+from proxy_tasks.data import CocoDataset, DatasetError, load_coco
+from proxy_tasks.evaluate import BACKENDS, coco_metrics, to_coco_results
+from proxy_tasks.loader import BatchLoader, normalize
+from proxy_tasks.retinanet import AnchorConfig, DetectorConfig, InferenceConfig, LossConfig, RetinaNet, build_detector
+from proxy_tasks.synthetic import SYNTHETIC_PRESETS, ensure_synthetic
+from proxy_tasks.train import OptimConfig, recalibrate_batch_norm, train
+from search_space.catalog import ModelPreset, preset_for
+from search_space.cost import count_flops, count_params
+from search_space.spec import Architecture
+
+
+@dataclass
+class DataConfig:
+    """Where the data is: COCO-format paths, or a built-in synthetic dataset (`tiny`, `demo`)."""
+
+    synthetic: str | None = None
+    train_ann: str | None = None
+    train_images: str | None = None
+    val_ann: str | None = None
+    val_images: str | None = None
+    cache_dir: str | None = None
+    max_val_images: int | None = None
+
+
+@dataclass
+class ProxyConfig:
+    """A proxy (or full) detection training recipe. Scaling fields left None follow the model's preset."""
+
+    name: str = "custom"
+    data: DataConfig = field(default_factory=DataConfig)
+    image_size: int = 256
+    epochs: int = 5
+    batch_size: int = 16
+    lr: float = 0.08
+    momentum: float = 0.9
+    weight_decay: float = 4e-5
+    warmup_steps: int = 100
+    grad_clip: float = 10.0
+    filter_size_scale: float | None = 0.25
+    resample_alpha: float | None = 0.25
+    block_repeats: int | None = 1
+    endpoints_filters: int | None = None  # None: head_filters
+    head_filters: int | None = 64
+    head_convs: int | None = 4
+    anchor_size: float | None = 3.0
+    activation: str | None = "swish"
+    drop_connect: float | None = 0.0
+    focal_alpha: float = 0.25
+    focal_gamma: float = 1.5
+    box_loss_weight: float = 50.0
+    huber_delta: float = 0.1
+    scale_jitter_min: float = 0.8
+    scale_jitter_max: float = 1.2
+    flip: bool = True
+    score_threshold: float = 0.05
+    topk_per_level: int = 1000
+    nms_iou: float = 0.5
+    max_detections: int = 100
+    num_workers: int = 2
+    device: str = "auto"
+    amp: str = "auto"
+    channels_last: bool = True
+    seed: int = 0
+    eval_backend: str = "pycocotools"
+    log_every_s: float = 30.0
+    bn_recalibration_batches: int = 20  # precise BN before evaluation; 0 keeps the running averages
+
+    def validate(self) -> None:
+        """Raise `ValueError` naming the field for values no run could use."""
+        if self.image_size <= 0 or self.image_size % 128:
+            raise ValueError(f"proxy.image_size must be a positive multiple of 128, got {self.image_size}")
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"proxy.{name} must be >= 1, got {getattr(self, name)}")
+        if self.eval_backend not in BACKENDS:
+            raise ValueError(f"proxy.eval_backend must be one of {', '.join(BACKENDS)}, got {self.eval_backend!r}")
+        if not 0 < self.scale_jitter_min <= self.scale_jitter_max:
+            raise ValueError("proxy.scale_jitter_min must be > 0 and <= proxy.scale_jitter_max")
+        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise ValueError(f"proxy.device must be auto, cpu or cuda[:N], got {self.device!r}")
+
+    def detector_config(self, preset: ModelPreset) -> DetectorConfig:
+        """Backbone and head settings; fields left None come from `preset`."""
+
+        def pick(value: Any, default: Any) -> Any:
+            return default if value is None else value
+
+        head_filters = pick(self.head_filters, preset.head_filters)
+        return DetectorConfig(
+            filter_size_scale=pick(self.filter_size_scale, preset.filter_size_scale),
+            resample_alpha=pick(self.resample_alpha, preset.resample_alpha),
+            block_repeats=pick(self.block_repeats, preset.block_repeats),
+            endpoints_filters=pick(self.endpoints_filters, head_filters if self.head_filters is not None else preset.endpoints_num_filters),
+            head_filters=head_filters,
+            head_convs=pick(self.head_convs, preset.head_convs),
+            activation=pick(self.activation, preset.activation),
+            drop_connect=pick(self.drop_connect, preset.drop_connect),
+            anchors=AnchorConfig(anchor_size=pick(self.anchor_size, preset.anchor_size)),
+            loss=LossConfig(self.focal_alpha, self.focal_gamma, self.huber_delta, self.box_loss_weight),
+            inference=InferenceConfig(self.score_threshold, self.topk_per_level, self.nms_iou, self.max_detections),
+        )
+
+    def optim_config(self) -> OptimConfig:
+        return OptimConfig(self.lr, self.momentum, self.weight_decay, self.warmup_steps, self.grad_clip)
+
+
+@dataclass
+class ProxyResult:
+    """Metrics of one run and the trained model."""
+
+    metrics: dict[str, Any]
+    model: RetinaNet
+
+
+def resolve_device(name: str) -> torch.device:
+    """`auto` is CUDA when available, else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"proxy.device={name} but CUDA is not available on this machine")
+    return torch.device(name)
+
+
+class ProxyTask:
+    """Prepares the data once (validated, cached), then trains and evaluates any architecture."""
+
+    def __init__(self, config: ProxyConfig, log: Callable[[str], None] | None = None) -> None:
+        config.validate()
+        self.config = config
+        self.log = log or (lambda msg: print(f"[proxy {config.name}] {msg}", file=sys.stderr, flush=True))
+        self._prepared: tuple[CocoDataset, ImageCache, CocoDataset, ImageCache] | None = None
+        self.data_prep_s = 0.0
+
+    def datasets(self) -> tuple[CocoDataset, CocoDataset]:
+        """Train and validation datasets, validated (synthetic ones generated on first use)."""
+        d = self.config.data
+        cache_dir = Path(d.cache_dir) if d.cache_dir else None
+        if d.synthetic:
+            if d.synthetic not in SYNTHETIC_PRESETS:
+                raise ValueError(f"proxy.data.synthetic: unknown {d.synthetic!r}; valid: {', '.join(SYNTHETIC_PRESETS)}")
+            paths = ensure_synthetic(SYNTHETIC_PRESETS[d.synthetic], cache_dir)
+            train_ann, train_images, val_ann, val_images = paths.train_ann, paths.train_images, paths.val_ann, paths.val_images
+        else:
+            missing = [k for k in ("train_ann", "train_images", "val_ann", "val_images") if not getattr(d, k)]
+            if missing:
+                raise ValueError(f"proxy.data needs {', '.join('data.' + k for k in missing)} (or data.synthetic)")
+            train_ann, train_images, val_ann, val_images = d.train_ann, d.train_images, d.val_ann, d.val_images
+        train_ds = load_coco(train_ann, train_images)
+        val_ds = load_coco(val_ann, val_images)
+        if d.max_val_images is not None and d.max_val_images < len(val_ds.images):
+            val_ds = dataclasses.replace(val_ds, images=val_ds.images[: d.max_val_images])
+        if train_ds.category_ids != val_ds.category_ids:
+            raise DatasetError(f"{val_ds.ann_file}: categories differ from those of {train_ds.ann_file}")
+        return train_ds, val_ds
+
+    def prepare(self) -> tuple[CocoDataset, ImageCache, CocoDataset, ImageCache]:
+        """Validate and cache both splits; done once per task object."""
+        if self._prepared is None:
+            t = time.perf_counter()
+            train_ds, val_ds = self.datasets()
+            cache_dir = Path(self.config.data.cache_dir) if self.config.data.cache_dir else None
+            size, workers = self.config.image_size, self.config.num_workers
+            train_cache = build_cache(train_ds, size, cache_dir, workers)
+            val_cache = build_cache(val_ds, size, cache_dir, workers)
+            self._prepared = (train_ds, train_cache, val_ds, val_cache)
+            self.data_prep_s = time.perf_counter() - t
+        return self._prepared
+
+    def run(
+        self,
+        arch: Architecture,
+        preset: ModelPreset | None = None,
+        on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+    ) -> ProxyResult:
+        """Train on `arch` and evaluate; metrics hold AP..APl, params, FLOPs, throughput and timings."""
+        cfg = self.config
+        t_start = time.perf_counter()
+        train_ds, train_cache, val_ds, val_cache = self.prepare()
+        prep_s = time.perf_counter() - t_start
+        device = resolve_device(cfg.device)
+        det_cfg = cfg.detector_config(preset or preset_for(arch.name))
+
+        t = time.perf_counter()
+        torch.manual_seed(cfg.seed)
+        model = build_detector(arch, train_ds.num_classes, det_cfg).to(device)
+        channels_last = cfg.channels_last and device.type == "cuda"
+        if channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        build_s = time.perf_counter() - t
+
+        pin = device.type == "cuda"
+        loader = BatchLoader(
+            train_cache,
+            train_ds.images,
+            cfg.batch_size,
+            train=True,
+            scale_jitter=(cfg.scale_jitter_min, cfg.scale_jitter_max),
+            flip=cfg.flip,
+            seed=cfg.seed,
+            pin_memory=pin,
+        )
+        stats = train(model, loader, cfg.epochs, cfg.optim_config(), device, cfg.amp, channels_last, self.log, cfg.log_every_s, on_epoch)
+
+        t = time.perf_counter()
+        recalibrate_batch_norm(model, loader, device, cfg.bn_recalibration_batches, channels_last)
+        ap = evaluate_model(model, val_ds, val_cache, cfg.batch_size, device, channels_last, cfg.eval_backend, cfg.amp)
+        eval_s = time.perf_counter() - t
+
+        with torch.device("meta"):
+            meta_model = build_detector(arch, train_ds.num_classes, det_cfg).eval()
+        metrics: dict[str, Any] = dict(ap)
+        metrics.update(
+            arch_id=arch.id,
+            arch_name=arch.name,
+            params=count_params(model),
+            flops=count_flops(meta_model, cfg.image_size),
+            images_per_s=stats.images_per_s,
+            train_images=stats.images,
+            steps=stats.steps,
+            epochs=cfg.epochs,
+            final_loss=stats.final_loss,
+            data_prep_s=prep_s,
+            build_s=build_s,
+            train_s=stats.train_s,
+            data_wait_s=stats.data_wait_s,
+            eval_s=eval_s,
+            total_s=time.perf_counter() - t_start,
+            device=str(device),
+        )
+        return ProxyResult(metrics, model)
+
+
+@torch.no_grad()
+def evaluate_model(
+    model: RetinaNet,
+    ds: CocoDataset,
+    cache: ImageCache,
+    batch_size: int,
+    device: torch.device,
+    channels_last: bool = False,
+    backend: str = "pycocotools",
+    amp: str = "auto",
+) -> dict[str, float]:
+    """COCO metrics of `model` on a cached dataset (detections mapped back to original pixels)."""
+    from proxy_tasks.train import autocast_dtype
+
+    model.eval()
+    dtype = autocast_dtype(device, amp)
+    loader = BatchLoader(cache, ds.images, batch_size, train=False, prefetch=2, pin_memory=device.type == "cuda")
+    results = []
+    for batch in loader:
+        batch = batch.to(device)
+        with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+            cls, box = model(normalize(batch.images, channels_last))
+        for i, det in zip(batch.indices, model.detect(cls, box, cache.size)):
+            rec = ds.images[i]
+            results += to_coco_results(
+                rec.id,
+                det["boxes"].cpu().numpy(),
+                det["scores"].cpu().numpy(),
+                det["labels"].cpu().numpy(),
+                float(cache.scales[i]),
+                ds.category_ids,
+            )
+    return coco_metrics(ds.coco, results, backend, [r.id for r in ds.images])

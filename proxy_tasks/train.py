@@ -1,0 +1,175 @@
+"""Training loop: SGD with momentum, linear warm-up then cosine decay, clipping, AMP on CUDA."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+
+from proxy_tasks.loader import BatchLoader, normalize
+from proxy_tasks.retinanet import RetinaNet
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The training loss became NaN or infinite; the trial is failed, not retried."""
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """Optimiser and schedule; `lr` is for the configured batch size."""
+
+    lr: float = 0.08
+    momentum: float = 0.9
+    weight_decay: float = 4e-5
+    warmup_steps: int = 100
+    grad_clip: float = 10.0
+
+
+@dataclass
+class TrainStats:
+    """What a training run measured."""
+
+    steps: int = 0
+    images: int = 0
+    train_s: float = 0.0
+    data_wait_s: float = 0.0
+    final_loss: float = float("nan")
+
+    @property
+    def images_per_s(self) -> float:
+        return self.images / self.train_s if self.train_s > 0 else 0.0
+
+
+def lr_at(step: int, total: int, cfg: OptimConfig) -> float:
+    """Linear warm-up from 0 over `warmup_steps`, then cosine decay to 0 at `total`."""
+    warm = min(cfg.warmup_steps, max(total - 1, 0))
+    if step < warm:
+        return cfg.lr * (step + 1) / warm
+    progress = (step - warm) / max(1, total - warm)
+    return 0.5 * cfg.lr * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+def make_optimizer(model: nn.Module, cfg: OptimConfig) -> torch.optim.SGD:
+    """SGD; weight decay on conv/linear weights only, not on biases or batch-norm parameters."""
+    decay = [p for p in model.parameters() if p.requires_grad and p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim <= 1]
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum)
+
+
+def autocast_dtype(device: torch.device, amp: str) -> torch.dtype | None:
+    """The autocast dtype for `amp` ("auto", "bf16", "fp16", "off") on `device`; None for none."""
+    if amp not in ("auto", "bf16", "fp16", "off"):
+        raise ValueError(f"amp must be auto, bf16, fp16 or off, got {amp!r}")
+    if device.type != "cuda" or amp == "off":
+        return None
+    if amp == "fp16" or (amp == "auto" and not torch.cuda.is_bf16_supported()):
+        return torch.float16
+    return torch.bfloat16
+
+
+def train(
+    model: RetinaNet,
+    loader: BatchLoader,
+    epochs: int,
+    cfg: OptimConfig,
+    device: torch.device,
+    amp: str = "auto",
+    channels_last: bool = False,
+    log: Callable[[str], None] | None = None,
+    log_every_s: float = 30.0,
+    on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+) -> TrainStats:
+    """Train `model` for `epochs` passes over `loader`.
+
+    `on_epoch(epoch, {"loss": ...})` is called after each epoch (for schedulers that stop trials
+    early); a loss that turns NaN or infinite raises `NonFiniteLossError`.
+    """
+    model.train()
+    opt = make_optimizer(model, cfg)
+    dtype = autocast_dtype(device, amp)
+    scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
+    total = epochs * len(loader)
+    stats = TrainStats()
+    size = loader.cache.size
+    last_log = time.perf_counter()
+    step = 0
+    for epoch in range(epochs):
+        epoch_loss, epoch_steps = 0.0, 0
+        t_wait = time.perf_counter()
+        for batch in loader:
+            t0 = time.perf_counter()
+            stats.data_wait_s += t0 - t_wait
+            batch = batch.to(device)
+            images = normalize(batch.images, channels_last)
+            for group in opt.param_groups:
+                group["lr"] = lr_at(step, total, cfg)
+            with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+                cls, box = model(images)
+            losses = model.loss(cls, box, batch.targets, size)
+            loss = losses["loss"]
+            if not torch.isfinite(loss):
+                raise NonFiniteLossError(f"training loss became {loss.item()} at step {step} (epoch {epoch + 1})")
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.unscale_(opt)
+            nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            scaler.step(opt)
+            scaler.update()
+            value = float(loss.detach())
+            epoch_loss += value
+            epoch_steps += 1
+            step += 1
+            stats.images += len(batch.indices)
+            stats.final_loss = value
+            now = time.perf_counter()
+            stats.train_s += now - t_wait
+            if log and now - last_log >= log_every_s:
+                last_log = now
+                log(
+                    f"epoch {epoch + 1}/{epochs} step {step}/{total} loss {value:.4f} "
+                    f"(cls {float(losses['cls_loss']):.4f} box {float(losses['box_loss']):.5f}) "
+                    f"lr {lr_at(step, total, cfg):.4g} {stats.images_per_s:.1f} img/s"
+                )
+            t_wait = time.perf_counter()
+        stats.steps = step
+        if on_epoch is not None:
+            on_epoch(epoch + 1, {"loss": epoch_loss / max(1, epoch_steps)})
+    return stats
+
+
+@torch.no_grad()
+def recalibrate_batch_norm(
+    model: nn.Module, loader: BatchLoader, device: torch.device, num_batches: int, channels_last: bool = False
+) -> int:
+    """Recompute batch-norm running statistics as exact averages over `num_batches` training batches.
+
+    With the official slow BN momentum (0.99 in TF terms) a short proxy training leaves running
+    statistics far from the weights' real activations, and eval-mode AP then measures that lag
+    rather than the architecture. Returns the number of batches used.
+    """
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms or num_batches <= 0:
+        return 0
+    saved = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+    was_training = model.training
+    model.train()
+    used = 0
+    try:
+        for batch in loader:
+            if used >= num_batches:
+                break
+            model(normalize(batch.to(device).images, channels_last))
+            used += 1
+    finally:
+        for m, mom in zip(norms, saved):
+            m.momentum = mom
+        model.train(was_training)
+    return used
