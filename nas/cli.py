@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Sequence
 
+from proxy_tasks.train import NonFiniteLossError
 from search_space.catalog import PRESETS, get_preset, preset_for, resolve_architecture
 from search_space.cost import measure
 from search_space.spec import Architecture, SpecError
@@ -31,6 +32,22 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     show.add_argument("--draw", metavar="FILE", help="write a diagram (.png, .svg or .pdf)")
     show.set_defaults(func=cmd_show)
+
+    train = sub.add_parser(
+        "train",
+        help="train and evaluate one architecture (Hydra overrides, e.g. arch=spinenet49 proxy=synthetic)",
+        description="Hydra overrides: arch=NAME|SPEC proxy=synthetic_tiny|synthetic|coco|custom|full "
+        "proxy.epochs=N proxy.data.train_ann=... out_dir=DIR. Prints the metrics as one JSON line.",
+    )
+    train.add_argument("overrides", nargs="*", help="key=value Hydra overrides")
+    train.set_defaults(func=cmd_train)
+
+    split = sub.add_parser("split", help="carve a held-out reward split from a COCO annotation file")
+    split.add_argument("ann", help="COCO annotation JSON (e.g. instances_train2017.json)")
+    split.add_argument("--holdout", type=int, default=7392, help="images to hold out (default 7392, as the paper)")
+    split.add_argument("--seed", type=int, default=0)
+    split.add_argument("--out-dir", default=None, help="where to write the two files (default: next to ANN)")
+    split.set_defaults(func=cmd_split)
     return parser
 
 
@@ -39,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (UserError, SpecError, KeyError, ValueError, FileNotFoundError) as e:
+    except (UserError, SpecError, KeyError, ValueError, FileNotFoundError, NonFiniteLossError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
         print(f"spinenas {args.command}: error: {msg}", file=sys.stderr)
         return EXIT_USAGE
@@ -108,3 +125,30 @@ def format_table(arch: Architecture) -> str:
     if arch.decoder == "fpn":
         lines.append("      FPN on C3..C5 -> P3..P7")
     return "\n".join(lines)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """`spinenas train`: one architecture on a proxy (or full) recipe; metrics.json and a checkpoint."""
+    from nas.train_run import run_training
+
+    metrics = run_training(args.overrides)
+    print(json.dumps(metrics))
+    return 0
+
+
+def cmd_split(args: argparse.Namespace) -> int:
+    """`spinenas split`: write <stem>_minus<N>.json and <stem>_holdout<N>.json."""
+    from pathlib import Path
+
+    from proxy_tasks.data import load_coco, split_coco
+    from search_space.fileio import atomic_write_text
+
+    ann = Path(args.ann)
+    ds = load_coco(ann, ann.parent, check_files=False)  # validates every record first
+    rest, held = split_coco(ds.coco, args.holdout, args.seed)
+    out = Path(args.out_dir) if args.out_dir else ann.parent
+    paths = (out / f"{ann.stem}_minus{args.holdout}.json", out / f"{ann.stem}_holdout{args.holdout}.json")
+    for path, part in zip(paths, (rest, held)):
+        atomic_write_text(path, json.dumps(part))
+    print(f"{len(rest['images'])} images -> {paths[0]}\n{len(held['images'])} images -> {paths[1]}")
+    return 0

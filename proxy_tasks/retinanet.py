@@ -106,8 +106,9 @@ def match_anchors(anchors: torch.Tensor, gt: torch.Tensor, cfg: LossConfig) -> t
     best_iou, best_gt = iou.max(dim=1)
     matches = torch.where(best_iou >= cfg.positive_iou, best_gt, torch.full_like(best_gt, -2))
     matches[best_iou < cfg.negative_iou] = -1
-    forced = iou.argmax(dim=0)  # (G,) best anchor of each box
-    matches[forced] = torch.arange(gt.shape[0], device=anchors.device)
+    best_anchor_iou, forced = iou.max(dim=0)  # (G,) best anchor of each box
+    has = best_anchor_iou > 0  # a box that overlaps no anchor cannot claim one
+    matches[forced[has]] = torch.arange(gt.shape[0], device=anchors.device)[has]
     return matches
 
 

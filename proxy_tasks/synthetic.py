@@ -38,6 +38,11 @@ class SyntheticSpec:
     max_object: float = 0.7  # fraction of the image side
     max_objects: int = 8
     clutter: int = 12  # distractor strokes per image
+    num_categories: int = len(CATEGORIES)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.num_categories <= len(CATEGORIES):
+            raise ValueError(f"num_categories must be in 1..{len(CATEGORIES)}, got {self.num_categories}")
 
     def folder(self, root: Path | None = None) -> Path:
         tag = "-".join(str(v) for v in asdict(self).values())
@@ -45,7 +50,9 @@ class SyntheticSpec:
 
 
 SYNTHETIC_PRESETS: dict[str, SyntheticSpec] = {
-    "tiny": SyntheticSpec("tiny", num_train=192, num_val=64, image_size=128, min_object=8.0, max_object=0.8, max_objects=4, clutter=6),
+    "tiny": SyntheticSpec(
+        "tiny", num_train=192, num_val=64, image_size=128, min_object=12.0, max_object=0.8, max_objects=3, clutter=3, num_categories=3
+    ),
     "demo": SyntheticSpec("demo", num_train=1200, num_val=300, image_size=256),
 }
 
@@ -106,7 +113,7 @@ def _generate_split(spec: SyntheticSpec, split: str, count: int, start: int, rng
                     "iscrowd": 0,
                 }
             )
-    cats = [{"id": k + 1, "name": n, "supercategory": "shape"} for k, n in enumerate(CATEGORIES)]
+    cats = [{"id": k + 1, "name": n, "supercategory": "shape"} for k, n in enumerate(CATEGORIES[: spec.num_categories])]
     return {"info": {"description": f"SpineNAS synthetic {spec.name} {split}"}, "images": images, "annotations": annotations, "categories": cats}
 
 
@@ -119,7 +126,7 @@ def render_image(spec: SyntheticSpec, rng: np.random.Generator) -> tuple[Image.I
     owner = np.full((s, s), -1, dtype=np.int16)
     drawn: list[tuple[int, int]] = []  # (label, pixel count when drawn)
     for k in range(int(rng.integers(1, spec.max_objects + 1))):
-        label = int(rng.integers(len(CATEGORIES)))
+        label = int(rng.integers(spec.num_categories))
         side = math.exp(rng.uniform(math.log(spec.min_object), math.log(spec.max_object * s)))
         aspect = math.exp(rng.uniform(-0.4, 0.4))
         w, h = side * math.sqrt(aspect), side / math.sqrt(aspect)

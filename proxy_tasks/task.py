@@ -46,7 +46,7 @@ class ProxyConfig:
 
     name: str = "custom"
     data: DataConfig = field(default_factory=DataConfig)
-    image_size: int = 256
+    image_size: int | None = 256  # None: the preset's published input size
     epochs: int = 5
     batch_size: int = 16
     lr: float = 0.08
@@ -85,7 +85,7 @@ class ProxyConfig:
 
     def validate(self) -> None:
         """Raise `ValueError` naming the field for values no run could use."""
-        if self.image_size <= 0 or self.image_size % 128:
+        if self.image_size is not None and (self.image_size <= 0 or self.image_size % 128):
             raise ValueError(f"proxy.image_size must be a positive multiple of 128, got {self.image_size}")
         for name in ("epochs", "batch_size"):
             if getattr(self, name) < 1:
@@ -146,8 +146,8 @@ class ProxyTask:
         config.validate()
         self.config = config
         self.log = log or (lambda msg: print(f"[proxy {config.name}] {msg}", file=sys.stderr, flush=True))
-        self._prepared: tuple[CocoDataset, ImageCache, CocoDataset, ImageCache] | None = None
-        self.data_prep_s = 0.0
+        self._datasets: tuple[CocoDataset, CocoDataset] | None = None
+        self._caches: dict[int, tuple[ImageCache, ImageCache]] = {}
 
     def datasets(self) -> tuple[CocoDataset, CocoDataset]:
         """Train and validation datasets, validated (synthetic ones generated on first use)."""
@@ -171,18 +171,20 @@ class ProxyTask:
             raise DatasetError(f"{val_ds.ann_file}: categories differ from those of {train_ds.ann_file}")
         return train_ds, val_ds
 
-    def prepare(self) -> tuple[CocoDataset, ImageCache, CocoDataset, ImageCache]:
-        """Validate and cache both splits; done once per task object."""
-        if self._prepared is None:
-            t = time.perf_counter()
-            train_ds, val_ds = self.datasets()
+    def prepare(self, image_size: int) -> tuple[CocoDataset, ImageCache, CocoDataset, ImageCache]:
+        """Validate both splits and cache them at `image_size`; each is done once per task object."""
+        if self._datasets is None:
+            self._datasets = self.datasets()
+        train_ds, val_ds = self._datasets
+        if image_size not in self._caches:
             cache_dir = Path(self.config.data.cache_dir) if self.config.data.cache_dir else None
-            size, workers = self.config.image_size, self.config.num_workers
-            train_cache = build_cache(train_ds, size, cache_dir, workers)
-            val_cache = build_cache(val_ds, size, cache_dir, workers)
-            self._prepared = (train_ds, train_cache, val_ds, val_cache)
-            self.data_prep_s = time.perf_counter() - t
-        return self._prepared
+            workers = self.config.num_workers
+            self._caches[image_size] = (
+                build_cache(train_ds, image_size, cache_dir, workers),
+                build_cache(val_ds, image_size, cache_dir, workers),
+            )
+        train_cache, val_cache = self._caches[image_size]
+        return train_ds, train_cache, val_ds, val_cache
 
     def run(
         self,
@@ -193,10 +195,12 @@ class ProxyTask:
         """Train on `arch` and evaluate; metrics hold AP..APl, params, FLOPs, throughput and timings."""
         cfg = self.config
         t_start = time.perf_counter()
-        train_ds, train_cache, val_ds, val_cache = self.prepare()
+        preset = preset or preset_for(arch.name)
+        image_size = cfg.image_size or preset.image_size
+        train_ds, train_cache, val_ds, val_cache = self.prepare(image_size)
         prep_s = time.perf_counter() - t_start
         device = resolve_device(cfg.device)
-        det_cfg = cfg.detector_config(preset or preset_for(arch.name))
+        det_cfg = cfg.detector_config(preset)
 
         t = time.perf_counter()
         torch.manual_seed(cfg.seed)
@@ -231,7 +235,8 @@ class ProxyTask:
             arch_id=arch.id,
             arch_name=arch.name,
             params=count_params(model),
-            flops=count_flops(meta_model, cfg.image_size),
+            flops=count_flops(meta_model, image_size),
+            image_size=image_size,
             images_per_s=stats.images_per_s,
             train_images=stats.images,
             steps=stats.steps,

@@ -29,14 +29,21 @@ def batch_norm(channels: int) -> nn.BatchNorm2d:
     return nn.BatchNorm2d(channels, eps=BN_EPS, momentum=BN_MOMENTUM)
 
 
+def variance_scaling_(conv: nn.Conv2d) -> None:
+    """The official initialiser (TF VarianceScaling, scale 1, fan-in, truncated normal)."""
+    fan_in = conv.in_channels // conv.groups * conv.kernel_size[0] * conv.kernel_size[1]
+    std = (1.0 / fan_in) ** 0.5 / 0.87962566103423978  # corrects for the truncation at 2 std
+    nn.init.trunc_normal_(conv.weight, std=std, a=-2 * std, b=2 * std)
+
+
 class ConvBN(nn.Sequential):
     """Conv (no bias, 'same' padding) -> BN -> optional activation: the one conv helper."""
 
     def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, activation: str | None = None) -> None:
-        layers: list[nn.Module] = [
-            nn.Conv2d(cin, cout, kernel, stride=stride, padding=kernel // 2, bias=False),
-            batch_norm(cout),
-        ]
+        conv = nn.Conv2d(cin, cout, kernel, stride=stride, padding=kernel // 2, bias=False)
+        if conv.weight.device.type != "meta":
+            variance_scaling_(conv)
+        layers: list[nn.Module] = [conv, batch_norm(cout)]
         if activation is not None:
             layers.append(make_activation(activation))
         super().__init__(*layers)

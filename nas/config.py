@@ -1,0 +1,73 @@
+"""Hydra composition of `conf/` and conversion into the components' plain config dataclasses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from proxy_tasks.task import DataConfig, ProxyConfig
+
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+
+
+class ConfigError(ValueError):
+    """A wrong config key or value; the message names the key."""
+
+
+def compose(config_name: str, overrides: Sequence[str]) -> DictConfig:
+    """Compose `conf/<config_name>.yaml` with Hydra command-line style `overrides`."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.errors import HydraException
+
+    try:
+        with initialize_config_dir(version_base=None, config_dir=str(CONF_DIR), job_name="spinenas"):
+            return hydra_compose(config_name=config_name, overrides=list(overrides))
+    except (HydraException, OmegaConfBaseException) as e:
+        raise ConfigError(_one_line(e)) from None
+
+
+def proxy_config(node: DictConfig | dict[str, Any]) -> ProxyConfig:
+    """The `proxy` group as a checked `ProxyConfig`: unknown keys and missing values are named."""
+    schema = OmegaConf.structured(ProxyConfig)
+    node = node if isinstance(node, DictConfig) else OmegaConf.create(node)
+    missing = sorted(f"proxy.{k}" for k in _missing_keys(node))
+    if missing:
+        raise ConfigError(f"missing value for {', '.join(missing)} (set it on the command line: {missing[0]}=...)")
+    try:
+        merged = OmegaConf.merge(schema, node)
+        data = OmegaConf.to_container(merged, resolve=True)
+    except OmegaConfBaseException as e:
+        raise ConfigError(f"proxy: {_one_line(e)}") from None
+    assert isinstance(data, dict)
+    data["data"] = DataConfig(**data["data"])
+    cfg = ProxyConfig(**data)
+    try:
+        cfg.validate()
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    return cfg
+
+
+def _missing_keys(cfg: DictConfig, prefix: str = "") -> list[str]:
+    out = []
+    for key in cfg:
+        path = f"{prefix}{key}"
+        if OmegaConf.is_missing(cfg, key):
+            out.append(path)
+        else:
+            value = cfg[key]
+            if isinstance(value, DictConfig):
+                out += _missing_keys(value, path + ".")
+    return out
+
+
+def _one_line(e: Exception) -> str:
+    text = " ".join(str(e).split())
+    if text.startswith("Could not override '"):
+        key = text.split("'")[1]
+        return f"unknown config key '{key}' (no such setting; see conf/ for the valid keys)"
+    return text.replace("full_key: ", "key: ").split(" object_type=")[0]

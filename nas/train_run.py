@@ -1,0 +1,58 @@
+"""`spinenas train`: compose the config, run the proxy task, write metrics, checkpoint and config."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+from omegaconf import OmegaConf
+
+from nas.config import compose, proxy_config
+from proxy_tasks.task import ProxyTask
+from search_space.catalog import get_preset, preset_for, resolve_architecture
+from search_space.fileio import atomic_write_bytes, atomic_write_text
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def default_out_dir(kind: str) -> Path:
+    """`results/<kind>-<date-time>/`, made unique if two runs start in the same second."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = REPO_ROOT / "results" / f"{kind}-{stamp}"
+    path, k = base, 1
+    while path.exists():
+        path, k = Path(f"{base}-{k}"), k + 1
+    return path
+
+
+def run_training(overrides: Sequence[str]) -> dict[str, Any]:
+    """Train one architecture as configured; returns the metrics written to `metrics.json`."""
+    cfg = compose("train", overrides)
+    proxy = proxy_config(cfg.proxy)
+    arch = resolve_architecture(str(cfg.arch))
+    preset = get_preset(str(cfg.preset)) if cfg.preset else preset_for(str(cfg.arch))
+    task = ProxyTask(proxy)
+    task.prepare(proxy.image_size or preset.image_size)  # dataset problems surface before anything is written
+    out = Path(cfg.out_dir) if cfg.out_dir else default_out_dir("train")
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(cfg))
+    arch.save(out / "arch.yaml")
+
+    result = task.run(arch, preset)
+    checkpoint = {
+        "model": result.model.state_dict(),
+        "arch": arch.to_dict(),
+        "num_classes": result.model.num_classes,
+        "proxy": OmegaConf.to_container(cfg.proxy, resolve=True),
+        "metrics": result.metrics,
+    }
+    buf = io.BytesIO()
+    torch.save(checkpoint, buf)
+    atomic_write_bytes(out / "checkpoint.pt", buf.getvalue())
+    metrics = dict(result.metrics, out_dir=str(out))
+    atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    return metrics

@@ -1,0 +1,56 @@
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from nas.cli import main
+from proxy_tasks.retinanet import build_detector
+from proxy_tasks.task import ProxyConfig
+from search_space import get_architecture, get_preset
+
+
+@pytest.mark.slow
+def test_train_writes_metrics_and_a_safe_checkpoint(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "arch=resnet50_fpn", "proxy=synthetic_tiny", "proxy.epochs=1", f"out_dir={out}"]) == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    printed = json.loads(line)
+    written = json.loads((out / "metrics.json").read_text())
+    assert printed == written and written["arch_name"] == "resnet50_fpn" and 0 <= written["AP"] <= 1
+    assert (out / "config.yaml").exists() and (out / "arch.yaml").exists()
+    ckpt = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert ckpt["arch"]["name"] == "resnet50_fpn" and ckpt["metrics"]["AP"] == written["AP"]
+    cfg = ProxyConfig(**{k: v for k, v in ckpt["proxy"].items() if k != "data"})
+    model = build_detector(get_architecture("resnet50_fpn"), ckpt["num_classes"], cfg.detector_config(get_preset("resnet50_fpn")))
+    model.load_state_dict(ckpt["model"])  # every tensor is there, with the right shape
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "proxy.epochz=3"], "unknown config key 'proxy.epochz'"),
+        (["train", "proxy=coco"], "missing value for proxy.data.train_ann"),
+        (["train", "proxy=nope"], "Could not find 'proxy/nope'"),
+        (["train", "arch=spinenet50"], "'spinenet50' is neither a catalog architecture"),
+        (["train", "proxy=custom", "proxy.data.train_ann=/nope.json", "proxy.data.train_images=/", "proxy.data.val_ann=/nope.json", "proxy.data.val_images=/"], "/nope.json: annotation file not found"),
+    ],
+)
+def test_train_bad_input_is_one_line_exit_2(args, message, tmp_path):
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    proc = subprocess.run([sys.executable, "-m", "nas", *args, f"out_dir={tmp_path / 'o'}"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_split_writes_two_files(tmp_path):
+    from tests.test_data import write_quirky_dataset
+
+    write_quirky_dataset(tmp_path)
+    assert main(["split", str(tmp_path / "ann.json"), "--holdout", "1", "--out-dir", str(tmp_path / "s")]) == 0
+    rest = json.loads((tmp_path / "s" / "ann_minus1.json").read_text())
+    held = json.loads((tmp_path / "s" / "ann_holdout1.json").read_text())
+    assert len(rest["images"]) == 3 and len(held["images"]) == 1

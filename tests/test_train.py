@@ -1,0 +1,44 @@
+import math
+
+import pytest
+import torch
+
+from proxy_tasks.cache import build_cache
+from proxy_tasks.data import load_coco
+from proxy_tasks.loader import BatchLoader
+from proxy_tasks.retinanet import DetectorConfig, build_detector
+from proxy_tasks.synthetic import SYNTHETIC_PRESETS, ensure_synthetic
+from proxy_tasks.train import NonFiniteLossError, OptimConfig, autocast_dtype, lr_at, make_optimizer, train
+from search_space import get_architecture
+
+
+def test_warmup_then_cosine_by_hand():
+    cfg = OptimConfig(lr=0.1, warmup_steps=10)
+    assert lr_at(0, 110, cfg) == pytest.approx(0.01)
+    assert lr_at(9, 110, cfg) == pytest.approx(0.1)
+    assert lr_at(60, 110, cfg) == pytest.approx(0.05)  # halfway through the cosine
+    assert lr_at(110, 110, cfg) == pytest.approx(0.0, abs=1e-12)
+    assert lr_at(35, 110, cfg) == pytest.approx(0.05 * (1 + math.cos(math.pi * 0.25)))
+
+
+def test_no_weight_decay_on_norms_and_biases():
+    model = build_detector(get_architecture("spinenet49"), 3, DetectorConfig(filter_size_scale=0.125, endpoints_filters=8, head_filters=8))
+    decay, no_decay = make_optimizer(model, OptimConfig()).param_groups
+    assert all(p.ndim == 4 for p in decay["params"]) and all(p.ndim == 1 for p in no_decay["params"])
+    assert no_decay["weight_decay"] == 0.0
+
+
+def test_autocast_choice():
+    assert autocast_dtype(torch.device("cpu"), "auto") is None
+    with pytest.raises(ValueError, match="amp must be"):
+        autocast_dtype(torch.device("cpu"), "fp8")
+
+
+def test_nan_loss_stops_with_a_specific_error():
+    paths = ensure_synthetic(SYNTHETIC_PRESETS["tiny"])
+    ds = load_coco(paths.train_ann, paths.train_images)
+    loader = BatchLoader(build_cache(ds, 128), ds.images[:16], 8, train=True)
+    model = build_detector(get_architecture("spinenet49"), ds.num_classes, DetectorConfig(filter_size_scale=0.125, endpoints_filters=8, head_filters=8))
+    model.backbone.register_forward_hook(lambda _m, _i, out: {k: v * float("nan") for k, v in out.items()})
+    with pytest.raises(NonFiniteLossError, match="training loss became nan at step 0"):
+        train(model, loader, 1, OptimConfig(), torch.device("cpu"))
