@@ -42,6 +42,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("overrides", nargs="*", help="key=value Hydra overrides")
     train.set_defaults(func=cmd_train)
 
+    search = sub.add_parser(
+        "search",
+        help="run an architecture search (Hydra overrides, e.g. trials=40 searcher=evolution)",
+        description="Hydra overrides: space=r0_sp53 searcher=reinforce|ppo|evolution|random "
+        "proxy=synthetic_tiny|synthetic|coco|custom|surrogate ray=local|cluster trials=N max_concurrent=N "
+        "seed=N out_dir=DIR resume=true +experiment=NAME.",
+    )
+    search.add_argument("overrides", nargs="*", help="key=value Hydra overrides")
+    search.set_defaults(func=cmd_search)
+
     split = sub.add_parser("split", help="carve a held-out reward split from a COCO annotation file")
     split.add_argument("ann", help="COCO annotation JSON (e.g. instances_train2017.json)")
     split.add_argument("--holdout", type=int, default=7392, help="images to hold out (default 7392, as the paper)")
@@ -133,6 +143,21 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     metrics = run_training(args.overrides)
     print(json.dumps(metrics))
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    """`spinenas search`: the main job."""
+    from nas.search import run_search
+
+    outcome = run_search(args.overrides)
+    s = outcome.summary
+    print(f"\nsearch finished: {s['trials']} trials ({s['ok']} trained, {s['cached']} cached, {s['failed']} failed)")
+    if "best_trial" in s:
+        print(f"best: trial {s['best_trial']}, reward {s['best_reward']:.4f}, AP {s['best_AP']:.4f}, id {s['best_arch_id']}")
+    for name in ("trials.csv", "best.yaml", "best.png", "progress.png", "summary.json", "searcher.json", "config.yaml"):
+        if (outcome.out_dir / name).exists():
+            print(f"  {outcome.out_dir / name}")
     return 0
 
 

@@ -8,6 +8,8 @@ from typing import Any, Sequence
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from nas.reward import RewardConfig
+from proxy_tasks.surrogate import SurrogateConfig
 from proxy_tasks.task import DataConfig, ProxyConfig
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
@@ -30,10 +32,12 @@ def compose(config_name: str, overrides: Sequence[str]) -> DictConfig:
         raise ConfigError(_one_line(e)) from None
 
 
-def proxy_config(node: DictConfig | dict[str, Any]) -> ProxyConfig:
-    """The `proxy` group as a checked `ProxyConfig`: unknown keys and missing values are named."""
-    schema = OmegaConf.structured(ProxyConfig)
+def proxy_config(node: DictConfig | dict[str, Any]) -> ProxyConfig | SurrogateConfig:
+    """The `proxy` group as a checked `ProxyConfig` (or `SurrogateConfig`); bad keys are named."""
     node = node if isinstance(node, DictConfig) else OmegaConf.create(node)
+    if node.get("name") == "surrogate":
+        return _structured(SurrogateConfig, node, "proxy")
+    schema = OmegaConf.structured(ProxyConfig)
     missing = sorted(f"proxy.{k}" for k in _missing_keys(node))
     if missing:
         raise ConfigError(f"missing value for {', '.join(missing)} (set it on the command line: {missing[0]}=...)")
@@ -71,3 +75,18 @@ def _one_line(e: Exception) -> str:
         key = text.split("'")[1]
         return f"unknown config key '{key}' (no such setting; see conf/ for the valid keys)"
     return text.replace("full_key: ", "key: ").split(" object_type=")[0]
+
+
+def reward_config(node: DictConfig) -> RewardConfig:
+    """The `reward` group as a checked `RewardConfig`."""
+    return _structured(RewardConfig, node, "reward")
+
+
+def _structured(cls: type, node: DictConfig, group: str) -> Any:
+    try:
+        data = OmegaConf.to_container(OmegaConf.merge(OmegaConf.structured(cls), node), resolve=True)
+        return cls(**data)
+    except OmegaConfBaseException as e:
+        raise ConfigError(f"{group}: {_one_line(e)}") from None
+    except ValueError as e:
+        raise ConfigError(str(e)) from None

@@ -11,8 +11,8 @@ from typing import Any, Sequence
 import torch
 from omegaconf import OmegaConf
 
-from nas.config import compose, proxy_config
-from proxy_tasks.task import ProxyTask
+from nas.config import ConfigError, compose, proxy_config
+from proxy_tasks.task import ProxyConfig, ProxyTask
 from search_space.catalog import get_preset, preset_for, resolve_architecture
 from search_space.fileio import atomic_write_bytes, atomic_write_text
 
@@ -33,6 +33,8 @@ def run_training(overrides: Sequence[str]) -> dict[str, Any]:
     """Train one architecture as configured; returns the metrics written to `metrics.json`."""
     cfg = compose("train", overrides)
     proxy = proxy_config(cfg.proxy)
+    if not isinstance(proxy, ProxyConfig):
+        raise ConfigError("proxy=surrogate scores architectures without training; use it with spinenas search")
     arch = resolve_architecture(str(cfg.arch))
     preset = get_preset(str(cfg.preset)) if cfg.preset else preset_for(str(cfg.arch))
     task = ProxyTask(proxy)

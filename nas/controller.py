@@ -1,0 +1,240 @@
+"""The RNN controller (Zoph & Le 2017): an LSTM policy over a search space's decisions.
+
+At each step the LSTM reads the embedding of the previous choice (plus a step embedding), and
+the softmax head of the current decision's kind scores its categories; choices the space marks
+invalid are masked out. Trained by REINFORCE with an exponential-moving-average baseline and an
+entropy bonus, or by clipped PPO; both use the log-probabilities recorded at sampling time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from search_space.space import SearchSpace
+
+NEG_INF = -1e9
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Run the controller's tiny ops on one thread.
+
+    Intra-op threads cannot speed up 64-wide LSTM steps, and when the cores are busy (trials on
+    the same machine) their spin-waiting made one update 100x slower: 8 s instead of 64 ms.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@dataclass(frozen=True)
+class ControllerConfig:
+    """Policy size and the learning rule's settings."""
+
+    hidden: int = 64
+    lr: float = 1e-3
+    entropy_weight: float = 1e-3
+    baseline_decay: float = 0.9
+    tanh_constant: float | None = 2.5  # logits = c * tanh(logits / c) keeps early sampling diverse
+    temperature: float = 1.0
+    grad_clip: float = 5.0
+    algorithm: str = "reinforce"  # or "ppo"
+    ppo_clip: float = 0.2
+    ppo_epochs: int = 4
+    max_importance_weight: float = 2.0  # REINFORCE: truncated ratio new/old policy of late rewards
+
+
+@dataclass
+class Sample:
+    """One sampled architecture's actions with the policy's log-probability and entropy at sampling."""
+
+    actions: list[int]
+    log_prob: float
+    entropy: float
+
+
+class Policy(nn.Module):
+    """LSTM over the decision sequence with one softmax head per decision kind."""
+
+    def __init__(self, space: SearchSpace, hidden: int) -> None:
+        super().__init__()
+        self.space = space
+        self.kinds = sorted(space.kind_sizes)
+        self.kind_index = {k: i for i, k in enumerate(self.kinds)}
+        # One embedding row per (kind, category), plus a start token at row 0.
+        self.offsets: dict[str, int] = {}
+        rows = 1
+        for k in self.kinds:
+            self.offsets[k] = rows
+            rows += space.kind_sizes[k]
+        self.action_embedding = nn.Embedding(rows, hidden)
+        self.step_embedding = nn.Embedding(len(space.decisions), hidden)
+        self.lstm = nn.LSTMCell(hidden, hidden)
+        self.heads = nn.ModuleDict({k: nn.Linear(hidden, space.kind_sizes[k]) for k in self.kinds})
+        for p in self.parameters():
+            nn.init.uniform_(p, -0.1, 0.1)
+
+
+class Controller:
+    """Samples architectures and learns from their rewards.
+
+    Args:
+        space: the search space (decisions, masks).
+        config: policy and learning-rule settings.
+        seed: seeds the weights and the sampling generator.
+    """
+
+    def __init__(self, space: SearchSpace, config: ControllerConfig = ControllerConfig(), seed: int = 0) -> None:
+        if config.algorithm not in ("reinforce", "ppo"):
+            raise ValueError(f"controller algorithm must be reinforce or ppo, got {config.algorithm!r}")
+        self.space, self.config = space, config
+        torch.manual_seed(seed)
+        self.policy = Policy(space, config.hidden)
+        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=config.lr)
+        self.generator = torch.Generator().manual_seed(seed)
+        self.baseline: float | None = None
+        self.updates = 0
+
+    def _logits(self, h: torch.Tensor, step: int) -> torch.Tensor:
+        kind = self.space.decisions[step].kind
+        logits = self.policy.heads[kind](h) / self.config.temperature
+        c = self.config.tanh_constant
+        return c * torch.tanh(logits / c) if c else logits
+
+    def _run(self, actions: torch.Tensor | None, batch: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Walk the decisions for `batch` sequences in lockstep (all share one decision order).
+
+        With `actions` (B, T) it scores them (teacher forcing); without, it samples. Returns the
+        actions (B, T), their summed log-probabilities (B,) and summed entropies (B,).
+        """
+        walks = [self.space.walk() for _ in range(batch)]
+        hidden = self.config.hidden
+        h = c = torch.zeros(batch, hidden)
+        tokens = torch.zeros(batch, dtype=torch.long)  # start token
+        taken, log_prob, entropy = [], torch.zeros(batch), torch.zeros(batch)
+        for t, decision in enumerate(self.space.decisions):
+            x = self.policy.action_embedding(tokens) + self.policy.step_embedding.weight[t]
+            h, c = self.policy.lstm(x, (h, c))
+            mask = torch.from_numpy(np.stack([w.mask() for w in walks]))
+            logp = F.log_softmax(self._logits(h, t).masked_fill(~mask, NEG_INF), dim=-1)
+            if actions is None:
+                a = torch.multinomial(logp.detach().exp(), 1, generator=self.generator).squeeze(1)
+            else:
+                a = actions[:, t]
+            log_prob = log_prob + logp.gather(1, a[:, None]).squeeze(1)
+            entropy = entropy - (logp.exp() * logp).masked_fill(~mask, 0.0).sum(1)
+            for w, ai in zip(walks, a.tolist()):
+                w.step(ai)
+            taken.append(a)
+            tokens = a + self.policy.offsets[decision.kind]
+        return torch.stack(taken, 1), log_prob, entropy
+
+    @torch.no_grad()
+    def sample(self) -> Sample:
+        """Sample one valid action sequence (uses and advances the controller's generator)."""
+        with one_thread():
+            actions, log_prob, entropy = self._run(None, 1)
+        return Sample(actions[0].tolist(), float(log_prob[0]), float(entropy[0]))
+
+    def evaluate(self, actions: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log-probabilities (B,) and entropies (B,) of action sequences under the current policy."""
+        _, log_prob, entropy = self._run(torch.tensor([list(a) for a in actions], dtype=torch.long), len(actions))
+        return log_prob, entropy
+
+    def update(self, batch: Sequence[tuple[Sample, float]]) -> dict[str, float]:
+        """One learning step from (sample, reward) pairs; returns diagnostics."""
+        if not batch:
+            return {}
+        with one_thread():
+            return self._update(batch)
+
+    def _update(self, batch: Sequence[tuple[Sample, float]]) -> dict[str, float]:
+        rewards = [r for _, r in batch]
+        advantages = []
+        for r in rewards:  # the baseline moves with every reward, in completion order
+            self.baseline = r if self.baseline is None else self.baseline
+            advantages.append(r - self.baseline)
+            self.baseline = self.config.baseline_decay * self.baseline + (1 - self.config.baseline_decay) * r
+        epochs = self.config.ppo_epochs if self.config.algorithm == "ppo" else 1
+        adv = torch.tensor(advantages)
+        old_logp = torch.tensor([sample.log_prob for sample, _ in batch])
+        loss_value = 0.0
+        for _ in range(epochs):
+            logp, ent = self.evaluate([sample.actions for sample, _ in batch])
+            ratio = torch.exp(logp - old_logp)
+            if self.config.algorithm == "ppo":
+                clip = self.config.ppo_clip
+                objective = torch.minimum(ratio * adv, ratio.clamp(1 - clip, 1 + clip) * adv)
+            else:
+                objective = ratio.detach().clamp(max=self.config.max_importance_weight) * logp * adv
+            loss = -(objective + self.config.entropy_weight * ent).mean()
+            self.optimizer.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(self.policy.parameters(), self.config.grad_clip)
+            self.optimizer.step()
+            loss_value = float(loss.detach())
+        self.updates += 1
+        return {"loss": loss_value, "baseline": float(self.baseline or 0.0), "mean_reward": sum(rewards) / len(rewards)}
+
+    # -- state --------------------------------------------------------------------------------
+
+    def state(self) -> tuple[dict, dict[str, torch.Tensor]]:
+        """(JSON-able scalars, tensors) that restore this controller exactly, sampling stream included."""
+        meta = {"baseline": self.baseline, "updates": self.updates}
+        tensors = {f"policy.{k}": v.detach().clone() for k, v in self.policy.state_dict().items()}
+        tensors["generator"] = self.generator.get_state()
+        opt = self.optimizer.state_dict()
+        for pid, st in opt["state"].items():
+            for name, value in st.items():  # copies: later steps must not change a saved state
+                tensors[f"adam.{pid}.{name}"] = value.detach().clone() if torch.is_tensor(value) else torch.tensor(value)
+        return meta, tensors
+
+    def load_state(self, meta: dict, tensors: dict[str, torch.Tensor]) -> None:
+        """Inverse of `state`."""
+        self.baseline, self.updates = meta["baseline"], int(meta["updates"])
+        self.policy.load_state_dict({k[len("policy.") :]: v for k, v in tensors.items() if k.startswith("policy.")})
+        self.generator.set_state(tensors["generator"])
+        opt = self.optimizer.state_dict()
+        state: dict[int, dict[str, torch.Tensor]] = {}
+        for key, value in tensors.items():
+            if key.startswith("adam."):
+                _, pid, name = key.split(".", 2)
+                state.setdefault(int(pid), {})[name] = value.clone()
+        opt["state"] = state
+        self.optimizer.load_state_dict(opt)
+
+    @torch.no_grad()
+    def choice_probability(self, prefix: Sequence[int]) -> torch.Tensor:
+        """Probabilities of the categories of decision `len(prefix)` after the actions `prefix`."""
+        with one_thread():
+            return self._choice_probability(prefix)
+
+    def _choice_probability(self, prefix: Sequence[int]) -> torch.Tensor:
+        walk = self.space.walk()
+        h = c = torch.zeros(1, self.config.hidden)
+        token = torch.zeros(1, dtype=torch.long)
+        for t in range(len(prefix) + 1):
+            x = self.policy.action_embedding(token) + self.policy.step_embedding.weight[t]
+            h, c = self.policy.lstm(x, (h, c))
+            mask = torch.from_numpy(walk.mask())[None]
+            if t == len(prefix):
+                return F.softmax(self._logits(h, t).masked_fill(~mask, NEG_INF), dim=-1)[0]
+            walk.step(prefix[t])
+            token = torch.tensor([prefix[t] + self.policy.offsets[self.space.decisions[t].kind]])
+        raise AssertionError("unreachable")
+
+
+def entropy_of_uniform(space: SearchSpace) -> float:
+    """Entropy (nats) of the uniform valid policy, for reference in logs."""
+    return space.log10_size() * math.log(10)

@@ -1,0 +1,197 @@
+"""The one writer of a search's output folder.
+
+`trials.csv` gets one row per finished or failed trial, appended and fsynced as each completes
+(a kill can at worst cut the last line, which is dropped on resume); `best.yaml`, `best.png`,
+`progress.png` and `summary.json` are rewritten atomically at the end (and on resume).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from nas.searchers.base import Completion, Proposal  # noqa: E402
+from search_space.draw import draw_architecture  # noqa: E402
+from search_space.fileio import atomic_write_bytes, atomic_write_text  # noqa: E402
+from search_space.space import SearchSpace  # noqa: E402
+
+COLUMNS = (
+    "number", "trial_id", "status", "reward", "AP", "AP50", "AP75", "APs", "APm", "APl", "flops", "params",
+    "arch_id", "actions", "log_prob", "entropy", "wall_s", "cpu_s", "gpu_s", "node", "error", "finished_at",
+)  # fmt: skip
+
+
+@dataclass
+class TrialRow:
+    """A row of trials.csv, parsed."""
+
+    number: int
+    trial_id: str
+    status: str
+    reward: float
+    actions: list[int]
+    values: dict[str, Any]
+
+
+class RunFolder:
+    """Reads and writes the files of one search run."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.trials_csv = self.path / "trials.csv"
+        self.searcher_state = self.path / "searcher.json"
+        self.rows: list[TrialRow] = []
+
+    def start(self, resume: bool) -> None:
+        """Create the folder, or (resume) read back the rows of the run it holds."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        if resume:
+            self.rows = self.read_rows()
+            self._rewrite_rows()  # drops a line cut short by a kill
+        elif not self.trials_csv.exists():
+            atomic_write_text(self.trials_csv, ",".join(COLUMNS) + "\n")
+
+    def read_rows(self) -> list[TrialRow]:
+        """Rows of trials.csv; a torn last line (no newline) is ignored."""
+        if not self.trials_csv.exists():
+            return []
+        text = self.trials_csv.read_text()
+        if text and not text.endswith("\n"):
+            text = text[: text.rfind("\n") + 1]
+        rows = []
+        for rec in csv.DictReader(io.StringIO(text)):
+            rows.append(
+                TrialRow(
+                    number=int(rec["number"]),
+                    trial_id=rec["trial_id"],
+                    status=rec["status"],
+                    reward=float(rec["reward"]),
+                    actions=[int(a) for a in rec["actions"].split()],
+                    values=rec,
+                )
+            )
+        return rows
+
+    def _rewrite_rows(self) -> None:
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, COLUMNS, extrasaction="ignore", lineterminator="\n")
+        w.writeheader()
+        for r in self.rows:
+            w.writerow(r.values)
+        atomic_write_text(self.trials_csv, buf.getvalue())
+
+    def append(self, completion: Completion) -> TrialRow:
+        """Append one finished trial to trials.csv (flushed and fsynced before returning)."""
+        res, p = completion.result, completion.proposal
+        values: dict[str, Any] = {k: _fmt(res.get(k)) for k in COLUMNS}
+        values.update(
+            number=len(self.rows) + 1,
+            trial_id=completion.trial_id,
+            status=completion.status,
+            reward=repr(completion.reward),
+            arch_id=p.arch_id,
+            actions=" ".join(map(str, p.actions)),
+            log_prob=repr(p.log_prob),
+            entropy=repr(p.entropy),
+            error=str(res.get("error", "")).replace("\n", " ")[:500],
+            finished_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
+        )
+        buf = io.StringIO()
+        csv.DictWriter(buf, COLUMNS, extrasaction="ignore", lineterminator="\n").writerow(values)
+        with open(self.trials_csv, "a", encoding="utf-8") as f:
+            f.write(buf.getvalue())
+            f.flush()
+            os.fsync(f.fileno())
+        row = TrialRow(values["number"], completion.trial_id, completion.status, completion.reward, list(p.actions), values)
+        self.rows.append(row)
+        return row
+
+    @staticmethod
+    def proposal_of(row: TrialRow) -> Proposal:
+        """The proposal a row records (for replay into a restored searcher)."""
+        v = row.values
+        return Proposal(row.actions, v["arch_id"], float(v["log_prob"] or 0), float(v["entropy"] or 0), row.status == "cached")
+
+    def best(self) -> TrialRow | None:
+        """The finished trial with the highest reward (first one on ties)."""
+        done = [r for r in self.rows if r.status in ("ok", "cached")]
+        return max(done, key=lambda r: r.reward) if done else None
+
+    def finalize(self, space: SearchSpace, config_yaml: str | None = None) -> dict[str, Any]:
+        """Write best.yaml, best.png, progress.png and summary.json; return the summary."""
+        if config_yaml is not None:
+            atomic_write_text(self.path / "config.yaml", config_yaml)
+        best = self.best()
+        summary: dict[str, Any] = {
+            "trials": len(self.rows),
+            "ok": sum(r.status == "ok" for r in self.rows),
+            "cached": sum(r.status == "cached" for r in self.rows),
+            "failed": sum(r.status == "failed" for r in self.rows),
+            "nodes": sorted({r.values.get("node", "") for r in self.rows} - {""}),
+            "cpu_s": sum(_num(r.values.get("cpu_s")) for r in self.rows),
+            "gpu_s": sum(_num(r.values.get("gpu_s")) for r in self.rows),
+            "trial_wall_s": sum(_num(r.values.get("wall_s")) for r in self.rows),
+        }
+        if best is not None:
+            arch = space.decode(best.actions, name=f"best-{space.name}-trial{best.number}")
+            arch.save(self.path / "best.yaml")
+            draw_architecture(arch, self.path / "best.png", title=f"best of {len(self.rows)} trials: reward {best.reward:.4f}")
+            summary.update(best_trial=best.number, best_reward=best.reward, best_AP=_num(best.values.get("AP")), best_arch_id=arch.id)
+        self.plot_progress()
+        atomic_write_text(self.path / "summary.json", json.dumps(summary, indent=2) + "\n")
+        return summary
+
+    def plot_progress(self) -> None:
+        """Reward per trial (failed trials marked) and the best so far."""
+        fig, ax = plt.subplots(figsize=(7, 3.6))
+        xs = [r.number for r in self.rows]
+        ok = [(r.number, r.reward) for r in self.rows if r.status != "failed"]
+        bad = [(r.number, r.reward) for r in self.rows if r.status == "failed"]
+        best, running = [], -math.inf
+        for r in self.rows:
+            if r.status != "failed":
+                running = max(running, r.reward)
+            best.append(running if running > -math.inf else float("nan"))
+        if ok:
+            ax.scatter(*zip(*ok), s=12, label="trial reward", color="#4c72b0")
+        if bad:
+            ax.scatter(*zip(*bad), s=18, marker="x", label="failed", color="#c44e52")
+        if xs:
+            ax.step(xs, best, where="post", color="#dd8452", label="best so far")
+        ax.set_xlabel("trial (completion order)")
+        ax.set_ylabel("reward")
+        ax.set_title(f"{self.path.name}: {len(self.rows)} trials")
+        ax.legend(fontsize=8, frameon=False)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
+        plt.close(fig)
+        atomic_write_bytes(self.path / "progress.png", buf.getvalue())
+
+
+def _fmt(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return value
+
+
+def _num(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0

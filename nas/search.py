@@ -1,0 +1,208 @@
+"""`spinenas search`: the controller proposes, Ray Tune trains proxies, results are written out.
+
+Resumable: every completion is appended to trials.csv and the searcher state saved right after,
+so a driver killed at any moment (even kill -9) continues with `resume=true`: finished trials are
+kept (rows the saved state has not seen yet are replayed into it), trials that were running are
+started afresh, and the total is the number asked for.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from omegaconf import DictConfig, OmegaConf
+from ray.tune import Callback
+
+from nas.config import ConfigError, compose, proxy_config, reward_config
+from nas.results import RunFolder
+from nas.searchers import ArchSearcher, Completion, make_searcher
+from nas.train_run import default_out_dir
+from search_space.fileio import atomic_write_text
+from search_space.space import SearchSpace, get_space
+
+# Settings that must not change between a run and its resume.
+RESUME_FIXED = ("space", "searcher", "proxy", "reward", "seed", "preset", "dedup", "failure_reward")
+
+
+@dataclass
+class SearchOutcome:
+    """What a finished search produced."""
+
+    out_dir: Path
+    summary: dict[str, Any]
+
+
+def run_search(overrides: Sequence[str]) -> SearchOutcome:
+    """Compose the config, run (or resume) the search, write the results; returns the summary."""
+    cfg = compose("search", overrides)
+    _check(cfg)
+    space = search_space_of(cfg)
+    proxy = proxy_config(cfg.proxy)
+    reward = reward_config(cfg.reward)
+    out = Path(cfg.out_dir) if cfg.out_dir else default_out_dir("search")
+    folder = RunFolder(out)
+    config_yaml = OmegaConf.to_yaml(cfg)
+    if cfg.resume:
+        _check_resumable(out, cfg)
+    elif folder.trials_csv.exists():
+        raise ConfigError(f"{out} already holds a search; continue it with resume=true or choose another out_dir")
+    folder.start(resume=bool(cfg.resume))
+    if not cfg.resume:
+        atomic_write_text(out / "config.yaml", config_yaml)
+
+    searcher = make_searcher(
+        cfg.searcher.name,
+        space,
+        {k: v for k, v in OmegaConf.to_container(cfg.searcher, resolve=True).items() if k != "name"},
+        seed=int(cfg.seed),
+        failure_reward=float(cfg.failure_reward),
+        dedup=bool(cfg.dedup),
+    )
+    if cfg.resume:
+        _restore(searcher, folder)
+    searcher.on_complete = folder.append
+    searcher.checkpoint_path = str(folder.searcher_state)
+
+    remaining = int(cfg.trials) - len(folder.rows)
+    progress = Progress(folder, int(cfg.trials), float(cfg.progress_every_s))
+    if remaining > 0:
+        _fit(cfg, searcher, proxy, reward, remaining, out, progress)
+    summary = folder.finalize(space, config_yaml)
+    progress.final(summary)
+    return SearchOutcome(out, summary)
+
+
+def _check(cfg: DictConfig) -> None:
+    if int(cfg.trials) < 1:
+        raise ConfigError(f"trials must be >= 1, got {cfg.trials}")
+    if int(cfg.max_concurrent) < 1:
+        raise ConfigError(f"max_concurrent must be >= 1, got {cfg.max_concurrent}")
+    if float(cfg.trial.cpus) <= 0 or float(cfg.trial.gpus) < 0:
+        raise ConfigError("trial.cpus must be > 0 and trial.gpus >= 0")
+    if cfg.resume and not cfg.out_dir:
+        raise ConfigError("resume=true needs out_dir=<the folder of the search to continue>")
+
+
+def _check_resumable(out: Path, cfg: DictConfig) -> None:
+    saved_path = out / "config.yaml"
+    if not saved_path.exists():
+        raise ConfigError(f"{out}: nothing to resume (no config.yaml); start it without resume=true")
+    saved = OmegaConf.load(saved_path)
+    def plain(value: Any) -> Any:
+        return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
+
+    for key in RESUME_FIXED:
+        if plain(saved.get(key)) != plain(cfg.get(key)):
+            raise ConfigError(f"resume: '{key}' differs from the run in {out}; resume with the same settings")
+
+
+def _restore(searcher: ArchSearcher, folder: RunFolder) -> None:
+    if folder.searcher_state.exists():
+        searcher.restore(str(folder.searcher_state))
+    searcher.pending.clear()  # those trials died with the driver; they are proposed afresh
+    for row in folder.rows:
+        searcher.replay(row.trial_id, folder.proposal_of(row), row.reward, row.status, dict(row.values))
+
+
+def _fit(cfg: DictConfig, searcher: ArchSearcher, proxy: Any, reward: Any, remaining: int, out: Path, progress: "Progress") -> None:
+    import ray
+    from ray import tune
+
+    from nas.trainable import trainable
+
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    started_ray = False
+    if not ray.is_initialized():
+        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": bool(cfg.ray.log_to_driver)}
+        if cfg.ray.address:
+            ray.init(address=str(cfg.ray.address), **kwargs)
+        else:
+            if cfg.ray.temp_dir:
+                kwargs["_temp_dir"] = str(cfg.ray.temp_dir)
+            ray.init(num_cpus=cfg.ray.num_cpus, num_gpus=cfg.ray.num_gpus, **kwargs)
+        started_ray = True
+    try:
+        threads = max(1, int(math.floor(float(cfg.trial.cpus))))
+        fn = tune.with_parameters(trainable, proxy=proxy, reward=reward, preset=str(cfg.preset), threads=threads)
+        fn = tune.with_resources(fn, {"cpu": float(cfg.trial.cpus), "gpu": float(cfg.trial.gpus)})
+        tuner = tune.Tuner(
+            fn,
+            tune_config=tune.TuneConfig(
+                search_alg=searcher,
+                num_samples=remaining,
+                max_concurrent_trials=int(cfg.max_concurrent),
+                reuse_actors=True,
+                trial_dirname_creator=lambda trial: f"trial_{trial.trial_id}",
+            ),
+            run_config=tune.RunConfig(
+                name=f"tune-{time.strftime('%Y%m%d-%H%M%S')}",
+                storage_path=str(out.resolve() / "tune"),
+                failure_config=tune.FailureConfig(max_failures=int(cfg.trial.max_failures)),
+                callbacks=[progress],
+                verbose=0,
+            ),
+        )
+        tuner.fit()
+    finally:
+        if started_ray:
+            ray.shutdown()
+
+
+class Progress(Callback):
+    """Prints a live status line: trials done/running/failed, best so far, elapsed and time left."""
+
+    def __init__(self, folder: RunFolder, total: int, every_s: float) -> None:
+        super().__init__()
+        self.folder, self.total, self.every_s = folder, total, every_s
+        self.start = time.perf_counter()
+        self.start_rows = len(folder.rows)
+        self.last = 0.0
+        self.running = 0
+
+    def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
+        self.running = sum(t.status == "RUNNING" for t in trials)
+        if time.perf_counter() - self.last >= self.every_s:
+            self.print_line()
+
+    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self.print_line()
+
+    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self.print_line()
+
+    def print_line(self) -> None:
+        self.last = time.perf_counter()
+        rows = self.folder.rows
+        done = len(rows)
+        failed = sum(r.status == "failed" for r in rows)
+        best = self.folder.best()
+        elapsed = time.perf_counter() - self.start
+        new = done - self.start_rows
+        left = f"~{_hms(elapsed / new * (self.total - done))}" if new > 0 and done < self.total else "?"
+        best_txt = f"best AP {float(best.values.get('AP') or 'nan'):.4f} (reward {best.reward:.4f}, trial {best.number})" if best else "best -"
+        print(
+            f"[search] {done}/{self.total} done, {self.running} running, {failed} failed | {best_txt} | "
+            f"elapsed {_hms(elapsed)} | left {left}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def final(self, summary: dict[str, Any]) -> None:
+        self.print_line()
+
+
+def _hms(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
+def search_space_of(cfg: DictConfig) -> SearchSpace:
+    """The search space a search config names."""
+    return get_space(cfg.space.name, block_adjustments=cfg.space.block_adjustments, parent_window=cfg.space.parent_window)

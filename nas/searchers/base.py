@@ -1,0 +1,198 @@
+"""The searchers' shared contract: Ray Tune's `Searcher`, over a SpineNAS search space.
+
+A searcher proposes action sequences; `suggest` decodes them into architecture configs for the
+trainable, and `on_trial_complete` turns results into rewards for `learn`. Errors, repeats and
+results without a reward are logged and given the failure reward, never raised. State is saved
+as explicit JSON plus a tensor file (`<path>.pt`, loaded with weights_only), both atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from ray.tune.search import Searcher
+
+from search_space.fileio import atomic_write_bytes, atomic_write_text
+from search_space.space import SearchSpace
+
+log = logging.getLogger("spinenas.searcher")
+STATE_FORMAT = 1
+
+
+@dataclass
+class Proposal:
+    """What was suggested for a trial: the actions and what the searcher needs to learn from it."""
+
+    actions: list[int]
+    arch_id: str
+    log_prob: float = 0.0
+    entropy: float = 0.0
+    cached: bool = False
+
+
+@dataclass
+class Completion:
+    """A finished trial as the searcher saw it."""
+
+    trial_id: str
+    proposal: Proposal
+    reward: float
+    status: str  # ok | failed | cached
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+class ArchSearcher(Searcher):
+    """Base of every SpineNAS searcher.
+
+    Args:
+        space: the search space.
+        seed: seeds every random choice of the searcher.
+        failure_reward: reward given for failed trials (errors, NaN, missing metric).
+        dedup: re-use the result of an architecture already trained instead of training it again.
+        on_complete: called with each `Completion` (the results writer), before the state is saved.
+        checkpoint_path: where to save the state after every completion (None: only on request).
+    """
+
+    name = "base"
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        seed: int = 0,
+        failure_reward: float = 0.0,
+        dedup: bool = True,
+        on_complete: Callable[[Completion], None] | None = None,
+        checkpoint_path: str | Path | None = None,
+    ) -> None:
+        super().__init__(metric="reward", mode="max")
+        self.space, self.seed = space, seed
+        self.failure_reward, self.dedup = failure_reward, dedup
+        self.on_complete, self.checkpoint_path = on_complete, checkpoint_path
+        self.pending: dict[str, Proposal] = {}
+        self.completed: list[str] = []
+        self.cache: dict[str, dict[str, Any]] = {}  # arch id -> result of its first successful training
+
+    # -- what subclasses provide ------------------------------------------------------------------
+
+    def propose(self) -> Proposal:
+        """The next proposal."""
+        raise NotImplementedError
+
+    def learn(self, completion: Completion) -> None:
+        """Update from a finished trial."""
+        raise NotImplementedError
+
+    def algorithm_state(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+        """(JSON-able scalars, tensors) of the algorithm."""
+        raise NotImplementedError
+
+    def load_algorithm_state(self, meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
+        raise NotImplementedError
+
+    # -- Tune's Searcher contract ------------------------------------------------------------------
+
+    def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
+        return True  # metric and mode are fixed: reward, max
+
+    def suggest(self, trial_id: str) -> dict[str, Any] | None:
+        proposal = self.propose()
+        arch = self.space.decode(proposal.actions)
+        proposal.arch_id = arch.id
+        config: dict[str, Any] = {"actions": list(proposal.actions), "arch": arch.to_dict(), "arch_id": arch.id}
+        if self.dedup and arch.id in self.cache:
+            proposal.cached = True
+            config["cached_result"] = self.cache[arch.id]
+        self.pending[trial_id] = proposal
+        return config
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        proposal = self.pending.pop(trial_id, None)
+        if proposal is None:
+            log.warning("completion of unknown or already completed trial %s ignored", trial_id)
+            return
+        result = dict(result or {})
+        reward = result.get("reward")
+        ok = not error and result.get("status", "ok") in ("ok", "cached")
+        if not ok or not isinstance(reward, (int, float)) or not math.isfinite(reward):
+            if ok:
+                result.setdefault("error", "trial reported no finite reward")
+            elif error:
+                result.setdefault("error", "trial failed in Ray (raised, or its worker was lost)")
+            status, reward = "failed", self.failure_reward
+        else:
+            status = "cached" if proposal.cached else "ok"
+            if status == "ok" and self.dedup:
+                self.cache.setdefault(proposal.arch_id, _cacheable(result))
+        completion = Completion(trial_id, proposal, float(reward), status, result)
+        self.learn(completion)
+        self.completed.append(trial_id)
+        if self.on_complete is not None:
+            self.on_complete(completion)
+        if self.checkpoint_path is not None:
+            self.save(str(self.checkpoint_path))
+
+    def replay(self, trial_id: str, proposal: Proposal, reward: float, status: str, result: dict[str, Any]) -> None:
+        """Feed a trial finished in an earlier run (resume after the state was last saved)."""
+        if trial_id in self.completed:
+            return
+        completion = Completion(trial_id, proposal, reward, status, result)
+        if status == "ok" and self.dedup:
+            self.cache.setdefault(proposal.arch_id, _cacheable(result))
+        self.learn(completion)
+        self.completed.append(trial_id)
+
+    # -- state --------------------------------------------------------------------------------------
+
+    def save(self, checkpoint_path: str) -> None:
+        meta, tensors = self.algorithm_state()
+        buf = io.BytesIO()
+        torch.save(tensors, buf)
+        blob = buf.getvalue()
+        state = {
+            "format": STATE_FORMAT,
+            "searcher": self.name,
+            "space": {"name": self.space.name, "block_adjustments": self.space.block_adjustments, "parent_window": self.space.parent_window},
+            "seed": self.seed,
+            "completed": self.completed,
+            "pending": {k: asdict(p) for k, p in self.pending.items()},
+            "cache": self.cache,
+            "algorithm": meta,
+            "tensors_sha256": hashlib.sha256(blob).hexdigest(),
+        }
+        atomic_write_bytes(checkpoint_path + ".pt", blob)
+        atomic_write_text(checkpoint_path, json.dumps(state, indent=1))
+
+    def restore(self, checkpoint_path: str) -> None:
+        path = Path(checkpoint_path)
+        try:
+            state = json.loads(path.read_text())
+            blob = Path(checkpoint_path + ".pt").read_bytes()
+        except (OSError, json.JSONDecodeError) as e:
+            raise ValueError(f"{path}: cannot read searcher state ({e})") from None
+        if state.get("format") != STATE_FORMAT or state.get("searcher") != self.name:
+            raise ValueError(f"{path}: state of searcher {state.get('searcher')!r}, this is {self.name!r}")
+        space = state["space"]
+        mine = {"name": self.space.name, "block_adjustments": self.space.block_adjustments, "parent_window": self.space.parent_window}
+        if space != mine:
+            raise ValueError(f"{path}: saved for space {space}, this search uses {mine}")
+        if hashlib.sha256(blob).hexdigest() != state["tensors_sha256"]:
+            raise ValueError(f"{path}.pt does not match {path} (interrupted save?)")
+        tensors = torch.load(io.BytesIO(blob), weights_only=True)
+        self.completed = list(state["completed"])
+        self.pending = {k: Proposal(**p) for k, p in state["pending"].items()}
+        self.cache = dict(state["cache"])
+        self.load_algorithm_state(state["algorithm"], tensors)
+
+
+def _cacheable(result: dict[str, Any]) -> dict[str, Any]:
+    """The part of a result worth re-using for a duplicate architecture (plain scalars)."""
+    skip = {"trial_id", "node", "wall_s", "cpu_s", "status", "error", "timestamp", "date", "hostname", "pid"}
+    return {k: v for k, v in result.items() if k not in skip and isinstance(v, (int, float, str, bool)) and not k.startswith("time_")}

@@ -1,0 +1,118 @@
+"""Searches on a real local Ray: every output file, failures, and resume after kill -9."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from PIL import Image
+
+from nas.cli import main
+from nas.results import RunFolder
+from nas.search import run_search
+from search_space import get_space, load_architecture
+
+
+@pytest.fixture
+def ray_dir():
+    """A short per-test Ray session folder (socket paths must stay under ~100 characters)."""
+    path = tempfile.mkdtemp(prefix="rt", dir="/tmp")
+    yield path
+    stop_ray_processes_of(path)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def stop_ray_processes_of(temp_dir):
+    """Kill what a Ray session in `temp_dir` left running (found by PID via its command lines)."""
+    out = subprocess.run(["pgrep", "-f", temp_dir], capture_output=True, text=True).stdout.split()
+    for pid in map(int, out):
+        if pid != os.getpid():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+@pytest.mark.slow
+def test_small_search_writes_every_file(tmp_path, ray_dir, capsys):
+    out = tmp_path / "run"
+    args = ["proxy=synthetic_tiny", "proxy.epochs=1", "trials=3", "max_concurrent=2", f"out_dir={out}", f"ray.temp_dir={ray_dir}"]
+    outcome = run_search(args)
+    folder = RunFolder(out)
+    rows = folder.read_rows()
+    assert [r.number for r in rows] == [1, 2, 3] and len({r.trial_id for r in rows}) == 3
+    assert all(r.status == "ok" and 0 <= r.reward <= 1 for r in rows)
+    assert all(float(r.values["AP"]) == r.reward and int(r.values["flops"]) > 0 for r in rows)
+    best = max(rows, key=lambda r: r.reward)
+    space = get_space("r0_sp53", block_adjustments=True)
+    spec = load_architecture(out / "best.yaml")
+    assert spec.blocks == space.decode(best.actions).blocks and spec.id == best.values["arch_id"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary == outcome.summary and summary["trials"] == 3 and summary["best_trial"] == best.number
+    assert summary["cpu_s"] > 0 and summary["nodes"]
+    state = json.loads((out / "searcher.json").read_text())
+    assert sorted(state["completed"]) == sorted(r.trial_id for r in rows) and not state["pending"]
+    assert yaml.safe_load((out / "config.yaml").read_text())["trials"] == 3
+    for png in ("best.png", "progress.png"):
+        with Image.open(out / png) as im:
+            assert im.width > 300
+    # The written spec is accepted unchanged by `spinenas show`.
+    capsys.readouterr()
+    assert main(["show", str(out / "best.yaml"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["id"] == spec.id
+
+
+@pytest.mark.slow
+def test_failing_trials_are_recorded_and_the_search_completes(tmp_path, ray_dir):
+    out = tmp_path / "fail"
+    # alpha 0.001 leaves some resampling convs with width 0: every trial raises while building.
+    run_search(["proxy=synthetic_tiny", "proxy.resample_alpha=0.001", "trials=2", f"out_dir={out}", f"ray.temp_dir={ray_dir}"])
+    rows = RunFolder(out).read_rows()
+    assert len(rows) == 2 and all(r.status == "failed" and r.reward == 0.0 for r in rows)
+    assert all("ValueError: resample width" in r.values["error"] for r in rows)
+    assert json.loads((out / "summary.json").read_text())["failed"] == 2
+    assert not (out / "best.yaml").exists() and (out / "progress.png").exists()
+
+
+def test_out_dir_of_another_run_is_not_overwritten(tmp_path):
+    (tmp_path / "trials.csv").write_text("number\n")
+    with pytest.raises(ValueError, match="already holds a search; continue it with resume=true"):
+        run_search([f"out_dir={tmp_path}", "proxy=surrogate"])
+    with pytest.raises(ValueError, match="nothing to resume"):
+        run_search([f"out_dir={tmp_path / 'empty'}", "resume=true", "proxy=surrogate"])
+
+
+@pytest.mark.slow
+def test_resume_after_kill_9(tmp_path, ray_dir):
+    out = tmp_path / "resumed"
+    args = ["proxy=surrogate", "proxy.duration_s=0.4", "trials=24", "max_concurrent=2", f"out_dir={out}", f"ray.temp_dir={ray_dir}"]
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    proc = subprocess.Popen([sys.executable, "-m", "nas", "search", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    csv_path = out / "trials.csv"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if csv_path.exists() and len(csv_path.read_text().splitlines()) > 7:
+            break
+        time.sleep(0.2)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    stop_ray_processes_of(ray_dir)
+    before = RunFolder(out).read_rows()
+    assert 6 <= len(before) < 24, len(before)
+
+    run_search([*args, "resume=true"])
+    after = RunFolder(out).read_rows()
+    assert len(after) == 24 and [r.number for r in after] == list(range(1, 25))
+    assert len({r.trial_id for r in after}) == 24  # no trial recorded twice
+    assert [r.values for r in after[: len(before)]] == [r.values for r in before]  # nothing finished was lost
+    state = json.loads((out / "searcher.json").read_text())
+    assert len(state["completed"]) == 24
+    with pytest.raises(ValueError, match="'searcher' differs"):
+        run_search([*args, "resume=true", "searcher=random"])

@@ -1,0 +1,114 @@
+import json
+import math
+
+import pytest
+
+from nas.searchers import make_searcher
+from nas.searchers.evolution import mutate
+from proxy_tasks.surrogate import SurrogateConfig, SurrogateTask
+from search_space import get_space
+
+SPACE = get_space("r35_sp18", block_adjustments=True)
+OPTIONS = {"reinforce": {"batch_size": 3}, "ppo": {"batch_size": 3}, "evolution": {"population": 6, "sample_size": 2}, "random": {}}
+TASK = SurrogateTask(SurrogateConfig(target="spinenet49"))
+
+
+def drive(searcher, start, n):
+    """Suggest and complete n trials in order; returns the suggested action lists."""
+    out = []
+    for i in range(start, start + n):
+        cfg = searcher.suggest(f"t{i}")
+        out.append(cfg["actions"])
+        searcher.on_trial_complete(f"t{i}", {"reward": float(TASK.run(SPACE.decode(cfg["actions"]))["AP"])})
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(OPTIONS))
+def test_save_restore_continue_matches_uninterrupted(name, tmp_path):
+    a = make_searcher(name, SPACE, OPTIONS[name], seed=7, dedup=False)
+    drive(a, 0, 10)
+    a.save(str(tmp_path / "s.json"))
+    b = make_searcher(name, SPACE, OPTIONS[name], seed=123, dedup=False)
+    b.restore(str(tmp_path / "s.json"))
+    assert drive(a, 10, 10) == drive(b, 10, 10)
+    state = json.loads((tmp_path / "s.json").read_text())
+    assert state["searcher"] == name and len(state["completed"]) == 10
+
+
+@pytest.mark.parametrize("name", sorted(OPTIONS))
+def test_completions_are_tolerant(name):
+    s = make_searcher(name, SPACE, OPTIONS[name], seed=0, failure_reward=-1.0)
+    seen = []
+    s.on_complete = seen.append
+    for i in range(4):
+        s.suggest(f"t{i}")
+    s.on_trial_complete("t0", None, error=True)
+    s.on_trial_complete("t1", {"AP": 0.3})  # no reward key
+    s.on_trial_complete("t2", {"reward": float("nan")})
+    s.on_trial_complete("t3", {"reward": 0.4})
+    s.on_trial_complete("t3", {"reward": 0.9})  # a repeat is logged and ignored
+    s.on_trial_complete("never-suggested", {"reward": 1.0})
+    assert [c.status for c in seen] == ["failed", "failed", "failed", "ok"]
+    assert [c.reward for c in seen] == [-1.0, -1.0, -1.0, 0.4]
+    assert "worker was lost" in seen[0].result["error"] and "no finite reward" in seen[1].result["error"]
+
+
+def test_duplicates_reuse_the_cached_result():
+    s = make_searcher("random", SPACE, {}, seed=0, dedup=True)
+    first = s.suggest("a")
+    s.on_trial_complete("a", {"reward": 0.5, "AP": 0.5, "flops": 10})
+    s.pending.clear()
+    s.rng = type(s.rng)(type(s.rng.bit_generator)(0))  # same stream: proposes the same architecture
+    s.seed = 0
+    again = s.suggest("b")
+    assert again["arch_id"] == first["arch_id"] and again["cached_result"]["AP"] == 0.5
+
+
+def test_mutation_changes_one_decision_and_stays_valid():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        parent = SPACE.sample_actions(rng)
+        child = mutate(SPACE, parent, rng)
+        SPACE.decode(child)
+        first = next(i for i, (a, b) in enumerate(zip(parent, child)) if a != b)
+        assert child[:first] == parent[:first]
+
+
+def test_restore_rejects_other_space_and_torn_state(tmp_path):
+    a = make_searcher("reinforce", SPACE, {"batch_size": 2}, seed=0)
+    drive(a, 0, 2)
+    a.save(str(tmp_path / "s.json"))
+    other = make_searcher("reinforce", get_space("r35_sp18"), {"batch_size": 2}, seed=0)
+    with pytest.raises(ValueError, match="saved for space"):
+        other.restore(str(tmp_path / "s.json"))
+    (tmp_path / "s.json.pt").write_bytes(b"torn")
+    with pytest.raises(ValueError, match="does not match"):
+        make_searcher("reinforce", SPACE, {"batch_size": 2}).restore(str(tmp_path / "s.json"))
+
+
+def test_unknown_searcher_lists_valid_names():
+    with pytest.raises(KeyError, match="reinforce, ppo, evolution, random"):
+        make_searcher("bayes", SPACE, {})
+
+
+def test_reinforce_beats_random_on_the_surrogate():
+    space = get_space("r0_sp53", block_adjustments=True)
+    task = SurrogateTask(SurrogateConfig(target="spinenet49"))
+
+    def best_mean(name, options):
+        out = []
+        for seed in range(2):
+            s = make_searcher(name, space, options, seed=seed, dedup=False)
+            rewards = []
+            for i in range(240):
+                cfg = s.suggest(str(i))
+                r = task.run(space.decode(cfg["actions"]))["AP"]
+                rewards.append(r)
+                s.on_trial_complete(str(i), {"reward": r})
+            out.append(sum(rewards[-40:]) / 40)
+        return sum(out) / len(out)
+
+    assert best_mean("reinforce", {"batch_size": 8, "lr": 0.01}) > best_mean("random", {}) + 0.05
+    assert not math.isnan(best_mean("random", {}))
