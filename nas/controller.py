@@ -80,7 +80,7 @@ class Policy(nn.Module):
             rows += space.kind_sizes[k]
         self.action_embedding = nn.Embedding(rows, hidden)
         self.step_embedding = nn.Embedding(len(space.decisions), hidden)
-        self.lstm = nn.LSTMCell(hidden, hidden)
+        self.lstm = nn.LSTM(hidden, hidden, batch_first=True)
         self.heads = nn.ModuleDict({k: nn.Linear(hidden, space.kind_sizes[k]) for k in self.kinds})
         for p in self.parameters():
             nn.init.uniform_(p, -0.1, 0.1)
@@ -112,45 +112,64 @@ class Controller:
         c = self.config.tanh_constant
         return c * torch.tanh(logits / c) if c else logits
 
-    def _run(self, actions: torch.Tensor | None, batch: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Walk the decisions for `batch` sequences in lockstep (all share one decision order).
-
-        With `actions` (B, T) it scores them (teacher forcing); without, it samples. Returns the
-        actions (B, T), their summed log-probabilities (B,) and summed entropies (B,).
-        """
+    def _sample(self, batch: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Sample `batch` sequences step by step; returns actions (B, T), log-probs (B,), entropies (B,)."""
         walks = [self.space.walk() for _ in range(batch)]
-        hidden = self.config.hidden
-        h = c = torch.zeros(batch, hidden)
+        state = None
         tokens = torch.zeros(batch, dtype=torch.long)  # start token
         taken, log_prob, entropy = [], torch.zeros(batch), torch.zeros(batch)
         for t, decision in enumerate(self.space.decisions):
             x = self.policy.action_embedding(tokens) + self.policy.step_embedding.weight[t]
-            h, c = self.policy.lstm(x, (h, c))
+            out, state = self.policy.lstm(x[:, None, :], state)
             mask = torch.from_numpy(np.stack([w.mask() for w in walks]))
-            logp = F.log_softmax(self._logits(h, t).masked_fill(~mask, NEG_INF), dim=-1)
-            if actions is None:
-                a = torch.multinomial(logp.detach().exp(), 1, generator=self.generator).squeeze(1)
-            else:
-                a = actions[:, t]
-            log_prob = log_prob + logp.gather(1, a[:, None]).squeeze(1)
-            entropy = entropy - (logp.exp() * logp).masked_fill(~mask, 0.0).sum(1)
+            logp = F.log_softmax(self._logits(out[:, 0], t).masked_fill(~mask, NEG_INF), dim=-1)
+            a = torch.multinomial(logp.exp(), 1, generator=self.generator).squeeze(1)
+            log_prob += logp.gather(1, a[:, None]).squeeze(1)
+            entropy -= (logp.exp() * logp).masked_fill(~mask, 0.0).sum(1)
             for w, ai in zip(walks, a.tolist()):
                 w.step(ai)
             taken.append(a)
             tokens = a + self.policy.offsets[decision.kind]
         return torch.stack(taken, 1), log_prob, entropy
 
+    def _score(self, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log-probs (B,) and entropies (B,) of known actions (B, T): one LSTM pass, one head call per kind."""
+        batch, steps = actions.shape
+        decisions = self.space.decisions
+        offsets = torch.tensor([self.policy.offsets[d.kind] for d in decisions])
+        tokens = torch.cat([torch.zeros(batch, 1, dtype=torch.long), actions[:, :-1] + offsets[:-1]], 1)
+        x = self.policy.action_embedding(tokens) + self.policy.step_embedding.weight[:steps]
+        hidden, _ = self.policy.lstm(x)  # (B, T, H)
+        masks = _replay_masks(self.space, actions)  # kind -> (B, n_kind_steps, size)
+        log_prob, entropy = torch.zeros(batch), torch.zeros(batch)
+        for kind, idx in self._kind_steps().items():
+            logits = self.policy.heads[kind](hidden[:, idx]) / self.config.temperature
+            c = self.config.tanh_constant
+            logits = c * torch.tanh(logits / c) if c else logits
+            mask = masks[kind]
+            logp = F.log_softmax(logits.masked_fill(~mask, NEG_INF), dim=-1)
+            log_prob = log_prob + logp.gather(2, actions[:, idx, None]).squeeze(2).sum(1)
+            entropy = entropy - (logp.exp() * logp).masked_fill(~mask, 0.0).sum((1, 2))
+        return log_prob, entropy
+
+    def _kind_steps(self) -> dict[str, torch.Tensor]:
+        if not hasattr(self, "_kind_steps_cache"):
+            steps: dict[str, list[int]] = {}
+            for t, d in enumerate(self.space.decisions):
+                steps.setdefault(d.kind, []).append(t)
+            self._kind_steps_cache = {k: torch.tensor(v) for k, v in steps.items()}
+        return self._kind_steps_cache
+
     @torch.no_grad()
     def sample(self) -> Sample:
         """Sample one valid action sequence (uses and advances the controller's generator)."""
         with one_thread():
-            actions, log_prob, entropy = self._run(None, 1)
+            actions, log_prob, entropy = self._sample(1)
         return Sample(actions[0].tolist(), float(log_prob[0]), float(entropy[0]))
 
     def evaluate(self, actions: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         """Log-probabilities (B,) and entropies (B,) of action sequences under the current policy."""
-        _, log_prob, entropy = self._run(torch.tensor([list(a) for a in actions], dtype=torch.long), len(actions))
-        return log_prob, entropy
+        return self._score(torch.tensor([list(a) for a in actions], dtype=torch.long))
 
     def update(self, batch: Sequence[tuple[Sample, float]]) -> dict[str, float]:
         """One learning step from (sample, reward) pairs; returns diagnostics."""
@@ -222,14 +241,14 @@ class Controller:
 
     def _choice_probability(self, prefix: Sequence[int]) -> torch.Tensor:
         walk = self.space.walk()
-        h = c = torch.zeros(1, self.config.hidden)
+        state = None
         token = torch.zeros(1, dtype=torch.long)
         for t in range(len(prefix) + 1):
             x = self.policy.action_embedding(token) + self.policy.step_embedding.weight[t]
-            h, c = self.policy.lstm(x, (h, c))
-            mask = torch.from_numpy(walk.mask())[None]
+            out, state = self.policy.lstm(x[:, None, :], state)
             if t == len(prefix):
-                return F.softmax(self._logits(h, t).masked_fill(~mask, NEG_INF), dim=-1)[0]
+                mask = torch.from_numpy(walk.mask())[None]
+                return F.softmax(self._logits(out[:, 0], t).masked_fill(~mask, NEG_INF), dim=-1)[0]
             walk.step(prefix[t])
             token = torch.tensor([prefix[t] + self.policy.offsets[self.space.decisions[t].kind]])
         raise AssertionError("unreachable")
@@ -238,3 +257,17 @@ class Controller:
 def entropy_of_uniform(space: SearchSpace) -> float:
     """Entropy (nats) of the uniform valid policy, for reference in logs."""
     return space.log10_size() * math.log(10)
+
+
+def _replay_masks(space: SearchSpace, actions: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Validity masks of every decision along known action sequences, grouped by decision kind."""
+    per_kind: dict[str, list[list[np.ndarray]]] = {}
+    for row in actions.tolist():
+        walk = space.walk()
+        rows: dict[str, list[np.ndarray]] = {}
+        for d, a in zip(space.decisions, row):
+            rows.setdefault(d.kind, []).append(walk.mask())
+            walk.step(a)
+        for kind, masks in rows.items():
+            per_kind.setdefault(kind, []).append(np.stack(masks))
+    return {kind: torch.from_numpy(np.stack(m)) for kind, m in per_kind.items()}

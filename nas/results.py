@@ -129,8 +129,8 @@ class RunFolder:
         done = [r for r in self.rows if r.status in ("ok", "cached")]
         return max(done, key=lambda r: r.reward) if done else None
 
-    def finalize(self, space: SearchSpace, config_yaml: str | None = None) -> dict[str, Any]:
-        """Write best.yaml, best.png, progress.png and summary.json; return the summary."""
+    def finalize(self, space: SearchSpace, config_yaml: str | None = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Write best.yaml, best.png, progress.png and summary.json (with `extra`); return the summary."""
         if config_yaml is not None:
             atomic_write_text(self.path / "config.yaml", config_yaml)
         best = self.best()
@@ -149,6 +149,7 @@ class RunFolder:
             arch.save(self.path / "best.yaml")
             draw_architecture(arch, self.path / "best.png", title=f"best of {len(self.rows)} trials: reward {best.reward:.4f}")
             summary.update(best_trial=best.number, best_reward=best.reward, best_AP=_num(best.values.get("AP")), best_arch_id=arch.id)
+        summary.update(extra or {})
         self.plot_progress()
         atomic_write_text(self.path / "summary.json", json.dumps(summary, indent=2) + "\n")
         return summary

@@ -71,9 +71,13 @@ def run_search(overrides: Sequence[str]) -> SearchOutcome:
 
     remaining = int(cfg.trials) - len(folder.rows)
     progress = Progress(folder, int(cfg.trials), float(cfg.progress_every_s))
+    fit_s = 0.0
     if remaining > 0:
+        t = time.perf_counter()
         _fit(cfg, searcher, proxy, reward, remaining, out, progress)
-    summary = folder.finalize(space, config_yaml)
+        fit_s = time.perf_counter() - t
+    # This session's time in Ray (start-up included), and of it the Tune loop itself.
+    summary = folder.finalize(space, config_yaml, {"session_s": fit_s, "tune_fit_s": progress.tune_fit_s})
     progress.final(summary)
     return SearchOutcome(out, summary)
 
@@ -149,7 +153,9 @@ def _fit(cfg: DictConfig, searcher: ArchSearcher, proxy: Any, reward: Any, remai
                 verbose=0,
             ),
         )
+        t = time.perf_counter()
         tuner.fit()
+        progress.tune_fit_s = time.perf_counter() - t
     finally:
         if started_ray:
             ray.shutdown()
@@ -165,6 +171,7 @@ class Progress(Callback):
         self.start_rows = len(folder.rows)
         self.last = 0.0
         self.running = 0
+        self.tune_fit_s = 0.0
 
     def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
         self.running = sum(t.status == "RUNNING" for t in trials)
