@@ -35,12 +35,10 @@ def compose(config_name: str, overrides: Sequence[str]) -> DictConfig:
 def proxy_config(node: DictConfig | dict[str, Any]) -> ProxyConfig | SurrogateConfig:
     """The `proxy` group as a checked `ProxyConfig` (or `SurrogateConfig`); bad keys are named."""
     node = node if isinstance(node, DictConfig) else OmegaConf.create(node)
+    _reject_missing(node, "proxy")
     if node.get("name") == "surrogate":
         return _structured(SurrogateConfig, node, "proxy")
     schema = OmegaConf.structured(ProxyConfig)
-    missing = sorted(f"proxy.{k}" for k in _missing_keys(node))
-    if missing:
-        raise ConfigError(f"missing value for {', '.join(missing)} (set it on the command line: {missing[0]}=...)")
     try:
         merged = OmegaConf.merge(schema, node)
         data = OmegaConf.to_container(merged, resolve=True)
@@ -82,7 +80,15 @@ def reward_config(node: DictConfig) -> RewardConfig:
     return _structured(RewardConfig, node, "reward")
 
 
+def _reject_missing(node: DictConfig, group: str) -> None:
+    """Merging '???' onto a schema keeps the schema's default, so missing values are found first."""
+    missing = sorted(f"{group}.{k}" for k in _missing_keys(node))
+    if missing:
+        raise ConfigError(f"missing value for {', '.join(missing)} (set it on the command line: {missing[0]}=...)")
+
+
 def _structured(cls: type, node: DictConfig, group: str) -> Any:
+    _reject_missing(node, group)
     try:
         data = OmegaConf.to_container(OmegaConf.merge(OmegaConf.structured(cls), node), resolve=True)
         return cls(**data)

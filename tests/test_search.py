@@ -116,3 +116,22 @@ def test_resume_after_kill_9(tmp_path, ray_dir):
     assert len(state["completed"]) == 24
     with pytest.raises(ValueError, match="'searcher' differs"):
         run_search([*args, "resume=true", "searcher=random"])
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["trialz=3"], "unknown config key 'trialz'"),
+        (["searcher=bayes"], "Could not find 'searcher/bayes'"),
+        (["space.name=r50"], "unknown search space 'r50'"),
+        (["trials=0"], "trials must be >= 1"),
+        (["reward=flops_budget"], "missing value"),
+    ],
+)
+def test_search_bad_input_is_one_line_exit_2(args, message, tmp_path):
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    proc = subprocess.run([sys.executable, "-m", "nas", "search", *args, f"out_dir={tmp_path / 'o'}"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
