@@ -52,34 +52,63 @@ def run_search(overrides: Sequence[str]) -> SearchOutcome:
         _check_resumable(out, cfg)
     elif folder.trials_csv.exists():
         raise ConfigError(f"{out} already holds a search; continue it with resume=true or choose another out_dir")
-    folder.start(resume=bool(cfg.resume))
-    if not cfg.resume:
-        atomic_write_text(out / "config.yaml", config_yaml)
+    options = {k: v for k, v in OmegaConf.to_container(cfg.searcher, resolve=True).items() if k != "name"}
+    try:
+        searcher = make_searcher(
+            cfg.searcher.name, space, options, seed=int(cfg.seed), failure_reward=float(cfg.failure_reward), dedup=bool(cfg.dedup)
+        )
+    except TypeError as e:
+        raise ConfigError(f"searcher {cfg.searcher.name}: {e}") from None
+    started_ray = _connect_ray(cfg)  # a cluster that cannot be joined stops us before anything is written
+    try:
+        folder.start(resume=bool(cfg.resume))
+        if not cfg.resume:
+            atomic_write_text(out / "config.yaml", config_yaml)
+        if cfg.resume:
+            _restore(searcher, folder)
+        searcher.on_complete = folder.append
+        searcher.checkpoint_path = str(folder.searcher_state)
 
-    searcher = make_searcher(
-        cfg.searcher.name,
-        space,
-        {k: v for k, v in OmegaConf.to_container(cfg.searcher, resolve=True).items() if k != "name"},
-        seed=int(cfg.seed),
-        failure_reward=float(cfg.failure_reward),
-        dedup=bool(cfg.dedup),
-    )
-    if cfg.resume:
-        _restore(searcher, folder)
-    searcher.on_complete = folder.append
-    searcher.checkpoint_path = str(folder.searcher_state)
+        remaining = int(cfg.trials) - len(folder.rows)
+        progress = Progress(folder, int(cfg.trials), float(cfg.progress_every_s))
+        fit_s = 0.0
+        if remaining > 0:
+            t = time.perf_counter()
+            _fit(cfg, searcher, proxy, reward, remaining, out, progress)
+            fit_s = time.perf_counter() - t
+    finally:
+        if started_ray:
+            import ray
 
-    remaining = int(cfg.trials) - len(folder.rows)
-    progress = Progress(folder, int(cfg.trials), float(cfg.progress_every_s))
-    fit_s = 0.0
-    if remaining > 0:
-        t = time.perf_counter()
-        _fit(cfg, searcher, proxy, reward, remaining, out, progress)
-        fit_s = time.perf_counter() - t
-    # This session's time in Ray (start-up included), and of it the Tune loop itself.
+            ray.shutdown()
+    # This session's time in the Tune loop and around it (Ray start-up excluded).
     summary = folder.finalize(space, config_yaml, {"session_s": fit_s, "tune_fit_s": progress.tune_fit_s})
     progress.final(summary)
     return SearchOutcome(out, summary)
+
+
+def _connect_ray(cfg: DictConfig) -> bool:
+    """Start a local Ray or join `ray.address`; True when this call started or joined it."""
+    import ray
+
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    if ray.is_initialized():
+        return False
+    kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": bool(cfg.ray.log_to_driver)}
+    if cfg.ray.address:
+        try:
+            ray.init(address=str(cfg.ray.address), **kwargs)
+        except (ConnectionError, RuntimeError, SystemExit) as e:  # Ray exits after its connect retries
+            hint = "" if os.environ.get("RAY_AUTH_MODE") == "token" else (
+                "; a head started with `ray start --head` uses token authentication: set RAY_AUTH_MODE=token"
+            )
+            raise ConfigError(f"cannot join the Ray cluster at ray.address={cfg.ray.address} ({_first_line(e)}){hint}") from None
+    else:
+        if cfg.ray.temp_dir:
+            kwargs["_temp_dir"] = str(cfg.ray.temp_dir)
+        ray.init(num_cpus=cfg.ray.num_cpus, num_gpus=cfg.ray.num_gpus, **kwargs)
+    return True
 
 
 def _check(cfg: DictConfig) -> None:
@@ -115,50 +144,33 @@ def _restore(searcher: ArchSearcher, folder: RunFolder) -> None:
 
 
 def _fit(cfg: DictConfig, searcher: ArchSearcher, proxy: Any, reward: Any, remaining: int, out: Path, progress: "Progress") -> None:
-    import ray
     from ray import tune
 
     from nas.trainable import trainable
 
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-    started_ray = False
-    if not ray.is_initialized():
-        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": bool(cfg.ray.log_to_driver)}
-        if cfg.ray.address:
-            ray.init(address=str(cfg.ray.address), **kwargs)
-        else:
-            if cfg.ray.temp_dir:
-                kwargs["_temp_dir"] = str(cfg.ray.temp_dir)
-            ray.init(num_cpus=cfg.ray.num_cpus, num_gpus=cfg.ray.num_gpus, **kwargs)
-        started_ray = True
-    try:
-        threads = max(1, int(math.floor(float(cfg.trial.cpus))))
-        fn = tune.with_parameters(trainable, proxy=proxy, reward=reward, preset=str(cfg.preset), threads=threads)
-        fn = tune.with_resources(fn, {"cpu": float(cfg.trial.cpus), "gpu": float(cfg.trial.gpus)})
-        tuner = tune.Tuner(
-            fn,
-            tune_config=tune.TuneConfig(
-                search_alg=searcher,
-                num_samples=remaining,
-                max_concurrent_trials=int(cfg.max_concurrent),
-                reuse_actors=True,
-                trial_dirname_creator=lambda trial: f"trial_{trial.trial_id}",
-            ),
-            run_config=tune.RunConfig(
-                name=f"tune-{time.strftime('%Y%m%d-%H%M%S')}",
-                storage_path=str(out.resolve() / "tune"),
-                failure_config=tune.FailureConfig(max_failures=int(cfg.trial.max_failures)),
-                callbacks=[progress],
-                verbose=0,
-            ),
-        )
-        t = time.perf_counter()
-        tuner.fit()
-        progress.tune_fit_s = time.perf_counter() - t
-    finally:
-        if started_ray:
-            ray.shutdown()
+    threads = max(1, int(math.floor(float(cfg.trial.cpus))))
+    fn = tune.with_parameters(trainable, proxy=proxy, reward=reward, preset=str(cfg.preset), threads=threads)
+    fn = tune.with_resources(fn, {"cpu": float(cfg.trial.cpus), "gpu": float(cfg.trial.gpus)})
+    tuner = tune.Tuner(
+        fn,
+        tune_config=tune.TuneConfig(
+            search_alg=searcher,
+            num_samples=remaining,
+            max_concurrent_trials=int(cfg.max_concurrent),
+            reuse_actors=True,
+            trial_dirname_creator=lambda trial: f"trial_{trial.trial_id}",
+        ),
+        run_config=tune.RunConfig(
+            name=f"tune-{time.strftime('%Y%m%d-%H%M%S')}",
+            storage_path=str(out.resolve() / "tune"),
+            failure_config=tune.FailureConfig(max_failures=int(cfg.trial.max_failures)),
+            callbacks=[progress],
+            verbose=0,
+        ),
+    )
+    t = time.perf_counter()
+    tuner.fit()
+    progress.tune_fit_s = time.perf_counter() - t
 
 
 class Progress(Callback):
@@ -203,6 +215,10 @@ class Progress(Callback):
 
     def final(self, summary: dict[str, Any]) -> None:
         self.print_line()
+
+
+def _first_line(e: BaseException) -> str:
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
 
 
 def _hms(seconds: float) -> str:

@@ -135,3 +135,10 @@ def test_search_bad_input_is_one_line_exit_2(args, message, tmp_path):
     assert message in proc.stderr and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_bad_searcher_option_writes_nothing(tmp_path):
+    out = tmp_path / "never"
+    with pytest.raises(ValueError, match="searcher reinforce: .*unexpected keyword argument 'lrr'"):
+        run_search(["+searcher.lrr=0.1", "proxy=surrogate", f"out_dir={out}"])
+    assert not out.exists()
