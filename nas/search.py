@@ -184,6 +184,7 @@ class Progress(Callback):
         self.last = 0.0
         self.running = 0
         self.tune_fit_s = 0.0
+        self.seen, self.at_last = 0, self.start
 
     def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
         self.running = sum(t.status == "RUNNING" for t in trials)
@@ -202,9 +203,15 @@ class Progress(Callback):
         done = len(rows)
         failed = sum(r.status == "failed" for r in rows)
         best = self.folder.best()
-        elapsed = time.perf_counter() - self.start
+        now = time.perf_counter()
+        elapsed = now - self.start
         new = done - self.start_rows
-        left = f"~{_hms(elapsed / new * (self.total - done))}" if new > 0 and done < self.total else "?"
+        if new != self.seen:  # time per completion, measured at completions, counts down between them
+            self.seen, self.at_last = new, now
+        left = "?"
+        if new > 0 and done < self.total:
+            per_trial = (self.at_last - self.start) / new
+            left = f"~{_hms(max(0.0, per_trial * (self.total - done) - (now - self.at_last)))}"
         best_txt = f"best AP {float(best.values.get('AP') or 'nan'):.4f} (reward {best.reward:.4f}, trial {best.number})" if best else "best -"
         print(
             f"[search] {done}/{self.total} done, {self.running} running, {failed} failed | {best_txt} | "
