@@ -74,7 +74,7 @@ def render(arch: Architecture, title: str | None = None) -> plt.Figure:
         ax.annotate(label, (xs[j], levels[j]), ha="center", va="center", fontsize=7, zorder=4)
     ax.set_yticks(range(2, 8))
     ax.set_yticklabels([f"L{lv}" for lv in range(2, 8)])
-    ax.set_ylim(1.4, 7.6)
+    ax.set_ylim(1.3, 7.6)
     ax.set_xlim(-0.8, n - 0.2)
     ax.set_xticks(xs)
     ax.set_xticklabels([f"s{j}" if j < arch.num_stem else str(j - arch.num_stem) for j in xs], fontsize=7)
@@ -92,7 +92,8 @@ def render(arch: Architecture, title: str | None = None) -> plt.Figure:
 
 
 def _edge(ax: plt.Axes, a: tuple[float, float], b: tuple[float, float], colour: str, style: str) -> None:
-    bend = 0.25 if b[1] >= a[1] else -0.25
+    span = max(1.0, abs(b[0] - a[0]) / 3)
+    bend = (0.25 if b[1] >= a[1] else -0.25) / span  # long edges bow less and stay inside the plot
     ax.add_patch(
         FancyArrowPatch(
             a,
