@@ -8,7 +8,7 @@ which the head's `(N, A*K, H, W)` maps flatten after moving channels last.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -16,6 +16,7 @@ from torch import nn
 
 from proxy_tasks.boxes import batched_nms, box_iou, decode, encode
 from search_space.builder import Backbone, build_backbone
+from search_space.catalog import BackboneConfig
 from search_space.head import RetinaNetHead
 from search_space.spec import OUTPUT_LEVELS, Architecture
 
@@ -58,16 +59,11 @@ class InferenceConfig:
 
 @dataclass(frozen=True)
 class DetectorConfig:
-    """Everything that shapes a detector (backbone scaling, head, anchors, loss, inference)."""
+    """Everything that shapes a detector: backbone scaling, head, anchors, loss, inference."""
 
-    filter_size_scale: float = 1.0
-    resample_alpha: float = 0.5
-    block_repeats: int = 1
-    endpoints_filters: int = 256
+    backbone: BackboneConfig = field(default_factory=BackboneConfig)
     head_filters: int = 256
     head_convs: int = 4
-    activation: str = "swish"
-    drop_connect: float = 0.0
     anchors: AnchorConfig = field(default_factory=AnchorConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     inference: InferenceConfig = field(default_factory=InferenceConfig)
@@ -203,22 +199,14 @@ class RetinaNet(nn.Module):
 
 def build_detector(arch: Architecture, num_classes: int, cfg: DetectorConfig) -> RetinaNet:
     """A RetinaNet on `arch` scaled by `cfg`, with `num_classes` sigmoid classes."""
-    backbone = build_backbone(
-        arch,
-        filter_size_scale=cfg.filter_size_scale,
-        resample_alpha=cfg.resample_alpha,
-        block_repeats=cfg.block_repeats,
-        endpoints_num_filters=cfg.endpoints_filters,
-        activation=cfg.activation,
-        drop_connect=cfg.drop_connect,
-    )
+    backbone = build_backbone(arch, **asdict(cfg.backbone))
     head = RetinaNetHead(
-        cfg.endpoints_filters,
+        cfg.backbone.endpoints_num_filters,
         num_classes,
         cfg.head_filters,
         cfg.head_convs,
         cfg.anchors.num_anchors,
         tuple(sorted(backbone.out_channels)),
-        cfg.activation,
+        cfg.backbone.activation,
     )
     return RetinaNet(backbone, head, cfg.anchors, cfg.loss, cfg.inference)

@@ -22,7 +22,7 @@ from proxy_tasks.loader import BatchLoader, normalize
 from proxy_tasks.retinanet import AnchorConfig, DetectorConfig, InferenceConfig, LossConfig, RetinaNet, build_detector
 from proxy_tasks.synthetic import SYNTHETIC_PRESETS, ensure_synthetic
 from proxy_tasks.train import OptimConfig, recalibrate_batch_norm, train
-from search_space.catalog import ModelPreset, preset_for
+from search_space.catalog import BackboneConfig, ModelPreset, preset_for
 from search_space.cost import count_flops, count_params
 from search_space.spec import Architecture
 
@@ -104,15 +104,18 @@ class ProxyConfig:
             return default if value is None else value
 
         head_filters = pick(self.head_filters, preset.head_filters)
-        return DetectorConfig(
+        backbone = BackboneConfig(
             filter_size_scale=pick(self.filter_size_scale, preset.filter_size_scale),
             resample_alpha=pick(self.resample_alpha, preset.resample_alpha),
             block_repeats=pick(self.block_repeats, preset.block_repeats),
-            endpoints_filters=pick(self.endpoints_filters, head_filters if self.head_filters is not None else preset.endpoints_num_filters),
-            head_filters=head_filters,
-            head_convs=pick(self.head_convs, preset.head_convs),
+            endpoints_num_filters=pick(self.endpoints_filters, head_filters if self.head_filters is not None else preset.endpoints_num_filters),
             activation=pick(self.activation, preset.activation),
             drop_connect=pick(self.drop_connect, preset.drop_connect),
+        )
+        return DetectorConfig(
+            backbone=backbone,
+            head_filters=head_filters,
+            head_convs=pick(self.head_convs, preset.head_convs),
             anchors=AnchorConfig(anchor_size=pick(self.anchor_size, preset.anchor_size)),
             loss=LossConfig(self.focal_alpha, self.focal_gamma, self.huber_delta, self.box_loss_weight),
             inference=InferenceConfig(self.score_threshold, self.topk_per_level, self.nms_iou, self.max_detections),

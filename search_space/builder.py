@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from search_space.blocks import BlockGroup, ConvBN, Resample, make_activation
-from search_space.catalog import level_filters
+from search_space.catalog import BackboneConfig, level_filters
 from search_space.spec import EXPANSION, OUTPUT_LEVELS, Architecture
 
 STEM_FILTERS = 64  # the 7x7 entry conv is not scaled (official)
 MAX_STRIDE = 2 ** max(OUTPUT_LEVELS)
-
-
-@dataclass(frozen=True)
-class BackboneConfig:
-    """Scaling arguments of `build_backbone`, as plain values (models never see a config object)."""
-
-    filter_size_scale: float = 1.0
-    resample_alpha: float = 0.5
-    block_repeats: int = 1
-    endpoints_num_filters: int = 256
-    activation: str = "swish"
-    drop_connect: float = 0.0
 
 
 class Stem(nn.Module):

@@ -46,6 +46,18 @@ RESNET50_STEM: tuple[StemGroup, ...] = (
 
 
 @dataclass(frozen=True)
+class BackboneConfig:
+    """Scaling arguments of `build_backbone`, as plain values (models never see a config object)."""
+
+    filter_size_scale: float = 1.0
+    resample_alpha: float = 0.5
+    block_repeats: int = 1
+    endpoints_num_filters: int = 256
+    activation: str = "swish"
+    drop_connect: float = 0.0
+
+
+@dataclass(frozen=True)
 class ModelPreset:
     """How a catalog model is scaled and which detector settings the paper used with it."""
 
@@ -59,6 +71,17 @@ class ModelPreset:
     anchor_size: float
     drop_connect: float = 0.2
     activation: str = "swish"
+
+    def backbone_config(self) -> BackboneConfig:
+        """The `build_backbone` arguments this preset stands for."""
+        return BackboneConfig(
+            self.filter_size_scale,
+            self.resample_alpha,
+            self.block_repeats,
+            self.endpoints_num_filters,
+            self.activation,
+            self.drop_connect,
+        )
 
 
 PRESETS: dict[str, ModelPreset] = {

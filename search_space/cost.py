@@ -9,7 +9,7 @@ at 1280x1280 takes about a second.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
@@ -88,7 +88,7 @@ def measure(
     """Params and FLOPs of `arch` scaled by `preset`, optionally with its RetinaNet head."""
     size = image_size or preset.image_size
     with torch.device("meta"):
-        model: nn.Module = build_backbone(arch, **backbone_kwargs(preset))
+        model: nn.Module = build_backbone(arch, **asdict(preset.backbone_config()))
         if with_head:
             head = RetinaNetHead(
                 preset.endpoints_num_filters,
@@ -100,15 +100,3 @@ def measure(
             model = _BackboneWithHead(model, head)
     model.eval()
     return Cost(params=count_params(model), flops=count_flops(model, size), image_size=size)
-
-
-def backbone_kwargs(preset: ModelPreset) -> dict[str, object]:
-    """The `build_backbone` keyword arguments a preset stands for."""
-    return {
-        "filter_size_scale": preset.filter_size_scale,
-        "resample_alpha": preset.resample_alpha,
-        "block_repeats": preset.block_repeats,
-        "endpoints_num_filters": preset.endpoints_num_filters,
-        "activation": preset.activation,
-        "drop_connect": preset.drop_connect,
-    }

@@ -3,12 +3,12 @@ import torch
 
 from search_space import build_backbone, get_architecture, get_preset, list_architectures
 from search_space.blocks import Block, DropConnect
-from search_space.cost import backbone_kwargs
+from dataclasses import asdict
 
 
 def small(name):
     """The model's own preset, shrunk to test size (block repeats, alpha and activation kept)."""
-    kw = backbone_kwargs(get_preset(name))
+    kw = asdict(get_preset(name).backbone_config())
     kw.update(filter_size_scale=kw["filter_size_scale"] * 0.125, endpoints_num_filters=16)
     return kw
 

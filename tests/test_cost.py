@@ -39,9 +39,9 @@ def test_meta_count_equals_real_count():
     arch, preset = get_architecture("spinenet49s"), get_preset("spinenet49s")
     meta = measure(arch, preset, image_size=256)
     from search_space import build_backbone
-    from search_space.cost import backbone_kwargs
+    from dataclasses import asdict
 
-    real = build_backbone(arch, **backbone_kwargs(preset)).eval()
+    real = build_backbone(arch, **asdict(preset.backbone_config())).eval()
     assert count_params(real) == meta.params
     assert count_flops(real, 256) == meta.flops
     assert next(real.parameters()).device == torch.device("cpu")

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from proxy_tasks.boxes import encode
+from search_space.catalog import BackboneConfig
 from proxy_tasks.retinanet import AnchorConfig, DetectorConfig, LossConfig, build_detector, focal_loss, generate_anchors, match_anchors
 from search_space import get_architecture
 
@@ -50,7 +51,7 @@ def test_focal_loss_by_hand():
 
 @pytest.fixture(scope="module")
 def detector():
-    cfg = DetectorConfig(filter_size_scale=0.25, resample_alpha=0.25, endpoints_filters=16, head_filters=16, head_convs=2)
+    cfg = DetectorConfig(BackboneConfig(0.25, 0.25, endpoints_num_filters=16), head_filters=16, head_convs=2)
     torch.manual_seed(0)
     return build_detector(get_architecture("spinenet49"), 4, cfg)
 

@@ -6,6 +6,7 @@ import torch
 from proxy_tasks.cache import build_cache
 from proxy_tasks.data import load_coco
 from proxy_tasks.loader import BatchLoader
+from search_space.catalog import BackboneConfig
 from proxy_tasks.retinanet import DetectorConfig, build_detector
 from proxy_tasks.synthetic import SYNTHETIC_PRESETS, ensure_synthetic
 from proxy_tasks.train import NonFiniteLossError, OptimConfig, autocast_dtype, lr_at, make_optimizer, train
@@ -22,7 +23,7 @@ def test_warmup_then_cosine_by_hand():
 
 
 def test_no_weight_decay_on_norms_and_biases():
-    model = build_detector(get_architecture("spinenet49"), 3, DetectorConfig(filter_size_scale=0.125, endpoints_filters=8, head_filters=8))
+    model = build_detector(get_architecture("spinenet49"), 3, DetectorConfig(BackboneConfig(0.125, endpoints_num_filters=8), head_filters=8))
     decay, no_decay = make_optimizer(model, OptimConfig()).param_groups
     assert all(p.ndim == 4 for p in decay["params"]) and all(p.ndim == 1 for p in no_decay["params"])
     assert no_decay["weight_decay"] == 0.0
@@ -38,7 +39,7 @@ def test_nan_loss_stops_with_a_specific_error():
     paths = ensure_synthetic(SYNTHETIC_PRESETS["tiny"])
     ds = load_coco(paths.train_ann, paths.train_images)
     loader = BatchLoader(build_cache(ds, 128), ds.images[:16], 8, train=True)
-    model = build_detector(get_architecture("spinenet49"), ds.num_classes, DetectorConfig(filter_size_scale=0.125, endpoints_filters=8, head_filters=8))
+    model = build_detector(get_architecture("spinenet49"), ds.num_classes, DetectorConfig(BackboneConfig(0.125, endpoints_num_filters=8), head_filters=8))
     model.backbone.register_forward_hook(lambda _m, _i, out: {k: v * float("nan") for k, v in out.items()})
     with pytest.raises(NonFiniteLossError, match="training loss became nan at step 0"):
         train(model, loader, 1, OptimConfig(), torch.device("cpu"))
