@@ -54,3 +54,15 @@ def test_split_writes_two_files(tmp_path):
     rest = json.loads((tmp_path / "s" / "ann_minus1.json").read_text())
     held = json.loads((tmp_path / "s" / "ann_holdout1.json").read_text())
     assert len(rest["images"]) == 3 and len(held["images"]) == 1
+
+
+def test_full_recipe_takes_the_models_preset():
+    from nas.config import compose, proxy_config
+
+    cfg = compose("train", ["proxy=full", "arch=spinenet96", *[f"proxy.data.{k}=x" for k in ("train_ann", "train_images", "val_ann", "val_images")]])
+    proxy = proxy_config(cfg.proxy)
+    preset = get_preset("spinenet96")
+    det = proxy.detector_config(preset)
+    assert proxy.image_size is None and (proxy.epochs, proxy.batch_size, proxy.lr, proxy.warmup_steps) == (350, 256, 0.28, 2000)
+    assert det.backbone == preset.backbone_config()  # scale 1.0, alpha 0.5, 2 repeats, 256 endpoints, swish, 0.2
+    assert (det.head_filters, det.head_convs, det.anchors.anchor_size) == (256, 4, 3.0)
