@@ -9,7 +9,6 @@ entropy bonus, or by clipped PPO; both use the log-probabilities recorded at sam
 from __future__ import annotations
 
 import contextlib
-import math
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
@@ -252,11 +251,6 @@ class Controller:
             walk.step(prefix[t])
             token = torch.tensor([prefix[t] + self.policy.offsets[self.space.decisions[t].kind]])
         raise AssertionError("unreachable")
-
-
-def entropy_of_uniform(space: SearchSpace) -> float:
-    """Entropy (nats) of the uniform valid policy, for reference in logs."""
-    return space.log10_size() * math.log(10)
 
 
 def _replay_masks(space: SearchSpace, actions: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -21,7 +21,7 @@ from ray.tune import Callback
 
 from nas.config import ConfigError, compose, proxy_config, reward_config
 from nas.results import RunFolder
-from nas.searchers import ArchSearcher, Completion, make_searcher
+from nas.searchers import ArchSearcher, make_searcher
 from nas.train_run import default_out_dir
 from search_space.fileio import atomic_write_text
 from search_space.space import SearchSpace, get_space

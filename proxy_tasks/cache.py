@@ -96,7 +96,6 @@ def build_cache(ds: CocoDataset, size: int, cache_dir: Path | None = None, num_w
         with ThreadPoolExecutor(max(1, num_workers)) as pool:
             list(pool.map(one, range(n)))
         arr.flush()
-        del arr
         os.replace(tmp, data_path)
     except DatasetError as e:
         raise DatasetError(f"{ds.ann_file}: {e}") from None
