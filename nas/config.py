@@ -10,7 +10,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from nas.reward import RewardConfig
 from proxy_tasks.surrogate import SurrogateConfig
-from proxy_tasks.task import DataConfig, ProxyConfig
+from proxy_tasks.task import ProxyConfig
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
@@ -35,18 +35,9 @@ def compose(config_name: str, overrides: Sequence[str]) -> DictConfig:
 def proxy_config(node: DictConfig | dict[str, Any]) -> ProxyConfig | SurrogateConfig:
     """The `proxy` group as a checked `ProxyConfig` (or `SurrogateConfig`); bad keys are named."""
     node = node if isinstance(node, DictConfig) else OmegaConf.create(node)
-    _reject_missing(node, "proxy")
     if node.get("name") == "surrogate":
         return _structured(SurrogateConfig, node, "proxy")
-    schema = OmegaConf.structured(ProxyConfig)
-    try:
-        merged = OmegaConf.merge(schema, node)
-        data = OmegaConf.to_container(merged, resolve=True)
-    except OmegaConfBaseException as e:
-        raise ConfigError(f"proxy: {_one_line(e)}") from None
-    assert isinstance(data, dict)
-    data["data"] = DataConfig(**data["data"])
-    cfg = ProxyConfig(**data)
+    cfg = _structured(ProxyConfig, node, "proxy")
     try:
         cfg.validate()
     except ValueError as e:
@@ -90,8 +81,7 @@ def _reject_missing(node: DictConfig, group: str) -> None:
 def _structured(cls: type, node: DictConfig, group: str) -> Any:
     _reject_missing(node, group)
     try:
-        data = OmegaConf.to_container(OmegaConf.merge(OmegaConf.structured(cls), node), resolve=True)
-        return cls(**data)
+        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(cls), node))  # nested dataclasses too
     except OmegaConfBaseException as e:
         raise ConfigError(f"{group}: {_one_line(e)}") from None
     except ValueError as e:

@@ -57,11 +57,8 @@ class RunFolder:
     def start(self, resume: bool) -> None:
         """Create the folder, or (resume) read back the rows of the run it holds."""
         self.path.mkdir(parents=True, exist_ok=True)
-        if resume:
-            self.rows = self.read_rows()
-            self._rewrite_rows()  # drops a line cut short by a kill
-        elif not self.trials_csv.exists():
-            atomic_write_text(self.trials_csv, ",".join(COLUMNS) + "\n")
+        self.rows = self.read_rows() if resume else []
+        self._rewrite_rows()  # the header; on resume also drops a line cut short by a kill
 
     def read_rows(self) -> list[TrialRow]:
         """Rows of trials.csv; a torn last line (no newline) is ignored."""
@@ -129,10 +126,8 @@ class RunFolder:
         done = [r for r in self.rows if r.status in ("ok", "cached")]
         return max(done, key=lambda r: r.reward) if done else None
 
-    def finalize(self, space: SearchSpace, config_yaml: str | None = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    def finalize(self, space: SearchSpace, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         """Write best.yaml, best.png, progress.png and summary.json (with `extra`); return the summary."""
-        if config_yaml is not None:
-            atomic_write_text(self.path / "config.yaml", config_yaml)
         best = self.best()
         summary: dict[str, Any] = {
             "trials": len(self.rows),

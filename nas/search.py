@@ -62,8 +62,7 @@ def run_search(overrides: Sequence[str]) -> SearchOutcome:
     started_ray = _connect_ray(cfg)  # a cluster that cannot be joined stops us before anything is written
     try:
         folder.start(resume=bool(cfg.resume))
-        if not cfg.resume:
-            atomic_write_text(out / "config.yaml", config_yaml)
+        atomic_write_text(out / "config.yaml", config_yaml)  # on resume, the same fixed settings
         if cfg.resume:
             _restore(searcher, folder)
         searcher.on_complete = folder.append
@@ -82,8 +81,8 @@ def run_search(overrides: Sequence[str]) -> SearchOutcome:
 
             ray.shutdown()
     # This session's time in the Tune loop and around it (Ray start-up excluded).
-    summary = folder.finalize(space, config_yaml, {"session_s": fit_s, "tune_fit_s": progress.tune_fit_s})
-    progress.final(summary)
+    summary = folder.finalize(space, {"session_s": fit_s, "tune_fit_s": progress.tune_fit_s})
+    progress.print_line()
     return SearchOutcome(out, summary)
 
 
@@ -139,8 +138,10 @@ def _restore(searcher: ArchSearcher, folder: RunFolder) -> None:
     if folder.searcher_state.exists():
         searcher.restore(str(folder.searcher_state))
     searcher.pending.clear()  # those trials died with the driver; they are proposed afresh
+    seen = set(searcher.completed)
     for row in folder.rows:
-        searcher.replay(row.trial_id, folder.proposal_of(row), row.reward, row.status, dict(row.values))
+        if row.trial_id not in seen:
+            searcher.replay(row.trial_id, folder.proposal_of(row), row.reward, row.status, dict(row.values))
 
 
 def _fit(cfg: DictConfig, searcher: ArchSearcher, proxy: Any, reward: Any, remaining: int, out: Path, progress: "Progress") -> None:
@@ -219,9 +220,6 @@ class Progress(Callback):
             file=sys.stderr,
             flush=True,
         )
-
-    def final(self, summary: dict[str, Any]) -> None:
-        self.print_line()
 
 
 def _first_line(e: BaseException) -> str:

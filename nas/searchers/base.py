@@ -129,25 +129,27 @@ class ArchSearcher(Searcher):
             status, reward = "failed", self.failure_reward
         else:
             status = "cached" if proposal.cached else "ok"
-            if status == "ok" and self.dedup:
-                self.cache.setdefault(proposal.arch_id, _cacheable(result))
         completion = Completion(trial_id, proposal, float(reward), status, result)
-        self.learn(completion)
-        self.completed.append(trial_id)
+        self._record(completion)
         if self.on_complete is not None:
             self.on_complete(completion)
         if self.checkpoint_path is not None:
             self.save(str(self.checkpoint_path))
 
     def replay(self, trial_id: str, proposal: Proposal, reward: float, status: str, result: dict[str, Any]) -> None:
-        """Feed a trial finished in an earlier run (resume after the state was last saved)."""
-        if trial_id in self.completed:
-            return
-        completion = Completion(trial_id, proposal, reward, status, result)
-        if status == "ok" and self.dedup:
-            self.cache.setdefault(proposal.arch_id, _cacheable(result))
+        """Feed a trial finished in an earlier run that the saved state has not seen."""
+        self._record(Completion(trial_id, proposal, reward, status, result))
+
+    def _record(self, completion: Completion) -> None:
+        """Cache a trained result, learn from the completion, and mark the trial completed."""
+        if completion.status == "ok" and self.dedup:
+            self.cache.setdefault(completion.proposal.arch_id, _cacheable(completion.result))
         self.learn(completion)
-        self.completed.append(trial_id)
+        self.completed.append(completion.trial_id)
+
+    def _space_key(self) -> dict[str, Any]:
+        """What identifies the search space in a saved state."""
+        return {"name": self.space.name, "block_adjustments": self.space.block_adjustments, "parent_window": self.space.parent_window}
 
     # -- state --------------------------------------------------------------------------------------
 
@@ -159,7 +161,7 @@ class ArchSearcher(Searcher):
         state = {
             "format": STATE_FORMAT,
             "searcher": self.name,
-            "space": {"name": self.space.name, "block_adjustments": self.space.block_adjustments, "parent_window": self.space.parent_window},
+            "space": self._space_key(),
             "seed": self.seed,
             "completed": self.completed,
             "pending": {k: asdict(p) for k, p in self.pending.items()},
@@ -179,10 +181,8 @@ class ArchSearcher(Searcher):
             raise ValueError(f"{path}: cannot read searcher state ({e})") from None
         if state.get("format") != STATE_FORMAT or state.get("searcher") != self.name:
             raise ValueError(f"{path}: state of searcher {state.get('searcher')!r}, this is {self.name!r}")
-        space = state["space"]
-        mine = {"name": self.space.name, "block_adjustments": self.space.block_adjustments, "parent_window": self.space.parent_window}
-        if space != mine:
-            raise ValueError(f"{path}: saved for space {space}, this search uses {mine}")
+        if state["space"] != self._space_key():
+            raise ValueError(f"{path}: saved for space {state['space']}, this search uses {self._space_key()}")
         if hashlib.sha256(blob).hexdigest() != state["tensors_sha256"]:
             raise ValueError(f"{path}.pt does not match {path} (interrupted save?)")
         tensors = torch.load(io.BytesIO(blob), weights_only=True)
