@@ -21,7 +21,7 @@ from proxy_tasks.evaluate import BACKENDS, coco_metrics, to_coco_results
 from proxy_tasks.loader import BatchLoader, normalize
 from proxy_tasks.retinanet import AnchorConfig, DetectorConfig, InferenceConfig, LossConfig, RetinaNet, build_detector
 from proxy_tasks.synthetic import SYNTHETIC_PRESETS, ensure_synthetic
-from proxy_tasks.train import OptimConfig, recalibrate_batch_norm, train
+from proxy_tasks.train import OptimConfig, autocast, recalibrate_batch_norm, train
 from search_space.catalog import BackboneConfig, ModelPreset, preset_for
 from search_space.cost import count_flops, count_params
 from search_space.spec import Architecture
@@ -38,6 +38,11 @@ class DataConfig:
     val_images: str | None = None
     cache_dir: str | None = None
     max_val_images: int | None = None
+
+    @property
+    def cache_path(self) -> Path | None:
+        """The cache folder as a path (None: the default, see `default_cache_dir`)."""
+        return Path(self.cache_dir) if self.cache_dir else None
 
 
 @dataclass
@@ -155,11 +160,10 @@ class ProxyTask:
     def datasets(self) -> tuple[CocoDataset, CocoDataset]:
         """Train and validation datasets, validated (synthetic ones generated on first use)."""
         d = self.config.data
-        cache_dir = Path(d.cache_dir) if d.cache_dir else None
         if d.synthetic:
             if d.synthetic not in SYNTHETIC_PRESETS:
                 raise ValueError(f"proxy.data.synthetic: unknown {d.synthetic!r}; valid: {', '.join(SYNTHETIC_PRESETS)}")
-            paths = ensure_synthetic(SYNTHETIC_PRESETS[d.synthetic], cache_dir)
+            paths = ensure_synthetic(SYNTHETIC_PRESETS[d.synthetic], d.cache_path)
             train_ann, train_images, val_ann, val_images = paths.train_ann, paths.train_images, paths.val_ann, paths.val_images
         else:
             missing = [k for k in ("train_ann", "train_images", "val_ann", "val_images") if not getattr(d, k)]
@@ -180,8 +184,7 @@ class ProxyTask:
             self._datasets = self.datasets()
         train_ds, val_ds = self._datasets
         if image_size not in self._caches:
-            cache_dir = Path(self.config.data.cache_dir) if self.config.data.cache_dir else None
-            workers = self.config.num_workers
+            cache_dir, workers = self.config.data.cache_path, self.config.num_workers
             self._caches[image_size] = (
                 build_cache(train_ds, image_size, cache_dir, workers),
                 build_cache(val_ds, image_size, cache_dir, workers),
@@ -268,15 +271,12 @@ def evaluate_model(
     amp: str = "auto",
 ) -> dict[str, float]:
     """COCO metrics of `model` on a cached dataset (detections mapped back to original pixels)."""
-    from proxy_tasks.train import autocast_dtype
-
     model.eval()
-    dtype = autocast_dtype(device, amp)
     loader = BatchLoader(cache, ds.images, batch_size, train=False, prefetch=2, pin_memory=device.type == "cuda")
     results = []
     for batch in loader:
         batch = batch.to(device)
-        with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+        with autocast(device, amp):
             cls, box = model(normalize(batch.images, channels_last))
         for i, det in zip(batch.indices, model.detect(cls, box, cache.size)):
             rec = ds.images[i]

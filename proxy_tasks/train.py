@@ -72,6 +72,12 @@ def autocast_dtype(device: torch.device, amp: str) -> torch.dtype | None:
     return torch.bfloat16
 
 
+def autocast(device: torch.device, amp: str) -> torch.autocast:
+    """The autocast context for `amp` on `device` (disabled on CPU or with amp=off)."""
+    dtype = autocast_dtype(device, amp)
+    return torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None)
+
+
 def train(
     model: RetinaNet,
     loader: BatchLoader,
@@ -108,7 +114,7 @@ def train(
             images = normalize(batch.images, channels_last)
             for group in opt.param_groups:
                 group["lr"] = lr_at(step, total, cfg)
-            with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+            with autocast(device, amp):
                 cls, box = model(images)
             losses = model.loss(cls, box, batch.targets, size)
             loss = losses["loss"]
