@@ -152,13 +152,28 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     outcome = run_search(args.overrides)
     s = outcome.summary
-    print(f"\nsearch finished: {s['trials']} trials ({s['ok']} trained, {s['cached']} cached, {s['failed']} failed)")
+    stopped = f", {s['stopped']} stopped early" if s["stopped"] else ""
+    print(f"\nsearch finished: {s['trials']} trials ({s['ok']} trained, {s['cached']} cached{stopped}, {s['failed']} failed)")
     if "best_trial" in s:
         print(f"best: trial {s['best_trial']}, reward {s['best_reward']:.4f}, AP {s['best_AP']:.4f}, id {s['best_arch_id']}")
+    print(format_cost(s))
     for name in ("trials.csv", "best.yaml", "best.png", "progress.png", "summary.json", "searcher.json", "config.yaml"):
         if (outcome.out_dir / name).exists():
             print(f"  {outcome.out_dir / name}")
     return 0
+
+
+def format_cost(summary: dict) -> str:
+    """The cost lines printed at the end of a search (the same numbers as summary.json)."""
+    per = summary["per_trial"]
+    lines = [
+        f"cost: trials {summary['trial_wall_s'] / 3600:.3f} h wall in all ({per['wall_s']:.1f} s per trial), "
+        f"CPU {summary['cpu_hours']:.3f} h ({per['cpu_s']:.1f} s per trial), "
+        f"GPU {summary['gpu_hours']:.3f} h ({per['gpu_s']:.1f} s per trial)"
+    ]
+    for node, n in summary["by_node"].items():
+        lines.append(f"  node {node}: {n['trials']} trials, {n['wall_s']:.1f} s")
+    return "\n".join(lines)
 
 
 def cmd_split(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ from typing import Any, Sequence
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from nas.early_stop import SchedulerConfig
 from nas.reward import RewardConfig
 from proxy_tasks.surrogate import SurrogateConfig
 from proxy_tasks.task import ProxyConfig
@@ -69,6 +70,16 @@ def _one_line(e: Exception) -> str:
 def reward_config(node: DictConfig) -> RewardConfig:
     """The `reward` group as a checked `RewardConfig`."""
     return _structured(RewardConfig, node, "reward")
+
+
+def scheduler_config(node: DictConfig, epochs: int | None) -> SchedulerConfig:
+    """The `scheduler` group as a `SchedulerConfig` checked against the proxy's `epochs`."""
+    cfg = _structured(SchedulerConfig, node, "scheduler")
+    try:
+        cfg.validate(epochs)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    return cfg
 
 
 def _reject_missing(node: DictConfig, group: str) -> None:

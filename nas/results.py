@@ -1,6 +1,6 @@
 """The one writer of a search's output folder.
 
-`trials.csv` gets one row per finished or failed trial, appended and fsynced as each completes
+`trials.csv` gets one row per finished, stopped or failed trial, appended and fsynced as each completes
 (a kill can at worst cut the last line, which is dropped on resume); `best.yaml`, `best.png`,
 `progress.png` and `summary.json` are rewritten atomically at the end (and on resume).
 """
@@ -29,7 +29,7 @@ from search_space.space import SearchSpace  # noqa: E402
 
 COLUMNS = (
     "number", "trial_id", "status", "reward", "AP", "AP50", "AP75", "APs", "APm", "APl", "flops", "params",
-    "arch_id", "actions", "log_prob", "entropy", "wall_s", "cpu_s", "gpu_s", "node", "error", "finished_at",
+    "arch_id", "actions", "log_prob", "entropy", "epoch", "rungs", "wall_s", "cpu_s", "gpu_s", "node", "retries", "error", "finished_at",
 )  # fmt: skip
 
 
@@ -53,6 +53,7 @@ class RunFolder:
         self.trials_csv = self.path / "trials.csv"
         self.searcher_state = self.path / "searcher.json"
         self.rows: list[TrialRow] = []
+        self.retries: dict[str, int] = {}  # trial id -> restarts after a lost worker or node
 
     def start(self, resume: bool) -> None:
         """Create the folder, or (resume) read back the rows of the run it holds."""
@@ -102,6 +103,7 @@ class RunFolder:
             actions=" ".join(map(str, p.actions)),
             log_prob=repr(p.log_prob),
             entropy=repr(p.entropy),
+            retries=self.retries.get(completion.trial_id, 0),
             error=str(res.get("error", "")).replace("\n", " ")[:500],
             finished_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
         )
@@ -131,13 +133,9 @@ class RunFolder:
         best = self.best()
         summary: dict[str, Any] = {
             "trials": len(self.rows),
-            "ok": sum(r.status == "ok" for r in self.rows),
-            "cached": sum(r.status == "cached" for r in self.rows),
-            "failed": sum(r.status == "failed" for r in self.rows),
-            "nodes": sorted({r.values.get("node", "") for r in self.rows} - {""}),
-            "cpu_s": sum(_num(r.values.get("cpu_s")) for r in self.rows),
-            "gpu_s": sum(_num(r.values.get("gpu_s")) for r in self.rows),
-            "trial_wall_s": sum(_num(r.values.get("wall_s")) for r in self.rows),
+            **{status: sum(r.status == status for r in self.rows) for status in ("ok", "cached", "stopped", "failed")},
+            "retries": sum(int(_num(r.values.get("retries"))) for r in self.rows),
+            **self.cost(),
         }
         if best is not None:
             arch = space.decode(best.actions, name=f"best-{space.name}-trial{best.number}")
@@ -149,19 +147,45 @@ class RunFolder:
         atomic_write_text(self.path / "summary.json", json.dumps(summary, indent=2) + "\n")
         return summary
 
+    def cost(self) -> dict[str, Any]:
+        """What the trials cost: totals, means per trial, and per node (trials, wall seconds).
+
+        `cpu_s` is the trial processes' CPU time; `gpu_s` is wall time x the GPU share each held.
+        """
+        n = max(1, len(self.rows))
+        totals = {key: sum(_num(r.values.get(key)) for r in self.rows) for key in ("wall_s", "cpu_s", "gpu_s")}
+        by_node: dict[str, dict[str, float]] = {}
+        for r in self.rows:
+            node = by_node.setdefault(r.values.get("node") or "?", {"trials": 0, "wall_s": 0.0})
+            node["trials"] += 1
+            node["wall_s"] += _num(r.values.get("wall_s"))
+        return {
+            "nodes": sorted(by_node),
+            "trial_wall_s": totals["wall_s"],
+            "cpu_s": totals["cpu_s"],
+            "gpu_s": totals["gpu_s"],
+            "cpu_hours": totals["cpu_s"] / 3600,
+            "gpu_hours": totals["gpu_s"] / 3600,
+            "per_trial": {key: value / n for key, value in totals.items()},
+            "by_node": by_node,
+        }
+
     def plot_progress(self) -> None:
         """Reward per trial (failed trials marked) and the best so far."""
         fig, ax = plt.subplots(figsize=(7, 3.6))
         xs = [r.number for r in self.rows]
-        ok = [(r.number, r.reward) for r in self.rows if r.status != "failed"]
+        ok = [(r.number, r.reward) for r in self.rows if r.status in ("ok", "cached")]
+        stopped = [(r.number, r.reward) for r in self.rows if r.status == "stopped"]
         bad = [(r.number, r.reward) for r in self.rows if r.status == "failed"]
         best, running = [], -math.inf
         for r in self.rows:
-            if r.status != "failed":
+            if r.status in ("ok", "cached"):
                 running = max(running, r.reward)
             best.append(running if running > -math.inf else float("nan"))
         if ok:
             ax.scatter(*zip(*ok), s=12, label="trial reward", color="#4c72b0")
+        if stopped:
+            ax.scatter(*zip(*stopped), s=14, marker="v", label="stopped early (rung reward)", color="#8c8c8c")
         if bad:
             ax.scatter(*zip(*bad), s=18, marker="x", label="failed", color="#c44e52")
         if xs:

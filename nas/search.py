@@ -19,15 +19,17 @@ from typing import Any, Sequence
 from omegaconf import DictConfig, OmegaConf
 from ray.tune import Callback
 
-from nas.config import ConfigError, compose, proxy_config, reward_config
+from nas.config import ConfigError, compose, proxy_config, reward_config, scheduler_config
+from nas.early_stop import SchedulerConfig, make_scheduler, parse_rungs, rung_epochs, seed_scheduler
 from nas.results import RunFolder
 from nas.searchers import ArchSearcher, make_searcher
 from nas.train_run import default_out_dir
+from proxy_tasks.task import ProxyConfig
 from search_space.fileio import atomic_write_text
 from search_space.space import SearchSpace, get_space
 
 # Settings that must not change between a run and its resume.
-RESUME_FIXED = ("space", "searcher", "proxy", "reward", "seed", "preset", "dedup", "failure_reward")
+RESUME_FIXED = ("space", "searcher", "proxy", "reward", "scheduler", "seed", "preset", "dedup", "failure_reward")
 
 
 @dataclass
@@ -45,6 +47,9 @@ def run_search(overrides: Sequence[str]) -> SearchOutcome:
     space = search_space_of(cfg)
     proxy = proxy_config(cfg.proxy)
     reward = reward_config(cfg.reward)
+    scheduler = scheduler_config(cfg.scheduler, getattr(proxy, "epochs", None))
+    if isinstance(proxy, ProxyConfig) and proxy.gpu_memory_fraction is None and 0 < float(cfg.trial.gpus) < 1:
+        proxy.gpu_memory_fraction = float(cfg.trial.gpus)  # trials sharing a GPU each keep to their share
     out = Path(cfg.out_dir) if cfg.out_dir else default_out_dir("search")
     folder = RunFolder(out)
     config_yaml = OmegaConf.to_yaml(cfg)
@@ -55,7 +60,13 @@ def run_search(overrides: Sequence[str]) -> SearchOutcome:
     options = {k: v for k, v in OmegaConf.to_container(cfg.searcher, resolve=True).items() if k != "name"}
     try:
         searcher = make_searcher(
-            cfg.searcher.name, space, options, seed=int(cfg.seed), failure_reward=float(cfg.failure_reward), dedup=bool(cfg.dedup)
+            cfg.searcher.name,
+            space,
+            options,
+            seed=int(cfg.seed),
+            failure_reward=float(cfg.failure_reward),
+            dedup=bool(cfg.dedup),
+            stopped_reward=scheduler.stopped_reward,
         )
     except TypeError as e:
         raise ConfigError(f"searcher {cfg.searcher.name}: {e}") from None
@@ -73,7 +84,7 @@ def run_search(overrides: Sequence[str]) -> SearchOutcome:
         fit_s = 0.0
         if remaining > 0:
             t = time.perf_counter()
-            _fit(cfg, searcher, proxy, reward, remaining, out, progress)
+            _fit(cfg, searcher, proxy, reward, scheduler, remaining, folder, progress)
             fit_s = time.perf_counter() - t
     finally:
         if started_ray:
@@ -130,7 +141,7 @@ def _check_resumable(out: Path, cfg: DictConfig) -> None:
         return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
 
     for key in RESUME_FIXED:
-        if plain(saved.get(key)) != plain(cfg.get(key)):
+        if key in saved and plain(saved.get(key)) != plain(cfg.get(key)):
             raise ConfigError(f"resume: '{key}' differs from the run in {out}; resume with the same settings")
 
 
@@ -144,18 +155,34 @@ def _restore(searcher: ArchSearcher, folder: RunFolder) -> None:
             searcher.replay(row.trial_id, folder.proposal_of(row), row.reward, row.status, dict(row.values))
 
 
-def _fit(cfg: DictConfig, searcher: ArchSearcher, proxy: Any, reward: Any, remaining: int, out: Path, progress: "Progress") -> None:
+def _fit(
+    cfg: DictConfig,
+    searcher: ArchSearcher,
+    proxy: Any,
+    reward: Any,
+    scheduler_cfg: SchedulerConfig,
+    remaining: int,
+    folder: RunFolder,
+    progress: "Progress",
+) -> None:
     from ray import tune
 
     from nas.trainable import trainable
 
+    epochs = getattr(proxy, "epochs", 0)
+    scheduler = make_scheduler(scheduler_cfg, epochs)
+    seed_scheduler(scheduler, {r.trial_id: parse_rungs(r.values.get("rungs", "")) for r in folder.rows})
     threads = max(1, int(math.floor(float(cfg.trial.cpus))))
-    fn = tune.with_parameters(trainable, proxy=proxy, reward=reward, preset=str(cfg.preset), threads=threads)
-    fn = tune.with_resources(fn, {"cpu": float(cfg.trial.cpus), "gpu": float(cfg.trial.gpus)})
+    gpus = float(cfg.trial.gpus)
+    eval_at = rung_epochs(scheduler_cfg, epochs)
+    fn = tune.with_parameters(trainable, proxy=proxy, reward=reward, preset=str(cfg.preset), threads=threads, gpus=gpus, eval_at=eval_at)
+    fn = tune.with_resources(fn, {"cpu": float(cfg.trial.cpus), "gpu": gpus})
+    storage = str(cfg.ray.storage_path) if cfg.ray.storage_path else str(folder.path.resolve() / "tune")
     tuner = tune.Tuner(
         fn,
         tune_config=tune.TuneConfig(
             search_alg=searcher,
+            scheduler=scheduler,
             num_samples=remaining,
             max_concurrent_trials=int(cfg.max_concurrent),
             reuse_actors=True,
@@ -163,7 +190,7 @@ def _fit(cfg: DictConfig, searcher: ArchSearcher, proxy: Any, reward: Any, remai
         ),
         run_config=tune.RunConfig(
             name=f"tune-{time.strftime('%Y%m%d-%H%M%S')}",
-            storage_path=str(out.resolve() / "tune"),
+            storage_path=storage,
             failure_config=tune.FailureConfig(max_failures=int(cfg.trial.max_failures)),
             callbacks=[progress],
             verbose=0,
@@ -198,11 +225,17 @@ class Progress(Callback):
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self.print_line()
 
+    def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        """A trial lost with its worker or node is started again (trial.max_failures)."""
+        self.folder.retries[trial.trial_id] = self.folder.retries.get(trial.trial_id, 0) + 1
+        print(f"[search] trial {trial.trial_id} lost its worker or node; retrying it", file=sys.stderr, flush=True)
+
     def print_line(self) -> None:
         self.last = time.perf_counter()
         rows = self.folder.rows
         done = len(rows)
         failed = sum(r.status == "failed" for r in rows)
+        stopped = sum(r.status == "stopped" for r in rows)
         best = self.folder.best()
         now = time.perf_counter()
         elapsed = now - self.start
@@ -215,7 +248,7 @@ class Progress(Callback):
             left = f"~{_hms(max(0.0, per_trial * (self.total - done) - (now - self.at_last)))}"
         best_txt = f"best AP {float(best.values.get('AP') or 'nan'):.4f} (reward {best.reward:.4f}, trial {best.number})" if best else "best -"
         print(
-            f"[search] {done}/{self.total} done, {self.running} running, {failed} failed | {best_txt} | "
+            f"[search] {done}/{self.total} done, {self.running} running, {failed} failed{f', {stopped} stopped' if stopped else ''} | {best_txt} | "
             f"elapsed {_hms(elapsed)} | left {left}",
             file=sys.stderr,
             flush=True,

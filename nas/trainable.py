@@ -1,8 +1,9 @@
 """One search trial on a Ray worker: decode the architecture, run the proxy task, report the reward.
 
-Failures inside the trial (a NaN loss, a bad architecture, any exception) are reported as a
-finished trial with status "failed", the error text and a NaN reward, so the searcher records them and the
-search goes on; only a lost worker reaches Tune as an errored trial. The proxy task (data
+Failures inside the trial (a NaN loss, a bad architecture, any exception, a CUDA out-of-memory
+error in a GPU share) are reported as a finished trial with status "failed", the error text and a
+NaN reward, so the searcher records them and the search goes on; only a lost worker or node
+reaches Tune as an errored trial (retried up to `trial.max_failures` times). The proxy task (data
 validated and cached) is kept per worker process, so re-used actors prepare data once.
 """
 
@@ -15,11 +16,12 @@ import socket
 import time
 import traceback
 from dataclasses import asdict
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import torch
 from ray import tune
 
+from nas.early_stop import format_rungs
 from nas.reward import RewardConfig, compute_reward
 from proxy_tasks.surrogate import SurrogateConfig, SurrogateTask
 from proxy_tasks.task import ProxyConfig, ProxyTask
@@ -41,20 +43,52 @@ def proxy_task(proxy: ProxyConfig | SurrogateConfig) -> ProxyTask | SurrogateTas
 
 
 def node_name() -> str:
-    """The Ray node this trial runs on (its IP), or the host name outside Ray."""
+    """The Ray node this trial runs on: `<ip>/<first 8 hex digits of the node id>`.
+
+    The id part tells apart nodes sharing an address (several `ray start` on one machine); outside
+    Ray it is the host name.
+    """
     try:
         import ray
 
-        return ray.util.get_node_ip_address()
+        if ray.is_initialized():
+            return f"{ray.util.get_node_ip_address()}/{ray.get_runtime_context().get_node_id()[:8]}"
     except Exception:  # noqa: BLE001
-        return socket.gethostname()
+        pass
+    return socket.gethostname()
 
 
-def run_trial(config: dict[str, Any], proxy: ProxyConfig | SurrogateConfig, reward: RewardConfig, preset: str, threads: int) -> dict[str, Any]:
-    """Run one trial and return what it reports (also usable without Ray)."""
+def run_trial(
+    config: dict[str, Any],
+    proxy: ProxyConfig | SurrogateConfig,
+    reward: RewardConfig,
+    preset: str,
+    threads: int,
+    gpus: float = 0.0,
+    eval_at: Sequence[int] = (),
+    report: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Run one trial and return its final result (also usable without Ray).
+
+    With `eval_at` (a scheduler's rung epochs) the proxy is evaluated after those epochs and
+    `report` gets each partial result (status `partial`); the scheduler may end the trial there.
+    Cost: `wall_s`, `cpu_s` (this process's CPU time) and `gpu_s` = wall time x the GPU share held.
+    """
     torch.set_num_threads(max(1, threads))
     t0, c0 = time.perf_counter(), time.process_time()
-    base = {"node": node_name(), "pid": os.getpid()}
+    base: dict[str, Any] = {"node": node_name(), "pid": os.getpid()}
+    history: list[tuple[int, float]] = []
+
+    def cost() -> dict[str, float]:
+        wall = time.perf_counter() - t0
+        return {"wall_s": wall, "cpu_s": time.process_time() - c0, "gpu_s": wall * gpus}
+
+    def on_eval(epoch: int, metrics: dict[str, Any]) -> None:
+        value = compute_reward(metrics, reward)
+        history.append((epoch, value))
+        if report is not None:
+            report(dict(metrics, reward=value, status="partial", error="", rungs=format_rungs(history), **base, **cost()))
+
     if "cached_result" in config:
         out = dict(config["cached_result"], status="cached", error="")
     else:
@@ -64,7 +98,7 @@ def run_trial(config: dict[str, Any], proxy: ProxyConfig | SurrogateConfig, rewa
             if isinstance(task, SurrogateTask):
                 metrics = task.run(arch)
             else:
-                metrics = task.run(arch, get_preset(preset)).metrics
+                metrics = task.run(arch, get_preset(preset), eval_at=eval_at, on_eval=on_eval).metrics
             value = compute_reward(metrics, reward)
             status, error = ("ok", "") if math.isfinite(value) else ("failed", f"metric {reward.metric} is not finite")
             out = dict(metrics, reward=value, status=status, error=error)
@@ -72,12 +106,14 @@ def run_trial(config: dict[str, Any], proxy: ProxyConfig | SurrogateConfig, rewa
             tb = traceback.extract_tb(e.__traceback__)
             where = f" at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else ""
             out = {"status": "failed", "error": f"{type(e).__name__}: {e}{where}", "reward": math.nan}
-    out.update(base, wall_s=time.perf_counter() - t0, cpu_s=time.process_time() - c0)
-    if torch.cuda.is_available() and out["status"] == "ok":
-        out["gpu_s"] = out["wall_s"]
+        if history:
+            out["rungs"] = format_rungs(history)
+    out.update(base, **cost())
     return out
 
 
-def trainable(config: dict[str, Any], proxy: ProxyConfig | SurrogateConfig, reward: RewardConfig, preset: str, threads: int) -> None:
-    """Ray Tune function trainable: one report per trial (reward NaN when the trial failed)."""
-    tune.report(run_trial(config, proxy, reward, preset, threads))
+def trainable(
+    config: dict[str, Any], proxy: ProxyConfig | SurrogateConfig, reward: RewardConfig, preset: str, threads: int, gpus: float, eval_at: Sequence[int]
+) -> None:
+    """Ray Tune function trainable: partial reports at the rung epochs, then the final one."""
+    tune.report(run_trial(config, proxy, reward, preset, threads, gpus, eval_at, report=tune.report))

@@ -11,7 +11,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import torch
 
@@ -87,6 +87,7 @@ class ProxyConfig:
     eval_backend: str = "pycocotools"
     log_every_s: float = 30.0
     bn_recalibration_batches: int = 20  # precise BN before evaluation; 0 keeps the running averages
+    gpu_memory_fraction: float | None = None  # cap of the CUDA allocator (share of the GPU); None: no cap
 
     def validate(self) -> None:
         """Raise `ValueError` naming the field for values no run could use."""
@@ -99,6 +100,8 @@ class ProxyConfig:
             raise ValueError(f"proxy.eval_backend must be one of {', '.join(BACKENDS)}, got {self.eval_backend!r}")
         if not 0 < self.scale_jitter_min <= self.scale_jitter_max:
             raise ValueError("proxy.scale_jitter_min must be > 0 and <= proxy.scale_jitter_max")
+        if self.gpu_memory_fraction is not None and not 0 < self.gpu_memory_fraction <= 1:
+            raise ValueError(f"proxy.gpu_memory_fraction must be in (0, 1], got {self.gpu_memory_fraction}")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ValueError(f"proxy.device must be auto, cpu or cuda[:N], got {self.device!r}")
 
@@ -197,8 +200,17 @@ class ProxyTask:
         arch: Architecture,
         preset: ModelPreset | None = None,
         on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+        eval_at: Sequence[int] = (),
+        on_eval: Callable[[int, dict[str, Any]], None] | None = None,
+        max_steps: int | None = None,
     ) -> ProxyResult:
-        """Train on `arch` and evaluate; metrics hold AP..APl, params, FLOPs, throughput and timings."""
+        """Train on `arch` and evaluate; metrics hold AP..APl, params, FLOPs, throughput and timings.
+
+        `on_eval(epoch, metrics)` receives the COCO metrics at each epoch of `eval_at` before the
+        last (a scheduler's rungs). Those evaluations use their own batches and random state, so the
+        final model is the one a run without them produces. `max_steps` ends training early (with
+        the learning-rate schedule of the full run), for timing a few steps.
+        """
         cfg = self.config
         t_start = time.perf_counter()
         preset = preset or preset_for(arch.name)
@@ -206,9 +218,13 @@ class ProxyTask:
         train_ds, train_cache, val_ds, val_cache = self.prepare(image_size)
         prep_s = time.perf_counter() - t_start
         device = resolve_device(cfg.device)
+        limit_gpu_memory(device, cfg.gpu_memory_fraction)
         det_cfg = cfg.detector_config(preset)
 
         t = time.perf_counter()
+        with torch.device("meta"):
+            meta_model = build_detector(arch, train_ds.num_classes, det_cfg).eval()
+        cost = {"params": count_params(meta_model), "flops": count_flops(meta_model, image_size), "image_size": image_size}
         torch.manual_seed(cfg.seed)
         model = build_detector(arch, train_ds.num_classes, det_cfg).to(device)
         channels_last = cfg.channels_last and device.type == "cuda"
@@ -216,47 +232,68 @@ class ProxyTask:
             model = model.to(memory_format=torch.channels_last)
         build_s = time.perf_counter() - t
 
-        pin = device.type == "cuda"
-        loader = BatchLoader(
-            train_cache,
-            train_ds.images,
-            cfg.batch_size,
-            train=True,
-            scale_jitter=(cfg.scale_jitter_min, cfg.scale_jitter_max),
-            flip=cfg.flip,
-            seed=cfg.seed,
-            pin_memory=pin,
-        )
-        stats = train(model, loader, cfg.epochs, cfg.optim_config(), device, cfg.amp, channels_last, self.log, cfg.log_every_s, on_epoch)
+        def loader(seed: int) -> BatchLoader:
+            jitter = (cfg.scale_jitter_min, cfg.scale_jitter_max)
+            return BatchLoader(train_cache, train_ds.images, cfg.batch_size, train=True, scale_jitter=jitter, flip=cfg.flip, seed=seed, pin_memory=device.type == "cuda")
 
+        def evaluate(bn_loader: BatchLoader) -> dict[str, float]:
+            recalibrate_batch_norm(model, bn_loader, device, cfg.bn_recalibration_batches, channels_last)
+            return evaluate_model(model, val_ds, val_cache, cfg.batch_size, device, channels_last, cfg.eval_backend, cfg.amp)
+
+        rung_eval_s = 0.0
+
+        def after_epoch(epoch: int, stats: dict[str, float]) -> None:
+            nonlocal rung_eval_s
+            if on_epoch is not None:
+                on_epoch(epoch, stats)
+            if on_eval is not None and epoch in eval_at and epoch < cfg.epochs:
+                t = time.perf_counter()
+                with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+                    metrics = evaluate(loader(cfg.seed + 1_000_003 * epoch))
+                model.train()
+                rung_eval_s += time.perf_counter() - t
+                on_eval(epoch, dict(metrics, **cost, epoch=epoch, loss=stats["loss"]))
+
+        train_loader = loader(cfg.seed)
+        stats = train(
+            model, train_loader, cfg.epochs, cfg.optim_config(), device, cfg.amp, channels_last, self.log, cfg.log_every_s, after_epoch, max_steps
+        )
         t = time.perf_counter()
-        recalibrate_batch_norm(model, loader, device, cfg.bn_recalibration_batches, channels_last)
-        ap = evaluate_model(model, val_ds, val_cache, cfg.batch_size, device, channels_last, cfg.eval_backend, cfg.amp)
+        ap = evaluate(train_loader)
         eval_s = time.perf_counter() - t
 
-        with torch.device("meta"):
-            meta_model = build_detector(arch, train_ds.num_classes, det_cfg).eval()
         metrics: dict[str, Any] = dict(ap)
         metrics.update(
             arch_id=arch.id,
             arch_name=arch.name,
-            params=count_params(model),
-            flops=count_flops(meta_model, image_size),
-            image_size=image_size,
+            **cost,
             images_per_s=stats.images_per_s,
             train_images=stats.images,
             steps=stats.steps,
             epochs=cfg.epochs,
+            epoch=cfg.epochs,
             final_loss=stats.final_loss,
             data_prep_s=prep_s,
             build_s=build_s,
             train_s=stats.train_s,
             data_wait_s=stats.data_wait_s,
+            rung_eval_s=rung_eval_s,
             eval_s=eval_s,
             total_s=time.perf_counter() - t_start,
             device=str(device),
         )
         return ProxyResult(metrics, model)
+
+
+def limit_gpu_memory(device: torch.device, fraction: float | None) -> None:
+    """Cap this process's CUDA caching allocator at `fraction` of the device's memory.
+
+    Several trials sharing one GPU (fractional `trial.gpus`) then fail alone with an out-of-memory
+    error when one outgrows its share, instead of starving the others.
+    """
+    if fraction is None or device.type != "cuda":
+        return
+    torch.cuda.set_per_process_memory_fraction(fraction, device)
 
 
 @torch.no_grad()

@@ -89,8 +89,9 @@ def train(
     log: Callable[[str], None] | None = None,
     log_every_s: float = 30.0,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+    max_steps: int | None = None,
 ) -> TrainStats:
-    """Train `model` for `epochs` passes over `loader`.
+    """Train `model` for `epochs` passes over `loader` (or stop after `max_steps` steps).
 
     `on_epoch(epoch, {"loss": ...})` is called after each epoch (for schedulers that stop trials
     early); a loss that turns NaN or infinite raises `NonFiniteLossError`.
@@ -142,7 +143,11 @@ def train(
                     f"lr {lr_at(step, total, cfg):.4g} {stats.images_per_s:.1f} img/s"
                 )
             t_wait = time.perf_counter()
+            if max_steps is not None and step >= max_steps:
+                break
         stats.steps = step
+        if max_steps is not None and step >= max_steps:
+            break
         if on_epoch is not None:
             on_epoch(epoch + 1, {"loss": epoch_loss / max(1, epoch_steps)})
     return stats

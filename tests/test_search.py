@@ -17,6 +17,7 @@ from nas.cli import main
 from nas.results import RunFolder
 from nas.search import run_search
 from search_space import get_space, load_architecture
+from tests.ray_cluster import stop_ray_processes_of
 
 
 @pytest.fixture
@@ -26,17 +27,6 @@ def ray_dir():
     yield path
     stop_ray_processes_of(path)
     shutil.rmtree(path, ignore_errors=True)
-
-
-def stop_ray_processes_of(temp_dir):
-    """Kill what a Ray session in `temp_dir` left running (found by PID via its command lines)."""
-    out = subprocess.run(["pgrep", "-f", temp_dir], capture_output=True, text=True).stdout.split()
-    for pid in map(int, out):
-        if pid != os.getpid():
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 @pytest.mark.slow

@@ -61,3 +61,22 @@ def test_bad_config_values_are_named():
         ProxyTask(dataclasses.replace(TINY, eval_backend="x"))
     with pytest.raises(ValueError, match="proxy.data needs data.train_ann"):
         ProxyTask(dataclasses.replace(TINY, data=DataConfig())).datasets()
+
+
+@pytest.mark.slow
+def test_rung_evaluations_leave_the_training_unchanged():
+    cfg = dataclasses.replace(TINY, epochs=2)
+    arch = get_architecture("spinenet49")
+    plain = ProxyTask(cfg).run(arch).metrics
+    seen = []
+    with_rungs = ProxyTask(cfg).run(arch, eval_at=[1, 2], on_eval=lambda epoch, m: seen.append((epoch, m))).metrics
+    assert [epoch for epoch, _ in seen] == [1]  # the last epoch is the final evaluation, not a rung
+    assert seen[0][1]["flops"] == plain["flops"] and 0 <= seen[0][1]["AP"] <= 1
+    assert with_rungs["final_loss"] == plain["final_loss"] and with_rungs["AP"] == plain["AP"]
+    assert with_rungs["rung_eval_s"] > 0 and plain["rung_eval_s"] == 0
+
+
+def test_max_steps_ends_training_early():
+    cfg = dataclasses.replace(TINY, epochs=2, bn_recalibration_batches=1, data=DataConfig(synthetic="tiny", max_val_images=8))
+    m = ProxyTask(cfg).run(get_architecture("spinenet49"), max_steps=3).metrics
+    assert m["steps"] == 3 and m["train_images"] == 3 * 16

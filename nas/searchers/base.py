@@ -45,7 +45,7 @@ class Completion:
     trial_id: str
     proposal: Proposal
     reward: float
-    status: str  # ok | failed | cached
+    status: str  # ok | failed | cached | stopped
     result: dict[str, Any] = field(default_factory=dict)
 
 
@@ -59,6 +59,8 @@ class ArchSearcher(Searcher):
         dedup: re-use the result of an architecture already trained instead of training it again.
         on_complete: called with each `Completion` (the results writer), before the state is saved.
         checkpoint_path: where to save the state after every completion (None: only on request).
+        stopped_reward: what a trial stopped early by the scheduler teaches: "rung" learns from the
+            reward at the rung where it was stopped, "skip" learns nothing (see nas/early_stop.py).
     """
 
     name = "base"
@@ -71,9 +73,10 @@ class ArchSearcher(Searcher):
         dedup: bool = True,
         on_complete: Callable[[Completion], None] | None = None,
         checkpoint_path: str | Path | None = None,
+        stopped_reward: str = "rung",
     ) -> None:
         super().__init__(metric="reward", mode="max")
-        self.space, self.seed = space, seed
+        self.space, self.seed, self.stopped_reward = space, seed, stopped_reward
         self.failure_reward, self.dedup = failure_reward, dedup
         self.on_complete, self.checkpoint_path = on_complete, checkpoint_path
         self.pending: dict[str, Proposal] = {}
@@ -120,13 +123,15 @@ class ArchSearcher(Searcher):
             return
         result = dict(result or {})
         reward = result.get("reward")
-        ok = not error and result.get("status", "ok") in ("ok", "cached")
+        ok = not error and result.get("status", "ok") in ("ok", "cached", "partial")
         if not ok or not isinstance(reward, (int, float)) or not math.isfinite(reward):
             if ok:
                 result.setdefault("error", "trial reported no finite reward")
             elif error:
                 result.setdefault("error", "trial failed in Ray (raised, or its worker was lost)")
             status, reward = "failed", self.failure_reward
+        elif result.get("status") == "partial":
+            status = "stopped"  # ended by the scheduler at a rung; `reward` is that rung's
         else:
             status = "cached" if proposal.cached else "ok"
         completion = Completion(trial_id, proposal, float(reward), status, result)
@@ -141,10 +146,12 @@ class ArchSearcher(Searcher):
         self._record(Completion(trial_id, proposal, reward, status, result))
 
     def _record(self, completion: Completion) -> None:
-        """Cache a trained result, learn from the completion, and mark the trial completed."""
+        """Cache a trained result, learn from the completion (a stopped trial by `stopped_reward`),
+        and mark the trial completed."""
         if completion.status == "ok" and self.dedup:
             self.cache.setdefault(completion.proposal.arch_id, _cacheable(completion.result))
-        self.learn(completion)
+        if completion.status != "stopped" or self.stopped_reward == "rung":
+            self.learn(completion)
         self.completed.append(completion.trial_id)
 
     def _space_key(self) -> dict[str, Any]:

@@ -1,0 +1,132 @@
+"""Optional early stopping of proxy trainings with ASHA (asynchronous successive halving).
+
+A trial is evaluated (COCO AP on the reward split) at the rung epochs only; ASHA compares that
+reward with the other trials' rewards at the same rung and stops it when it falls below the top
+1/reduction_factor. A stopped trial is recorded with status `stopped`, its last rung and that
+rung's reward. What the searcher learns from it is `stopped_reward`:
+
+- `rung` (default): the reward measured at the rung where it was stopped, the value ASHA compared
+  it at. It is lower than a full training would give, so it acts as a penalty graded by how poor
+  the trial looked; it never enters the best-architecture choice or the dedup cache.
+- `skip`: no update at all; the controller learns from finished trials only.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+TIME_ATTR = "epoch"
+STOPPED_RULES = ("rung", "skip")
+
+
+@dataclass
+class SchedulerConfig:
+    """`name`: none | asha; ASHA's first rung (`grace_period`, in epochs), its `reduction_factor`,
+    and the rule for what a stopped trial feeds the searcher."""
+
+    name: str = "none"
+    grace_period: int = 2
+    reduction_factor: float = 2.0
+    stopped_reward: str = "rung"
+
+    @property
+    def enabled(self) -> bool:
+        return self.name == "asha"
+
+    def validate(self, epochs: int | None) -> None:
+        """Raise `ValueError` naming the key for settings ASHA cannot use with `epochs` per trial."""
+        if self.name not in ("none", "asha"):
+            raise ValueError(f"scheduler.name must be none or asha, got {self.name!r}")
+        if not self.enabled:
+            return
+        if epochs is None:
+            raise ValueError("scheduler=asha stops trainings between epochs; proxy=surrogate has none (use a training proxy)")
+        if not 1 <= self.grace_period <= epochs:
+            raise ValueError(f"scheduler.grace_period must be between 1 and proxy.epochs={epochs}, got {self.grace_period}")
+        if self.reduction_factor <= 1:
+            raise ValueError(f"scheduler.reduction_factor must be > 1, got {self.reduction_factor}")
+        if self.stopped_reward not in STOPPED_RULES:
+            raise ValueError(f"scheduler.stopped_reward must be one of {', '.join(STOPPED_RULES)}, got {self.stopped_reward!r}")
+
+
+def milestones(cfg: SchedulerConfig, max_t: int) -> list[float]:
+    """ASHA's rung milestones for one bracket, ascending (the formula of Ray's scheduler)."""
+    count = int(math.log(max_t / cfg.grace_period) / math.log(cfg.reduction_factor) + 1)
+    return [cfg.grace_period * cfg.reduction_factor**k for k in range(count)]
+
+
+def rung_epochs(cfg: SchedulerConfig, max_t: int) -> list[int]:
+    """Epochs (before the last) after which a trial is evaluated and may be stopped."""
+    if not cfg.enabled:
+        return []
+    return sorted({math.ceil(m) for m in milestones(cfg, max_t) if math.ceil(m) < max_t})
+
+
+def expected_epochs(cfg: SchedulerConfig, max_t: int) -> tuple[float, float]:
+    """(epochs trained, rung evaluations) per trial on average if ASHA keeps 1/rf at every rung.
+
+    Early in a search ASHA has no cutoffs yet and stops fewer trials, so this is a lower bound.
+    """
+    rungs = rung_epochs(cfg, max_t)
+    if not rungs:
+        return float(max_t), 0.0
+    points = [*rungs, max_t]
+    epochs, evals, share, prev = 0.0, 0.0, 1.0, 0
+    for k, epoch in enumerate(points):
+        epochs += share * (epoch - prev)
+        if k < len(rungs):
+            evals += share
+        share /= cfg.reduction_factor
+        prev = epoch
+    return epochs, evals
+
+
+def make_scheduler(cfg: SchedulerConfig, max_t: int) -> Any:
+    """Ray Tune's ASHA over proxy epochs on `reward` (None when early stopping is off)."""
+    if not cfg.enabled:
+        return None
+    from ray.tune.schedulers import ASHAScheduler
+
+    return ASHAScheduler(
+        time_attr=TIME_ATTR,
+        metric="reward",
+        mode="max",
+        max_t=max_t,
+        grace_period=cfg.grace_period,
+        reduction_factor=cfg.reduction_factor,
+        brackets=1,
+    )
+
+
+def format_rungs(history: Iterable[tuple[int, float]]) -> str:
+    """`2:0.0123 4:0.0311`: the reward at each rung a trial reached (a trials.csv column)."""
+    return " ".join(f"{epoch}:{value!r}" for epoch, value in history)
+
+
+def parse_rungs(text: str) -> list[tuple[int, float]]:
+    """The inverse of `format_rungs`."""
+    out = []
+    for item in (text or "").split():
+        epoch, value = item.split(":", 1)
+        out.append((int(epoch), float(value)))
+    return out
+
+
+def seed_scheduler(scheduler: Any, history: dict[str, list[tuple[int, float]]]) -> int:
+    """Give a fresh ASHA the rung rewards of trials finished before a resume; returns how many.
+
+    Without this the cutoffs would start empty after a resume and let poor trials run to the end.
+    """
+    if scheduler is None:
+        return 0
+    rungs = scheduler._brackets[0]._rungs  # [(milestone, {trial_id: reward})], Ray's bookkeeping
+    seeded = 0
+    for trial_id, points in history.items():
+        for epoch, value in points:
+            for milestone, recorded in rungs:
+                if math.ceil(milestone) == epoch and math.isfinite(value):
+                    recorded[trial_id] = value
+                    seeded += 1
+    return seeded
