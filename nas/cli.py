@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 from proxy_tasks.train import NonFiniteLossError
 from search_space.catalog import PRESETS, get_preset, preset_for, resolve_architecture
@@ -33,24 +33,36 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--draw", metavar="FILE", help="write a diagram (.png, .svg or .pdf)")
     show.set_defaults(func=cmd_show)
 
-    train = sub.add_parser(
+    overrides_command(
+        sub,
         "train",
-        help="train and evaluate one architecture (Hydra overrides, e.g. arch=spinenet49 proxy=synthetic)",
-        description="Hydra overrides: arch=NAME|SPEC proxy=synthetic_tiny|synthetic|coco|custom|full "
+        cmd_train,
+        "train and evaluate one architecture (Hydra overrides, e.g. arch=spinenet49 proxy=synthetic)",
+        "Hydra overrides: arch=NAME|SPEC proxy=synthetic_tiny|synthetic|coco|custom|full "
         "proxy.epochs=N proxy.data.train_ann=... out_dir=DIR. Prints the metrics as one JSON line.",
     )
-    train.add_argument("overrides", nargs="*", help="key=value Hydra overrides")
-    train.set_defaults(func=cmd_train)
-
-    search = sub.add_parser(
+    overrides_command(
+        sub,
         "search",
-        help="run an architecture search (Hydra overrides, e.g. trials=40 searcher=evolution)",
-        description="Hydra overrides: space=r0_sp53 searcher=reinforce|ppo|evolution|random "
-        "proxy=synthetic_tiny|synthetic|coco|custom|surrogate ray=local|cluster trials=N max_concurrent=N "
-        "seed=N out_dir=DIR resume=true +experiment=NAME.",
+        cmd_search,
+        "run an architecture search (Hydra overrides, e.g. trials=40 searcher=evolution)",
+        "Hydra overrides: space=r0_sp53 searcher=reinforce|ppo|evolution|random "
+        "proxy=synthetic_tiny|synthetic|coco|custom|surrogate ray=local|cluster scheduler=none|asha "
+        "trials=N max_concurrent=N trial.cpus=N trial.gpus=F seed=N out_dir=DIR resume=true experiment=NAME.",
     )
-    search.add_argument("overrides", nargs="*", help="key=value Hydra overrides")
-    search.set_defaults(func=cmd_search)
+    plan = overrides_command(
+        sub,
+        "plan",
+        cmd_plan,
+        "time one real proxy trial here and estimate the search's wall time and GPU-hours",
+        "Takes the same Hydra overrides as `spinenas search`. Times one trial of a typical "
+        "architecture (or its first --steps steps) and scales it to trials, ASHA and the cluster.",
+    )
+    plan.add_argument("--steps", type=int, help="time only this many training steps and extrapolate (default: a full trial)")
+    plan.add_argument("--cpus", type=float, help="CPUs of the cluster to plan for (default: the configured Ray's)")
+    plan.add_argument("--gpus", type=float, help="GPUs of the cluster to plan for (default: the configured Ray's)")
+    plan.add_argument("--json", action="store_true", help="print one JSON object")
+    plan.set_defaults(func=cmd_plan)
 
     split = sub.add_parser("split", help="carve a held-out reward split from a COCO annotation file")
     split.add_argument("ann", help="COCO annotation JSON (e.g. instances_train2017.json)")
@@ -61,9 +73,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def overrides_command(sub: Any, name: str, func: Callable, help: str, description: str) -> argparse.ArgumentParser:
+    """A subcommand taking Hydra `key=value` overrides."""
+    parser = sub.add_parser(name, help=help, description=description)
+    parser.add_argument("overrides", nargs="*", help="key=value Hydra overrides")
+    parser.set_defaults(func=func)
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `spinenas` and `python -m nas`; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    # Overrides given after an option (`plan --gpus 8 trials=100`) come back as extras.
+    if extra and hasattr(args, "overrides") and all("=" in e and not e.startswith("-") for e in extra):
+        args.overrides += extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return args.func(args)
     except (UserError, SpecError, KeyError, ValueError, FileNotFoundError, NonFiniteLossError) as e:
@@ -160,6 +186,15 @@ def cmd_search(args: argparse.Namespace) -> int:
     for name in ("trials.csv", "best.yaml", "best.png", "progress.png", "summary.json", "searcher.json", "config.yaml"):
         if (outcome.out_dir / name).exists():
             print(f"  {outcome.out_dir / name}")
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """`spinenas plan`: the cost of a search before it starts."""
+    from nas.plan import format_plan, plan
+
+    estimate = plan(args.overrides, steps=args.steps, cpus=args.cpus, gpus=args.gpus)
+    print(json.dumps(estimate.to_dict()) if args.json else format_plan(estimate))
     return 0
 
 

@@ -20,10 +20,12 @@ from omegaconf import DictConfig, OmegaConf
 from ray.tune import Callback
 
 from nas.config import ConfigError, compose, proxy_config, reward_config, scheduler_config
+from nas.reward import RewardConfig
 from nas.early_stop import SchedulerConfig, make_scheduler, parse_rungs, rung_epochs, seed_scheduler
 from nas.results import RunFolder
 from nas.searchers import ArchSearcher, make_searcher
 from nas.train_run import default_out_dir
+from proxy_tasks.surrogate import SurrogateConfig
 from proxy_tasks.task import ProxyConfig
 from search_space.fileio import atomic_write_text
 from search_space.space import SearchSpace, get_space
@@ -40,16 +42,37 @@ class SearchOutcome:
     summary: dict[str, Any]
 
 
-def run_search(overrides: Sequence[str]) -> SearchOutcome:
-    """Compose the config, run (or resume) the search, write the results; returns the summary."""
+@dataclass
+class SearchSettings:
+    """A composed and checked search config with its components' config objects."""
+
+    cfg: DictConfig
+    space: SearchSpace
+    proxy: ProxyConfig | SurrogateConfig
+    reward: RewardConfig
+    scheduler: SchedulerConfig
+
+    @property
+    def epochs(self) -> int | None:
+        """Proxy epochs per trial (None for the training-free surrogate)."""
+        return getattr(self.proxy, "epochs", None)
+
+
+def load_settings(overrides: Sequence[str]) -> SearchSettings:
+    """Compose `conf/search.yaml` with `overrides` and check every part; bad keys are named."""
     cfg = compose("search", overrides)
     _check(cfg)
-    space = search_space_of(cfg)
     proxy = proxy_config(cfg.proxy)
-    reward = reward_config(cfg.reward)
     scheduler = scheduler_config(cfg.scheduler, getattr(proxy, "epochs", None))
     if isinstance(proxy, ProxyConfig) and proxy.gpu_memory_fraction is None and 0 < float(cfg.trial.gpus) < 1:
         proxy.gpu_memory_fraction = float(cfg.trial.gpus)  # trials sharing a GPU each keep to their share
+    return SearchSettings(cfg, search_space_of(cfg), proxy, reward_config(cfg.reward), scheduler)
+
+
+def run_search(overrides: Sequence[str]) -> SearchOutcome:
+    """Compose the config, run (or resume) the search, write the results; returns the summary."""
+    settings = load_settings(overrides)
+    cfg, space, proxy, reward, scheduler = settings.cfg, settings.space, settings.proxy, settings.reward, settings.scheduler
     out = Path(cfg.out_dir) if cfg.out_dir else default_out_dir("search")
     folder = RunFolder(out)
     config_yaml = OmegaConf.to_yaml(cfg)

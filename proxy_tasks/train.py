@@ -37,7 +37,15 @@ class TrainStats:
     images: int = 0
     train_s: float = 0.0
     data_wait_s: float = 0.0
+    first_step_s: float = 0.0  # includes one-off costs (allocator warm-up, lazy init)
     final_loss: float = float("nan")
+
+    @property
+    def step_s(self) -> float:
+        """Seconds per step after the first (the first when there is only one)."""
+        if self.steps > 1:
+            return (self.train_s - self.first_step_s) / (self.steps - 1)
+        return self.first_step_s
 
     @property
     def images_per_s(self) -> float:
@@ -135,6 +143,8 @@ def train(
             stats.final_loss = value
             now = time.perf_counter()
             stats.train_s += now - t_wait
+            if step == 1:
+                stats.first_step_s = now - t_wait
             if log and now - last_log >= log_every_s:
                 last_log = now
                 log(

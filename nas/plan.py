@@ -1,0 +1,250 @@
+"""`spinenas plan`: time one real proxy trial here and estimate what the configured search costs.
+
+The trial is the search's own (`run_trial`, the same proxy, threads and GPU share) on the sampled
+architecture of median FLOPs among `samples` draws from the space, so its time is typical. With
+`steps` set, only that many training steps run and the trial time is extrapolated from the
+per-step time plus a measured final evaluation. The estimate is then scaled to the search:
+ASHA's expected epochs and rung evaluations, the concurrent trials the cluster holds, the budget.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from nas.config import ConfigError
+from nas.early_stop import expected_epochs, rung_epochs
+from nas.search import SearchSettings, _connect_ray, load_settings
+from nas.trainable import proxy_task, run_trial
+from proxy_tasks.surrogate import SurrogateTask
+from search_space.catalog import get_preset
+from search_space.cost import count_flops
+from search_space.spec import Architecture
+
+
+@dataclass
+class Cluster:
+    """What the search can use: CPUs and GPUs in all, and where that number came from."""
+
+    cpus: float
+    gpus: float
+    source: str
+
+
+@dataclass
+class PlanEstimate:
+    """A cost estimate of a configured search from one timed trial."""
+
+    trials: int
+    concurrent: int
+    cluster: Cluster
+    timed_arch: str
+    flops: dict[str, float] = field(default_factory=dict)  # timed, min, median, max of the samples
+    measured: dict[str, float] = field(default_factory=dict)
+    per_trial_s: float = 0.0
+    wall_s: float = 0.0
+    gpu_hours: float = 0.0
+    cpu_hours: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def plan(overrides: Sequence[str], steps: int | None = None, cpus: float | None = None, gpus: float | None = None, samples: int = 16) -> PlanEstimate:
+    """Time one trial of the search `overrides` configure; `cpus`/`gpus` describe another cluster."""
+    settings = load_settings(overrides)
+    cfg = settings.cfg
+    if steps is not None and steps < 2:
+        raise ConfigError(f"--steps must be >= 2 (the first step is timed apart), got {steps}")
+    cluster = cluster_size(settings, cpus, gpus)
+    concurrent = concurrent_trials(settings, cluster)
+    threads = max(1, int(math.floor(float(cfg.trial.cpus))))
+    torch.set_num_threads(threads)
+
+    t = time.perf_counter()
+    task = proxy_task(settings.proxy)
+    arch, flops = typical_architecture(settings, task, samples)
+    prep_s = time.perf_counter() - t
+    config = {"arch": arch.to_dict(), "arch_id": arch.id}
+    eval_at = rung_epochs(settings.scheduler, settings.epochs or 0)
+    result = _timed_trial(settings, task, config, threads, steps, eval_at)
+    if result["status"] == "failed":
+        raise ConfigError(f"the timed trial failed: {result['error']}")
+
+    per_trial, measured = trial_seconds(settings, result, steps)
+    measured["setup_s"] = prep_s
+    trials = int(cfg.trials)
+    wall = measured["setup_s"] + trials * per_trial / concurrent
+    estimate = PlanEstimate(
+        trials=trials,
+        concurrent=concurrent,
+        cluster=cluster,
+        timed_arch=f"{arch.name} ({arch.id})",
+        flops=flops,
+        measured=measured,
+        per_trial_s=per_trial,
+        wall_s=max(wall, per_trial),
+        gpu_hours=trials * per_trial * float(cfg.trial.gpus) / 3600,
+        cpu_hours=trials * per_trial * float(cfg.trial.cpus) / 3600,
+    )
+    estimate.notes = _notes(settings, estimate, steps)
+    return estimate
+
+
+def cluster_size(settings: SearchSettings, cpus: float | None, gpus: float | None) -> Cluster:
+    """CPUs and GPUs the search can use: given, the joined cluster's, or this machine's."""
+    cfg = settings.cfg
+    if cpus is not None or gpus is not None:
+        return Cluster(float(cpus if cpus is not None else os.cpu_count() or 1), float(gpus or 0), "given")
+    if cfg.ray.address:
+        import ray
+
+        started = _connect_ray(cfg)
+        try:
+            res = ray.cluster_resources()
+        finally:
+            if started:
+                ray.shutdown()
+        return Cluster(float(res.get("CPU", 0)), float(res.get("GPU", 0)), f"Ray cluster at {cfg.ray.address}")
+    local_cpus = cfg.ray.num_cpus if cfg.ray.num_cpus is not None else os.cpu_count() or 1
+    local_gpus = cfg.ray.num_gpus if cfg.ray.num_gpus is not None else torch.cuda.device_count()
+    return Cluster(float(local_cpus), float(local_gpus), "this machine")
+
+
+def concurrent_trials(settings: SearchSettings, cluster: Cluster) -> int:
+    """Trials running at once: max_concurrent, bounded by the CPUs and GPUs trials reserve."""
+    cfg = settings.cfg
+    bound = min(int(cfg.max_concurrent), int(cluster.cpus // float(cfg.trial.cpus) + 1e-9))
+    if float(cfg.trial.gpus) > 0:
+        bound = min(bound, int(cluster.gpus / float(cfg.trial.gpus) + 1e-9))
+    if bound < 1:
+        raise ConfigError(
+            f"no trial fits the cluster: trial.cpus={cfg.trial.cpus}, trial.gpus={cfg.trial.gpus}, "
+            f"cluster has {cluster.cpus:g} CPUs and {cluster.gpus:g} GPUs ({cluster.source})"
+        )
+    return bound
+
+
+def typical_architecture(settings: SearchSettings, task: Any, samples: int) -> tuple[Architecture, dict[str, float]]:
+    """The sample of median proxy FLOPs among `samples` draws (seeded by `seed`), with the spread."""
+    rng = np.random.default_rng(int(settings.cfg.seed))
+    archs = [settings.space.sample(rng) for _ in range(max(1, samples))]
+    if isinstance(task, SurrogateTask):
+        return archs[0], {}
+    from proxy_tasks.retinanet import build_detector
+
+    preset = get_preset(str(settings.cfg.preset))
+    size = settings.proxy.image_size or preset.image_size
+    train_ds, *_ = task.prepare(size)
+    det_cfg = settings.proxy.detector_config(preset)
+    costs = []
+    for arch in archs:
+        with torch.device("meta"):
+            costs.append(count_flops(build_detector(arch, train_ds.num_classes, det_cfg).eval(), size))
+    order = np.argsort(costs)
+    pick = int(order[len(order) // 2])
+    return archs[pick], {"timed": costs[pick], "min": min(costs), "median": float(np.median(costs)), "max": max(costs)}
+
+
+def _timed_trial(settings: SearchSettings, task: Any, config: dict, threads: int, steps: int | None, eval_at: list[int]) -> dict:
+    """Run the trial as a search worker would (or its first `steps` steps)."""
+    cfg = settings.cfg
+    if steps is None or isinstance(task, SurrogateTask):
+        return run_trial(config, settings.proxy, settings.reward, str(cfg.preset), threads, float(cfg.trial.gpus), eval_at)
+    from search_space.spec import from_dict
+
+    t = time.perf_counter()
+    try:
+        metrics = task.run(from_dict(config["arch"]), get_preset(str(cfg.preset)), max_steps=steps).metrics
+    except Exception as e:  # noqa: BLE001 - reported as one line
+        return {"status": "failed", "error": f"{type(e).__name__}: {e}"}
+    return dict(metrics, status="ok", wall_s=time.perf_counter() - t)
+
+
+def trial_seconds(settings: SearchSettings, result: dict, steps: int | None) -> tuple[float, dict[str, float]]:
+    """Seconds one trial takes on a warm worker (data already prepared), and what was measured."""
+    if "train_s" not in result:  # the surrogate
+        return float(result["wall_s"]), {"trial_s": float(result["wall_s"])}
+    epochs = int(result["epochs"])
+    step_s = float(result["step_s"])
+    steps_per_epoch = int(result["steps_per_epoch"])
+    overhead = float(result["first_step_s"]) - step_s if "first_step_s" in result else 0.0
+    epoch_s = steps_per_epoch * step_s
+    rungs = rung_epochs(settings.scheduler, epochs)
+    if steps is None and rungs:
+        rung_eval_s = float(result["rung_eval_s"]) / len(rungs)
+    else:
+        rung_eval_s = float(result["eval_s"])  # a rung evaluation is a final evaluation's work
+    trained_epochs, evals = expected_epochs(settings.scheduler, epochs)
+    per_trial = float(result["build_s"]) + max(0.0, overhead) + trained_epochs * epoch_s + evals * rung_eval_s + float(result["eval_s"])
+    measured = {
+        "mode": "full trial" if steps is None else f"{steps} steps",
+        "steps_timed": int(result["steps"]),
+        "step_s": step_s,
+        "steps_per_epoch": steps_per_epoch,
+        "epochs": epochs,
+        "expected_epochs": trained_epochs,
+        "rung_evaluations": evals,
+        "build_s": float(result["build_s"]),
+        "eval_s": float(result["eval_s"]),
+        "timed_wall_s": float(result["wall_s"]),
+        "device": str(result.get("device", "")),
+    }
+    return per_trial, measured
+
+
+def _notes(settings: SearchSettings, est: PlanEstimate, steps: int | None) -> list[str]:
+    notes = []
+    if est.flops and est.flops["median"] > 0:
+        lo, hi = est.flops["min"] / est.flops["median"], est.flops["max"] / est.flops["median"]
+        notes.append(f"sampled architectures span {lo:.2f}x to {hi:.2f}x the timed one's FLOPs; training time follows roughly")
+    if settings.scheduler.enabled:
+        notes.append("ASHA: assumes each rung keeps 1/reduction_factor; early trials meet no cutoff, so the real cost is higher")
+    if settings.cfg.dedup:
+        notes.append("repeated architectures re-use results (dedup=true), which makes the real cost lower")
+    if est.cluster.source == "this machine" and est.concurrent > 1:
+        notes.append(f"{est.concurrent} trials at once on this machine share memory bandwidth; timed alone, so an optimistic wall time")
+    if steps is not None:
+        notes.append("extrapolated from a few steps; the final evaluation was timed on a barely trained model")
+    device = est.measured.get("device", "")
+    if float(settings.cfg.trial.gpus) > 0 and device and not str(device).startswith("cuda"):
+        notes.append(f"timed on {device}, but trials will hold GPUs (trial.gpus={settings.cfg.trial.gpus}): run plan on a GPU node for real numbers")
+    return notes
+
+
+def format_plan(est: PlanEstimate) -> str:
+    """The estimate as the lines `spinenas plan` prints."""
+    m = est.measured
+    c = est.cluster
+    lines = [f"timed: {est.timed_arch} on {m.get('device') or 'this machine'} ({m.get('mode', 'surrogate')})"]
+    if "step_s" in m:
+        lines.append(
+            f"  {m['step_s'] * 1000:.0f} ms/step x {m['steps_per_epoch']} steps/epoch, build {m['build_s']:.1f} s, "
+            f"evaluation {m['eval_s']:.1f} s; data setup {m['setup_s']:.1f} s (once per worker)"
+        )
+        if m["rung_evaluations"]:
+            lines.append(f"  ASHA: {m['expected_epochs']:.2f} of {m['epochs']} epochs and {m['rung_evaluations']:.2f} rung evaluations per trial on average")
+    lines += [
+        f"per trial: {_duration(est.per_trial_s)}",
+        f"cluster: {c.cpus:g} CPUs, {c.gpus:g} GPUs ({c.source}) -> {est.concurrent} trials at once",
+        f"search of {est.trials} trials: about {_duration(est.wall_s)} wall, {est.gpu_hours:.2f} GPU-hours, {est.cpu_hours:.2f} CPU-hours",
+    ]
+    lines += [f"note: {n}" for n in est.notes]
+    return "\n".join(lines)
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 86400:
+        return f"{seconds / 86400:.1f} days"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    if seconds >= 60:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds:.1f} s"
