@@ -201,5 +201,5 @@ class ArchSearcher(Searcher):
 
 def _cacheable(result: dict[str, Any]) -> dict[str, Any]:
     """The part of a result worth re-using for a duplicate architecture (plain scalars)."""
-    skip = {"trial_id", "node", "wall_s", "cpu_s", "status", "error", "timestamp", "date", "hostname", "pid"}
+    skip = {"trial_id", "node", "wall_s", "cpu_s", "gpu_s", "rungs", "status", "error", "timestamp", "date", "hostname", "pid"}
     return {k: v for k, v in result.items() if k not in skip and isinstance(v, (int, float, str, bool)) and not k.startswith("time_")}
