@@ -243,10 +243,11 @@ class Progress(Callback):
             self.print_line()
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self.running = sum(t.status == "RUNNING" and t is not trial for t in trials)  # Tune updates it later
         self.print_line()
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self.print_line()
+        self.on_trial_complete(iteration, trials, trial)
 
     def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         """A trial lost with its worker or node is started again (trial.max_failures)."""

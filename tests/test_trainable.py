@@ -1,0 +1,43 @@
+"""One trial outside Ray: cost accounting, node name, and failures recorded, not raised."""
+
+import math
+import socket
+
+import pytest
+
+from nas.config import ConfigError
+from nas.reward import RewardConfig
+from nas.search import load_settings
+from nas.trainable import node_name, run_trial
+from proxy_tasks.surrogate import SurrogateConfig
+from proxy_tasks.task import ProxyConfig
+from search_space import get_space
+
+
+def arch_config(seed=0):
+    arch = get_space("r0_sp53", block_adjustments=True).sample(seed)
+    return {"arch": arch.to_dict(), "arch_id": arch.id}
+
+
+def test_gpu_seconds_are_wall_time_times_the_share_held():
+    out = run_trial(arch_config(), SurrogateConfig(duration_s=0.2), RewardConfig(), "spinenet49", threads=1, gpus=0.25)
+    assert out["status"] == "ok" and out["wall_s"] >= 0.2
+    assert out["gpu_s"] == pytest.approx(0.25 * out["wall_s"])
+    assert out["node"] == node_name() == socket.gethostname()  # outside Ray: the host name
+
+
+def test_a_failing_trial_is_returned_with_its_error():
+    config = arch_config()
+    config["arch"]["blocks"][0]["parents"] = [99, 98]  # no such nodes
+    out = run_trial(config, SurrogateConfig(), RewardConfig(), "spinenet49", threads=1)
+    assert out["status"] == "failed" and math.isnan(out["reward"]) and "parent" in out["error"]
+    assert out["wall_s"] >= 0 and out["gpu_s"] == 0
+
+
+def test_a_fractional_gpu_share_caps_the_trials_gpu_memory():
+    assert load_settings(["trial.gpus=0.25"]).proxy.gpu_memory_fraction == 0.25
+    assert load_settings(["trial.gpus=1"]).proxy.gpu_memory_fraction is None
+    with pytest.raises(ConfigError, match=r"proxy.gpu_memory_fraction must be in \(0, 1\]"):
+        load_settings(["++proxy.gpu_memory_fraction=1.5"])
+    with pytest.raises(ValueError, match="gpu_memory_fraction"):
+        ProxyConfig(gpu_memory_fraction=0).validate()
