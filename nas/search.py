@@ -101,6 +101,7 @@ def run_search(overrides: Sequence[str]) -> SearchOutcome:
             _restore(searcher, folder)
         searcher.on_complete = folder.append
         searcher.checkpoint_path = str(folder.searcher_state)
+        searcher.checkpoint_every_s = float(cfg.state_every_s)
 
         remaining = int(cfg.trials) - len(folder.rows)
         progress = Progress(folder, int(cfg.trials), float(cfg.progress_every_s))
@@ -109,6 +110,7 @@ def run_search(overrides: Sequence[str]) -> SearchOutcome:
             t = time.perf_counter()
             _fit(cfg, searcher, proxy, reward, scheduler, remaining, folder, progress)
             fit_s = time.perf_counter() - t
+        searcher.save(str(folder.searcher_state))  # the final state, whatever the save interval
     finally:
         if started_ray:
             import ray

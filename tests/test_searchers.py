@@ -2,6 +2,7 @@ import json
 import math
 
 import pytest
+import torch
 
 from nas.searchers import make_searcher
 from nas.searchers.evolution import mutate
@@ -112,3 +113,19 @@ def test_reinforce_beats_random_on_the_surrogate():
 
     assert best_mean("reinforce", {"batch_size": 8, "lr": 0.01}) > best_mean("random", {}) + 0.05
     assert not math.isnan(best_mean("random", {}))
+
+
+def test_state_is_saved_at_most_every_interval_and_replay_catches_up(tmp_path):
+    path = str(tmp_path / "s.json")
+    seen = []
+    a = make_searcher("reinforce", SPACE, OPTIONS["reinforce"], seed=3, checkpoint_path=path, checkpoint_every_s=3600, on_complete=seen.append)
+    drive(a, 0, 7)
+    assert len(json.loads(open(path).read())["completed"]) == 1  # only the first completion saved
+    # A resume: the saved state plus the later completions replayed gives the uninterrupted state.
+    b = make_searcher("reinforce", SPACE, OPTIONS["reinforce"], seed=3)
+    b.restore(path)
+    b.pending.clear()
+    for c in seen[1:]:
+        b.replay(c.trial_id, c.proposal, c.reward, c.status, c.result)
+    assert b.completed == a.completed and b.controller.baseline == a.controller.baseline
+    assert all(torch.equal(x, y) for x, y in zip(a.controller.policy.state_dict().values(), b.controller.policy.state_dict().values()))

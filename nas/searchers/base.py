@@ -13,6 +13,7 @@ import io
 import json
 import logging
 import math
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -58,7 +59,9 @@ class ArchSearcher(Searcher):
         failure_reward: reward given for failed trials (errors, NaN, missing metric).
         dedup: re-use the result of an architecture already trained instead of training it again.
         on_complete: called with each `Completion` (the results writer), before the state is saved.
-        checkpoint_path: where to save the state after every completion (None: only on request).
+        checkpoint_path: where to save the state after completions (None: only on request).
+        checkpoint_every_s: save at most this often (0: after every completion). Completions after
+            the last save are in trials.csv, and a resume replays them into the restored state.
         stopped_reward: what a trial stopped early by the scheduler teaches: "rung" learns from the
             reward at the rung where it was stopped, "skip" learns nothing (see nas/early_stop.py).
     """
@@ -74,11 +77,13 @@ class ArchSearcher(Searcher):
         on_complete: Callable[[Completion], None] | None = None,
         checkpoint_path: str | Path | None = None,
         stopped_reward: str = "rung",
+        checkpoint_every_s: float = 0.0,
     ) -> None:
         super().__init__(metric="reward", mode="max")
         self.space, self.seed, self.stopped_reward = space, seed, stopped_reward
         self.failure_reward, self.dedup = failure_reward, dedup
         self.on_complete, self.checkpoint_path = on_complete, checkpoint_path
+        self.checkpoint_every_s, self._saved_at = checkpoint_every_s, -math.inf
         self.pending: dict[str, Proposal] = {}
         self.completed: list[str] = []
         self.cache: dict[str, dict[str, Any]] = {}  # arch id -> result of its first successful training
@@ -138,7 +143,7 @@ class ArchSearcher(Searcher):
         self._record(completion)
         if self.on_complete is not None:
             self.on_complete(completion)
-        if self.checkpoint_path is not None:
+        if self.checkpoint_path is not None and time.monotonic() - self._saved_at >= self.checkpoint_every_s:
             self.save(str(self.checkpoint_path))
 
     def replay(self, trial_id: str, proposal: Proposal, reward: float, status: str, result: dict[str, Any]) -> None:
@@ -177,7 +182,8 @@ class ArchSearcher(Searcher):
             "tensors_sha256": hashlib.sha256(blob).hexdigest(),
         }
         atomic_write_bytes(checkpoint_path + ".pt", blob)
-        atomic_write_text(checkpoint_path, json.dumps(state, indent=1))
+        atomic_write_text(checkpoint_path, json.dumps(state, separators=(",", ":")))
+        self._saved_at = time.monotonic()
 
     def restore(self, checkpoint_path: str) -> None:
         path = Path(checkpoint_path)
