@@ -123,6 +123,22 @@ class RunFolder:
         v = row.values
         return Proposal(row.actions, v["arch_id"], float(v["log_prob"] or 0), float(v["entropy"] or 0), row.status == "cached")
 
+    @staticmethod
+    def result_of(row: TrialRow) -> dict[str, Any]:
+        """The trial's result as the trainable reported it: numbers as numbers, empty cells left out.
+
+        Replayed into a searcher on resume, it feeds the dedup cache, whose entries are reported
+        again as results; CSV strings there would read as a missing reward.
+        """
+        out: dict[str, Any] = {}
+        for key, text in row.values.items():
+            if key in ("actions", "trial_id", "arch_id") or text in ("", None):
+                if text not in ("", None):
+                    out[key] = text
+                continue
+            out[key] = _parse(text)
+        return out
+
     def best(self) -> TrialRow | None:
         """The finished trial with the highest reward (first one on ties)."""
         done = [r for r in self.rows if r.status in ("ok", "cached")]
@@ -208,6 +224,16 @@ def _fmt(value: Any) -> Any:
     if isinstance(value, float):
         return repr(value)
     return value
+
+
+def _parse(text: str) -> Any:
+    """A CSV cell back to int, float or (otherwise) the string."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 def _num(value: Any) -> float:

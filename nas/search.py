@@ -177,7 +177,7 @@ def _restore(searcher: ArchSearcher, folder: RunFolder) -> None:
     seen = set(searcher.completed)
     for row in folder.rows:
         if row.trial_id not in seen:
-            searcher.replay(row.trial_id, folder.proposal_of(row), row.reward, row.status, dict(row.values))
+            searcher.replay(row.trial_id, folder.proposal_of(row), row.reward, row.status, folder.result_of(row))
 
 
 def _fit(

@@ -131,9 +131,9 @@ class ArchSearcher(Searcher):
         ok = not error and result.get("status", "ok") in ("ok", "cached", "partial")
         if not ok or not isinstance(reward, (int, float)) or not math.isfinite(reward):
             if ok:
-                result.setdefault("error", "trial reported no finite reward")
+                result["error"] = result.get("error") or f"trial reported no finite reward (reward={reward!r})"
             elif error:
-                result.setdefault("error", "trial failed in Ray (raised, or its worker was lost)")
+                result["error"] = result.get("error") or "trial failed in Ray (raised, or its worker was lost)"
             status, reward = "failed", self.failure_reward
         elif result.get("status") == "partial":
             status = "stopped"  # ended by the scheduler at a rung; `reward` is that rung's
