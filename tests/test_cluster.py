@@ -98,6 +98,7 @@ def test_search_survives_a_lost_worker_node_and_a_killed_driver(cluster, driver_
     after = RunFolder(out).read_rows()
     assert len(after) == 10 and len({r.trial_id for r in after}) == 10
     assert all(r.status == "ok" for r in after)
+    assert len({r.values["arch_id"] for r in after}) == 10  # the sampler went on from its saved state
     assert [r.values for r in after[: len(before)]] == [r.values for r in before]
     assert summary["retries"] >= 1 and summary["trials"] == 10
     assert len(json.loads((out / "searcher.json").read_text())["completed"]) == 10

@@ -100,6 +100,7 @@ def test_resume_after_kill_9(tmp_path, ray_dir):
     after = RunFolder(out).read_rows()
     assert len(after) == 24 and [r.number for r in after] == list(range(1, 25))
     assert len({r.trial_id for r in after}) == 24  # no trial recorded twice
+    assert len({r.values["arch_id"] for r in after}) == 24  # the sampler went on from its saved state
     assert [r.values for r in after[: len(before)]] == [r.values for r in before]  # nothing finished was lost
     state = json.loads((out / "searcher.json").read_text())
     assert len(state["completed"]) == 24

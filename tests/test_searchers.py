@@ -119,6 +119,7 @@ def test_state_is_saved_at_most_every_interval_and_replay_catches_up(tmp_path):
     path = str(tmp_path / "s.json")
     seen = []
     a = make_searcher("reinforce", SPACE, OPTIONS["reinforce"], seed=3, checkpoint_path=path, checkpoint_every_s=3600, on_complete=seen.append)
+    a.save(str(tmp_path / "tune-copy.json"))  # Tune saves searchers for itself; that must not delay ours
     drive(a, 0, 7)
     assert len(json.loads(open(path).read())["completed"]) == 1  # only the first completion saved
     # A resume: the saved state plus the later completions replayed gives the uninterrupted state.

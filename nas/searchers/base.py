@@ -145,6 +145,7 @@ class ArchSearcher(Searcher):
             self.on_complete(completion)
         if self.checkpoint_path is not None and time.monotonic() - self._saved_at >= self.checkpoint_every_s:
             self.save(str(self.checkpoint_path))
+            self._saved_at = time.monotonic()  # not in save(): Tune calls save() for its own copies too
 
     def replay(self, trial_id: str, proposal: Proposal, reward: float, status: str, result: dict[str, Any]) -> None:
         """Feed a trial finished in an earlier run that the saved state has not seen."""
@@ -183,7 +184,6 @@ class ArchSearcher(Searcher):
         }
         atomic_write_bytes(checkpoint_path + ".pt", blob)
         atomic_write_text(checkpoint_path, json.dumps(state, separators=(",", ":")))
-        self._saved_at = time.monotonic()
 
     def restore(self, checkpoint_path: str) -> None:
         path = Path(checkpoint_path)
