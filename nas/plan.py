@@ -9,7 +9,6 @@ ASHA's expected epochs and rung evaluations, the concurrent trials the cluster h
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -20,11 +19,10 @@ import torch
 
 from nas.config import ConfigError
 from nas.early_stop import expected_epochs, rung_epochs
-from nas.search import SearchSettings, _connect_ray, load_settings
+from nas.search import SearchSettings, connect_ray, load_settings
 from nas.trainable import proxy_task, run_trial
 from proxy_tasks.surrogate import SurrogateTask
 from search_space.catalog import get_preset
-from search_space.cost import count_flops
 from search_space.spec import Architecture
 
 
@@ -65,16 +63,15 @@ def plan(overrides: Sequence[str], steps: int | None = None, cpus: float | None 
         raise ConfigError(f"--steps must be >= 2 (the first step is timed apart), got {steps}")
     cluster = cluster_size(settings, cpus, gpus)
     concurrent = concurrent_trials(settings, cluster)
-    threads = max(1, int(math.floor(float(cfg.trial.cpus))))
-    torch.set_num_threads(threads)
 
     t = time.perf_counter()
     task = proxy_task(settings.proxy)
     arch, flops = typical_architecture(settings, task, samples)
     prep_s = time.perf_counter() - t
+    # The search's own trial code, on the whole trial (rungs included) or its first `steps` steps.
     config = {"arch": arch.to_dict(), "arch_id": arch.id}
-    eval_at = rung_epochs(settings.scheduler, settings.epochs or 0)
-    result = _timed_trial(settings, task, config, threads, steps, eval_at)
+    eval_at = settings.eval_at if steps is None else []
+    result = run_trial(config, settings.proxy, settings.reward, str(cfg.preset), settings.threads, float(cfg.trial.gpus), eval_at, max_steps=steps)
     if result["status"] == "failed":
         raise ConfigError(f"the timed trial failed: {result['error']}")
 
@@ -106,7 +103,7 @@ def cluster_size(settings: SearchSettings, cpus: float | None, gpus: float | Non
     if cfg.ray.address:
         import ray
 
-        started = _connect_ray(cfg)
+        started = connect_ray(cfg)
         try:
             res = ray.cluster_resources()
         finally:
@@ -138,34 +135,11 @@ def typical_architecture(settings: SearchSettings, task: Any, samples: int) -> t
     archs = [settings.space.sample(rng) for _ in range(max(1, samples))]
     if isinstance(task, SurrogateTask):
         return archs[0], {}
-    from proxy_tasks.retinanet import build_detector
-
     preset = get_preset(str(settings.cfg.preset))
-    size = settings.proxy.image_size or preset.image_size
-    train_ds, *_ = task.prepare(size)
-    det_cfg = settings.proxy.detector_config(preset)
-    costs = []
-    for arch in archs:
-        with torch.device("meta"):
-            costs.append(count_flops(build_detector(arch, train_ds.num_classes, det_cfg).eval(), size))
+    costs = [task.model_cost(arch, preset)["flops"] for arch in archs]
     order = np.argsort(costs)
     pick = int(order[len(order) // 2])
     return archs[pick], {"timed": costs[pick], "min": min(costs), "median": float(np.median(costs)), "max": max(costs)}
-
-
-def _timed_trial(settings: SearchSettings, task: Any, config: dict, threads: int, steps: int | None, eval_at: list[int]) -> dict:
-    """Run the trial as a search worker would (or its first `steps` steps)."""
-    cfg = settings.cfg
-    if steps is None or isinstance(task, SurrogateTask):
-        return run_trial(config, settings.proxy, settings.reward, str(cfg.preset), threads, float(cfg.trial.gpus), eval_at)
-    from search_space.spec import from_dict
-
-    t = time.perf_counter()
-    try:
-        metrics = task.run(from_dict(config["arch"]), get_preset(str(cfg.preset)), max_steps=steps).metrics
-    except Exception as e:  # noqa: BLE001 - reported as one line
-        return {"status": "failed", "error": f"{type(e).__name__}: {e}"}
-    return dict(metrics, status="ok", wall_s=time.perf_counter() - t)
 
 
 def trial_seconds(settings: SearchSettings, result: dict, steps: int | None) -> tuple[float, dict[str, float]]:
@@ -175,7 +149,7 @@ def trial_seconds(settings: SearchSettings, result: dict, steps: int | None) -> 
     epochs = int(result["epochs"])
     step_s = float(result["step_s"])
     steps_per_epoch = int(result["steps_per_epoch"])
-    overhead = float(result["first_step_s"]) - step_s if "first_step_s" in result else 0.0
+    overhead = float(result["first_step_s"]) - step_s
     epoch_s = steps_per_epoch * step_s
     rungs = rung_epochs(settings.scheduler, epochs)
     if steps is None and rungs:

@@ -130,14 +130,8 @@ class RunFolder:
         Replayed into a searcher on resume, it feeds the dedup cache, whose entries are reported
         again as results; CSV strings there would read as a missing reward.
         """
-        out: dict[str, Any] = {}
-        for key, text in row.values.items():
-            if key in ("actions", "trial_id", "arch_id") or text in ("", None):
-                if text not in ("", None):
-                    out[key] = text
-                continue
-            out[key] = _parse(text)
-        return out
+        text_columns = ("actions", "trial_id", "arch_id")  # may look like numbers ("1e57...", "1234")
+        return {key: text if key in text_columns else _parse(text) for key, text in row.values.items() if text not in ("", None)}
 
     def best(self) -> TrialRow | None:
         """The finished trial with the highest reward (first one on ties)."""

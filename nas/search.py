@@ -57,6 +57,16 @@ class SearchSettings:
         """Proxy epochs per trial (None for the training-free surrogate)."""
         return getattr(self.proxy, "epochs", None)
 
+    @property
+    def threads(self) -> int:
+        """Torch threads of a trial: its whole CPUs."""
+        return max(1, int(math.floor(float(self.cfg.trial.cpus))))
+
+    @property
+    def eval_at(self) -> list[int]:
+        """Epochs after which a trial is evaluated for the scheduler (none without ASHA)."""
+        return rung_epochs(self.scheduler, self.epochs or 0)
+
 
 def load_settings(overrides: Sequence[str]) -> SearchSettings:
     """Compose `conf/search.yaml` with `overrides` and check every part; bad keys are named."""
@@ -72,7 +82,7 @@ def load_settings(overrides: Sequence[str]) -> SearchSettings:
 def run_search(overrides: Sequence[str]) -> SearchOutcome:
     """Compose the config, run (or resume) the search, write the results; returns the summary."""
     settings = load_settings(overrides)
-    cfg, space, proxy, reward, scheduler = settings.cfg, settings.space, settings.proxy, settings.reward, settings.scheduler
+    cfg, space = settings.cfg, settings.space
     out = Path(cfg.out_dir) if cfg.out_dir else default_out_dir("search")
     folder = RunFolder(out)
     config_yaml = OmegaConf.to_yaml(cfg)
@@ -89,11 +99,11 @@ def run_search(overrides: Sequence[str]) -> SearchOutcome:
             seed=int(cfg.seed),
             failure_reward=float(cfg.failure_reward),
             dedup=bool(cfg.dedup),
-            stopped_reward=scheduler.stopped_reward,
+            stopped_reward=settings.scheduler.stopped_reward,
         )
     except TypeError as e:
         raise ConfigError(f"searcher {cfg.searcher.name}: {e}") from None
-    started_ray = _connect_ray(cfg)  # a cluster that cannot be joined stops us before anything is written
+    started_ray = connect_ray(cfg)  # a cluster that cannot be joined stops us before anything is written
     try:
         folder.start(resume=bool(cfg.resume))
         atomic_write_text(out / "config.yaml", config_yaml)  # on resume, the same fixed settings
@@ -108,7 +118,7 @@ def run_search(overrides: Sequence[str]) -> SearchOutcome:
         fit_s = 0.0
         if remaining > 0:
             t = time.perf_counter()
-            _fit(cfg, searcher, proxy, reward, scheduler, remaining, folder, progress)
+            _fit(settings, searcher, remaining, folder, progress)
             fit_s = time.perf_counter() - t
         searcher.save(str(folder.searcher_state))  # the final state, whatever the save interval
     finally:
@@ -122,7 +132,7 @@ def run_search(overrides: Sequence[str]) -> SearchOutcome:
     return SearchOutcome(out, summary)
 
 
-def _connect_ray(cfg: DictConfig) -> bool:
+def connect_ray(cfg: DictConfig) -> bool:
     """Start a local Ray or join `ray.address`; True when this call started or joined it."""
     import ray
 
@@ -180,27 +190,18 @@ def _restore(searcher: ArchSearcher, folder: RunFolder) -> None:
             searcher.replay(row.trial_id, folder.proposal_of(row), row.reward, row.status, folder.result_of(row))
 
 
-def _fit(
-    cfg: DictConfig,
-    searcher: ArchSearcher,
-    proxy: Any,
-    reward: Any,
-    scheduler_cfg: SchedulerConfig,
-    remaining: int,
-    folder: RunFolder,
-    progress: "Progress",
-) -> None:
+def _fit(settings: SearchSettings, searcher: ArchSearcher, remaining: int, folder: RunFolder, progress: "Progress") -> None:
     from ray import tune
 
     from nas.trainable import trainable
 
-    epochs = getattr(proxy, "epochs", 0)
-    scheduler = make_scheduler(scheduler_cfg, epochs)
+    cfg = settings.cfg
+    scheduler = make_scheduler(settings.scheduler, settings.epochs or 0)
     seed_scheduler(scheduler, {r.trial_id: parse_rungs(r.values.get("rungs", "")) for r in folder.rows})
-    threads = max(1, int(math.floor(float(cfg.trial.cpus))))
     gpus = float(cfg.trial.gpus)
-    eval_at = rung_epochs(scheduler_cfg, epochs)
-    fn = tune.with_parameters(trainable, proxy=proxy, reward=reward, preset=str(cfg.preset), threads=threads, gpus=gpus, eval_at=eval_at)
+    fn = tune.with_parameters(
+        trainable, proxy=settings.proxy, reward=settings.reward, preset=str(cfg.preset), threads=settings.threads, gpus=gpus, eval_at=settings.eval_at
+    )
     fn = tune.with_resources(fn, {"cpu": float(cfg.trial.cpus), "gpu": gpus})
     storage = str(cfg.ray.storage_path) if cfg.ray.storage_path else str(folder.path.resolve() / "tune")
     tuner = tune.Tuner(

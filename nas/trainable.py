@@ -67,11 +67,13 @@ def run_trial(
     gpus: float = 0.0,
     eval_at: Sequence[int] = (),
     report: Callable[[dict[str, Any]], None] | None = None,
+    max_steps: int | None = None,
 ) -> dict[str, Any]:
     """Run one trial and return its final result (also usable without Ray).
 
     With `eval_at` (a scheduler's rung epochs) the proxy is evaluated after those epochs and
     `report` gets each partial result (status `partial`); the scheduler may end the trial there.
+    `max_steps` ends the training early (`spinenas plan` times a few steps).
     Cost: `wall_s`, `cpu_s` (this process's CPU time) and `gpu_s` = wall time x the GPU share held.
     """
     torch.set_num_threads(max(1, threads))
@@ -98,7 +100,7 @@ def run_trial(
             if isinstance(task, SurrogateTask):
                 metrics = task.run(arch)
             else:
-                metrics = task.run(arch, get_preset(preset), eval_at=eval_at, on_eval=on_eval).metrics
+                metrics = task.run(arch, get_preset(preset), eval_at=eval_at, on_eval=on_eval, max_steps=max_steps).metrics
             value = compute_reward(metrics, reward)
             status, error = ("ok", "") if math.isfinite(value) else ("failed", f"metric {reward.metric} is not finite")
             out = dict(metrics, reward=value, status=status, error=error)

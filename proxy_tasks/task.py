@@ -195,6 +195,14 @@ class ProxyTask:
         train_cache, val_cache = self._caches[image_size]
         return train_ds, train_cache, val_ds, val_cache
 
+    def model_cost(self, arch: Architecture, preset: ModelPreset) -> dict[str, int]:
+        """Params and FLOPs of the proxy detector on `arch` (meta device: nothing is allocated)."""
+        image_size = self.config.image_size or preset.image_size
+        train_ds, *_ = self.prepare(image_size)
+        with torch.device("meta"):
+            model = build_detector(arch, train_ds.num_classes, self.config.detector_config(preset)).eval()
+        return {"params": count_params(model), "flops": count_flops(model, image_size), "image_size": image_size}
+
     def run(
         self,
         arch: Architecture,
@@ -222,9 +230,7 @@ class ProxyTask:
         det_cfg = cfg.detector_config(preset)
 
         t = time.perf_counter()
-        with torch.device("meta"):
-            meta_model = build_detector(arch, train_ds.num_classes, det_cfg).eval()
-        cost = {"params": count_params(meta_model), "flops": count_flops(meta_model, image_size), "image_size": image_size}
+        cost = self.model_cost(arch, preset)
         torch.manual_seed(cfg.seed)
         model = build_detector(arch, train_ds.num_classes, det_cfg).to(device)
         channels_last = cfg.channels_last and device.type == "cuda"
