@@ -208,5 +208,6 @@ def build_detector(arch: Architecture, num_classes: int, cfg: DetectorConfig) ->
         cfg.anchors.num_anchors,
         tuple(sorted(backbone.out_channels)),
         cfg.backbone.activation,
+        norm=cfg.backbone.norm,
     )
     return RetinaNet(backbone, head, cfg.anchors, cfg.loss, cfg.inference)

@@ -1,7 +1,8 @@
 """Building blocks shared by the SpineNet and ResNet-FPN backbones and the RetinaNet head.
 
 Semantics follow the official TF2 implementation: convs without bias followed by batch norm
-(momentum 0.99 and epsilon 1e-3 in TF terms), stochastic depth on the residual branch.
+(momentum 0.99 and epsilon 1e-3 in TF terms), stochastic depth on the residual branch. Group
+norm can stand in for batch norm (`norm="group"`), for proxies trained with tiny batches.
 """
 
 from __future__ import annotations
@@ -24,9 +25,23 @@ def make_activation(name: str) -> nn.Module:
         raise ValueError(f"unknown activation {name!r}; valid: {', '.join(ACTIVATIONS)}") from None
 
 
-def batch_norm(channels: int) -> nn.BatchNorm2d:
-    """Batch norm with the official momentum and epsilon."""
-    return nn.BatchNorm2d(channels, eps=BN_EPS, momentum=BN_MOMENTUM)
+NORMS = ("batch", "group")
+GROUP_CHANNELS = 8  # channels per group of group norm
+
+
+def norm_layer(kind: str, channels: int) -> nn.Module:
+    """Batch norm with the official momentum and epsilon (`batch`), or group norm (`group`).
+
+    Group norm (Wu & He 2018) uses groups of `GROUP_CHANNELS` channels (one group when the count
+    does not divide) and no batch statistics: small CPU proxies use it, where a 1x1 L7 map in a
+    batch of 8 leaves batch norm 8 values to estimate its statistics from.
+    """
+    if kind == "batch":
+        return nn.BatchNorm2d(channels, eps=BN_EPS, momentum=BN_MOMENTUM)
+    if kind == "group":
+        groups = channels // GROUP_CHANNELS if channels % GROUP_CHANNELS == 0 else 1
+        return nn.GroupNorm(max(1, groups), channels, eps=BN_EPS)
+    raise ValueError(f"unknown norm {kind!r}; valid: {', '.join(NORMS)}")
 
 
 def variance_scaling_(conv: nn.Conv2d) -> None:
@@ -36,14 +51,14 @@ def variance_scaling_(conv: nn.Conv2d) -> None:
     nn.init.trunc_normal_(conv.weight, std=std, a=-2 * std, b=2 * std)
 
 
-class ConvBN(nn.Sequential):
-    """Conv (no bias, 'same' padding) -> BN -> optional activation: the one conv helper."""
+class ConvNorm(nn.Sequential):
+    """Conv (no bias, 'same' padding) -> norm -> optional activation: the one conv helper."""
 
-    def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, activation: str | None = None) -> None:
+    def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, activation: str | None = None, norm: str = "batch") -> None:
         conv = nn.Conv2d(cin, cout, kernel, stride=stride, padding=kernel // 2, bias=False)
         if conv.weight.device.type != "meta":
             variance_scaling_(conv)
-        layers: list[nn.Module] = [conv, batch_norm(cout)]
+        layers: list[nn.Module] = [conv, norm_layer(norm, cout)]
         if activation is not None:
             layers.append(make_activation(activation))
         super().__init__(*layers)
@@ -81,18 +96,19 @@ class Block(nn.Module):
         use_projection: bool,
         activation: str,
         drop_rate: float = 0.0,
+        norm: str = "batch",
     ) -> None:
         super().__init__()
         cout = filters * EXPANSION[block_fn]
-        self.shortcut = ConvBN(cin, cout, 1, stride) if use_projection else nn.Identity()
+        self.shortcut = ConvNorm(cin, cout, 1, stride, norm=norm) if use_projection else nn.Identity()
         if block_fn == "bottleneck":
             self.branch = nn.Sequential(
-                ConvBN(cin, filters, 1, 1, activation),
-                ConvBN(filters, filters, 3, stride, activation),
-                ConvBN(filters, cout, 1, 1),
+                ConvNorm(cin, filters, 1, 1, activation, norm),
+                ConvNorm(filters, filters, 3, stride, activation, norm),
+                ConvNorm(filters, cout, 1, 1, norm=norm),
             )
         else:
-            self.branch = nn.Sequential(ConvBN(cin, filters, 3, stride, activation), ConvBN(filters, filters, 3, 1))
+            self.branch = nn.Sequential(ConvNorm(cin, filters, 3, stride, activation, norm), ConvNorm(filters, filters, 3, 1, norm=norm))
         self.drop = DropConnect(drop_rate)
         self.act = make_activation(activation)
 
@@ -112,10 +128,11 @@ class BlockGroup(nn.Sequential):
         stride: int,
         activation: str,
         drop_rate: float = 0.0,
+        norm: str = "batch",
     ) -> None:
         cout = filters * EXPANSION[block_fn]
-        first = Block(block_fn, cin, filters, stride, cin != cout or stride != 1, activation, drop_rate)
-        rest = [Block(block_fn, cout, filters, 1, False, activation, drop_rate) for _ in range(repeats - 1)]
+        first = Block(block_fn, cin, filters, stride, cin != cout or stride != 1, activation, drop_rate, norm)
+        rest = [Block(block_fn, cout, filters, 1, False, activation, drop_rate, norm) for _ in range(repeats - 1)]
         super().__init__(first, *rest)
         self.out_channels = cout
 
@@ -133,19 +150,20 @@ class Resample(nn.Module):
         target_block_fn: str,
         alpha: float,
         activation: str,
+        norm: str = "batch",
     ) -> None:
         super().__init__()
         base = cin / 4 if in_block_fn == "bottleneck" else cin
         width = int(base * alpha)
         if width < 1:
             raise ValueError(f"resample width int({base} * {alpha}) is 0; raise alpha or the filter scale")
-        layers: list[nn.Module] = [ConvBN(cin, width, 1, 1, activation)]
+        layers: list[nn.Module] = [ConvNorm(cin, width, 1, 1, activation, norm)]
         if in_level < target_level:
-            layers.append(ConvBN(width, width, 3, 2, activation))
+            layers.append(ConvNorm(width, width, 3, 2, activation, norm))
             layers += [nn.MaxPool2d(3, 2, padding=1) for _ in range(target_level - in_level - 1)]
         elif in_level > target_level:
             layers.append(nn.Upsample(scale_factor=2 ** (in_level - target_level), mode="nearest"))
-        layers.append(ConvBN(width, target_filters * EXPANSION[target_block_fn], 1, 1))
+        layers.append(ConvNorm(width, target_filters * EXPANSION[target_block_fn], 1, 1, norm=norm))
         self.layers = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

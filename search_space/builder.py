@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from search_space.blocks import BlockGroup, ConvBN, Resample, make_activation
+from search_space.blocks import BlockGroup, ConvNorm, Resample, make_activation, norm_layer
 from search_space.catalog import BackboneConfig, level_filters
 from search_space.spec import EXPANSION, OUTPUT_LEVELS, Architecture
 
@@ -19,14 +19,14 @@ class Stem(nn.Module):
 
     def __init__(self, arch: Architecture, cfg: BackboneConfig) -> None:
         super().__init__()
-        self.entry = nn.Sequential(ConvBN(3, STEM_FILTERS, 7, 2, cfg.activation), nn.MaxPool2d(3, 2, padding=1))
+        self.entry = nn.Sequential(ConvNorm(3, STEM_FILTERS, 7, 2, cfg.activation, cfg.norm), nn.MaxPool2d(3, 2, padding=1))
         groups, cin, level = [], STEM_FILTERS, 2
         self.channels: list[int] = []
         for g in arch.stem:
             base = g.filters if g.filters is not None else level_filters(g.level)
             filters = max(1, int(base * cfg.filter_size_scale))
             stride = 2 if g.level > level else 1
-            group = BlockGroup(g.block_fn, cin, filters, g.repeats * cfg.block_repeats, stride, cfg.activation)
+            group = BlockGroup(g.block_fn, cin, filters, g.repeats * cfg.block_repeats, stride, cfg.activation, norm=cfg.norm)
             groups.append(group)
             cin, level = group.out_channels, g.level
             self.channels.append(cin)
@@ -83,17 +83,18 @@ class SpineNet(Backbone):
                         b.block_fn,
                         cfg.resample_alpha,
                         cfg.activation,
+                        cfg.norm,
                     )
                 )
             rate = cfg.drop_connect * (i + 1) / n
-            group = BlockGroup(b.block_fn, in_channels, filters, cfg.block_repeats, 1, cfg.activation, rate)
+            group = BlockGroup(b.block_fn, in_channels, filters, cfg.block_repeats, 1, cfg.activation, rate, cfg.norm)
             self.groups.append(group)
             channels.append(group.out_channels)
         self.merge_act = make_activation(cfg.activation)
         self.output_index = {b.level: arch.num_stem + i for i, b in enumerate(arch.blocks) if b.is_output}
         self.endpoints = nn.ModuleDict(
             {
-                str(lv): ConvBN(channels[j], cfg.endpoints_num_filters, 1, 1, cfg.activation)
+                str(lv): ConvNorm(channels[j], cfg.endpoints_num_filters, 1, 1, cfg.activation, cfg.norm)
                 for lv, j in sorted(self.output_index.items())
             }
         )
@@ -153,6 +154,7 @@ def build_backbone(
     endpoints_num_filters: int = 256,
     activation: str = "swish",
     drop_connect: float = 0.0,
+    norm: str = "batch",
 ) -> Backbone:
     """Build the backbone of `arch`; forward maps an (N, 3, H, W) batch to `{level: features}`.
 
@@ -164,11 +166,13 @@ def build_backbone(
         endpoints_num_filters: channels of every output level (FPN width for `fpn` decoders).
         activation: "swish" (official) or "relu".
         drop_connect: initial stochastic-depth rate; block i uses rate * (i + 1) / n.
+        norm: "batch" (official) or "group" (for proxies trained with tiny batches).
     """
-    cfg = BackboneConfig(filter_size_scale, resample_alpha, block_repeats, endpoints_num_filters, activation, drop_connect)
+    cfg = BackboneConfig(filter_size_scale, resample_alpha, block_repeats, endpoints_num_filters, activation, drop_connect, norm)
     if block_repeats < 1:
         raise ValueError(f"block_repeats must be >= 1, got {block_repeats}")
     if filter_size_scale <= 0 or resample_alpha <= 0:
         raise ValueError("filter_size_scale and resample_alpha must be positive")
-    make_activation(activation)  # fails early on an unknown name
+    make_activation(activation)  # fail early on an unknown name
+    norm_layer(norm, 8)
     return SpineNet(arch, cfg) if arch.decoder == "spine" else ResNetFPN(arch, cfg)

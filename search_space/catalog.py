@@ -55,6 +55,7 @@ class BackboneConfig:
     endpoints_num_filters: int = 256
     activation: str = "swish"
     drop_connect: float = 0.0
+    norm: str = "batch"
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The RetinaNet head: class and box subnets shared across levels, per-level batch norm."""
+"""The RetinaNet head: class and box subnets shared across levels, a norm layer per level."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from search_space.blocks import batch_norm, make_activation
+from search_space.blocks import make_activation, norm_layer
 from search_space.spec import OUTPUT_LEVELS
 
 
@@ -24,13 +24,14 @@ class Subnet(nn.Module):
         levels: Sequence[int],
         activation: str,
         bias_init: float,
+        norm: str = "batch",
     ) -> None:
         super().__init__()
         self.levels = tuple(levels)
         chans = [in_channels] + [num_filters] * num_convs
         self.convs = nn.ModuleList(nn.Conv2d(chans[k], chans[k + 1], 3, padding=1, bias=False) for k in range(num_convs))
         self.norms = nn.ModuleDict(
-            {str(lv): nn.ModuleList(batch_norm(num_filters) for _ in range(num_convs)) for lv in self.levels}
+            {str(lv): nn.ModuleList(norm_layer(norm, num_filters) for _ in range(num_convs)) for lv in self.levels}
         )
         self.act = make_activation(activation)
         self.predict = nn.Conv2d(chans[-1], out_channels, 3, padding=1)
@@ -57,14 +58,15 @@ class RetinaNetHead(nn.Module):
         levels: Sequence[int] = OUTPUT_LEVELS,
         activation: str = "swish",
         prior_prob: float = 0.01,
+        norm: str = "batch",
     ) -> None:
         super().__init__()
         if num_classes < 1:
             raise ValueError(f"num_classes must be >= 1, got {num_classes}")
         self.num_classes, self.num_anchors = num_classes, num_anchors
         prior_bias = -math.log((1 - prior_prob) / prior_prob)
-        self.cls = Subnet(in_channels, num_filters, num_convs, num_anchors * num_classes, levels, activation, prior_bias)
-        self.box = Subnet(in_channels, num_filters, num_convs, num_anchors * 4, levels, activation, 0.0)
+        self.cls = Subnet(in_channels, num_filters, num_convs, num_anchors * num_classes, levels, activation, prior_bias, norm)
+        self.box = Subnet(in_channels, num_filters, num_convs, num_anchors * 4, levels, activation, 0.0, norm)
 
     def forward(self, feats: dict[int, torch.Tensor]) -> tuple[dict[int, torch.Tensor], dict[int, torch.Tensor]]:
         cls = {lv: self.cls(f, lv) for lv, f in feats.items()}

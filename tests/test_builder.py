@@ -80,3 +80,19 @@ def test_resnet50_fpn_stem_is_resnet50():
     m = build_backbone(get_architecture("resnet50_fpn"), activation="relu")
     blocks = [sum(1 for _ in g) for g in m.stem.groups]
     assert blocks == [3, 4, 6, 3] and m.stem.channels == [256, 512, 1024, 2048]
+
+
+def test_group_norm_replaces_every_batch_norm():
+    arch = get_architecture("spinenet49")
+    model = build_backbone(arch, 0.25, 0.25, endpoints_num_filters=64, norm="group")
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.GroupNorm)]
+    assert norms and all(m.num_channels % m.num_groups == 0 for m in norms)
+    assert all(m.num_channels // m.num_groups == 8 for m in norms if m.num_channels % 8 == 0)
+    same = build_backbone(arch, 0.25, 0.25, endpoints_num_filters=64)
+    assert sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in same.parameters())
+    model.eval()
+    one = model(torch.randn(1, 3, 128, 128))
+    assert {lv: tuple(f.shape) for lv, f in one.items()} == {lv: (1, 64, 128 // 2**lv, 128 // 2**lv) for lv in range(3, 8)}
+    with pytest.raises(ValueError, match="unknown norm 'layer'; valid: batch, group"):
+        build_backbone(arch, norm="layer")
