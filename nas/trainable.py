@@ -9,6 +9,7 @@ validated and cached) is kept per worker process, so re-used actors prepare data
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -32,14 +33,23 @@ _TASKS: dict[str, Any] = {}
 
 
 def proxy_task(proxy: ProxyConfig | SurrogateConfig) -> ProxyTask | SurrogateTask:
-    """The worker's task object for `proxy`, created once per process."""
+    """The worker's task object for `proxy`, created once per process.
+
+    Proxies that differ only in seed or length (`spinenas fidelity`) share the prepared data.
+    """
     key = json.dumps(asdict(proxy), sort_keys=True)
     if key not in _TASKS:
         if isinstance(proxy, SurrogateConfig):
             _TASKS[key] = SurrogateTask(proxy)
         else:
-            _TASKS[key] = ProxyTask(proxy, log=lambda _msg: None)
+            sibling = next((t for t in _TASKS.values() if isinstance(t, ProxyTask) and t.config.data == proxy.data), None)
+            _TASKS[key] = sibling.variant(proxy) if sibling else ProxyTask(proxy, log=lambda _msg: None)
     return _TASKS[key]
+
+
+def with_overrides(proxy: ProxyConfig | SurrogateConfig, overrides: dict[str, Any] | None) -> ProxyConfig | SurrogateConfig:
+    """`proxy` with some fields replaced for one trial (a seed, a longer reference training)."""
+    return dataclasses.replace(proxy, **overrides) if overrides else proxy
 
 
 def node_name() -> str:
@@ -71,7 +81,8 @@ def run_trial(
 ) -> dict[str, Any]:
     """Run one trial and return its final result (also usable without Ray).
 
-    With `eval_at` (a scheduler's rung epochs) the proxy is evaluated after those epochs and
+    `config["proxy_overrides"]`, when present, replaces fields of `proxy` for this trial (seed,
+    epochs). With `eval_at` (a scheduler's rung epochs) the proxy is evaluated after those epochs and
     `report` gets each partial result (status `partial`); the scheduler may end the trial there.
     `max_steps` ends the training early (`spinenas plan` times a few steps).
     Cost: `wall_s`, `cpu_s` (this process's CPU time) and `gpu_s` = wall time x the GPU share held.
@@ -96,7 +107,7 @@ def run_trial(
     else:
         try:
             arch = from_dict(config["arch"], source=f"trial architecture {config.get('arch_id', '?')}")
-            task = proxy_task(proxy)
+            task = proxy_task(with_overrides(proxy, config.get("proxy_overrides")))
             if isinstance(task, SurrogateTask):
                 metrics = task.run(arch)
             else:

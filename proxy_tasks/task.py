@@ -21,7 +21,8 @@ from proxy_tasks.evaluate import BACKENDS, coco_metrics, to_coco_results
 from proxy_tasks.loader import BatchLoader, normalize
 from proxy_tasks.retinanet import AnchorConfig, DetectorConfig, InferenceConfig, LossConfig, RetinaNet, build_detector
 from proxy_tasks.synthetic import SYNTHETIC_PRESETS, ensure_synthetic
-from proxy_tasks.train import OptimConfig, autocast, recalibrate_batch_norm, train
+from proxy_tasks.train import OPTIMIZERS, OptimConfig, autocast, recalibrate_batch_norm, train
+from search_space.blocks import NORMS
 from search_space.catalog import BackboneConfig, ModelPreset, preset_for
 from search_space.cost import count_flops, count_params
 from search_space.spec import Architecture
@@ -54,8 +55,9 @@ class ProxyConfig:
     image_size: int | None = 256  # None: the preset's published input size
     epochs: int = 5
     batch_size: int = 16
+    optimizer: str = "sgd"  # sgd (official) or adamw
     lr: float = 0.08
-    momentum: float = 0.9
+    momentum: float = 0.9  # SGD only
     weight_decay: float = 4e-5
     warmup_steps: int = 100
     grad_clip: float = 10.0
@@ -68,6 +70,7 @@ class ProxyConfig:
     anchor_size: float | None = 3.0
     activation: str | None = "swish"
     drop_connect: float | None = 0.0
+    norm: str = "batch"  # batch (official) or group (for tiny batches: no batch statistics)
     focal_alpha: float = 0.25
     focal_gamma: float = 1.5
     box_loss_weight: float = 50.0
@@ -102,6 +105,10 @@ class ProxyConfig:
             raise ValueError("proxy.scale_jitter_min must be > 0 and <= proxy.scale_jitter_max")
         if self.gpu_memory_fraction is not None and not 0 < self.gpu_memory_fraction <= 1:
             raise ValueError(f"proxy.gpu_memory_fraction must be in (0, 1], got {self.gpu_memory_fraction}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"proxy.optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        if self.norm not in NORMS:
+            raise ValueError(f"proxy.norm must be one of {', '.join(NORMS)}, got {self.norm!r}")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ValueError(f"proxy.device must be auto, cpu or cuda[:N], got {self.device!r}")
 
@@ -119,6 +126,7 @@ class ProxyConfig:
             endpoints_num_filters=pick(self.endpoints_filters, head_filters if self.head_filters is not None else preset.endpoints_num_filters),
             activation=pick(self.activation, preset.activation),
             drop_connect=pick(self.drop_connect, preset.drop_connect),
+            norm=self.norm,
         )
         return DetectorConfig(
             backbone=backbone,
@@ -130,7 +138,7 @@ class ProxyConfig:
         )
 
     def optim_config(self) -> OptimConfig:
-        return OptimConfig(self.lr, self.momentum, self.weight_decay, self.warmup_steps, self.grad_clip)
+        return OptimConfig(self.lr, self.momentum, self.weight_decay, self.warmup_steps, self.grad_clip, self.optimizer)
 
 
 @dataclass
@@ -181,11 +189,22 @@ class ProxyTask:
             raise DatasetError(f"{val_ds.ann_file}: categories differ from those of {train_ds.ann_file}")
         return train_ds, val_ds
 
-    def prepare(self, image_size: int) -> tuple[CocoDataset, ImageCache, CocoDataset, ImageCache]:
-        """Validate both splits and cache them at `image_size`; each is done once per task object."""
+    def variant(self, config: ProxyConfig) -> "ProxyTask":
+        """A task for `config` (another seed or length, say) that shares this one's prepared data."""
+        task = ProxyTask(config, self.log)
+        if config.data == self.config.data and config.num_workers == self.config.num_workers:
+            task._datasets, task._caches = self.loaded(), self._caches  # the same dict: caches built by either serve both
+        return task
+
+    def loaded(self) -> tuple[CocoDataset, CocoDataset]:
+        """Train and validation datasets, read and validated once per task object (no image cache)."""
         if self._datasets is None:
             self._datasets = self.datasets()
-        train_ds, val_ds = self._datasets
+        return self._datasets
+
+    def prepare(self, image_size: int) -> tuple[CocoDataset, ImageCache, CocoDataset, ImageCache]:
+        """Validate both splits and cache them at `image_size`; each is done once per task object."""
+        train_ds, val_ds = self.loaded()
         if image_size not in self._caches:
             cache_dir, workers = self.config.data.cache_path, self.config.num_workers
             self._caches[image_size] = (
@@ -198,7 +217,7 @@ class ProxyTask:
     def model_cost(self, arch: Architecture, preset: ModelPreset) -> dict[str, int]:
         """Params and FLOPs of the proxy detector on `arch` (meta device: nothing is allocated)."""
         image_size = self.config.image_size or preset.image_size
-        train_ds, *_ = self.prepare(image_size)
+        train_ds, _ = self.loaded()
         with torch.device("meta"):
             model = build_detector(arch, train_ds.num_classes, self.config.detector_config(preset)).eval()
         return {"params": count_params(model), "flops": count_flops(model, image_size), "image_size": image_size}
@@ -233,7 +252,7 @@ class ProxyTask:
         cost = self.model_cost(arch, preset)
         torch.manual_seed(cfg.seed)
         model = build_detector(arch, train_ds.num_classes, det_cfg).to(device)
-        channels_last = cfg.channels_last and device.type == "cuda"
+        channels_last = cfg.channels_last
         if channels_last:
             model = model.to(memory_format=torch.channels_last)
         build_s = time.perf_counter() - t

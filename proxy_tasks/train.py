@@ -1,4 +1,4 @@
-"""Training loop: SGD with momentum, linear warm-up then cosine decay, clipping, AMP on CUDA."""
+"""Training loop: SGD with momentum (or AdamW), linear warm-up then cosine decay, clipping, AMP on CUDA."""
 
 from __future__ import annotations
 
@@ -18,15 +18,27 @@ class NonFiniteLossError(FloatingPointError):
     """The training loss became NaN or infinite; the trial is failed, not retried."""
 
 
+OPTIMIZERS = ("sgd", "adamw")
+
+
 @dataclass(frozen=True)
 class OptimConfig:
-    """Optimiser and schedule; `lr` is for the configured batch size."""
+    """Optimiser and schedule; `lr` is for the configured batch size.
+
+    `sgd` is the official recipe (momentum, L2 weight decay); `adamw` (decoupled weight decay,
+    betas 0.9/0.999) reaches a usable detector in far fewer steps, which short CPU proxies need.
+    """
 
     lr: float = 0.08
     momentum: float = 0.9
     weight_decay: float = 4e-5
     warmup_steps: int = 100
     grad_clip: float = 10.0
+    optimizer: str = "sgd"
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
 
 
 @dataclass
@@ -61,11 +73,13 @@ def lr_at(step: int, total: int, cfg: OptimConfig) -> float:
     return 0.5 * cfg.lr * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
-def make_optimizer(model: nn.Module, cfg: OptimConfig) -> torch.optim.SGD:
-    """SGD; weight decay on conv/linear weights only, not on biases or batch-norm parameters."""
+def make_optimizer(model: nn.Module, cfg: OptimConfig) -> torch.optim.Optimizer:
+    """SGD or AdamW; weight decay on conv/linear weights only, not on biases or norm parameters."""
     decay = [p for p in model.parameters() if p.requires_grad and p.ndim > 1]
     no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim <= 1]
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=cfg.lr)
     return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum)
 
 

@@ -29,6 +29,15 @@ def test_no_weight_decay_on_norms_and_biases():
     assert no_decay["weight_decay"] == 0.0
 
 
+def test_adamw_is_an_option_with_the_same_decay_groups():
+    model = build_detector(get_architecture("spinenet49"), 3, DetectorConfig(BackboneConfig(0.125, endpoints_num_filters=8), head_filters=8))
+    opt = make_optimizer(model, OptimConfig(lr=0.003, weight_decay=0.05, optimizer="adamw"))
+    assert isinstance(opt, torch.optim.AdamW) and opt.param_groups[0]["weight_decay"] == 0.05
+    assert opt.param_groups[1]["weight_decay"] == 0.0 and opt.param_groups[0]["lr"] == 0.003
+    with pytest.raises(ValueError, match="optimizer must be one of sgd, adamw"):
+        OptimConfig(optimizer="adam")
+
+
 def test_autocast_choice():
     assert autocast_dtype(torch.device("cpu"), "auto") is None
     with pytest.raises(ValueError, match="amp must be"):
