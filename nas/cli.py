@@ -1,4 +1,4 @@
-"""The `spinenas` command line: show | train | split | search | plan."""
+"""The `spinenas` command line: show | train | split | search | plan | fidelity."""
 
 from __future__ import annotations
 
@@ -63,6 +63,22 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--gpus", type=float, help="GPUs of the cluster to plan for (default: the configured Ray's)")
     plan.add_argument("--json", action="store_true", help="print one JSON object")
     plan.set_defaults(func=cmd_plan)
+
+    fidelity = overrides_command(
+        sub,
+        "fidelity",
+        cmd_fidelity,
+        "measure how well the configured proxy ranks architectures (seed agreement, signal-to-noise, vs a longer training)",
+        "Takes the same Hydra overrides as `spinenas search` (proxy=..., space=..., out_dir=..., resume=true). "
+        "Trains --archs sampled architectures spread over the space's FLOPs range plus SpineNet-49, the "
+        "ResNet-50-FPN seed and the space's coarsest member, each with --seeds seeds and once for "
+        "--reference-epochs epochs, and reports rank agreement. See docs/fidelity.md.",
+    )
+    fidelity.add_argument("--archs", type=int, default=12, help="architectures sampled from the space (default 12; 3 anchors are added)")
+    fidelity.add_argument("--seeds", type=int, default=3, help="proxy trainings per architecture, seeds proxy.seed + 0..S-1 (default 3)")
+    fidelity.add_argument(
+        "--reference-epochs", type=int, default=None, help="epochs of the reference training (default 4x proxy.epochs; 0: none)"
+    )
 
     split = sub.add_parser("split", help="carve a held-out reward split from a COCO annotation file")
     split.add_argument("ann", help="COCO annotation JSON (e.g. instances_train2017.json)")
@@ -195,6 +211,15 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     estimate = plan(args.overrides, steps=args.steps, cpus=args.cpus, gpus=args.gpus)
     print(json.dumps(estimate.to_dict()) if args.json else format_plan(estimate))
+    return 0
+
+
+def cmd_fidelity(args: argparse.Namespace) -> int:
+    """`spinenas fidelity`: does the proxy rank architectures reliably?"""
+    from nas.fidelity import FidelityOptions, format_summary, run_fidelity
+
+    outcome = run_fidelity(args.overrides, FidelityOptions(args.archs, args.seeds, args.reference_epochs))
+    print(format_summary(outcome.summary, outcome.out_dir))
     return 0
 
 

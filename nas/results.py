@@ -15,7 +15,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import matplotlib
 
@@ -63,37 +63,25 @@ class RunFolder:
 
     def read_rows(self) -> list[TrialRow]:
         """Rows of trials.csv; a torn last line (no newline) is ignored."""
-        if not self.trials_csv.exists():
-            return []
-        text = self.trials_csv.read_text()
-        if text and not text.endswith("\n"):
-            text = text[: text.rfind("\n") + 1]
-        rows = []
-        for rec in csv.DictReader(io.StringIO(text)):
-            rows.append(
-                TrialRow(
-                    number=int(rec["number"]),
-                    trial_id=rec["trial_id"],
-                    status=rec["status"],
-                    reward=float(rec["reward"]),
-                    actions=[int(a) for a in rec["actions"].split()],
-                    values=rec,
-                )
+        return [
+            TrialRow(
+                number=int(rec["number"]),
+                trial_id=rec["trial_id"],
+                status=rec["status"],
+                reward=float(rec["reward"]),
+                actions=[int(a) for a in rec["actions"].split()],
+                values=rec,
             )
-        return rows
+            for rec in read_csv_records(self.trials_csv)
+        ]
 
     def _rewrite_rows(self) -> None:
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, COLUMNS, extrasaction="ignore", lineterminator="\n")
-        w.writeheader()
-        for r in self.rows:
-            w.writerow(r.values)
-        atomic_write_text(self.trials_csv, buf.getvalue())
+        write_csv(self.trials_csv, COLUMNS, [r.values for r in self.rows])
 
     def append(self, completion: Completion) -> TrialRow:
         """Append one finished trial to trials.csv (flushed and fsynced before returning)."""
         res, p = completion.result, completion.proposal
-        values: dict[str, Any] = {k: _fmt(res.get(k)) for k in COLUMNS}
+        values: dict[str, Any] = {k: csv_cell(res.get(k)) for k in COLUMNS}
         values.update(
             number=len(self.rows) + 1,
             trial_id=completion.trial_id,
@@ -107,12 +95,7 @@ class RunFolder:
             error=str(res.get("error", "")).replace("\n", " ")[:500],
             finished_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
         )
-        buf = io.StringIO()
-        csv.DictWriter(buf, COLUMNS, extrasaction="ignore", lineterminator="\n").writerow(values)
-        with open(self.trials_csv, "a", encoding="utf-8") as f:
-            f.write(buf.getvalue())
-            f.flush()
-            os.fsync(f.fileno())
+        append_csv_row(self.trials_csv, COLUMNS, values)
         row = TrialRow(values["number"], completion.trial_id, completion.status, completion.reward, list(p.actions), values)
         self.rows.append(row)
         return row
@@ -137,6 +120,13 @@ class RunFolder:
         """The finished trial with the highest reward (first one on ties)."""
         done = [r for r in self.rows if r.status in ("ok", "cached")]
         return max(done, key=lambda r: r.reward) if done else None
+
+    def headline(self) -> str:
+        """The status line's summary: the best trial so far."""
+        best = self.best()
+        if best is None:
+            return "best -"
+        return f"best AP {float(best.values.get('AP') or 'nan'):.4f} (reward {best.reward:.4f}, trial {best.number})"
 
     def finalize(self, space: SearchSpace, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         """Write best.yaml, best.png, progress.png and summary.json (with `extra`); return the summary."""
@@ -212,7 +202,37 @@ class RunFolder:
         atomic_write_bytes(self.path / "progress.png", buf.getvalue())
 
 
-def _fmt(value: Any) -> Any:
+def read_csv_records(path: Path) -> list[dict[str, str]]:
+    """Records of a CSV file written by `write_csv`/`append_csv_row`; a torn last line is ignored."""
+    if not path.exists():
+        return []
+    text = path.read_text()
+    if text and not text.endswith("\n"):  # a kill during an append cut the last line
+        text = text[: text.rfind("\n") + 1]
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def write_csv(path: Path, columns: Sequence[str], records: Sequence[dict[str, Any]]) -> None:
+    """Write a header and `records` atomically (temp file, then rename)."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, columns, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    w.writerows(records)
+    atomic_write_text(path, buf.getvalue())
+
+
+def append_csv_row(path: Path, columns: Sequence[str], values: dict[str, Any]) -> None:
+    """Append one record, flushed and fsynced before returning (a kill can cut at most this line)."""
+    buf = io.StringIO()
+    csv.DictWriter(buf, columns, extrasaction="ignore", lineterminator="\n").writerow(values)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(buf.getvalue())
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def csv_cell(value: Any) -> Any:
+    """A value as a CSV cell: floats exactly (repr), None empty."""
     if value is None:
         return ""
     if isinstance(value, float):

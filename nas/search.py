@@ -18,6 +18,7 @@ from typing import Any, Sequence
 
 from omegaconf import DictConfig, OmegaConf
 from ray.tune import Callback
+from ray.tune.search import Searcher
 
 from nas.config import ConfigError, compose, proxy_config, reward_config, scheduler_config
 from nas.reward import RewardConfig
@@ -87,7 +88,7 @@ def run_search(overrides: Sequence[str]) -> SearchOutcome:
     folder = RunFolder(out)
     config_yaml = OmegaConf.to_yaml(cfg)
     if cfg.resume:
-        _check_resumable(out, cfg)
+        check_resumable(out, cfg, RESUME_FIXED)
     elif folder.trials_csv.exists():
         raise ConfigError(f"{out} already holds a search; continue it with resume=true or choose another out_dir")
     options = {k: v for k, v in OmegaConf.to_container(cfg.searcher, resolve=True).items() if k != "name"}
@@ -167,15 +168,17 @@ def _check(cfg: DictConfig) -> None:
         raise ConfigError("resume=true needs out_dir=<the folder of the search to continue>")
 
 
-def _check_resumable(out: Path, cfg: DictConfig) -> None:
+def check_resumable(out: Path, cfg: DictConfig, fixed: Sequence[str]) -> None:
+    """Refuse to resume the run in `out` when any of the `fixed` settings differ from `cfg`."""
     saved_path = out / "config.yaml"
     if not saved_path.exists():
         raise ConfigError(f"{out}: nothing to resume (no config.yaml); start it without resume=true")
     saved = OmegaConf.load(saved_path)
+
     def plain(value: Any) -> Any:
         return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
 
-    for key in RESUME_FIXED:
+    for key in fixed:
         if key in saved and plain(saved.get(key)) != plain(cfg.get(key)):
             raise ConfigError(f"resume: '{key}' differs from the run in {out}; resume with the same settings")
 
@@ -191,31 +194,50 @@ def _restore(searcher: ArchSearcher, folder: RunFolder) -> None:
 
 
 def _fit(settings: SearchSettings, searcher: ArchSearcher, remaining: int, folder: RunFolder, progress: "Progress") -> None:
+    scheduler = make_scheduler(settings.scheduler, settings.epochs or 0)
+    seed_scheduler(scheduler, {r.trial_id: parse_rungs(r.values.get("rungs", "")) for r in folder.rows})
+    run_trials(settings, searcher, remaining, folder.path, progress, "tune", scheduler, settings.eval_at)
+
+
+def run_trials(
+    settings: SearchSettings,
+    searcher: Searcher,
+    num_samples: int,
+    out_dir: Path,
+    progress: "Progress",
+    name: str,
+    scheduler: Any = None,
+    eval_at: Sequence[int] = (),
+) -> None:
+    """Run `num_samples` trials of the search's trainable on Ray Tune, proposed by `searcher`.
+
+    Trials hold `trial.cpus`/`trial.gpus`, at most `max_concurrent` at a time, on re-used actors;
+    a trial lost with its worker is retried `trial.max_failures` times. `progress` learns how long
+    Tune's loop ran (`tune_fit_s`).
+    """
     from ray import tune
 
     from nas.trainable import trainable
 
     cfg = settings.cfg
-    scheduler = make_scheduler(settings.scheduler, settings.epochs or 0)
-    seed_scheduler(scheduler, {r.trial_id: parse_rungs(r.values.get("rungs", "")) for r in folder.rows})
     gpus = float(cfg.trial.gpus)
     fn = tune.with_parameters(
-        trainable, proxy=settings.proxy, reward=settings.reward, preset=str(cfg.preset), threads=settings.threads, gpus=gpus, eval_at=settings.eval_at
+        trainable, proxy=settings.proxy, reward=settings.reward, preset=str(cfg.preset), threads=settings.threads, gpus=gpus, eval_at=list(eval_at)
     )
     fn = tune.with_resources(fn, {"cpu": float(cfg.trial.cpus), "gpu": gpus})
-    storage = str(cfg.ray.storage_path) if cfg.ray.storage_path else str(folder.path.resolve() / "tune")
+    storage = str(cfg.ray.storage_path) if cfg.ray.storage_path else str(out_dir.resolve() / "tune")
     tuner = tune.Tuner(
         fn,
         tune_config=tune.TuneConfig(
             search_alg=searcher,
             scheduler=scheduler,
-            num_samples=remaining,
+            num_samples=num_samples,
             max_concurrent_trials=int(cfg.max_concurrent),
             reuse_actors=True,
             trial_dirname_creator=lambda trial: f"trial_{trial.trial_id}",
         ),
         run_config=tune.RunConfig(
-            name=f"tune-{time.strftime('%Y%m%d-%H%M%S')}",
+            name=f"{name}-{time.strftime('%Y%m%d-%H%M%S')}",
             storage_path=storage,
             failure_config=tune.FailureConfig(max_failures=int(cfg.trial.max_failures)),
             callbacks=[progress],
@@ -228,11 +250,12 @@ def _fit(settings: SearchSettings, searcher: ArchSearcher, remaining: int, folde
 
 
 class Progress(Callback):
-    """Prints a live status line: trials done/running/failed, best so far, elapsed and time left."""
+    """Prints a live status line: trials done/running/failed, the folder's headline (best so far),
+    elapsed and time left. `folder` has `rows` (with a `status`), `retries` and `headline()`."""
 
-    def __init__(self, folder: RunFolder, total: int, every_s: float) -> None:
+    def __init__(self, folder: Any, total: int, every_s: float, label: str = "search") -> None:
         super().__init__()
-        self.folder, self.total, self.every_s = folder, total, every_s
+        self.folder, self.total, self.every_s, self.label = folder, total, every_s, label
         self.start = time.perf_counter()
         self.start_rows = len(folder.rows)
         self.last = 0.0
@@ -255,7 +278,7 @@ class Progress(Callback):
     def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         """A trial lost with its worker or node is started again (trial.max_failures)."""
         self.folder.retries[trial.trial_id] = self.folder.retries.get(trial.trial_id, 0) + 1
-        print(f"[search] trial {trial.trial_id} lost its worker or node; retrying it", file=sys.stderr, flush=True)
+        print(f"[{self.label}] trial {trial.trial_id} lost its worker or node; retrying it", file=sys.stderr, flush=True)
 
     def print_line(self) -> None:
         self.last = time.perf_counter()
@@ -263,7 +286,6 @@ class Progress(Callback):
         done = len(rows)
         failed = sum(r.status == "failed" for r in rows)
         stopped = sum(r.status == "stopped" for r in rows)
-        best = self.folder.best()
         now = time.perf_counter()
         elapsed = now - self.start
         new = done - self.start_rows
@@ -273,9 +295,8 @@ class Progress(Callback):
         if new > 0 and done < self.total:
             per_trial = (self.at_last - self.start) / new
             left = f"~{_hms(max(0.0, per_trial * (self.total - done) - (now - self.at_last)))}"
-        best_txt = f"best AP {float(best.values.get('AP') or 'nan'):.4f} (reward {best.reward:.4f}, trial {best.number})" if best else "best -"
         print(
-            f"[search] {done}/{self.total} done, {self.running} running, {failed} failed{f', {stopped} stopped' if stopped else ''} | {best_txt} | "
+            f"[{self.label}] {done}/{self.total} done, {self.running} running, {failed} failed{f', {stopped} stopped' if stopped else ''} | {self.folder.headline()} | "
             f"elapsed {_hms(elapsed)} | left {left}",
             file=sys.stderr,
             flush=True,

@@ -46,11 +46,12 @@ class SurrogateTask:
     def __init__(self, config: SurrogateConfig) -> None:
         self.config = config
         self.target = resolve_architecture(config.target)
-        self.rng = np.random.default_rng(config.seed)
 
     def run(self, arch: Architecture) -> dict[str, float | str]:
+        """The match share plus noise drawn from (seed, architecture): the same on every worker and in any order."""
         if self.config.duration_s > 0:
             time.sleep(self.config.duration_s)
         share = match_share(arch, self.target)
-        noisy = share + (self.rng.normal(0.0, self.config.noise) if self.config.noise > 0 else 0.0)
+        rng = np.random.default_rng([self.config.seed, int(arch.id[:12], 16)])
+        noisy = share + (rng.normal(0.0, self.config.noise) if self.config.noise > 0 else 0.0)
         return {"AP": float(noisy), "match": share, "arch_id": arch.id, "arch_name": arch.name, "params": 0, "flops": 0}

@@ -231,6 +231,26 @@ class SearchSpace:
         """A random architecture of this space."""
         return self.decode(self.sample_actions(rng))
 
+    def coarsest(self) -> Architecture:
+        """A deliberately poor member of the space: all computation as coarse as the space allows.
+
+        Intermediate blocks are placed coarsest first and shifted up as far as allowed (L7 where
+        reachable), bottleneck blocks, each fed by the two nodes built just before it; outputs
+        follow in level order (L3 first), also fed by the two most recent nodes. A proxy that
+        ranks architectures should put it at or near the bottom (`spinenas fidelity` includes it).
+        """
+        walk = DecisionWalk(self)
+        for d in self.decisions:
+            valid = np.flatnonzero(walk.mask())
+            if d.kind == "level":
+                action = valid[-1] if self.is_intermediate(d.block) else valid[0]
+            elif d.kind == "block_fn":
+                action = BLOCK_FNS.index("bottleneck")
+            else:  # shift: the largest; parents: the most recent allowed
+                action = valid[-1]
+            walk.step(int(action))
+        return Architecture(f"{self.name}-coarsest", tuple(walk.blocks), self.stem)
+
     def log10_size(self) -> float:
         """log10 of the number of distinct valid action sequences (what the controller searches).
 

@@ -1,6 +1,8 @@
 """Test-wide settings: no Ray usage stats, a small thread pool, deterministic torch."""
 
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
@@ -19,3 +21,15 @@ def _session_cache(tmp_path_factory):
     else:
         os.environ["SPINENAS_CACHE"] = str(tmp_path_factory.mktemp("spinenas-cache"))
     yield
+
+
+@pytest.fixture
+def ray_dir():
+    """A short per-test Ray session folder (socket paths must stay under ~100 characters); the
+    Ray processes started in it are stopped by PID afterwards."""
+    from tests.ray_cluster import stop_ray_processes_of
+
+    path = tempfile.mkdtemp(prefix="rt", dir="/tmp")
+    yield path
+    stop_ray_processes_of(path)
+    shutil.rmtree(path, ignore_errors=True)

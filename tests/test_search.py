@@ -2,11 +2,9 @@
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 import pytest
@@ -18,15 +16,6 @@ from nas.results import RunFolder
 from nas.search import run_search
 from search_space import get_space, load_architecture
 from tests.ray_cluster import stop_ray_processes_of
-
-
-@pytest.fixture
-def ray_dir():
-    """A short per-test Ray session folder (socket paths must stay under ~100 characters)."""
-    path = tempfile.mkdtemp(prefix="rt", dir="/tmp")
-    yield path
-    stop_ray_processes_of(path)
-    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.mark.slow

@@ -103,3 +103,20 @@ def test_unknown_space_lists_valid_names():
 def test_decode_rejects_wrong_length():
     with pytest.raises(SpecError, match="expected 45 actions"):
         get_space("r0_sp53").decode([0])
+
+
+@pytest.mark.parametrize("name, adj", [("r0_sp53", True), ("r0_sp53", False), ("r23_sp30", True)])
+def test_coarsest_member_is_in_the_space_and_coarse(name, adj):
+    space = get_space(name, block_adjustments=adj)
+    arch = space.coarsest()
+    assert space.decode(space.encode(arch)).blocks == arch.blocks  # a valid member
+    inter = arch.blocks[: space.num_intermediate]
+    assert [b.level for b in arch.blocks[space.num_intermediate :]] == [3, 4, 5, 6, 7]
+    assert [b.level for b in inter] == sorted((b.level for b in inter), reverse=True)  # coarsest first
+    for i, b in enumerate(arch.blocks):
+        node = space.num_stem + i
+        assert b.parents == (node - 2, node - 1)  # the two nodes built just before
+    if adj:  # every intermediate block shifted as far up as allowed
+        bases = sorted(space.intermediate_pool.elements(), reverse=True)
+        assert [b.level for b in inter] == [min(7, lv + 2) for lv in bases]
+        assert all(b.level >= 4 for b in inter)

@@ -1,0 +1,112 @@
+"""`spinenas fidelity` on a real local Ray: the surrogate (known scores) and the tiny real proxy."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nas.fidelity import COLUMNS, FidelityOptions, choose_candidates, run_fidelity
+from nas.ranking import kendall_tau
+from nas.results import read_csv_records, write_csv
+from nas.search import load_settings
+from proxy_tasks.surrogate import match_share
+from search_space import get_architecture, load_architecture
+
+
+def test_candidates_spread_over_flops_and_are_deterministic():
+    settings = load_settings(["proxy=synthetic_tiny"])
+    first = choose_candidates(settings, 5)
+    again = choose_candidates(settings, 5)
+    assert [c.arch.id for c in first] == [c.arch.id for c in again]
+    sampled = [c for c in first if c.kind == "sampled"]
+    assert len(sampled) == 5 and len({c.arch.id for c in first}) == 8
+    flops = [c.flops for c in sampled]
+    assert flops == sorted(flops) and flops[-1] > 1.1 * flops[0]  # cheapest to dearest of the pool (R0-SP53 spans ~15%)
+    assert [c.name for c in first[5:]] == ["spinenet49", "resnet50_fpn", "r0_sp53-coarsest"]
+    other_seed = choose_candidates(load_settings(["proxy=synthetic_tiny", "seed=1"]), 5)
+    assert [c.arch.id for c in other_seed[:5]] != [c.arch.id for c in sampled]
+
+
+@pytest.mark.slow
+def test_surrogate_fidelity_numbers_and_resume(tmp_path, ray_dir):
+    out = tmp_path / "fid"
+    args = ["proxy=surrogate", "proxy.noise=0.02", f"out_dir={out}", f"ray.temp_dir={ray_dir}", "max_concurrent=2"]
+    options = FidelityOptions(archs=5, seeds=3, reference_epochs=1)
+    outcome = run_fidelity(args, options)
+    rows = read_csv_records(out / "fidelity.csv")
+    assert len(rows) == 8 * 3 + 8 and all(r["status"] == "ok" for r in rows)
+    assert len({(r["arch_id"], r["run"]) for r in rows}) == len(rows)
+
+    # The reference is the noise-free score: the match share with SpineNet-49.
+    target = get_architecture("spinenet49")
+    summary = json.loads((out / "fidelity.json").read_text())
+    assert summary == outcome.summary
+    for a in summary["archs"]:
+        arch = load_architecture(out / "archs" / f"{a['name']}.yaml")
+        assert arch.id == a["arch_id"]
+        assert a["reference"] == pytest.approx(match_share(arch, target))
+        assert abs(a["proxy_mean"] - a["reference"]) < 0.06  # noise std 0.02, three seeds
+    means = np.array([a["proxy_mean"] for a in summary["archs"]])
+    refs = np.array([a["reference"] for a in summary["archs"]])
+    assert summary["reference_kendall_tau"] == pytest.approx(kendall_tau(means, refs))
+    assert summary["signal_to_noise"] > 3 and summary["seed_kendall_tau"] > 0.6
+    assert summary["archs"][5]["name"] == "spinenet49" and summary["archs"][5]["proxy_rank"] == 1
+    assert summary["checks"]["spinenet49_minus_resnet50_fpn"] > 0.9
+    with Image.open(out / "fidelity.png") as im:
+        assert im.width > 500
+
+    # A run killed part way: its last rows are gone (one cut mid-line); resume trains only those.
+    kept = rows[:20]
+    write_csv(out / "fidelity.csv", COLUMNS, kept)
+    with open(out / "fidelity.csv", "a") as f:
+        f.write("99,torn")
+    run_fidelity([*args, "resume=true"], options)
+    after = read_csv_records(out / "fidelity.csv")
+    assert after[:20] == kept and len(after) == len(rows)
+    assert {(r["arch_id"], r["run"]) for r in after} == {(r["arch_id"], r["run"]) for r in rows}
+    with pytest.raises(ValueError, match="'fidelity' differs"):
+        run_fidelity([*args, "resume=true"], FidelityOptions(archs=5, seeds=2, reference_epochs=1))
+    with pytest.raises(ValueError, match="already holds a fidelity run"):
+        run_fidelity(args, options)
+
+
+@pytest.mark.slow
+def test_tiny_proxy_fidelity_trains_every_run(tmp_path, ray_dir):
+    out = tmp_path / "tiny"
+    args = ["proxy=synthetic_tiny", "proxy.epochs=1", f"out_dir={out}", f"ray.temp_dir={ray_dir}", "max_concurrent=2"]
+    summary = run_fidelity(args, FidelityOptions(archs=2, seeds=2, reference_epochs=2)).summary
+    rows = read_csv_records(out / "fidelity.csv")
+    assert len(rows) == 5 * 2 + 5 and all(r["status"] == "ok" for r in rows), [r["error"] for r in rows]
+    assert {r["seed"] for r in rows if r["run"] != "reference"} == {"0", "1"}
+    assert all(r["epochs"] == "2" for r in rows if r["run"] == "reference")
+    # Seeds really differ (another initialisation and data order), and every row is a trained model.
+    by_arch = {}
+    for r in rows:
+        if r["run"] != "reference":
+            by_arch.setdefault(r["arch_id"], []).append(float(r["AP"]))
+    assert any(a != b for a, b in by_arch.values())
+    assert all(0 <= float(r["AP"]) <= 1 and int(r["flops"]) > 0 for r in rows)
+    assert summary["signal_to_noise"] is not None and summary["seed_kendall_tau"] is not None
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--archs", "1"], "--archs must be >= 2"),
+        (["--seeds", "0"], "--seeds must be >= 1"),
+        (["--reference-epochs", "-1"], "--reference-epochs must be >= 0"),
+        (["proxy.epochz=3"], "proxy.epochz"),
+    ],
+)
+def test_fidelity_bad_input_is_one_line_exit_2(extra, message, tmp_path):
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    cmd = [sys.executable, "-m", "nas", "fidelity", "proxy=surrogate", f"out_dir={tmp_path / 'o'}", *extra]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()

@@ -1,0 +1,58 @@
+"""Rank statistics against hand-computed values."""
+
+import math
+
+import numpy as np
+import pytest
+
+from nas.ranking import average_ranks, kendall_tau, seed_agreement, signal_to_noise, spearman_rho
+
+
+def test_average_ranks_share_ties():
+    assert average_ranks(np.array([0.3, 0.1, 0.3, 0.2])).tolist() == [3.5, 1.0, 3.5, 2.0]
+
+
+def test_kendall_tau_by_hand():
+    # 5 items; pairs discordant between a and b: (1,2) and (4,5) of 10 -> (8 - 2) / 10.
+    a = np.array([1, 2, 3, 4, 5.0])
+    b = np.array([2, 1, 3, 5, 4.0])
+    assert kendall_tau(a, b) == pytest.approx(0.6)
+    assert kendall_tau(a, a) == 1.0 and kendall_tau(a, -a) == -1.0
+
+
+def test_kendall_tau_b_with_ties():
+    # a = [1, 1, 2], b = [1, 2, 3]: pairs (0,1) tied in a; (0,2), (1,2) concordant.
+    # tau_b = 2 / sqrt(2 * 3)
+    assert kendall_tau(np.array([1, 1, 2.0]), np.array([1, 2, 3.0])) == pytest.approx(2 / math.sqrt(6))
+
+
+def test_spearman_rho_by_hand():
+    # Ranks differ by d = (1, -1, 0, 1, -1): rho = 1 - 6 * 4 / (5 * 24) = 0.8.
+    a = np.array([1, 2, 3, 4, 5.0])
+    b = np.array([2, 1, 3, 5, 4.0])
+    assert spearman_rho(a, b) == pytest.approx(0.8)
+
+
+def test_nan_pairs_are_left_out():
+    a = np.array([1, 2, np.nan, 4.0])
+    b = np.array([1, 2, 3, np.nan])
+    assert kendall_tau(a, b) == 1.0
+    assert math.isnan(kendall_tau(np.array([1.0, np.nan]), np.array([1.0, 2.0])))
+
+
+def test_seed_agreement_averages_seed_pairs():
+    table = np.array([[1, 1, 2], [2, 2, 1], [3, 3, 3.0]])  # seeds 0,1 agree; seed 2 swaps the first two
+    got = seed_agreement(table)
+    assert got["pairs"] == 3
+    assert got["kendall_tau"] == pytest.approx((1 + 1 / 3 + 1 / 3) / 3)
+
+
+def test_signal_to_noise_by_hand():
+    # Means 0.1, 0.2, 0.3 (std 0.1); every row's seed std is 0.01 * sqrt(2) / ... computed explicitly.
+    table = np.array([[0.09, 0.11], [0.19, 0.21], [0.29, 0.31]])
+    noise = np.std([0.09, 0.11], ddof=1)
+    assert signal_to_noise(table) == pytest.approx(0.1 / noise)
+    # A row with a missing seed is not counted.
+    assert signal_to_noise(np.vstack([table, [0.9, np.nan]])) == pytest.approx(0.1 / noise)
+    assert math.isinf(signal_to_noise(np.array([[0.1, 0.1], [0.2, 0.2]])))
+    assert math.isnan(signal_to_noise(np.array([[0.1, 0.2]])))
