@@ -39,6 +39,8 @@ class SyntheticSpec:
     max_objects: int = 8
     clutter: int = 12  # distractor strokes per image
     num_categories: int = len(CATEGORIES)
+    texture: float = 1.0  # strength of the background's colour noise and grain (0: flat colour)
+    min_contrast: float = 0.0  # least luminance difference (0..255) between an object and the background under it
 
     def __post_init__(self) -> None:
         if not 1 <= self.num_categories <= len(CATEGORIES):
@@ -49,10 +51,15 @@ class SyntheticSpec:
         return (root or default_cache_dir()) / "synthetic" / tag
 
 
+# `shapes` is the data of the built-in CPU proxy (`proxy=synthetic`), chosen with `spinenas fidelity`
+# (benchmarks/RESULTS.md): two classes of filled shapes, 8 px to 75% of the 128 px image, up to six
+# per image, on faintly textured backgrounds with enough contrast to be seen. A short training
+# learns it (AP about 0.2), yet architectures differ by far more than seeds do. `tiny` is the
+# same scene at CI size; `demo` is the harder scene (clutter, strong texture, six classes, 256 px).
+_SHAPES = dict(image_size=128, min_object=8.0, max_object=0.75, max_objects=6, clutter=0, num_categories=2, texture=0.3, min_contrast=60.0)
 SYNTHETIC_PRESETS: dict[str, SyntheticSpec] = {
-    "tiny": SyntheticSpec(
-        "tiny", num_train=192, num_val=64, image_size=128, min_object=12.0, max_object=0.8, max_objects=3, clutter=3, num_categories=3
-    ),
+    "shapes": SyntheticSpec("shapes", num_train=3200, num_val=512, **_SHAPES),
+    "tiny": SyntheticSpec("tiny", num_train=256, num_val=64, **_SHAPES),
     "demo": SyntheticSpec("demo", num_train=1200, num_val=300, image_size=256),
 }
 
@@ -120,7 +127,8 @@ def _generate_split(spec: SyntheticSpec, split: str, count: int, start: int, rng
 def render_image(spec: SyntheticSpec, rng: np.random.Generator) -> tuple[Image.Image, list[tuple[int, tuple[int, int, int, int], int]]]:
     """One image and its visible objects: (label, box x1 y1 x2 y2 exclusive, visible pixels)."""
     s = spec.image_size
-    img = _background(s, rng)
+    img = _background(s, rng, spec.texture)
+    bg = np.asarray(img, dtype=np.float32)
     draw = ImageDraw.Draw(img)
     _clutter(draw, s, spec.clutter, rng)
     owner = np.full((s, s), -1, dtype=np.int16)
@@ -139,6 +147,8 @@ def render_image(spec: SyntheticSpec, rng: np.random.Generator) -> tuple[Image.I
         mask = np.asarray(mask_img) > 127
         if mask.sum() < 4:
             continue
+        if spec.min_contrast > 0:
+            colour = _contrasting(colour, _luminance(bg[mask].mean(axis=0)), spec.min_contrast, rng)
         img.paste(colour, (0, 0), mask_img)
         owner[mask] = len(drawn)
         drawn.append((label, int(mask.sum())))
@@ -151,11 +161,26 @@ def render_image(spec: SyntheticSpec, rng: np.random.Generator) -> tuple[Image.I
     return img, objects
 
 
-def _background(s: int, rng: np.random.Generator) -> Image.Image:
-    """Smooth colour noise plus fine grain: a texture, not a flat colour."""
-    coarse = rng.integers(0, 256, (int(rng.integers(3, 9)),) * 2 + (3,)).astype(np.uint8)
-    base = Image.fromarray(coarse).resize((s, s), Image.BICUBIC)
-    grain = rng.normal(0, rng.uniform(4, 18), (s, s, 3))
+def _luminance(rgb: np.ndarray | tuple[int, ...]) -> float:
+    r, g, b = (float(c) for c in rgb)
+    return 0.299 * r + 0.587 * g + 0.114 * b
+
+
+def _contrasting(colour: tuple[int, ...], background: float, least: float, rng: np.random.Generator) -> tuple[int, ...]:
+    """`colour`, or a redrawn one, whose luminance differs from `background` by at least `least`."""
+    for _ in range(32):
+        if abs(_luminance(colour) - background) >= least:
+            return colour
+        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+    return (255, 255, 255) if background < 128 else (0, 0, 0)
+
+
+def _background(s: int, rng: np.random.Generator, texture: float = 1.0) -> Image.Image:
+    """Smooth colour noise plus fine grain (scaled by `texture`): a texture, not a flat colour."""
+    coarse = rng.integers(0, 256, (int(rng.integers(3, 9)),) * 2 + (3,)).astype(np.float32)
+    coarse = coarse.mean() + (coarse - coarse.mean()) * texture
+    base = Image.fromarray(np.clip(coarse, 0, 255).astype(np.uint8)).resize((s, s), Image.BICUBIC)
+    grain = rng.normal(0, rng.uniform(4, 18) * texture, (s, s, 3))
     arr = np.clip(np.asarray(base, dtype=np.float32) * rng.uniform(0.5, 1.0) + grain, 0, 255).astype(np.uint8)
     return Image.fromarray(arr).filter(ImageFilter.SMOOTH) if rng.random() < 0.5 else Image.fromarray(arr)
 

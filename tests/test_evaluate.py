@@ -23,8 +23,11 @@ def test_perfect_detector_scores_one(gt, backend):
 
 
 def test_wrong_class_and_empty_score_zero(gt):
-    wrong = [dict(d, category_id=d["category_id"] % 3 + 1) for d in perfect(gt)]
-    assert coco_metrics(gt, wrong)["AP"] == pytest.approx(0.0)
+    cats = sorted(c["id"] for c in gt["categories"])
+    other = {c: cats[(i + 1) % len(cats)] for i, c in enumerate(cats)}
+    wrong = [dict(d, category_id=other[d["category_id"]]) for d in perfect(gt)]
+    # Not exactly 0: a few objects of different classes overlap by IoU >= 0.5 in these scenes.
+    assert coco_metrics(gt, wrong)["AP"] < 1e-3
     assert coco_metrics(gt, [])["AP"] == 0.0
 
 

@@ -36,3 +36,18 @@ def test_boxes_cover_visible_pixels_only():
     assert img.size == (128, 128) and objects
     for _label, (x1, y1, x2, y2), area in objects:
         assert 0 <= x1 < x2 <= 128 and 0 <= y1 < y2 <= 128 and 0 < area <= (x2 - x1) * (y2 - y1)
+
+
+def test_contrast_and_texture_knobs():
+    plain = SyntheticSpec("t", image_size=128, max_objects=6, clutter=0, texture=0.0, min_contrast=80.0)
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        img, objects = render_image(plain, rng)
+        arr = np.asarray(img, dtype=np.float32)
+        lum = arr @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        assert arr.reshape(-1, 3).std(axis=0).max() < 60  # flat background (objects aside)
+        background = float(np.median(lum))
+        for _label, (x1, y1, x2, y2), _area in objects:
+            patch = lum[y1:y2, x1:x2]
+            # The object's own pixels (the most extreme in its box) stand out from the background.
+            assert np.abs(patch - background).max() >= 60

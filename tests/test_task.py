@@ -5,15 +5,14 @@ import dataclasses
 import pytest
 import torch
 
-from proxy_tasks.task import DataConfig, ProxyConfig, ProxyTask, evaluate_model
+from nas.config import compose, proxy_config
+from proxy_tasks.task import DataConfig, ProxyTask, evaluate_model
 from proxy_tasks.retinanet import build_detector
 from proxy_tasks.train import recalibrate_batch_norm
 from proxy_tasks.loader import BatchLoader
 from search_space import get_architecture, get_preset
 
-TINY = ProxyConfig(
-    name="tiny", data=DataConfig(synthetic="tiny"), image_size=128, epochs=8, batch_size=16, lr=0.08, warmup_steps=20
-)
+TINY = proxy_config(compose("search", ["proxy=synthetic_tiny"]).proxy)  # the recipe CI's searches use
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +36,10 @@ def test_training_beats_an_untrained_model(trained):
     task, result = trained
     before = untrained_metrics(task)
     after = result.metrics
-    assert after["AP50"] > 0.005 and after["AP50"] > 5 * before["AP50"], (before, after)
-    assert after["AP"] > before["AP"]
-    assert after["final_loss"] < 1.6  # starts near 2.0
+    # Measured: untrained AP50 0.0; trained AP 0.027, AP50 0.103, final loss 1.11 (starts near 2.0).
+    assert after["AP50"] > 0.05 and after["AP50"] > 5 * before["AP50"], (before, after)
+    assert after["AP"] > max(0.01, before["AP"])
+    assert after["final_loss"] < 1.4
 
 
 @pytest.mark.slow
@@ -48,7 +48,7 @@ def test_metrics_report_cost_and_timings(trained):
     m = result.metrics
     assert {"AP", "AP50", "AP75", "APs", "APm", "APl"} <= set(m)
     assert m["params"] == sum(p.numel() for p in result.model.parameters())
-    assert m["flops"] > 1e8 and m["images_per_s"] > 1 and m["steps"] == 8 * (192 // 16)
+    assert m["flops"] > 1e8 and m["images_per_s"] > 1 and m["steps"] == TINY.epochs * (256 // TINY.batch_size)
     assert m["data_wait_s"] < 0.2 * m["train_s"]
     for key in ("data_prep_s", "build_s", "train_s", "eval_s", "total_s"):
         assert m[key] >= 0
@@ -79,4 +79,4 @@ def test_rung_evaluations_leave_the_training_unchanged():
 def test_max_steps_ends_training_early():
     cfg = dataclasses.replace(TINY, epochs=2, bn_recalibration_batches=1, data=DataConfig(synthetic="tiny", max_val_images=8))
     m = ProxyTask(cfg).run(get_architecture("spinenet49"), max_steps=3).metrics
-    assert m["steps"] == 3 and m["train_images"] == 3 * 16
+    assert m["steps"] == 3 and m["train_images"] == 3 * TINY.batch_size
