@@ -41,10 +41,11 @@ def main() -> None:
     ap.add_argument("--budget", type=int, default=1000)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--threshold", type=float, default=0.9)
+    ap.add_argument("--searchers", nargs="+", default=["reinforce", "ppo", "evolution", "random"])
     args = ap.parse_args()
     print(f"| searcher | trials to reward >= {args.threshold} (per seed) | best after {args.budget} (mean) | per seed |")
     print("|---|---|---|---|")
-    for name in ("reinforce", "ppo", "evolution", "random"):
+    for name in args.searchers:
         res = [run(name, seed, args.budget, args.threshold) for seed in args.seeds]
         reached = ", ".join(str(r) if r else f">{args.budget}" for r, _ in res)
         bests = [b for _, b in res]

@@ -42,16 +42,17 @@ class ControllerConfig:
     """Policy size and the learning rule's settings."""
 
     hidden: int = 64
-    lr: float = 1e-3
-    entropy_weight: float = 1e-3
+    lr: float = 0.02
+    entropy_weight: float = 0.0
     baseline_decay: float = 0.9
-    tanh_constant: float | None = 2.5  # logits = c * tanh(logits / c) keeps early sampling diverse
+    tanh_constant: float | None = 5.0  # logits = c * tanh(logits / c) bounds how sure a choice can get
     temperature: float = 1.0
     grad_clip: float = 5.0
     algorithm: str = "reinforce"  # or "ppo"
     ppo_clip: float = 0.2
     ppo_epochs: int = 4
     max_importance_weight: float = 2.0  # REINFORCE: truncated ratio new/old policy of late rewards
+    normalize_advantage: bool = False  # divide advantages by a running std of the rewards
 
 
 @dataclass
@@ -84,6 +85,12 @@ class Policy(nn.Module):
         for p in self.parameters():
             nn.init.uniform_(p, -0.1, 0.1)
 
+    def logits(self, hidden: torch.Tensor, kind: str, temperature: float, tanh_constant: float | None) -> torch.Tensor:
+        """Logits of a decision of `kind` from LSTM outputs `hidden` (..., H): tempered, then
+        squashed to (-c, c) by c * tanh(x / c) when `tanh_constant` c is set."""
+        logits = self.heads[kind](hidden) / temperature
+        return tanh_constant * torch.tanh(logits / tanh_constant) if tanh_constant else logits
+
 
 class Controller:
     """Samples architectures and learns from their rewards.
@@ -103,13 +110,11 @@ class Controller:
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=config.lr)
         self.generator = torch.Generator().manual_seed(seed)
         self.baseline: float | None = None
+        self.reward_var: float | None = None  # EMA of (reward - baseline)^2, for normalize_advantage
         self.updates = 0
 
     def _logits(self, h: torch.Tensor, step: int) -> torch.Tensor:
-        kind = self.space.decisions[step].kind
-        logits = self.policy.heads[kind](h) / self.config.temperature
-        c = self.config.tanh_constant
-        return c * torch.tanh(logits / c) if c else logits
+        return self.policy.logits(h, self.space.decisions[step].kind, self.config.temperature, self.config.tanh_constant)
 
     def _sample(self, batch: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Sample `batch` sequences step by step; returns actions (B, T), log-probs (B,), entropies (B,)."""
@@ -142,9 +147,7 @@ class Controller:
         masks = _replay_masks(self.space, actions)  # kind -> (B, n_kind_steps, size)
         log_prob, entropy = torch.zeros(batch), torch.zeros(batch)
         for kind, idx in self._kind_steps().items():
-            logits = self.policy.heads[kind](hidden[:, idx]) / self.config.temperature
-            c = self.config.tanh_constant
-            logits = c * torch.tanh(logits / c) if c else logits
+            logits = self.policy.logits(hidden[:, idx], kind, self.config.temperature, self.config.tanh_constant)
             mask = masks[kind]
             logp = F.log_softmax(logits.masked_fill(~mask, NEG_INF), dim=-1)
             log_prob = log_prob + logp.gather(2, actions[:, idx, None]).squeeze(2).sum(1)
@@ -170,26 +173,43 @@ class Controller:
         """Log-probabilities (B,) and entropies (B,) of action sequences under the current policy."""
         return self._score(torch.tensor([list(a) for a in actions], dtype=torch.long))
 
-    def update(self, batch: Sequence[tuple[Sample, float]]) -> dict[str, float]:
-        """One learning step from (sample, reward) pairs; returns diagnostics."""
+    def advantages(self, rewards: Sequence[float]) -> list[float]:
+        """Advantages of rewards in completion order; the baseline (and reward scale) move with each."""
+        out = []
+        decay = self.config.baseline_decay
+        for r in rewards:
+            self.baseline = r if self.baseline is None else self.baseline
+            adv = r - self.baseline
+            if self.config.normalize_advantage:
+                self.reward_var = adv * adv if self.reward_var is None else decay * self.reward_var + (1 - decay) * adv * adv
+                adv = adv / max(self.reward_var**0.5, 1e-8)
+            out.append(adv)
+            self.baseline = decay * self.baseline + (1 - decay) * r
+        return out
+
+    def update(self, batch: Sequence[tuple[Sample, float]], replay: Sequence[tuple[Sample, float]] = ()) -> dict[str, float]:
+        """One learning step from (sample, reward) pairs; returns diagnostics.
+
+        `replay` holds earlier (sample, advantage) pairs to learn from again; their advantages were
+        fixed when they arrived, and the truncated importance ratio weighs them like late results.
+        """
         if not batch:
             return {}
         with one_thread():
-            return self._update(batch)
+            rewards = [r for _, r in batch]
+            items = [(s, a) for (s, _), a in zip(batch, self.advantages(rewards))]
+            stats = self._update([*items, *replay])
+        stats["mean_reward"] = sum(rewards) / len(rewards)
+        stats["advantages"] = [a for _, a in items]
+        return stats
 
-    def _update(self, batch: Sequence[tuple[Sample, float]]) -> dict[str, float]:
-        rewards = [r for _, r in batch]
-        advantages = []
-        for r in rewards:  # the baseline moves with every reward, in completion order
-            self.baseline = r if self.baseline is None else self.baseline
-            advantages.append(r - self.baseline)
-            self.baseline = self.config.baseline_decay * self.baseline + (1 - self.config.baseline_decay) * r
+    def _update(self, items: Sequence[tuple[Sample, float]]) -> dict[str, float]:
         epochs = self.config.ppo_epochs if self.config.algorithm == "ppo" else 1
-        adv = torch.tensor(advantages)
-        old_logp = torch.tensor([sample.log_prob for sample, _ in batch])
+        adv = torch.tensor([a for _, a in items])
+        old_logp = torch.tensor([sample.log_prob for sample, _ in items])
         loss_value = 0.0
         for _ in range(epochs):
-            logp, ent = self.evaluate([sample.actions for sample, _ in batch])
+            logp, ent = self.evaluate([sample.actions for sample, _ in items])
             ratio = torch.exp(logp - old_logp)
             if self.config.algorithm == "ppo":
                 clip = self.config.ppo_clip
@@ -203,13 +223,13 @@ class Controller:
             self.optimizer.step()
             loss_value = float(loss.detach())
         self.updates += 1
-        return {"loss": loss_value, "baseline": float(self.baseline or 0.0), "mean_reward": sum(rewards) / len(rewards)}
+        return {"loss": loss_value, "baseline": float(self.baseline or 0.0), "entropy": float(ent.detach().mean())}
 
     # -- state --------------------------------------------------------------------------------
 
     def state(self) -> tuple[dict, dict[str, torch.Tensor]]:
         """(JSON-able scalars, tensors) that restore this controller exactly, sampling stream included."""
-        meta = {"baseline": self.baseline, "updates": self.updates}
+        meta = {"baseline": self.baseline, "reward_var": self.reward_var, "updates": self.updates}
         tensors = {f"policy.{k}": v.detach().clone() for k, v in self.policy.state_dict().items()}
         tensors["generator"] = self.generator.get_state()
         opt = self.optimizer.state_dict()
@@ -221,6 +241,7 @@ class Controller:
     def load_state(self, meta: dict, tensors: dict[str, torch.Tensor]) -> None:
         """Inverse of `state`."""
         self.baseline, self.updates = meta["baseline"], int(meta["updates"])
+        self.reward_var = meta.get("reward_var")
         self.policy.load_state_dict({k[len("policy.") :]: v for k, v in tensors.items() if k.startswith("policy.")})
         self.generator.set_state(tensors["generator"])
         opt = self.optimizer.state_dict()

@@ -19,8 +19,9 @@ def make_searcher(name: str, space: SearchSpace, options: dict[str, Any], **comm
     options = dict(options)
     if name in ("reinforce", "ppo"):
         batch_size = int(options.pop("batch_size", 4))
+        reuse = int(options.pop("reuse", 0))
         cfg = ControllerConfig(algorithm=name, **options)
-        return ControllerSearcher(space, cfg, batch_size=batch_size, **common)
+        return ControllerSearcher(space, cfg, batch_size=batch_size, reuse=reuse, **common)
     if name == "evolution":
         return EvolutionSearcher(space, **options, **common)
     if name == "random":
