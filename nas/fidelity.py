@@ -11,7 +11,6 @@ signal-to-noise, see `nas/ranking.py`), `fidelity.png`, `config.yaml` and the sp
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import time
@@ -25,13 +24,13 @@ from ray.tune.search import Searcher
 
 from nas.config import ConfigError
 from nas.ranking import kendall_tau, seed_agreement, signal_to_noise, spearman_rho
-from nas.results import append_csv_row, csv_cell, read_csv_records, write_csv
+from nas.results import append_csv_row, csv_cell, read_csv_records, save_figure, write_csv
 from nas.search import Progress, SearchSettings, check_resumable, connect_ray, load_settings, run_trials
 from nas.train_run import default_out_dir
 from proxy_tasks.surrogate import SurrogateConfig
 from proxy_tasks.task import ProxyTask
 from search_space.catalog import get_architecture, get_preset
-from search_space.fileio import atomic_write_bytes, atomic_write_text
+from search_space.fileio import atomic_write_text
 from search_space.spec import Architecture
 
 COLUMNS = (
@@ -93,6 +92,7 @@ class FidelityRun:
     run: str  # seed<k> | reference
     seed: int
     overrides: dict[str, Any]
+    units: float = 1.0  # relative length (epochs), for the time-left estimate
 
     @property
     def key(self) -> tuple[str, str]:
@@ -111,6 +111,7 @@ class FidelityFolder:
     path: Path
     rows: list["Row"] = field(default_factory=list)
     retries: dict[str, int] = field(default_factory=dict)
+    planned: list[FidelityRun] = field(default_factory=list)
 
     @property
     def csv(self) -> Path:
@@ -140,6 +141,13 @@ class FidelityFolder:
 
     def done(self) -> set[tuple[str, str]]:
         return {(r.values["arch_id"], r.values["run"]) for r in self.rows}
+
+    def work(self, start_rows: int) -> tuple[float, float]:
+        """Epochs trained since row `start_rows`, and epochs of the planned runs not yet done."""
+        units = {r.key: r.units for r in self.planned}
+        since = sum(units.get((r.values["arch_id"], r.values["run"]), 1.0) for r in self.rows[start_rows:])
+        done = self.done()
+        return since, sum(r.units for r in self.planned if r.key not in done)
 
     def headline(self) -> str:
         """The status line's summary: how many architectures have every proxy seed."""
@@ -222,6 +230,7 @@ def run_fidelity(overrides: Sequence[str], options: FidelityOptions) -> Fidelity
 
     candidates = choose_candidates(settings, options.archs)
     runs = plan_runs(settings, candidates, options)
+    folder.planned = runs
     started_ray = connect_ray(cfg)
     try:
         folder.start(resume=bool(cfg.resume))
@@ -282,15 +291,18 @@ def choose_candidates(settings: SearchSettings, n: int) -> list[Candidate]:
 def plan_runs(settings: SearchSettings, candidates: Sequence[Candidate], options: FidelityOptions) -> list[FidelityRun]:
     """Every proxy seed of every candidate (seed by seed), then the reference runs."""
     base_seed = int(settings.proxy.seed)
+    epochs = float(settings.epochs or 1)
     runs = [
-        FidelityRun(c, f"seed{k}", base_seed + k, {"seed": base_seed + k})
+        FidelityRun(c, f"seed{k}", base_seed + k, {"seed": base_seed + k}, epochs)
         for k in range(options.seeds)
         for c in candidates
     ]
     if options.reference_epochs:
         # The surrogate's "longer training" is its noise-free score.
-        ref = {"noise": 0.0} if isinstance(settings.proxy, SurrogateConfig) else {"epochs": options.reference_epochs}
-        runs += [FidelityRun(c, REFERENCE, base_seed, dict(ref, seed=base_seed)) for c in candidates]
+        surrogate = isinstance(settings.proxy, SurrogateConfig)
+        ref = {"noise": 0.0} if surrogate else {"epochs": options.reference_epochs}
+        units = epochs if surrogate else float(options.reference_epochs)
+        runs += [FidelityRun(c, REFERENCE, base_seed, dict(ref, seed=base_seed), units) for c in candidates]
     return runs
 
 
@@ -447,8 +459,6 @@ def plot_fidelity(summary: dict[str, Any], path: Path) -> None:
         ax.legend(fontsize=8, frameon=False, loc="lower right")
         ax.set_xlabel(label)
         ax.set_ylabel(f"proxy {summary['metric']} (mean +- seed std)")
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
 
     def num(v: Any) -> str:
         return "n/a" if v is None else f"{v:.2f}"
@@ -457,10 +467,7 @@ def plot_fidelity(summary: dict[str, Any], path: Path) -> None:
     if summary["reference_kendall_tau"] is not None:
         title += f", proxy-vs-reference tau {num(summary['reference_kendall_tau'])}"
     fig.suptitle(title, fontsize=10)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
+    save_figure(fig, path)
 
 
 def _finite(value: Any) -> float | None:

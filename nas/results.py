@@ -194,12 +194,19 @@ class RunFolder:
         ax.set_ylabel("reward")
         ax.set_title(f"{self.path.name}: {len(self.rows)} trials")
         ax.legend(fontsize=8, frameon=False)
+        save_figure(fig, self.path / "progress.png")
+
+
+def save_figure(fig: Any, path: Path) -> None:
+    """Write a matplotlib figure as a PNG atomically (no half-written image), open axes' top and
+    right spines hidden, and close it."""
+    for ax in fig.axes:
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
-        plt.close(fig)
-        atomic_write_bytes(self.path / "progress.png", buf.getvalue())
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def read_csv_records(path: Path) -> list[dict[str, str]]:

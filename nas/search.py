@@ -251,7 +251,9 @@ def run_trials(
 
 class Progress(Callback):
     """Prints a live status line: trials done/running/failed, the folder's headline (best so far),
-    elapsed and time left. `folder` has `rows` (with a `status`), `retries` and `headline()`."""
+    elapsed and time left. `folder` has `rows` (with a `status`), `retries` and `headline()`, and
+    optionally `work(start_rows)`: (units done since row `start_rows`, units left) when trials
+    differ in length (time left is then per unit, not per trial)."""
 
     def __init__(self, folder: Any, total: int, every_s: float, label: str = "search") -> None:
         super().__init__()
@@ -293,8 +295,10 @@ class Progress(Callback):
             self.seen, self.at_last = new, now
         left = "?"
         if new > 0 and done < self.total:
-            per_trial = (self.at_last - self.start) / new
-            left = f"~{_hms(max(0.0, per_trial * (self.total - done) - (now - self.at_last)))}"
+            # Work units done this session and left; a folder whose trials differ in length says so.
+            done_units, left_units = self.folder.work(self.start_rows) if hasattr(self.folder, "work") else (new, self.total - done)
+            per_unit = (self.at_last - self.start) / max(done_units, 1e-9)
+            left = f"~{_hms(max(0.0, per_unit * left_units - (now - self.at_last)))}"
         print(
             f"[{self.label}] {done}/{self.total} done, {self.running} running, {failed} failed{f', {stopped} stopped' if stopped else ''} | {self.folder.headline()} | "
             f"elapsed {_hms(elapsed)} | left {left}",
