@@ -12,6 +12,7 @@ from nas.early_stop import SchedulerConfig
 from nas.reward import RewardConfig
 from proxy_tasks.surrogate import SurrogateConfig
 from proxy_tasks.task import ProxyConfig
+from search_space.catalog import resolve_architecture
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
@@ -36,13 +37,14 @@ def compose(config_name: str, overrides: Sequence[str]) -> DictConfig:
 def proxy_config(node: DictConfig | dict[str, Any]) -> ProxyConfig | SurrogateConfig:
     """The `proxy` group as a checked `ProxyConfig` (or `SurrogateConfig`); bad keys are named."""
     node = node if isinstance(node, DictConfig) else OmegaConf.create(node)
-    if node.get("name") == "surrogate":
-        return _structured(SurrogateConfig, node, "proxy")
-    cfg = _structured(ProxyConfig, node, "proxy")
+    surrogate = node.get("name") == "surrogate"
+    cfg = _structured(SurrogateConfig if surrogate else ProxyConfig, node, "proxy")
     try:
         cfg.validate()
-    except ValueError as e:
-        raise ConfigError(str(e)) from None
+        if surrogate:
+            resolve_architecture(cfg.target)  # an unknown target stops the search before it starts
+    except (ValueError, KeyError, FileNotFoundError) as e:
+        raise ConfigError(f"proxy.target: {_one_line(e)}" if surrogate and "proxy." not in str(e) else str(e)) from None
     return cfg
 
 

@@ -200,6 +200,7 @@ class Controller:
             items = [(s, a) for (s, _), a in zip(batch, self.advantages(rewards))]
             stats = self._update([*items, *replay])
         stats["mean_reward"] = sum(rewards) / len(rewards)
+        stats["batch"], stats["replayed"] = len(items), len(replay)
         stats["advantages"] = [a for _, a in items]
         return stats
 
