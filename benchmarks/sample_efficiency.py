@@ -1,7 +1,7 @@
 """Sample efficiency of the searchers on the surrogate proxy (no training), in order or concurrent.
 
 Reward = the surrogate's score against a target architecture in R0-SP53 with block adjustments
-(SpineNet-49, or `sample:K`, the space's K-th seeded sample), plus Gaussian noise (--noise) like a
+(SpineNet-49, or `sample:K`, the space's sample at seed 10,000 + K), plus Gaussian noise (--noise) like a
 real proxy's seed noise. "Reached" and "best" use the noise-free score of each trained
 architecture, since the searchers only see the noisy one.
 
@@ -34,13 +34,14 @@ from search_space import get_space
 from search_space.catalog import resolve_architecture
 
 SPACE = get_space("r0_sp53", block_adjustments=True)
+TARGET_SEED_OFFSET = 10_000  # `sample:K` is the space's sample at seed 10,000 + K
 
 
 def make_task(target: str, noise: float, score: str, seed: int) -> SurrogateTask:
     """A surrogate for `target` (catalog name or `sample:K`), with trials of 1 +- 0.5 virtual seconds."""
     task = SurrogateTask(SurrogateConfig(noise=noise, seed=seed, score=score, duration_s=1.0, duration_spread=0.5))
-    if target.startswith("sample:"):
-        task.target = SPACE.sample(int(target.split(":")[1]))
+    if target.startswith("sample:"):  # seeds far from the searchers' own, which sample the space too
+        task.target = SPACE.sample(TARGET_SEED_OFFSET + int(target.split(":")[1]))
     else:
         task.target = resolve_architecture(target)
     return task
@@ -50,7 +51,7 @@ def run(name: str, seed: int, budget: int, task: SurrogateTask, concurrency: int
     """Noise-free scores of the architectures in completion order, for one search."""
     opts = OmegaConf.to_container(compose("search", [f"searcher={name}"]).searcher)
     opts.pop("name")
-    searcher = make_searcher(name, SPACE, opts, seed=seed, dedup=False)
+    searcher = make_searcher(name, SPACE, opts, concurrency=concurrency, seed=seed, dedup=False)
     running: list[tuple[float, int, str, object]] = []  # (finish time, order, trial id, architecture)
     suggested, now, scores = 0, 0.0, []
 

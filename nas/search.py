@@ -97,6 +97,7 @@ def run_search(overrides: Sequence[str]) -> SearchOutcome:
             cfg.searcher.name,
             space,
             options,
+            concurrency=int(cfg.max_concurrent),
             seed=int(cfg.seed),
             failure_reward=float(cfg.failure_reward),
             dedup=bool(cfg.dedup),

@@ -1,9 +1,11 @@
 import json
 import math
+import random
 
 import pytest
 import torch
 
+from nas.config import compose
 from nas.searchers import make_searcher
 from nas.searchers.evolution import mutate
 from proxy_tasks.surrogate import SurrogateConfig, SurrogateTask
@@ -161,6 +163,52 @@ def test_default_reinforce_learns_within_a_hundred_trials():
     def last_third(name, options, seed):
         return sum(surrogate_rewards(name, options, seed, 96, noise=0.02)[-32:]) / 32
 
-    reinforce = [last_third("reinforce", {"batch_size": 2, "reuse": 16}, seed) for seed in range(3)]
+    shipped = {k: v for k, v in compose("search", []).searcher.items() if k != "name"}
+    reinforce = [last_third("reinforce", shipped, seed) for seed in range(3)]
     random = [last_third("random", {}, seed) for seed in range(3)]
     assert sum(reinforce) / 3 > sum(random) / 3 + 0.05
+
+
+def test_out_of_order_completions_are_each_learnt_once():
+    """Eight trials in flight, completed in a shuffled order: every completion enters exactly one
+    update (or still waits in the buffer), with the log-probability of the policy that sampled it."""
+    s = make_searcher("reinforce", SPACE, {"batch_size": 2, "reuse": 4}, concurrency=8, seed=1, dedup=False)
+    assert s.batch_size == 4  # at least half the trials in flight per update
+    rng = random.Random(0)
+    in_flight, done, sampled_logp = [], 0, {}
+    for i in range(8):
+        s.suggest(f"t{i}")
+        in_flight.append(f"t{i}")
+        sampled_logp[f"t{i}"] = s.pending[f"t{i}"].log_prob
+    next_id = 8
+    while in_flight:
+        tid = in_flight.pop(rng.randrange(len(in_flight)))
+        proposal = s.pending[tid]
+        assert proposal.log_prob == sampled_logp[tid]  # stale samples keep their sampling-time log-prob
+        s.on_trial_complete(tid, {"reward": float(TASK.run(SPACE.decode(proposal.actions))["AP"])})
+        done += 1
+        if next_id < 30:
+            tid = f"t{next_id}"
+            s.suggest(tid)
+            sampled_logp[tid] = s.pending[tid].log_prob
+            in_flight.append(tid)
+            next_id += 1
+    assert done == 30 and len(s.completed) == 30
+    assert sum(h["batch"] for h in s.history) + len(s.buffer) == 30
+    assert all(h["batch"] == 4 for h in s.history) and len(s.history) == 7
+
+
+def test_batch_grows_after_late_after_and_survives_a_restore(tmp_path):
+    options = {"batch_size": 2, "late_batch_size": 8, "late_after": 4, "reuse": 0}
+    a = make_searcher("reinforce", SPACE, options, seed=2, dedup=False)
+    drive(a, 0, 6)
+    assert [h["batch"] for h in a.history] == [2, 2] and a.batch_size == 8 and len(a.buffer) == 2
+    a.save(str(tmp_path / "s.json"))
+    b = make_searcher("reinforce", SPACE, options, seed=2, dedup=False)
+    b.restore(str(tmp_path / "s.json"))
+    assert b.learnt == 4 and b.batch_size == 8
+    drive(a, 6, 6)
+    drive(b, 6, 6)
+    assert [h["batch"] for h in a.history][-1] == 8 and [h["batch"] for h in b.history] == [8]
+    # Many workers raise the floor: 32 in flight -> at least 16 completions per update.
+    assert make_searcher("reinforce", SPACE, options, concurrency=32, seed=0).batch_size == 16

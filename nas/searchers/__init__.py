@@ -14,14 +14,17 @@ from search_space.space import SearchSpace
 SEARCHERS = ("reinforce", "ppo", "evolution", "random")
 
 
-def make_searcher(name: str, space: SearchSpace, options: dict[str, Any], **common: Any) -> ArchSearcher:
-    """Build searcher `name` with its `options` (the Hydra `searcher` group minus `name`)."""
+def make_searcher(name: str, space: SearchSpace, options: dict[str, Any], concurrency: int = 1, **common: Any) -> ArchSearcher:
+    """Build searcher `name` with its `options` (the Hydra `searcher` group minus `name`).
+
+    `concurrency` is how many trials run at once (`max_concurrent`): the controller searchers wait
+    for at least half that many completions per update (see `ControllerSearcher`).
+    """
     options = dict(options)
     if name in ("reinforce", "ppo"):
-        batch_size = int(options.pop("batch_size", 4))
-        reuse = int(options.pop("reuse", 0))
+        batching = {k: options.pop(k) for k in ("batch_size", "reuse", "late_batch_size", "late_after") if k in options}
         cfg = ControllerConfig(algorithm=name, **options)
-        return ControllerSearcher(space, cfg, batch_size=batch_size, reuse=reuse, **common)
+        return ControllerSearcher(space, cfg, concurrency=concurrency, **batching, **common)
     if name == "evolution":
         return EvolutionSearcher(space, **options, **common)
     if name == "random":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -15,16 +16,37 @@ class ControllerSearcher(ArchSearcher):
     """Samples from the controller; every `batch_size` completions apply one policy update.
 
     Each completion carries the log-probability recorded when its architecture was sampled, so
-    results arriving out of order (asynchronous trials) update the policy correctly.
+    results arriving out of order (asynchronous trials) update the policy correctly. With
+    `concurrency` trials in flight, an update waits for at least `ceil(concurrency / 2)`
+    completions: with 8 or 32 workers and updates every 2 completions, each result came from a
+    policy 4 to 16 updates old, and REINFORCE fell to random search's level on the surrogate
+    (benchmarks/RESULTS.md).
     """
 
-    def __init__(self, space: SearchSpace, config: ControllerConfig, batch_size: int = 4, reuse: int = 0, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        space: SearchSpace,
+        config: ControllerConfig,
+        batch_size: int = 4,
+        reuse: int = 0,
+        concurrency: int = 1,
+        late_batch_size: int | None = None,
+        late_after: int = 0,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(space, **kwargs)
-        if batch_size < 1 or reuse < 0:
-            raise ValueError(f"batch_size must be >= 1 and reuse >= 0, got {batch_size} and {reuse}")
+        late_batch_size = late_batch_size or batch_size
+        if min(batch_size, late_batch_size, concurrency) < 1 or reuse < 0 or late_after < 0:
+            raise ValueError(
+                f"batch_size, late_batch_size and concurrency must be >= 1, reuse and late_after >= 0; got "
+                f"{batch_size}, {late_batch_size}, {concurrency}, {reuse}, {late_after}"
+            )
         self.name = config.algorithm
         self.controller = Controller(space, config, seed=self.seed)
-        self.batch_size, self.reuse = batch_size, reuse
+        self.reuse, self.late_after = reuse, late_after
+        floor = math.ceil(concurrency / 2)
+        self.early_batch, self.late_batch = max(batch_size, floor), max(late_batch_size, floor)
+        self.learnt = 0  # completions learnt from so far (update batches)
         self.buffer: list[tuple[Sample, float]] = []
         self.recent: list[tuple[Sample, float]] = []  # (sample, advantage) of the last `reuse` completions learnt
         self.history: list[dict[str, float]] = []
@@ -33,10 +55,17 @@ class ControllerSearcher(ArchSearcher):
         s = self.controller.sample()
         return Proposal(s.actions, "", s.log_prob, s.entropy)
 
+    @property
+    def batch_size(self) -> int:
+        """Completions per update now: small while the policy knows little, larger after
+        `late_after` completions (fast early learning without committing too early)."""
+        return self.late_batch if self.learnt >= self.late_after else self.early_batch
+
     def learn(self, completion: Completion) -> None:
         p = completion.proposal
         self.buffer.append((Sample(p.actions, p.log_prob, p.entropy), completion.reward))
         if len(self.buffer) >= self.batch_size:
+            self.learnt += len(self.buffer)
             stats = self.controller.update(self.buffer, self.recent)
             if self.reuse:
                 learnt = [(s, a) for (s, _), a in zip(self.buffer, stats["advantages"])]
@@ -49,10 +78,11 @@ class ControllerSearcher(ArchSearcher):
         meta, tensors = self.controller.state()
         meta["buffer"] = [{"actions": s.actions, "log_prob": s.log_prob, "entropy": s.entropy, "reward": r} for s, r in self.buffer]
         meta["recent"] = [{"actions": s.actions, "log_prob": s.log_prob, "entropy": s.entropy, "advantage": a} for s, a in self.recent]
-        meta["batch_size"] = self.batch_size
+        meta["batch_size"], meta["learnt"] = self.batch_size, self.learnt
         return meta, tensors
 
     def load_algorithm_state(self, meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
         self.controller.load_state(meta, tensors)
         self.buffer = [(Sample(b["actions"], b["log_prob"], b["entropy"]), b["reward"]) for b in meta["buffer"]]
+        self.learnt = int(meta.get("learnt", 0))
         self.recent = [(Sample(b["actions"], b["log_prob"], b["entropy"]), b["advantage"]) for b in meta.get("recent", [])]
