@@ -89,9 +89,9 @@ PRESETS: dict[str, ModelPreset] = {
     "spinenet49s": ModelPreset(128, 0.65, 0.5, 1, 640, 128, 4, 3.0),
     "spinenet49": ModelPreset(256, 1.0, 0.5, 1, 640, 256, 4, 3.0),
     "spinenet96": ModelPreset(256, 1.0, 0.5, 2, 1024, 256, 4, 3.0),
-    "spinenet143": ModelPreset(256, 1.0, 1.0, 3, 1280, 256, 4, 4.0, drop_connect=0.16),
+    "spinenet143": ModelPreset(256, 1.0, 1.0, 3, 1280, 256, 4, 4.0),
     # 143L is not in the paper's tables; head and anchors follow 143 (design choice).
-    "spinenet143l": ModelPreset(256, 1.3, 1.0, 3, 1280, 256, 4, 4.0, drop_connect=0.16),
+    "spinenet143l": ModelPreset(256, 1.3, 1.0, 3, 1280, 256, 4, 4.0),
     "spinenet190": ModelPreset(512, 1.3, 1.0, 4, 1280, 512, 7, 4.0),
     # The R50-FPN baseline: FPN width 256, the SpineNet-49 detector settings, ReLU as in ResNet.
     "resnet50_fpn": ModelPreset(256, 1.0, 0.5, 1, 640, 256, 4, 3.0, drop_connect=0.0, activation="relu"),

@@ -13,7 +13,11 @@ from search_space.spec import OUTPUT_LEVELS
 
 
 class Subnet(nn.Module):
-    """`num_convs` shared 3x3 convs (no bias) with BN per level, then a shared predictor conv."""
+    """`num_convs` shared 3x3 convs with a norm layer per level, then a shared predictor conv.
+
+    As the official RetinaNet head: the tower convs carry a bias (zero-initialised) and start from
+    normal std 0.01; the predictor starts from normal std 1e-5 and its bias from `bias_init`.
+    """
 
     def __init__(
         self,
@@ -29,14 +33,16 @@ class Subnet(nn.Module):
         super().__init__()
         self.levels = tuple(levels)
         chans = [in_channels] + [num_filters] * num_convs
-        self.convs = nn.ModuleList(nn.Conv2d(chans[k], chans[k + 1], 3, padding=1, bias=False) for k in range(num_convs))
+        self.convs = nn.ModuleList(nn.Conv2d(chans[k], chans[k + 1], 3, padding=1) for k in range(num_convs))
         self.norms = nn.ModuleDict(
             {str(lv): nn.ModuleList(norm_layer(norm, num_filters) for _ in range(num_convs)) for lv in self.levels}
         )
         self.act = make_activation(activation)
         self.predict = nn.Conv2d(chans[-1], out_channels, 3, padding=1)
-        for conv in [*self.convs, self.predict]:
+        for conv in self.convs:
             nn.init.normal_(conv.weight, std=0.01)
+            nn.init.zeros_(conv.bias)
+        nn.init.normal_(self.predict.weight, std=1e-5)
         nn.init.constant_(self.predict.bias, bias_init)
 
     def forward(self, x: torch.Tensor, level: int) -> torch.Tensor:
