@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import heapq
+import itertools
 import json
 import statistics
 from pathlib import Path
@@ -82,11 +83,7 @@ def reached(scores: list[float], threshold: float) -> int | None:
 
 
 def best_so_far(scores: list[float]) -> list[float]:
-    out, best = [], 0.0
-    for s in scores:
-        best = max(best, s)
-        out.append(best)
-    return out
+    return list(itertools.accumulate(scores, max))
 
 
 def main() -> None:

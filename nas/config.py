@@ -41,10 +41,13 @@ def proxy_config(node: DictConfig | dict[str, Any]) -> ProxyConfig | SurrogateCo
     cfg = _structured(SurrogateConfig if surrogate else ProxyConfig, node, "proxy")
     try:
         cfg.validate()
-        if surrogate:
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    if surrogate:
+        try:
             resolve_architecture(cfg.target)  # an unknown target stops the search before it starts
-    except (ValueError, KeyError, FileNotFoundError) as e:
-        raise ConfigError(f"proxy.target: {_one_line(e)}" if surrogate and "proxy." not in str(e) else str(e)) from None
+        except (ValueError, KeyError, FileNotFoundError) as e:
+            raise ConfigError(f"proxy.target: {_one_line(e)}") from None
     return cfg
 
 

@@ -68,21 +68,31 @@ class ControllerSearcher(ArchSearcher):
             self.learnt += len(self.buffer)
             stats = self.controller.update(self.buffer, self.recent)
             if self.reuse:
-                learnt = [(s, a) for (s, _), a in zip(self.buffer, stats["advantages"])]
-                self.recent = (self.recent + learnt)[-self.reuse :]
+                arrived = [(s, a) for (s, _), a in zip(self.buffer, stats["advantages"])]
+                self.recent = (self.recent + arrived)[-self.reuse :]
             stats.pop("advantages", None)
             self.history.append(stats)
             self.buffer = []
 
     def algorithm_state(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
         meta, tensors = self.controller.state()
-        meta["buffer"] = [{"actions": s.actions, "log_prob": s.log_prob, "entropy": s.entropy, "reward": r} for s, r in self.buffer]
-        meta["recent"] = [{"actions": s.actions, "log_prob": s.log_prob, "entropy": s.entropy, "advantage": a} for s, a in self.recent]
+        meta["buffer"] = [_entry(s, "reward", r) for s, r in self.buffer]
+        meta["recent"] = [_entry(s, "advantage", a) for s, a in self.recent]
         meta["batch_size"], meta["learnt"] = self.batch_size, self.learnt
         return meta, tensors
 
     def load_algorithm_state(self, meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
         self.controller.load_state(meta, tensors)
-        self.buffer = [(Sample(b["actions"], b["log_prob"], b["entropy"]), b["reward"]) for b in meta["buffer"]]
+        self.buffer = [_from_entry(b, "reward") for b in meta["buffer"]]
+        self.recent = [_from_entry(b, "advantage") for b in meta.get("recent", [])]
         self.learnt = int(meta.get("learnt", 0))
-        self.recent = [(Sample(b["actions"], b["log_prob"], b["entropy"]), b["advantage"]) for b in meta.get("recent", [])]
+
+
+def _entry(sample: Sample, key: str, value: float) -> dict[str, Any]:
+    """A (sample, value) pair as JSON for the searcher state."""
+    return {"actions": sample.actions, "log_prob": sample.log_prob, "entropy": sample.entropy, key: value}
+
+
+def _from_entry(entry: dict[str, Any], key: str) -> tuple[Sample, float]:
+    """Inverse of `_entry`."""
+    return Sample(entry["actions"], entry["log_prob"], entry["entropy"]), entry[key]
