@@ -1,4 +1,4 @@
-"""The `spinenas` command line: show | train | split | search | plan | fidelity."""
+"""The `spinenas` command line: show | train | split | search | plan | fidelity | export."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from typing import Any, Callable, Sequence
 
 from proxy_tasks.train import NonFiniteLossError
-from search_space.catalog import PRESETS, get_preset, preset_for, resolve_architecture
+from search_space.catalog import PRESETS, get_preset, preset_for, preset_name_for, resolve_architecture
 from search_space.cost import measure
 from search_space.spec import Architecture, SpecError
 
@@ -80,6 +80,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--reference-epochs", type=int, default=None, help="epochs of the reference training (default 4x proxy.epochs; 0: none)"
     )
 
+    export = sub.add_parser(
+        "export",
+        help="write a backbone (or detector) as TorchScript, ONNX or a state dict, and check the file",
+        description="Builds SPEC at its preset's full size (or from a `spinenas train` checkpoint), writes it, "
+        "loads the file back as another program would (torch.jit / onnxruntime) and compares its outputs.",
+    )
+    export.add_argument("spec", nargs="?", help="catalog name or spec file (e.g. results/<run>/best.yaml); omit with --checkpoint")
+    export.add_argument("--format", required=True, choices=["torchscript", "onnx", "state_dict"], dest="fmt")
+    export.add_argument("--out", help="output file (default: <arch name>[_retinanet].pt|.onnx|.pth here)")
+    export.add_argument("--with-head", action="store_true", help="export backbone + RetinaNet head (class logits, box offsets)")
+    export.add_argument("--image-size", type=int, help="side of the traced input, a multiple of 128 (default: the preset's)")
+    export.add_argument("--preset", choices=sorted(PRESETS), help="scaling preset (default: the model's own, else spinenet49)")
+    export.add_argument("--num-classes", type=int, default=91, help="classes of the head with --with-head (default 91)")
+    export.add_argument("--weights", help="state-dict file to load first (from --format state_dict)")
+    export.add_argument("--checkpoint", help="a `spinenas train` checkpoint.pt: export that trained model")
+    export.add_argument("--json", action="store_true", help="print one JSON object")
+    export.set_defaults(func=cmd_export)
+
     split = sub.add_parser("split", help="carve a held-out reward split from a COCO annotation file")
     split.add_argument("ann", help="COCO annotation JSON (e.g. instances_train2017.json)")
     split.add_argument("--holdout", type=int, default=7392, help="images to hold out (default 7392, as the paper)")
@@ -141,7 +159,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def preset_name(args: argparse.Namespace) -> str:
-    return args.preset or (args.arch if args.arch in PRESETS else "spinenet49")
+    return args.preset or preset_name_for(args.arch)
 
 
 def show_record(arch: Architecture, preset: str, params: int, flops: int, size: int, with_head: bool) -> dict:
@@ -234,6 +252,43 @@ def format_cost(summary: dict) -> str:
     for node, n in summary["by_node"].items():
         lines.append(f"  node {node}: {n['trials']} trials, {n['wall_s']:.1f} s")
     return "\n".join(lines)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """`spinenas export`: a file another program loads, checked against the PyTorch module."""
+    from pathlib import Path
+
+    from nas.export_run import ExportRequest, export
+
+    if not args.spec and not args.checkpoint:
+        raise UserError("give a SPEC (catalog name or spec file) or --checkpoint")
+    path = lambda p: Path(p) if p else None  # noqa: E731
+    record = export(
+        ExportRequest(
+            spec=args.spec or "",
+            fmt=args.fmt,
+            out=path(args.out),
+            with_head=args.with_head,
+            image_size=args.image_size,
+            preset=args.preset,
+            num_classes=args.num_classes,
+            weights=path(args.weights),
+            checkpoint=path(args.checkpoint),
+        )
+    )
+    if args.json:
+        print(json.dumps(record))
+        return 0
+    what = "backbone + RetinaNet head" if record["with_head"] else "backbone"
+    print(f"{record['file']}: {record['arch']} ({record['arch_id']}) {what}, {record['format']}, {record['params'] / 1e6:.2f}M params")
+    print(f"  outputs: {', '.join(record['outputs'])} (traced at {record['image_size']}x{record['image_size']})")
+    if record.get("note"):
+        print(f"  {record['note']}")
+    elif record["format"] == "state_dict":
+        print(f"  read back with torch.load(weights_only=True): max |difference| {record['max_abs_diff']:.1e}")
+    else:
+        print(f"  loaded back and run on a 2x3x{record['image_size']}x{record['image_size'] + 128} batch: max |difference| {record['max_abs_diff']:.1e}")
+    return 0
 
 
 def cmd_split(args: argparse.Namespace) -> int:

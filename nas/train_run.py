@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 
 from nas.config import ConfigError, compose, proxy_config
 from proxy_tasks.task import ProxyConfig, ProxyTask
-from search_space.catalog import get_preset, preset_for, resolve_architecture
+from search_space.catalog import get_preset, preset_name_for, resolve_architecture
 from search_space.fileio import atomic_write_bytes, atomic_write_text
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -36,7 +36,8 @@ def run_training(overrides: Sequence[str]) -> dict[str, Any]:
     if not isinstance(proxy, ProxyConfig):
         raise ConfigError("proxy=surrogate scores architectures without training; use it with spinenas search")
     arch = resolve_architecture(str(cfg.arch))
-    preset = get_preset(str(cfg.preset)) if cfg.preset else preset_for(str(cfg.arch))
+    preset_name = str(cfg.preset) if cfg.preset else preset_name_for(str(cfg.arch))
+    preset = get_preset(preset_name)
     task = ProxyTask(proxy)
     task.prepare(proxy.image_size or preset.image_size)  # dataset problems surface before anything is written
     out = Path(cfg.out_dir) if cfg.out_dir else default_out_dir("train")
@@ -49,6 +50,7 @@ def run_training(overrides: Sequence[str]) -> dict[str, Any]:
         "model": result.model.state_dict(),
         "arch": arch.to_dict(),
         "num_classes": result.model.num_classes,
+        "preset": preset_name,
         "proxy": OmegaConf.to_container(cfg.proxy, resolve=True),
         "metrics": result.metrics,
     }

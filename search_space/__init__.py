@@ -6,6 +6,7 @@ This package knows nothing of Ray, Hydra or datasets: import it just to build a 
 from search_space.builder import build_backbone
 from search_space.catalog import ModelPreset, get_architecture, get_preset, list_architectures
 from search_space.cost import Cost, measure
+from search_space.export import DetectionBackbone, spinenet_backbone
 from search_space.head import RetinaNetHead
 from search_space.space import Decision, SearchSpace, get_space, list_spaces
 from search_space.spec import Architecture, BlockSpec, SpecError, StemGroup, load_architecture
@@ -15,6 +16,7 @@ __all__ = [
     "BlockSpec",
     "Cost",
     "Decision",
+    "DetectionBackbone",
     "ModelPreset",
     "RetinaNetHead",
     "SearchSpace",
@@ -28,4 +30,5 @@ __all__ = [
     "list_spaces",
     "load_architecture",
     "measure",
+    "spinenet_backbone",
 ]

@@ -48,7 +48,10 @@ class Backbone(nn.Module):
     strides: dict[int, int]
 
     def check_input(self, x: torch.Tensor) -> None:
-        """Reject inputs the level-7 resampling cannot tile exactly."""
+        """Reject inputs the level-7 resampling cannot tile exactly (not while tracing for export,
+        where the check would be frozen into the graph as a constant)."""
+        if torch.jit.is_tracing():
+            return
         if x.dim() != 4 or x.shape[1] != 3:
             raise ValueError(f"expected an (N, 3, H, W) image batch, got shape {tuple(x.shape)}")
         h, w = x.shape[-2:]

@@ -147,4 +147,9 @@ def resolve_architecture(ref: str) -> Architecture:
 
 def preset_for(ref: str, default: str = "spinenet49") -> ModelPreset:
     """The scaling preset of catalog entry `ref`, or `default`'s for spec files."""
-    return PRESETS.get(ref, PRESETS[default])
+    return PRESETS[preset_name_for(ref, default)]
+
+
+def preset_name_for(ref: str, default: str = "spinenet49") -> str:
+    """The name of `ref`'s own preset when it is a catalog model, else `default`."""
+    return ref if ref in PRESETS else default
