@@ -1,4 +1,4 @@
-"""The `spinenas` command line: show | train | split | search | plan | fidelity | export."""
+"""The `spinenas` command line: show | train | split | search | plan | fidelity | export | report."""
 
 from __future__ import annotations
 
@@ -97,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--checkpoint", help="a `spinenas train` checkpoint.pt: export that trained model")
     export.add_argument("--json", action="store_true", help="print one JSON object")
     export.set_defaults(func=cmd_export)
+
+    report = sub.add_parser("report", help="write a search's report.html (running or finished) and print its path")
+    report.add_argument("run_dir", help="the search's out_dir (results/search-...)")
+    report.add_argument("--open", action="store_true", help="open the page in the default browser")
+    report.set_defaults(func=cmd_report)
 
     split = sub.add_parser("split", help="carve a held-out reward split from a COCO annotation file")
     split.add_argument("ann", help="COCO annotation JSON (e.g. instances_train2017.json)")
@@ -288,6 +293,24 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"  read back with torch.load(weights_only=True): max |difference| {record['max_abs_diff']:.1e}")
     else:
         print(f"  loaded back and run on a 2x3x{record['image_size']}x{record['image_size'] + 128} batch: max |difference| {record['max_abs_diff']:.1e}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """`spinenas report`: one self-contained page about a search."""
+    from pathlib import Path
+
+    from nas.report import write_report
+
+    run = Path(args.run_dir)
+    if not (run / "trials.csv").exists() and not (run / "config.yaml").exists():
+        raise UserError(f"{run}: not a search folder (no trials.csv or config.yaml)")
+    path = write_report(run)
+    print(path)
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(path.resolve().as_uri())
     return 0
 
 

@@ -8,6 +8,7 @@ started afresh, and the total is the number asked for.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
@@ -23,6 +24,7 @@ from ray.tune.search import Searcher
 from nas.config import ConfigError, compose, proxy_config, reward_config, scheduler_config
 from nas.reward import RewardConfig
 from nas.early_stop import SchedulerConfig, make_scheduler, parse_rungs, rung_epochs, seed_scheduler
+from nas.report import LiveReport, write_report
 from nas.results import RunFolder
 from nas.searchers import ArchSearcher, make_searcher
 from nas.train_run import default_out_dir
@@ -111,7 +113,15 @@ def run_search(overrides: Sequence[str]) -> SearchOutcome:
         atomic_write_text(out / "config.yaml", config_yaml)  # on resume, the same fixed settings
         if cfg.resume:
             _restore(searcher, folder)
-        searcher.on_complete = folder.append
+        report = LiveReport(out)
+        report.refresh("running", force=True)
+
+        def on_complete(completion: Any) -> Any:
+            row = folder.append(completion)
+            report.refresh("running")
+            return row
+
+        searcher.on_complete = on_complete
         searcher.checkpoint_path = str(folder.searcher_state)
         searcher.checkpoint_every_s = float(cfg.state_every_s)
 
@@ -123,6 +133,11 @@ def run_search(overrides: Sequence[str]) -> SearchOutcome:
             _fit(settings, searcher, remaining, folder, progress)
             fit_s = time.perf_counter() - t
         searcher.save(str(folder.searcher_state))  # the final state, whatever the save interval
+    except BaseException:
+        if folder.trials_csv.exists():  # the page says the search stopped, not that it runs
+            with contextlib.suppress(Exception):  # never hide the error that stopped the search
+                write_report(out, "stopped")
+        raise
     finally:
         if started_ray:
             import ray
@@ -130,6 +145,7 @@ def run_search(overrides: Sequence[str]) -> SearchOutcome:
             ray.shutdown()
     # This session's time in the Tune loop and around it (Ray start-up excluded).
     summary = folder.finalize(space, {"session_s": fit_s, "tune_fit_s": progress.tune_fit_s})
+    write_report(out, "finished")
     progress.print_line()
     return SearchOutcome(out, summary)
 

@@ -57,6 +57,8 @@ def test_failing_trials_are_recorded_and_the_search_completes(tmp_path, ray_dir)
     assert all("ValueError: resample width" in r.values["error"] for r in rows)
     assert json.loads((out / "summary.json").read_text())["failed"] == 2
     assert not (out / "best.yaml").exists() and (out / "progress.png").exists()
+    page = (out / "report.html").read_text()  # the report lists the failures with their errors
+    assert page.count("ValueError: resample width") == 2 and "2 failed" in page
 
 
 def test_out_dir_of_another_run_is_not_overwritten(tmp_path):

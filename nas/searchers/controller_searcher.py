@@ -71,6 +71,7 @@ class ControllerSearcher(ArchSearcher):
                 arrived = [(s, a) for (s, _), a in zip(self.buffer, stats["advantages"])]
                 self.recent = (self.recent + arrived)[-self.reuse :]
             stats.pop("advantages", None)
+            stats["completions"] = self.learnt
             self.history.append(stats)
             self.buffer = []
 
@@ -79,6 +80,7 @@ class ControllerSearcher(ArchSearcher):
         meta["buffer"] = [_entry(s, "reward", r) for s, r in self.buffer]
         meta["recent"] = [_entry(s, "advantage", a) for s, a in self.recent]
         meta["batch_size"], meta["learnt"] = self.batch_size, self.learnt
+        meta["history"] = self.history  # per update: mean reward, entropy, loss, baseline (the report plots it)
         return meta, tensors
 
     def load_algorithm_state(self, meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
@@ -86,6 +88,7 @@ class ControllerSearcher(ArchSearcher):
         self.buffer = [_from_entry(b, "reward") for b in meta["buffer"]]
         self.recent = [_from_entry(b, "advantage") for b in meta.get("recent", [])]
         self.learnt = int(meta.get("learnt", 0))
+        self.history = list(meta.get("history", []))
 
 
 def _entry(sample: Sample, key: str, value: float) -> dict[str, Any]:

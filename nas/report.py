@@ -1,0 +1,410 @@
+"""report.html: one self-contained page about a search, running or finished.
+
+Everything the page shows is read from the run folder (trials.csv, config.yaml, summary.json,
+searcher.json), so `spinenas report RUN_DIR` works on any run, and the search rewrites the page
+after completions while it runs. Plots are inline SVG, the only script sorts the trial table; the
+page needs no network. The file is replaced atomically, so a browser never reads half a page.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from omegaconf import OmegaConf  # noqa: E402
+
+from nas.results import RunFolder, TrialRow, open_axes, progress_figure  # noqa: E402
+from search_space.draw import render  # noqa: E402
+from search_space.fileio import atomic_write_text  # noqa: E402
+from search_space.space import SearchSpace, get_space  # noqa: E402
+
+REPORT = "report.html"
+TOP_K = 4
+LIVE_REFRESH_S = 30  # the browser reloads a running search's page this often
+FINISHED = ("ok", "cached")
+
+# Trial table: (trials.csv column, header, how to show the cell).
+TABLE = (
+    ("number", "#", "int"), ("status", "status", "text"), ("reward", "reward", "f4"), ("AP", "AP", "f4"),
+    ("AP50", "AP50", "f4"), ("flops", "FLOPs (M)", "mega"), ("params", "params (M)", "mega"), ("arch_id", "architecture", "text"),
+    ("epoch", "epoch", "int"), ("wall_s", "wall s", "f1"), ("node", "node", "text"), ("finished_at", "finished", "text"),
+)  # fmt: skip
+
+
+def write_report(run_dir: str | Path, state: str | None = None) -> Path:
+    """Write `<run_dir>/report.html` (atomically) and return its path.
+
+    `state` is "running", "finished" or "stopped"; None infers it from the folder (finished when
+    summary.json accounts for every row of trials.csv).
+    """
+    run = Path(run_dir)
+    if not run.is_dir():
+        raise FileNotFoundError(f"{run}: no such run folder")
+    page = render_report(RunData(run), state)
+    path = run / REPORT
+    atomic_write_text(path, page)
+    return path
+
+
+class LiveReport:
+    """The report of a running search: written at the start, after completions and at the end.
+
+    A refresh after a completion is skipped while less than `spacing` x the last refresh's own
+    time has passed, so a search of very short trials spends at most ~1/spacing of the driver's
+    time on its page; a search of real proxy trials gets a page after every completion.
+    """
+
+    def __init__(self, run_dir: Path, spacing: float = 20.0) -> None:
+        self.run_dir, self.spacing = Path(run_dir), spacing
+        self.cost_s, self.done_at = 0.0, -math.inf
+
+    def refresh(self, state: str = "running", force: bool = False) -> None:
+        now = time.perf_counter()
+        if not force and now - self.done_at < self.spacing * self.cost_s:
+            return
+        write_report(self.run_dir, state)
+        self.done_at = time.perf_counter()
+        self.cost_s = self.done_at - now
+
+
+class RunData:
+    """What the report reads from a run folder."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        folder = RunFolder(path)
+        self.rows: list[TrialRow] = folder.read_rows()
+        folder.rows = self.rows
+        self.cost = folder.cost()
+        self.config = _read_config(path / "config.yaml")
+        self.summary = _read_json(path / "summary.json")
+        state = _read_json(path / "searcher.json")
+        self.searcher = str(state.get("searcher") or self.config.get("searcher", {}).get("name", "?"))
+        self.history: list[dict[str, Any]] = list(state.get("algorithm", {}).get("history", []))
+        self.space = _space(self.config)
+
+    @property
+    def asked(self) -> int | None:
+        trials = self.config.get("trials")
+        return int(trials) if trials is not None else None
+
+    def inferred_state(self) -> str:
+        if self.summary.get("trials") == len(self.rows) and (self.asked is None or len(self.rows) >= self.asked):
+            return "finished"
+        return "running or interrupted"
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    return OmegaConf.to_container(OmegaConf.load(path), resolve=False)  # yaml.safe_load underneath
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}  # not there yet (a search that just started), or being replaced
+
+
+def _space(config: dict[str, Any]) -> SearchSpace | None:
+    space = config.get("space") or {}
+    try:
+        return get_space(space["name"], block_adjustments=space.get("block_adjustments", False), parent_window=space.get("parent_window"))
+    except (KeyError, ValueError, TypeError):
+        return None
+
+
+# -- page -----------------------------------------------------------------------------------------
+
+
+def render_report(run: RunData, state: str | None = None) -> str:
+    """The whole page as a string."""
+    state = state or run.inferred_state()
+    title = f"SpineNAS search {run.path.name}"
+    refresh = f'<meta http-equiv="refresh" content="{LIVE_REFRESH_S}">' if state == "running" else ""
+    sections = [
+        _status(run, state),
+        _section("Reward per trial", _svg(progress_figure(run.rows, f"{len(run.rows)} trials"))),
+        _section("AP against cost (Pareto front)", _pareto(run.rows)),
+        _section(f"Top {TOP_K} architectures", _top(run)),
+        _section("Searcher progress", _searcher(run)),
+        _section("Trials", _trial_table(run.rows), note="click a column header to sort"),
+        _section("Failed trials", _failed(run.rows)),
+        _section("Resolved config", f"<pre>{html.escape(OmegaConf.to_yaml(run.config) if run.config else '(no config.yaml)')}</pre>"),
+    ]
+    return PAGE.format(title=html.escape(title), refresh=refresh, style=STYLE, body="\n".join(sections), script=SCRIPT)
+
+
+def _section(heading: str, body: str, note: str = "") -> str:
+    note_html = f' <span class="note">{html.escape(note)}</span>' if note else ""
+    return f"<section><h2>{html.escape(heading)}{note_html}</h2>\n{body}\n</section>"
+
+
+def _status(run: RunData, state: str) -> str:
+    rows = run.rows
+    counts = {s: sum(r.status == s for r in rows) for s in ("ok", "cached", "stopped", "failed")}
+    asked = f" of {run.asked}" if run.asked else ""
+    best = max((r for r in rows if r.status in FINISHED), key=lambda r: r.reward, default=None)
+    times = [r.values.get("finished_at") for r in rows if r.values.get("finished_at")]
+    cfg = run.config
+    items = [
+        ("state", f'<span class="state {state.split()[0]}">{html.escape(state)}</span>'),
+        ("trials", f"{len(rows)}{asked} ({', '.join(f'{n} {s}' for s, n in counts.items())})"),
+        ("best", _best(best)),
+        ("searcher / space / proxy", html.escape(f"{run.searcher} / {run.space.name if run.space else '?'} / {cfg.get('proxy', {}).get('name', '?')}")),
+        ("first / last completion", html.escape(f"{times[0]} / {times[-1]}" if times else "-")),
+        ("cost", html.escape(_cost(run.cost, len(rows)))),
+        ("page written", time.strftime("%Y-%m-%d %H:%M:%S") + (f" (reloads every {LIVE_REFRESH_S} s)" if state == "running" else "")),
+    ]
+    cells = "\n".join(f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>" for k, v in items)
+    return f'<header><h1>{html.escape(run.path.name)}</h1>\n<table class="status">{cells}</table></header>'
+
+
+def _best(best: TrialRow | None) -> str:
+    if best is None:
+        return "-"
+    ap = _float(best.values.get("AP"))
+    return html.escape(f"trial {best.number}: reward {best.reward:.4f}, AP {ap:.4f}, architecture {best.values.get('arch_id', '')}")
+
+
+def _cost(cost: dict[str, Any], n: int) -> str:
+    per = cost["per_trial"]["wall_s"] if n else 0.0
+    return (
+        f"{cost['trial_wall_s'] / 3600:.3f} h of trial wall time ({per:.1f} s per trial), "
+        f"CPU {cost['cpu_hours']:.3f} h, GPU {cost['gpu_hours']:.3f} h, on {len(cost['nodes'])} node(s)"
+    )
+
+
+def _svg(fig: Any) -> str:
+    """A matplotlib figure as inline SVG (text kept as text: smaller, and searchable)."""
+    open_axes(fig)
+    buf = io.StringIO()
+    with plt.rc_context({"svg.fonttype": "none"}):
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Creator": None, "Date": None, "Format": None, "Type": None})
+    plt.close(fig)
+    text = buf.getvalue()
+    return '<div class="figure">' + text[text.index("<svg") :] + "</div>"
+
+
+def pareto_front(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The (cost, value) points no other point beats on both (lower cost, higher value), by cost."""
+    front: list[tuple[float, float]] = []
+    for cost, value in sorted(points, key=lambda p: (p[0], -p[1])):
+        if not front or value > front[-1][1]:
+            front.append((cost, value))
+    return front
+
+
+def _pareto(rows: Sequence[TrialRow]) -> str:
+    done = [r for r in rows if r.status in FINISHED and _float(r.values.get("AP")) == _float(r.values.get("AP"))]
+    if not done:
+        return '<p class="empty">No finished trial yet.</p>'
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for ax, key, label in ((axes[0], "flops", "FLOPs (M, proxy size)"), (axes[1], "params", "params (M)")):
+        pts = [(_float(r.values.get(key)) / 1e6, _float(r.values.get("AP"))) for r in done]
+        ax.scatter(*zip(*pts), s=12, color="#4c72b0", alpha=0.7, label="trial")
+        front = pareto_front(pts)
+        ax.step(*zip(*front), where="post", color="#dd8452", label="Pareto front")
+        ax.scatter(*zip(*front), s=22, color="#dd8452")
+        ax.set_xlabel(label)
+        ax.set_ylabel("AP")
+        ax.legend(fontsize=8, frameon=False)
+    return _svg(fig)
+
+
+def _top(run: RunData) -> str:
+    done = sorted((r for r in run.rows if r.status in FINISHED), key=lambda r: -r.reward)
+    seen, top = set(), []
+    for r in done:  # distinct architectures (a cached duplicate repeats one)
+        if r.values.get("arch_id") not in seen:
+            seen.add(r.values.get("arch_id"))
+            top.append(r)
+        if len(top) == TOP_K:
+            break
+    if not top:
+        return '<p class="empty">No finished trial yet.</p>'
+    if run.space is None:
+        return '<p class="empty">The run folder has no config.yaml naming its search space; architectures cannot be drawn.</p>'
+    cards = []
+    for rank, r in enumerate(top, 1):
+        arch = run.space.decode(r.actions, name=f"trial{r.number}")
+        v = r.values
+        caption = (
+            f"#{rank}: trial {r.number}, reward {r.reward:.4f}, AP {_float(v.get('AP')):.4f}, "
+            f"{_float(v.get('flops')) / 1e6:.0f}M FLOPs, {_float(v.get('params')) / 1e6:.2f}M params, id {arch.id}"
+        )
+        fig = render(arch)
+        fig.set_size_inches(fig.get_size_inches() * 0.6)
+        cards.append(f'<figure class="arch">{_svg(fig)}<figcaption>{html.escape(caption)}</figcaption></figure>')
+    return '<div class="cards">' + "\n".join(cards) + "</div>"
+
+
+def _searcher(run: RunData) -> str:
+    h = [u for u in run.history if "mean_reward" in u]
+    if h:
+        xs = [u.get("completions", k + 1) for k, u in enumerate(h)]
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.2))
+        a1.plot(xs, [u["mean_reward"] for u in h], marker=".", color="#4c72b0", label="mean reward of the update's batch")
+        if all("baseline" in u for u in h):
+            a1.plot(xs, [u["baseline"] for u in h], color="#8c8c8c", lw=1, label="baseline (after the update)")
+        a2.plot(xs, [u.get("entropy", math.nan) for u in h], marker=".", color="#55a868")
+        _label(a1, a2, "completions learnt", "policy entropy (nats per architecture)")
+        return f"<p>{len(h)} updates of the {html.escape(run.searcher)} controller.</p>" + _svg(fig)
+    # No saved per-update statistics (a state from before they were kept, or a searcher without a
+    # policy): the trials still record each proposal's entropy and reward.
+    entropy = [(r.number, _float(r.values.get("entropy"))) for r in run.rows]
+    entropy = [(n, e) for n, e in entropy if e == e and e > 0]
+    if not entropy:
+        why = "it keeps no policy" if run.searcher in ("random", "evolution") else "no update has happened yet"
+        return f'<p class="empty">No per-update statistics for searcher {html.escape(run.searcher)}: {why}.</p>'
+    window = 8
+    rewards = [r.reward for r in run.rows]
+    means = []
+    for k in range(len(rewards)):
+        chunk = rewards[max(0, k - window + 1) : k + 1]
+        means.append((k + 1, sum(chunk) / len(chunk)))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.2))
+    a1.plot(*zip(*means), color="#4c72b0", label=f"mean reward of the last {window} trials")
+    a2.scatter(*zip(*entropy), s=8, color="#55a868")
+    _label(a1, a2, "trial (completion order)", "entropy of the proposal (nats)")
+    return "<p>Per trial, from trials.csv (this run's searcher state keeps no per-update statistics).</p>" + _svg(fig)
+
+
+def _label(a1: Any, a2: Any, xlabel: str, entropy_label: str) -> None:
+    a1.set_xlabel(xlabel)
+    a1.set_ylabel("reward")
+    a1.legend(fontsize=8, frameon=False)
+    a2.set_xlabel(xlabel)
+    a2.set_ylabel(entropy_label)
+
+
+def _trial_table(rows: Sequence[TrialRow]) -> str:
+    if not rows:
+        return '<p class="empty">No trial has finished yet.</p>'
+    head = "".join(f'<th data-kind="{"text" if kind == "text" else "num"}">{html.escape(h)}</th>' for _, h, kind in TABLE)
+    body = []
+    for r in rows:
+        cells = "".join(_cell(r.values.get(col), kind) for col, _, kind in TABLE)
+        body.append(f'<tr class="{html.escape(r.status)}">{cells}</tr>')
+    return f'<table id="trials" class="sortable"><thead><tr>{head}</tr></thead><tbody>\n' + "\n".join(body) + "\n</tbody></table>"
+
+
+def _cell(value: Any, kind: str) -> str:
+    text = "" if value is None else str(value)
+    if kind == "text" or text == "":
+        return f"<td>{html.escape(text)}</td>"
+    x = _float(text)
+    shown = {"int": f"{x:.0f}", "f4": f"{x:.4f}", "f1": f"{x:.1f}", "mega": f"{x / 1e6:.2f}"}[kind]
+    return f'<td data-value="{x!r}">{shown}</td>'
+
+
+def _failed(rows: Sequence[TrialRow]) -> str:
+    bad = [r for r in rows if r.status == "failed"]
+    if not bad:
+        return '<p class="empty">None.</p>'
+    lines = "".join(
+        f"<tr><td>{r.number}</td><td>{html.escape(r.trial_id)}</td><td>{html.escape(str(r.values.get('node', '')))}</td>"
+        f"<td><code>{html.escape(str(r.values.get('error', '')))}</code></td></tr>"
+        for r in bad
+    )
+    return f'<table class="failed"><thead><tr><th>#</th><th>trial</th><th>node</th><th>error</th></tr></thead><tbody>{lines}</tbody></table>'
+
+
+def _float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<script>
+window.reportErrors = [];
+window.addEventListener("error", function (e) {{
+  window.reportErrors.push(String(e.message));
+  document.documentElement.setAttribute("data-js-errors", window.reportErrors.join(" | "));
+}});
+</script>
+{refresh}
+<title>{title}</title>
+<style>{style}</style>
+</head>
+<body>
+{body}
+<script>{script}</script>
+</body>
+</html>
+"""
+
+STYLE = """
+body { font: 14px/1.45 system-ui, sans-serif; margin: 24px auto; max-width: 1180px; color: #222; padding: 0 16px; }
+h1 { font-size: 22px; margin: 0 0 8px; } h2 { font-size: 17px; margin: 28px 0 8px; border-bottom: 1px solid #ddd; }
+.note { font-size: 12px; font-weight: normal; color: #777; margin-left: 8px; }
+table { border-collapse: collapse; } td, th { padding: 3px 8px; text-align: left; }
+table.status th { color: #555; font-weight: normal; padding-right: 16px; }
+.state { padding: 1px 8px; border-radius: 8px; background: #eee; }
+.state.running { background: #dbeafe; } .state.finished { background: #dcfce7; } .state.stopped { background: #fee2e2; }
+#trials { font-size: 12.5px; } #trials th { cursor: pointer; background: #f4f4f4; position: sticky; top: 0; }
+#trials th.sorted-asc::after { content: " \\25B2"; } #trials th.sorted-desc::after { content: " \\25BC"; }
+#trials td[data-value] { text-align: right; font-variant-numeric: tabular-nums; }
+#trials tr.failed { color: #b91c1c; } #trials tr.stopped { color: #777; } #trials tbody tr:nth-child(even) { background: #fafafa; }
+.failed code { white-space: pre-wrap; font-size: 12px; }
+.figure svg { max-width: 100%; height: auto; }
+.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 12px; }
+figure.arch { margin: 0; border: 1px solid #e5e5e5; border-radius: 6px; padding: 8px; }
+figcaption { font-size: 12.5px; color: #444; }
+pre { background: #f7f7f7; padding: 10px; overflow-x: auto; font-size: 12px; }
+.empty { color: #777; }
+"""
+
+# Sort the trial table by a header click; `#sort=<column header>:asc|desc` in the address sorts
+# on load (how a test drives it headless).
+SCRIPT = """
+(function () {
+  var table = document.getElementById("trials");
+  function sortBy(index, descending) {
+    var head = table.tHead.rows[0].cells, body = table.tBodies[0];
+    var numeric = head[index].getAttribute("data-kind") === "num";
+    var rows = Array.prototype.slice.call(body.rows);
+    function key(row) {
+      var cell = row.cells[index];
+      if (!numeric) return cell.textContent;
+      var v = parseFloat(cell.getAttribute("data-value"));
+      return isNaN(v) ? -Infinity : v;
+    }
+    rows.sort(function (a, b) {
+      var x = key(a), y = key(b), c = x < y ? -1 : x > y ? 1 : 0;
+      return descending ? -c : c;
+    });
+    rows.forEach(function (r) { body.appendChild(r); });
+    for (var i = 0; i < head.length; i++) head[i].className = "";
+    head[index].className = descending ? "sorted-desc" : "sorted-asc";
+  }
+  if (table) {
+    var head = table.tHead.rows[0].cells;
+    Array.prototype.forEach.call(head, function (th, i) {
+      th.addEventListener("click", function () { sortBy(i, th.className !== "sorted-desc"); });
+    });
+    var m = /sort=([^:&]+)(?::(asc|desc))?/.exec(decodeURIComponent(location.hash));
+    if (m) {
+      Array.prototype.forEach.call(head, function (th, i) {
+        if (th.textContent === m[1]) sortBy(i, m[2] !== "asc");
+      });
+    }
+  }
+  document.documentElement.setAttribute("data-ready", "1");
+})();
+"""
