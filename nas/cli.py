@@ -286,7 +286,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         return 0
     what = "backbone + RetinaNet head" if record["with_head"] else "backbone"
     print(f"{record['file']}: {record['arch']} ({record['arch_id']}) {what}, {record['format']}, {record['params'] / 1e6:.2f}M params")
-    print(f"  outputs: {', '.join(record['outputs'])} (traced at {record['image_size']}x{record['image_size']})")
+    traced = "" if record["format"] == "state_dict" else f" (traced at {record['image_size']}x{record['image_size']})"
+    print(f"  outputs: {', '.join(record['outputs'])}{traced}")
     if record.get("note"):
         print(f"  {record['note']}")
     elif record["format"] == "state_dict":

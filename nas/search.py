@@ -25,6 +25,7 @@ from nas.config import ConfigError, compose, proxy_config, reward_config, schedu
 from nas.reward import RewardConfig
 from nas.early_stop import SchedulerConfig, make_scheduler, parse_rungs, rung_epochs, seed_scheduler
 from nas.report import LiveReport, write_report
+from nas.tensorboard import SearchScalars
 from nas.results import RunFolder
 from nas.searchers import ArchSearcher, make_searcher
 from nas.train_run import default_out_dir
@@ -108,6 +109,7 @@ def run_search(overrides: Sequence[str]) -> SearchOutcome:
     except TypeError as e:
         raise ConfigError(f"searcher {cfg.searcher.name}: {e}") from None
     started_ray = connect_ray(cfg)  # a cluster that cannot be joined stops us before anything is written
+    scalars: SearchScalars | None = None
     try:
         folder.start(resume=bool(cfg.resume))
         atomic_write_text(out / "config.yaml", config_yaml)  # on resume, the same fixed settings
@@ -115,9 +117,12 @@ def run_search(overrides: Sequence[str]) -> SearchOutcome:
             _restore(searcher, folder)
         report = LiveReport(out)
         report.refresh("running", force=True)
+        history = getattr(searcher, "history", [])
+        scalars = SearchScalars(out, updates_done=len(history))
 
         def on_complete(completion: Any) -> Any:
             row = folder.append(completion)
+            scalars.log(row, folder.best(), getattr(searcher, "history", []))
             report.refresh("running")
             return row
 
@@ -139,6 +144,8 @@ def run_search(overrides: Sequence[str]) -> SearchOutcome:
                 write_report(out, "stopped")
         raise
     finally:
+        if scalars is not None:
+            scalars.close()
         if started_ray:
             import ray
 
@@ -156,6 +163,10 @@ def connect_ray(cfg: DictConfig) -> bool:
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    # Trials report their loss curve (status `curve`) between rung and final results; those points
+    # carry no reward on purpose (schedulers and searchers pass over them), which Tune's searcher
+    # wrapper would otherwise refuse.
+    os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
     if ray.is_initialized():
         return False
     kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": bool(cfg.ray.log_to_driver)}

@@ -12,6 +12,7 @@ import torch
 from omegaconf import OmegaConf
 
 from nas.config import ConfigError, compose, proxy_config
+from nas.progress_bar import ProgressBar
 from proxy_tasks.task import ProxyConfig, ProxyTask
 from search_space.catalog import get_preset, preset_name_for, resolve_architecture
 from search_space.fileio import atomic_write_bytes, atomic_write_text
@@ -38,14 +39,15 @@ def run_training(overrides: Sequence[str]) -> dict[str, Any]:
     arch = resolve_architecture(str(cfg.arch))
     preset_name = str(cfg.preset) if cfg.preset else preset_name_for(str(cfg.arch))
     preset = get_preset(preset_name)
-    task = ProxyTask(proxy)
+    bar = ProgressBar()
+    task = ProxyTask(proxy, log=lambda msg: bar.message(f"[proxy {proxy.name}] {msg}"))
     task.prepare(proxy.image_size or preset.image_size)  # dataset problems surface before anything is written
     out = Path(cfg.out_dir) if cfg.out_dir else default_out_dir("train")
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(cfg))
     arch.save(out / "arch.yaml")
 
-    result = task.run(arch, preset)
+    result = task.run(arch, preset, on_step=bar)
     checkpoint = {
         "model": result.model.state_dict(),
         "arch": arch.to_dict(),

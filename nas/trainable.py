@@ -26,6 +26,7 @@ from nas.early_stop import format_rungs
 from nas.reward import RewardConfig, compute_reward
 from proxy_tasks.surrogate import SurrogateConfig, SurrogateTask
 from proxy_tasks.task import ProxyConfig, ProxyTask
+from proxy_tasks.train import StepInfo
 from search_space.catalog import get_preset
 from search_space.spec import from_dict
 
@@ -96,11 +97,14 @@ def run_trial(
         wall = time.perf_counter() - t0
         return {"wall_s": wall, "cpu_s": time.process_time() - c0, "gpu_s": wall * gpus}
 
+    curve = LossCurve(report, base) if report is not None else None
+
     def on_eval(epoch: int, metrics: dict[str, Any]) -> None:
         value = compute_reward(metrics, reward)
         history.append((epoch, value))
         if report is not None:
-            report(dict(metrics, reward=value, status="partial", error="", rungs=format_rungs(history), **base, **cost()))
+            steps = {"timesteps_total": curve.step} if curve else {}
+            report(dict(metrics, reward=value, status="partial", error="", rungs=format_rungs(history), **steps, **base, **cost()))
 
     if "cached_result" in config:
         out = dict(config["cached_result"], status="cached", error="")
@@ -111,10 +115,12 @@ def run_trial(
             if isinstance(task, SurrogateTask):
                 metrics = task.run(arch)
             else:
-                metrics = task.run(arch, get_preset(preset), eval_at=eval_at, on_eval=on_eval, max_steps=max_steps).metrics
+                metrics = task.run(arch, get_preset(preset), eval_at=eval_at, on_eval=on_eval, max_steps=max_steps, on_step=curve).metrics
             value = compute_reward(metrics, reward)
             status, error = ("ok", "") if math.isfinite(value) else ("failed", f"metric {reward.metric} is not finite")
             out = dict(metrics, reward=value, status=status, error=error)
+            if "steps" in metrics:
+                out["timesteps_total"] = metrics["steps"]  # TensorBoard's x axis: training steps
         except Exception as e:  # noqa: BLE001 - every failure becomes a recorded, failed trial
             tb = traceback.extract_tb(e.__traceback__)
             where = f" at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else ""
@@ -123,6 +129,29 @@ def run_trial(
             out["rungs"] = format_rungs(history)
     out.update(base, **cost())
     return out
+
+
+class LossCurve:
+    """Reports the training loss to Tune about `points` times per trial (status `curve`, no
+    reward, so schedulers and searchers pass over them); Tune's TensorBoard logger plots them
+    against `timesteps_total` (training steps)."""
+
+    def __init__(self, report: Callable[[dict[str, Any]], None], base: dict[str, Any], points: int = 20) -> None:
+        self.report, self.base, self.points = report, base, points
+        self.losses: list[float] = []
+        self.step = 0
+
+    def __call__(self, info: StepInfo) -> None:
+        self.losses.append(info.loss)
+        self.step = info.step
+        every = max(1, info.total // self.points)
+        if info.step % every == 0 or info.step == info.total:
+            loss = sum(self.losses) / len(self.losses)
+            self.losses = []
+            self.report(
+                {"status": "curve", "loss": loss, "lr": info.lr, "images_per_s": info.images_per_s,
+                 "timesteps_total": info.step, "progress": info.step / info.total, **self.base}
+            )  # fmt: skip
 
 
 def trainable(

@@ -21,7 +21,7 @@ from proxy_tasks.evaluate import BACKENDS, coco_metrics, to_coco_results
 from proxy_tasks.loader import BatchLoader, normalize
 from proxy_tasks.retinanet import AnchorConfig, DetectorConfig, InferenceConfig, LossConfig, RetinaNet, build_detector
 from proxy_tasks.synthetic import SYNTHETIC_PRESETS, ensure_synthetic
-from proxy_tasks.train import OPTIMIZERS, OptimConfig, autocast, recalibrate_batch_norm, train
+from proxy_tasks.train import OPTIMIZERS, OptimConfig, StepInfo, autocast, recalibrate_batch_norm, train
 from search_space.blocks import NORMS
 from search_space.catalog import BackboneConfig, ModelPreset, preset_for
 from search_space.cost import count_flops, count_params
@@ -230,9 +230,11 @@ class ProxyTask:
         eval_at: Sequence[int] = (),
         on_eval: Callable[[int, dict[str, Any]], None] | None = None,
         max_steps: int | None = None,
+        on_step: Callable[[StepInfo], None] | None = None,
     ) -> ProxyResult:
         """Train on `arch` and evaluate; metrics hold AP..APl, params, FLOPs, throughput and timings.
 
+        `on_step` gets every training step (loss curves for TensorBoard, progress bars).
         `on_eval(epoch, metrics)` receives the COCO metrics at each epoch of `eval_at` before the
         last (a scheduler's rungs). Those evaluations use their own batches and random state, so the
         final model is the one a run without them produces. `max_steps` ends training early (with
@@ -281,8 +283,9 @@ class ProxyTask:
 
         train_loader = loader(cfg.seed)
         stats = train(
-            model, train_loader, cfg.epochs, cfg.optim_config(), device, cfg.amp, channels_last, self.log, cfg.log_every_s, after_epoch, max_steps
-        )
+            model, train_loader, cfg.epochs, cfg.optim_config(), device, cfg.amp, channels_last, self.log, cfg.log_every_s, after_epoch, max_steps,
+            on_step,
+        )  # fmt: skip
         t = time.perf_counter()
         ap = evaluate(train_loader)
         eval_s = time.perf_counter() - t

@@ -64,6 +64,19 @@ class TrainStats:
         return self.images / self.train_s if self.train_s > 0 else 0.0
 
 
+@dataclass(frozen=True)
+class StepInfo:
+    """One finished training step, as `train(..., on_step=...)` hands it over."""
+
+    step: int  # steps done, 1-based
+    total: int  # steps of the whole run
+    epoch: int  # 1-based
+    epochs: int
+    loss: float
+    lr: float
+    images_per_s: float  # since the start of training
+
+
 def lr_at(step: int, total: int, cfg: OptimConfig) -> float:
     """Linear warm-up from 0 over `warmup_steps`, then cosine decay to 0 at `total`."""
     warm = min(cfg.warmup_steps, max(total - 1, 0))
@@ -112,11 +125,13 @@ def train(
     log_every_s: float = 30.0,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
     max_steps: int | None = None,
+    on_step: Callable[[StepInfo], None] | None = None,
 ) -> TrainStats:
     """Train `model` for `epochs` passes over `loader` (or stop after `max_steps` steps).
 
     `on_epoch(epoch, {"loss": ...})` is called after each epoch (for schedulers that stop trials
-    early); a loss that turns NaN or infinite raises `NonFiniteLossError`.
+    early), `on_step(StepInfo)` after each step (loss curves, progress bars); a loss that turns NaN
+    or infinite raises `NonFiniteLossError`.
     """
     model.train()
     opt = make_optimizer(model, cfg)
@@ -159,7 +174,9 @@ def train(
             stats.train_s += now - t_wait
             if step == 1:
                 stats.first_step_s = now - t_wait
-            if log and now - last_log >= log_every_s:
+            if on_step is not None:
+                on_step(StepInfo(step, total, epoch + 1, epochs, value, lr_at(step - 1, total, cfg), stats.images_per_s))
+            if log and on_step is None and now - last_log >= log_every_s:  # a caller watching steps shows them
                 last_log = now
                 log(
                     f"epoch {epoch + 1}/{epochs} step {step}/{total} loss {value:.4f} "

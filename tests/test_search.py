@@ -41,10 +41,31 @@ def test_small_search_writes_every_file(tmp_path, ray_dir, capsys):
     for png in ("best.png", "progress.png"):
         with Image.open(out / png) as im:
             assert im.width > 300
+    # TensorBoard: the search's scalars, and each trial's loss curve from Tune's own logger.
+    search_tb = scalars_of(out / "tensorboard")
+    assert [e.step for e in search_tb["search/reward"]] == [1, 2, 3]
+    assert [e.value for e in search_tb["search/best_reward"]][-1] == pytest.approx(best.reward)
+    assert search_tb["controller/entropy"]  # batch 2: one update after two completions
+    for trial_dir in (out / "tune").glob("*/trial_*"):
+        curve = scalars_of(trial_dir)
+        loss = [e.value for e in curve["ray/tune/loss"]]
+        assert len(loss) >= 10 and loss[-1] < loss[0]  # it trained
+        assert curve["ray/tune/AP"][-1].step == curve["ray/tune/loss"][-1].step  # AP at the last step
+    assert len(list((out / "tune").glob("*/trial_*"))) == 3
+    assert "report.html" in os.listdir(out)
     # The written spec is accepted unchanged by `spinenas show`.
     capsys.readouterr()
     assert main(["show", str(out / "best.yaml"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["id"] == spec.id
+
+
+def scalars_of(logdir):
+    """Every scalar series in a TensorBoard log folder, read as TensorBoard reads it."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(logdir))
+    acc.Reload()
+    return {tag: acc.Scalars(tag) for tag in acc.Tags()["scalars"]}
 
 
 @pytest.mark.slow
