@@ -7,15 +7,21 @@ import json
 import sys
 from typing import Any, Callable, Sequence
 
-from proxy_tasks.train import NonFiniteLossError
-from search_space.catalog import PRESETS, get_preset, preset_for, preset_name_for, resolve_architecture
+from search_space.catalog import (
+    PRESETS,
+    get_preset,
+    preset_for,
+    preset_name_for,
+    resolve_architecture,
+)
 from search_space.cost import measure
-from search_space.spec import Architecture, SpecError
+from search_space.errors import SpineNASError
+from search_space.spec import Architecture
 
 EXIT_USAGE = 2
 
 
-class UserError(Exception):
+class UserError(SpineNASError):
     """A problem with the user's input: printed as one line, exit code 2, no traceback."""
 
 
@@ -131,9 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return args.func(args)
-    except (UserError, SpecError, KeyError, ValueError, FileNotFoundError, NonFiniteLossError) as e:
-        msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
-        print(f"spinenas {args.command}: error: {msg}", file=sys.stderr)
+    except SpineNASError as e:  # the user's input: one line; anything else is our bug and shows its traceback
+        print(f"spinenas {args.command}: error: {e}", file=sys.stderr)
         return EXIT_USAGE
 
 

@@ -11,7 +11,13 @@ import torch
 from torch import nn
 
 from proxy_tasks.retinanet import AnchorConfig, DetectorConfig, build_detector
-from search_space.catalog import ModelPreset, get_preset, preset_for, resolve_architecture
+from search_space.catalog import (
+    ModelPreset,
+    get_preset,
+    preset_for,
+    resolve_architecture,
+)
+from search_space.errors import InputError
 from search_space.export import (
     DetectionBackbone,
     flatten,
@@ -87,9 +93,9 @@ def export(req: ExportRequest) -> dict[str, Any]:
     """Write the file and check it; returns what was written and the measured difference."""
     size = req.image_size
     if size is not None and (size <= 0 or size % 128):
-        raise ValueError(f"--image-size {size} must be a positive multiple of 128")
+        raise InputError(f"--image-size {size} must be a positive multiple of 128")
     if req.num_classes < 1:
-        raise ValueError(f"--num-classes must be >= 1, got {req.num_classes}")
+        raise InputError(f"--num-classes must be >= 1, got {req.num_classes}")
     module, arch, size = build_module(req)
     module.eval()
     out = req.out or Path(f"{arch.name}{'_retinanet' if req.with_head else ''}{SUFFIX[req.fmt]}")

@@ -15,8 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from search_space.errors import SpineNASError
 
-class DatasetError(ValueError):
+
+class DatasetError(SpineNASError, ValueError):
     """A dataset breaks a rule; the message names the file, the record and the rule."""
 
 

@@ -9,6 +9,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from search_space.errors import InputError
+
 METRICS: tuple[str, ...] = ("AP", "AP50", "AP75", "APs", "APm", "APl")
 BACKENDS: tuple[str, ...] = ("pycocotools", "faster_coco_eval")
 
@@ -40,7 +42,7 @@ def coco_metrics(
             from faster_coco_eval import COCO
             from faster_coco_eval import COCOeval_faster as Eval
         except ImportError:
-            raise ValueError("backend faster_coco_eval needs `pip install faster-coco-eval`") from None
+            raise InputError("backend faster_coco_eval needs `pip install faster-coco-eval`") from None
     quiet = io.StringIO()
     with contextlib.redirect_stdout(quiet):
         coco_gt = COCO()

@@ -12,9 +12,10 @@ from torch import nn
 
 from proxy_tasks.loader import BatchLoader, normalize
 from proxy_tasks.retinanet import RetinaNet
+from search_space.errors import SpineNASError
 
 
-class NonFiniteLossError(FloatingPointError):
+class NonFiniteLossError(SpineNASError, FloatingPointError):
     """The training loss became NaN or infinite; the trial is failed, not retried."""
 
 

@@ -6,6 +6,7 @@ This package knows nothing of Ray, Hydra or datasets: import it just to build a 
 from search_space.builder import build_backbone
 from search_space.catalog import ModelPreset, get_architecture, get_preset, list_architectures
 from search_space.cost import Cost, measure
+from search_space.errors import SpineNASError
 from search_space.export import DetectionBackbone, spinenet_backbone
 from search_space.head import RetinaNetHead
 from search_space.space import Decision, SearchSpace, get_space, list_spaces
@@ -21,6 +22,7 @@ __all__ = [
     "RetinaNetHead",
     "SearchSpace",
     "SpecError",
+    "SpineNASError",
     "StemGroup",
     "build_backbone",
     "get_architecture",

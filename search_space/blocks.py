@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from search_space.errors import InputError
 from search_space.spec import EXPANSION
 
 BN_MOMENTUM = 0.01  # PyTorch convention; TF's momentum 0.99
@@ -22,7 +23,7 @@ def make_activation(name: str) -> nn.Module:
     try:
         return ACTIVATIONS[name]()
     except KeyError:
-        raise ValueError(f"unknown activation {name!r}; valid: {', '.join(ACTIVATIONS)}") from None
+        raise InputError(f"unknown activation {name!r}; valid: {', '.join(ACTIVATIONS)}") from None
 
 
 NORMS = ("batch", "group")
@@ -41,7 +42,7 @@ def norm_layer(kind: str, channels: int) -> nn.Module:
     if kind == "group":
         groups = channels // GROUP_CHANNELS if channels % GROUP_CHANNELS == 0 else 1
         return nn.GroupNorm(max(1, groups), channels, eps=BN_EPS)
-    raise ValueError(f"unknown norm {kind!r}; valid: {', '.join(NORMS)}")
+    raise InputError(f"unknown norm {kind!r}; valid: {', '.join(NORMS)}")
 
 
 def variance_scaling_(conv: nn.Conv2d) -> None:
@@ -70,7 +71,7 @@ class DropConnect(nn.Module):
     def __init__(self, rate: float) -> None:
         super().__init__()
         if not 0.0 <= rate < 1.0:
-            raise ValueError(f"drop-connect rate must be in [0, 1), got {rate}")
+            raise InputError(f"drop-connect rate must be in [0, 1), got {rate}")
         self.rate = rate
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -156,7 +157,7 @@ class Resample(nn.Module):
         base = cin / 4 if in_block_fn == "bottleneck" else cin
         width = int(base * alpha)
         if width < 1:
-            raise ValueError(f"resample width int({base} * {alpha}) is 0; raise alpha or the filter scale")
+            raise InputError(f"resample width int({base} * {alpha}) is 0; raise alpha or the filter scale")
         layers: list[nn.Module] = [ConvNorm(cin, width, 1, 1, activation, norm)]
         if in_level < target_level:
             layers.append(ConvNorm(width, width, 3, 2, activation, norm))

@@ -6,9 +6,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from search_space.blocks import BlockGroup, ConvNorm, Resample, make_activation, norm_layer
-from search_space.catalog import BackboneConfig, level_filters
-from search_space.spec import EXPANSION, OUTPUT_LEVELS, Architecture
+from search_space.blocks import (
+    BlockGroup,
+    ConvNorm,
+    Resample,
+    make_activation,
+    norm_layer,
+)
+from search_space.catalog import BackboneConfig
+from search_space.errors import InputError
+from search_space.spec import OUTPUT_LEVELS, Architecture, level_channels, level_filters
 
 STEM_FILTERS = 64  # the 7x7 entry conv is not scaled (official)
 MAX_STRIDE = 2 ** max(OUTPUT_LEVELS)
@@ -23,8 +30,7 @@ class Stem(nn.Module):
         groups, cin, level = [], STEM_FILTERS, 2
         self.channels: list[int] = []
         for g in arch.stem:
-            base = g.filters if g.filters is not None else level_filters(g.level)
-            filters = max(1, int(base * cfg.filter_size_scale))
+            filters = max(1, level_filters(g.level, cfg.filter_size_scale, base=g.filters))
             stride = 2 if g.level > level else 1
             group = BlockGroup(g.block_fn, cin, filters, g.repeats * cfg.block_repeats, stride, cfg.activation, norm=cfg.norm)
             groups.append(group)
@@ -53,10 +59,10 @@ class Backbone(nn.Module):
         if torch.jit.is_tracing():
             return
         if x.dim() != 4 or x.shape[1] != 3:
-            raise ValueError(f"expected an (N, 3, H, W) image batch, got shape {tuple(x.shape)}")
+            raise InputError(f"expected an (N, 3, H, W) image batch, got shape {tuple(x.shape)}")
         h, w = x.shape[-2:]
         if h % MAX_STRIDE or w % MAX_STRIDE:
-            raise ValueError(f"input size {h}x{w} must be divisible by {MAX_STRIDE} (the L7 stride)")
+            raise InputError(f"input size {h}x{w} must be divisible by {MAX_STRIDE} (the L7 stride)")
 
 
 class SpineNet(Backbone):
@@ -74,7 +80,7 @@ class SpineNet(Backbone):
         self.folds = arch.output_folds()
         for i, b in enumerate(arch.blocks):
             filters = level_filters(b.level, cfg.filter_size_scale)
-            in_channels = filters * EXPANSION[b.block_fn]
+            in_channels = level_channels(b.level, b.block_fn, cfg.filter_size_scale)
             for p, resamples in zip(b.parents, (self.resample0, self.resample1)):
                 resamples.append(
                     Resample(
@@ -173,9 +179,9 @@ def build_backbone(
     """
     cfg = BackboneConfig(filter_size_scale, resample_alpha, block_repeats, endpoints_num_filters, activation, drop_connect, norm)
     if block_repeats < 1:
-        raise ValueError(f"block_repeats must be >= 1, got {block_repeats}")
+        raise InputError(f"block_repeats must be >= 1, got {block_repeats}")
     if filter_size_scale <= 0 or resample_alpha <= 0:
-        raise ValueError("filter_size_scale and resample_alpha must be positive")
+        raise InputError("filter_size_scale and resample_alpha must be positive")
     make_activation(activation)  # fail early on an unknown name
     norm_layer(norm, 8)
     return SpineNet(arch, cfg) if arch.decoder == "spine" else ResNetFPN(arch, cfg)

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from search_space.registry import Registry
 from search_space.spec import (
-    FILTER_SIZE_MAP,
     Architecture,
     BlockSpec,
     SpecError,
@@ -85,7 +84,8 @@ class ModelPreset:
         )
 
 
-PRESETS: dict[str, ModelPreset] = {
+PRESETS: Registry[ModelPreset] = Registry("preset")
+for _name, _preset in {
     "spinenet49s": ModelPreset(128, 0.65, 0.5, 1, 640, 128, 4, 3.0),
     "spinenet49": ModelPreset(256, 1.0, 0.5, 1, 640, 256, 4, 3.0),
     "spinenet96": ModelPreset(256, 1.0, 0.5, 2, 1024, 256, 4, 3.0),
@@ -95,7 +95,8 @@ PRESETS: dict[str, ModelPreset] = {
     "spinenet190": ModelPreset(512, 1.3, 1.0, 4, 1280, 512, 7, 4.0),
     # The R50-FPN baseline: FPN width 256, the SpineNet-49 detector settings, ReLU as in ResNet.
     "resnet50_fpn": ModelPreset(256, 1.0, 0.5, 1, 640, 256, 4, 3.0, drop_connect=0.0, activation="relu"),
-}
+}.items():
+    PRESETS.register(_name, lambda p=_preset: p)
 
 _ARCHITECTURES: Registry[Architecture] = Registry("architecture")
 for _name in ("spinenet49s", "spinenet49", "spinenet96", "spinenet143", "spinenet143l", "spinenet190"):
@@ -123,15 +124,7 @@ def list_architectures() -> list[str]:
 
 def get_preset(name: str) -> ModelPreset:
     """The scaling preset of a catalog model; unknown names raise `KeyError` listing the valid ones."""
-    try:
-        return PRESETS[name]
-    except KeyError:
-        raise KeyError(f"unknown preset {name!r}; valid: {', '.join(PRESETS)}") from None
-
-
-def level_filters(level: int, filter_size_scale: float = 1.0) -> int:
-    """Base filters of a block at `level`, scaled as the official code does (int truncation)."""
-    return int(FILTER_SIZE_MAP[level] * filter_size_scale)
+    return PRESETS.get(name)
 
 
 def resolve_architecture(ref: str) -> Architecture:
@@ -147,7 +140,7 @@ def resolve_architecture(ref: str) -> Architecture:
 
 def preset_for(ref: str, default: str = "spinenet49") -> ModelPreset:
     """The scaling preset of catalog entry `ref`, or `default`'s for spec files."""
-    return PRESETS[preset_name_for(ref, default)]
+    return PRESETS.get(preset_name_for(ref, default))
 
 
 def preset_name_for(ref: str, default: str = "spinenet49") -> str:

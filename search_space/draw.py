@@ -18,6 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import FancyArrowPatch  # noqa: E402
 
+from search_space.errors import InputError
 from search_space.fileio import atomic_write_bytes  # noqa: E402
 from search_space.spec import Architecture  # noqa: E402
 
@@ -30,7 +31,7 @@ def draw_architecture(arch: Architecture, path: str | os.PathLike[str], title: s
     path = Path(path)
     fmt = path.suffix.lower()
     if fmt not in FORMATS:
-        raise ValueError(f"{path}: unknown image format {fmt!r}; use {', '.join(FORMATS)}")
+        raise InputError(f"{path}: unknown image format {fmt!r}; use {', '.join(FORMATS)}")
     fig = render(arch, title)
     buf = io.BytesIO()
     fig.savefig(buf, format=fmt[1:], dpi=150, bbox_inches="tight")

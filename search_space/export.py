@@ -19,7 +19,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from search_space.builder import MAX_STRIDE, Backbone, build_backbone
-from search_space.catalog import ModelPreset, get_preset, preset_for, resolve_architecture
+from search_space.catalog import (
+    ModelPreset,
+    get_preset,
+    preset_for,
+    resolve_architecture,
+)
+from search_space.errors import InputError
 from search_space.fileio import atomic_path
 from search_space.spec import Architecture
 
@@ -40,7 +46,7 @@ class DetectionBackbone(nn.Module):
         super().__init__()
         widths = set(body.out_channels.values())
         if len(widths) != 1:
-            raise ValueError(f"torchvision detectors need one width for all levels, got {body.out_channels}")
+            raise InputError(f"torchvision detectors need one width for all levels, got {body.out_channels}")
         self.body = body
         self.pad = pad
         self.out_channels: int = widths.pop()
@@ -89,17 +95,17 @@ def load_weights(module: nn.Module, path: str | Path) -> None:
     """Load a state-dict file into `module` (strict); a mismatch names the file and the keys."""
     state = read_tensors(path)
     if not isinstance(state, dict):
-        raise ValueError(f"{path}: not a state dict (a {type(state).__name__})")
+        raise InputError(f"{path}: not a state dict (a {type(state).__name__})")
     own = module.state_dict()
     missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
     if missing or unexpected:
-        raise ValueError(
+        raise InputError(
             f"{path}: the weights do not fit this architecture and preset "
             f"(missing {len(missing)} keys, e.g. {missing[:2]}; unexpected {len(unexpected)}, e.g. {unexpected[:2]})"
         )
     shapes = [k for k, v in own.items() if tuple(v.shape) != tuple(state[k].shape)]
     if shapes:
-        raise ValueError(f"{path}: tensor shapes differ from this architecture and preset ({len(shapes)} tensors, e.g. {shapes[:2]})")
+        raise InputError(f"{path}: tensor shapes differ from this architecture and preset ({len(shapes)} tensors, e.g. {shapes[:2]})")
     module.load_state_dict(state)
 
 
@@ -108,9 +114,9 @@ def read_tensors(path: str | Path) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: no such file") from None
+        raise InputError(f"{path}: no such file") from None
     except Exception as e:  # noqa: BLE001 - torch raises several kinds for a file that is not its own
-        raise ValueError(f"{path}: not a readable weights file ({' '.join(str(e).split())[:160]})") from None
+        raise InputError(f"{path}: not a readable weights file ({' '.join(str(e).split())[:160]})") from None
 
 
 def output_names(module: nn.Module, example: torch.Tensor) -> list[str]:
@@ -137,7 +143,7 @@ def save_module(module: nn.Module, path: str | Path, fmt: str, example: torch.Te
     state_dict: `torch.load(path, weights_only=True)`, plain tensors keyed as the module's.
     """
     if fmt not in FORMATS:
-        raise ValueError(f"unknown export format {fmt!r}; valid: {', '.join(FORMATS)}")
+        raise InputError(f"unknown export format {fmt!r}; valid: {', '.join(FORMATS)}")
     module.eval()
     if fmt == "state_dict":
         with atomic_path(path) as tmp:
@@ -178,7 +184,7 @@ def run_exported(path: str | Path, fmt: str, images: torch.Tensor) -> list[torch
 
         session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         return [torch.from_numpy(a) for a in session.run(None, {"images": images.numpy()})]
-    raise ValueError(f"{fmt} files are weights, not programs; load them into the module")
+    raise InputError(f"{fmt} files are weights, not programs; load them into the module")
 
 
 def max_difference(module: nn.Module, outputs: Sequence[torch.Tensor], images: torch.Tensor) -> float:
@@ -186,5 +192,5 @@ def max_difference(module: nn.Module, outputs: Sequence[torch.Tensor], images: t
     with torch.no_grad():
         expected = flatten(module.eval()(images))
     if len(expected) != len(outputs):
-        raise ValueError(f"the exported file gives {len(outputs)} outputs, the module {len(expected)}")
+        raise InputError(f"the exported file gives {len(outputs)} outputs, the module {len(expected)}")
     return max(float((a.float() - b.float()).abs().max()) for a, b in zip(outputs, expected))

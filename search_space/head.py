@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from search_space.blocks import make_activation, norm_layer
+from search_space.errors import InputError
 from search_space.spec import OUTPUT_LEVELS
 
 
@@ -68,7 +69,7 @@ class RetinaNetHead(nn.Module):
     ) -> None:
         super().__init__()
         if num_classes < 1:
-            raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+            raise InputError(f"num_classes must be >= 1, got {num_classes}")
         self.num_classes, self.num_anchors = num_classes, num_anchors
         prior_bias = -math.log((1 - prior_prob) / prior_prob)
         self.cls = Subnet(in_channels, num_filters, num_convs, num_anchors * num_classes, levels, activation, prior_bias, norm)

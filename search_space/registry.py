@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import Callable, Generic, Iterator, TypeVar
 
+from search_space.errors import UnknownNameError
+
 T = TypeVar("T")
 
 
 class Registry(Generic[T]):
-    """Maps names to factories; `get` raises `KeyError` listing the valid names."""
+    """Maps names to factories; `get` raises `UnknownNameError` (a `KeyError`) listing the valid names.
+
+    The one registry of the project: architectures, presets, search spaces and searchers.
+    """
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
@@ -25,7 +30,7 @@ class Registry(Generic[T]):
         try:
             factory = self._factories[name]
         except KeyError:
-            raise KeyError(f"unknown {self.kind} {name!r}; valid: {', '.join(self.names())}") from None
+            raise UnknownNameError(f"unknown {self.kind} {name!r}; valid: {', '.join(self.names())}") from None
         return factory()
 
     def names(self) -> list[str]:

@@ -16,6 +16,7 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
+from search_space.errors import SpineNASError
 from search_space.fileio import atomic_write_text
 
 BLOCK_FNS: tuple[str, ...] = ("bottleneck", "residual")
@@ -24,11 +25,22 @@ OUTPUT_LEVELS: tuple[int, ...] = (3, 4, 5, 6, 7)
 DECODERS: tuple[str, ...] = ("spine", "fpn")
 # Base filters per level (official FILTER_SIZE_MAP). Bottlenecks output 4x, residual blocks 1x.
 FILTER_SIZE_MAP: dict[int, int] = {1: 32, 2: 64, 3: 128, 4: 256, 5: 256, 6: 256, 7: 256}
+
+
+def level_filters(level: int, filter_size_scale: float = 1.0, base: int | None = None) -> int:
+    """Filters of a block group at `level` (or of a stem group that sets its own `base`), scaled as
+    the official code does (int truncation). The one place a level's width is worked out."""
+    return int((FILTER_SIZE_MAP[level] if base is None else base) * filter_size_scale)
+
+
+def level_channels(level: int, block_fn: str, filter_size_scale: float = 1.0, base: int | None = None) -> int:
+    """Output channels of a `block_fn` group at `level`: its filters times the block's expansion."""
+    return level_filters(level, filter_size_scale, base) * EXPANSION[block_fn]
 EXPANSION: dict[str, int] = {"bottleneck": 4, "residual": 1}
 SPEC_FORMAT = 1
 
 
-class SpecError(ValueError):
+class SpecError(SpineNASError, ValueError):
     """An architecture spec breaks a rule; the message names where and which rule."""
 
 
@@ -100,12 +112,8 @@ class Architecture:
 
     def node_width(self, index: int) -> int:
         """Unscaled output channels of node `index` (base filters x expansion)."""
-        if index < self.num_stem:
-            g = self.stem[index]
-            base = g.filters if g.filters is not None else FILTER_SIZE_MAP[g.level]
-        else:
-            base = FILTER_SIZE_MAP[self.blocks[index - self.num_stem].level]
-        return base * EXPANSION[self.node_block_fn(index)]
+        base = self.stem[index].filters if index < self.num_stem else None
+        return level_channels(self.node_level(index), self.node_block_fn(index), base=base)
 
     def output_folds(self) -> tuple[tuple[int, ...], ...]:
         """Per block, the nodes folded into it (official rule).
@@ -121,7 +129,7 @@ class Architecture:
                 outdegree[p] += 1
             fold: tuple[int, ...] = ()
             if b.is_output:
-                width = FILTER_SIZE_MAP[b.level] * EXPANSION[b.block_fn]
+                width = level_channels(b.level, b.block_fn)
                 fold = tuple(
                     j for j in range(node) if outdegree[j] == 0 and self.node_level(j) == b.level and self.node_width(j) == width
                 )
