@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -13,12 +15,49 @@ from nas.reward import RewardConfig
 from proxy_tasks.surrogate import SurrogateConfig
 from proxy_tasks.task import ProxyConfig
 from search_space.catalog import resolve_architecture
+from search_space.errors import SpineNASError
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
 
-class ConfigError(ValueError):
+class ConfigError(SpineNASError, ValueError):
     """A wrong config key or value; the message names the key."""
+
+
+@dataclass
+class TrialResources:
+    """`trial.*`: what one trial holds, and how failures are handled."""
+
+    cpus: float = 1.0
+    gpus: float = 0.0
+    max_failures: int = 3
+    abort_after_identical_failures: int = 3
+
+
+@dataclass
+class SearchTopLevel:
+    """The top-level keys of `conf/search.yaml` (the groups have their own schemas)."""
+
+    trials: int = 8
+    max_concurrent: int = 2
+    seed: int = 0
+    out_dir: Optional[str] = None
+    resume: bool = False
+    preset: str = "spinenet49"
+    failure_reward: float = 0.0
+    dedup: bool = True
+    progress_every_s: float = 10.0
+    state_every_s: float = 0.0
+    trial: TrialResources = field(default_factory=TrialResources)
+
+
+GROUPS = ("space", "searcher", "proxy", "ray", "reward", "scheduler", "experiment")
+
+
+def search_top_level(cfg: DictConfig) -> SearchTopLevel:
+    """The top-level keys of a composed search config, typed; a wrong type names its key."""
+    node = OmegaConf.create({k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k not in GROUPS})
+    return _structured(SearchTopLevel, node, "")
 
 
 def compose(config_name: str, overrides: Sequence[str]) -> DictConfig:
@@ -66,10 +105,14 @@ def _missing_keys(cfg: DictConfig, prefix: str = "") -> list[str]:
 
 def _one_line(e: Exception) -> str:
     text = " ".join(str(e).split())
+    typed = re.match(r"Value '(.*)' of type '\w+' could not be converted to (\w+) .*?full_key: (\S+)", text)
+    if typed:
+        value, kind, key = typed.groups()
+        return f"{key}: {value!r} is not {'an' if kind[0] in 'AEIOU' else 'a'} {kind.lower()}"
     if text.startswith("Could not override '"):
         key = text.split("'")[1]
         return f"unknown config key '{key}' (no such setting; see conf/ for the valid keys)"
-    return text.replace("full_key: ", "key: ").split(" object_type=")[0]
+    return text.replace("full_key: ", "key: ").split(" object_type=")[0].split(" reference_type=")[0]
 
 
 def reward_config(node: DictConfig) -> RewardConfig:
@@ -89,7 +132,7 @@ def scheduler_config(node: DictConfig, epochs: int | None) -> SchedulerConfig:
 
 def _reject_missing(node: DictConfig, group: str) -> None:
     """Merging '???' onto a schema keeps the schema's default, so missing values are found first."""
-    missing = sorted(f"{group}.{k}" for k in _missing_keys(node))
+    missing = sorted(f"{group}.{k}" if group else k for k in _missing_keys(node))
     if missing:
         raise ConfigError(f"missing value for {', '.join(missing)} (set it on the command line: {missing[0]}=...)")
 
@@ -99,6 +142,6 @@ def _structured(cls: type, node: DictConfig, group: str) -> Any:
     try:
         return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(cls), node))  # nested dataclasses too
     except OmegaConfBaseException as e:
-        raise ConfigError(f"{group}: {_one_line(e)}") from None
+        raise ConfigError(f"{group}: {_one_line(e)}" if group else _one_line(e)) from None
     except ValueError as e:
         raise ConfigError(str(e)) from None

@@ -105,8 +105,9 @@ class Controller:
         if config.algorithm not in ("reinforce", "ppo"):
             raise ValueError(f"controller algorithm must be reinforce or ppo, got {config.algorithm!r}")
         self.space, self.config = space, config
-        torch.manual_seed(seed)
-        self.policy = Policy(space, config.hidden)
+        with torch.random.fork_rng(devices=[]):  # seeded weights; the caller's global RNG is left alone
+            torch.manual_seed(seed)
+            self.policy = Policy(space, config.hidden)
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=config.lr)
         self.generator = torch.Generator().manual_seed(seed)
         self.baseline: float | None = None

@@ -24,8 +24,22 @@ from ray.tune.search import Searcher
 
 from nas.config import ConfigError
 from nas.ranking import kendall_tau, seed_agreement, signal_to_noise, spearman_rho
-from nas.results import append_csv_row, csv_cell, read_csv_records, save_figure, write_csv
-from nas.search import Progress, SearchSettings, check_resumable, connect_ray, load_settings, run_trials
+from nas.results import (
+    append_csv_row,
+    csv_cell,
+    read_csv_records,
+    save_figure,
+    write_csv,
+)
+from nas.search import (
+    Progress,
+    SearchSettings,
+    check_resumable,
+    connect_ray,
+    load_settings,
+    run_trials,
+)
+from nas.status import TrialStatus
 from nas.train_run import default_out_dir
 from proxy_tasks.surrogate import SurrogateConfig
 from proxy_tasks.task import ProxyTask
@@ -153,7 +167,7 @@ class FidelityFolder:
         """The status line's summary: how many architectures have every proxy seed."""
         seeds: dict[str, int] = {}
         for r in self.rows:
-            if r.status == "ok" and r.values["run"] != REFERENCE:
+            if r.status == TrialStatus.OK and r.values["run"] != REFERENCE:
                 seeds[r.values["arch"]] = seeds.get(r.values["arch"], 0) + 1
         top = max(seeds.values(), default=0)
         return f"{sum(n == top for n in seeds.values()) if top else 0} architectures with {top} seeds"
@@ -200,8 +214,8 @@ class RunList(Searcher):
         if run is None:
             return  # a repeated completion: already recorded
         result = dict(result or {})
-        if error or result.get("status") != "ok":
-            result["status"] = "failed"
+        if error or result.get("status") != TrialStatus.OK:
+            result["status"] = TrialStatus.FAILED.value
             result["error"] = result.get("error") or "trial failed in Ray (raised, or its worker was lost)"
             result["reward"] = math.nan
         self.folder.append(run, trial_id, result)
@@ -233,7 +247,7 @@ def run_fidelity(overrides: Sequence[str], options: FidelityOptions) -> Fidelity
     folder.planned = runs
     started_ray = connect_ray(cfg)
     try:
-        folder.start(resume=bool(cfg.resume))
+        folder.start(resume=settings.top.resume)
         unknown = {r.values["arch_id"] for r in folder.rows} - {c.arch.id for c in candidates}
         if unknown:
             raise ConfigError(f"resume: {out} holds runs of architectures this config does not choose ({', '.join(sorted(unknown))})")
@@ -242,7 +256,7 @@ def run_fidelity(overrides: Sequence[str], options: FidelityOptions) -> Fidelity
             c.arch.with_name(c.name).save(out / "archs" / f"{c.name}.yaml")
         done = folder.done()
         remaining = [r for r in runs if r.key not in done]
-        progress = Progress(folder, len(runs), float(cfg.progress_every_s), label="fidelity")
+        progress = Progress(folder, len(runs), settings.top.progress_every_s, label="fidelity")
         if remaining:
             run_trials(settings, RunList(remaining, folder), len(remaining), out, progress, "fidelity")
     finally:
@@ -263,8 +277,8 @@ def choose_candidates(settings: SearchSettings, n: int) -> list[Candidate]:
     Deterministic for a config: the pool is `POOL_PER_ARCH * n` draws seeded by `seed`; the chosen
     ones sit at evenly spaced ranks of the pool's FLOPs (the cheapest and the dearest included).
     """
-    space, cfg = settings.space, settings.cfg
-    preset = get_preset(str(cfg.preset))
+    space = settings.space
+    preset = get_preset(settings.top.preset)
     task = None if isinstance(settings.proxy, SurrogateConfig) else ProxyTask(settings.proxy)
 
     def flops(arch: Architecture) -> int:
@@ -274,7 +288,7 @@ def choose_candidates(settings: SearchSettings, n: int) -> list[Candidate]:
     coarsest = space.coarsest()
     anchors.append(Candidate(coarsest.name, "coarsest", coarsest, 0))
     taken = {a.arch.id for a in anchors}
-    rng = np.random.default_rng(int(cfg.seed))
+    rng = np.random.default_rng(settings.top.seed)
     pool: dict[str, Architecture] = {}
     for _ in range(POOL_PER_ARCH * n):
         arch = space.sample(rng)
@@ -309,7 +323,7 @@ def plan_runs(settings: SearchSettings, candidates: Sequence[Candidate], options
 def summarize(rows: Sequence[Row], candidates: Sequence[Candidate], options: FidelityOptions, settings: SearchSettings) -> dict[str, Any]:
     """The fidelity numbers of the finished runs (fidelity.json)."""
     seeds = [f"seed{k}" for k in range(options.seeds)]
-    score = {(r.values["arch_id"], r.values["run"]): (r.reward if r.status == "ok" else math.nan) for r in rows}
+    score = {(r.values["arch_id"], r.values["run"]): (r.reward if r.status == TrialStatus.OK else math.nan) for r in rows}
     table = np.array([[score.get((c.arch.id, s), math.nan) for s in seeds] for c in candidates], dtype=float)
     reference = np.array([score.get((c.arch.id, REFERENCE), math.nan) for c in candidates], dtype=float)
     finished = [row[~np.isnan(row)] for row in table]
@@ -341,7 +355,7 @@ def summarize(rows: Sequence[Row], candidates: Sequence[Candidate], options: Fid
         "reference_epochs": options.reference_epochs,
         "reference": _reference_name(settings, options),
         "runs": len(rows),
-        "failed": sum(r.status != "ok" for r in rows),
+        "failed": sum(r.status != TrialStatus.OK for r in rows),
         "seed_kendall_tau": _finite(agreement["kendall_tau"]),
         "seed_spearman_rho": _finite(agreement["spearman_rho"]),
         "seed_pairs": agreement["pairs"],

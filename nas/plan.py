@@ -20,6 +20,7 @@ import torch
 from nas.config import ConfigError
 from nas.early_stop import expected_epochs, rung_epochs
 from nas.search import SearchSettings, connect_ray, load_settings
+from nas.status import TrialStatus
 from nas.trainable import proxy_task, run_trial
 from proxy_tasks.surrogate import SurrogateTask
 from search_space.catalog import get_preset
@@ -58,7 +59,6 @@ class PlanEstimate:
 def plan(overrides: Sequence[str], steps: int | None = None, cpus: float | None = None, gpus: float | None = None, samples: int = 16) -> PlanEstimate:
     """Time one trial of the search `overrides` configure; `cpus`/`gpus` describe another cluster."""
     settings = load_settings(overrides)
-    cfg = settings.cfg
     if steps is not None and steps < 2:
         raise ConfigError(f"--steps must be >= 2 (the first step is timed apart), got {steps}")
     cluster = cluster_size(settings, cpus, gpus)
@@ -71,13 +71,13 @@ def plan(overrides: Sequence[str], steps: int | None = None, cpus: float | None 
     # The search's own trial code, on the whole trial (rungs included) or its first `steps` steps.
     config = {"arch": arch.to_dict(), "arch_id": arch.id}
     eval_at = settings.eval_at if steps is None else []
-    result = run_trial(config, settings.proxy, settings.reward, str(cfg.preset), settings.threads, float(cfg.trial.gpus), eval_at, max_steps=steps)
-    if result["status"] == "failed":
+    result = run_trial(config, settings.proxy, settings.reward, settings.top.preset, settings.threads, settings.top.trial.gpus, eval_at, max_steps=steps)
+    if result["status"] == TrialStatus.FAILED:
         raise ConfigError(f"the timed trial failed: {result['error']}")
 
     per_trial, measured = trial_seconds(settings, result, steps)
     measured["setup_s"] = prep_s
-    trials = int(cfg.trials)
+    trials = settings.top.trials
     wall = measured["setup_s"] + trials * per_trial / concurrent
     estimate = PlanEstimate(
         trials=trials,
@@ -88,8 +88,8 @@ def plan(overrides: Sequence[str], steps: int | None = None, cpus: float | None 
         measured=measured,
         per_trial_s=per_trial,
         wall_s=max(wall, per_trial),
-        gpu_hours=trials * per_trial * float(cfg.trial.gpus) / 3600,
-        cpu_hours=trials * per_trial * float(cfg.trial.cpus) / 3600,
+        gpu_hours=trials * per_trial * settings.top.trial.gpus / 3600,
+        cpu_hours=trials * per_trial * settings.top.trial.cpus / 3600,
     )
     estimate.notes = _notes(settings, estimate, steps)
     return estimate
@@ -118,9 +118,10 @@ def cluster_size(settings: SearchSettings, cpus: float | None, gpus: float | Non
 def concurrent_trials(settings: SearchSettings, cluster: Cluster) -> int:
     """Trials running at once: max_concurrent, bounded by the CPUs and GPUs trials reserve."""
     cfg = settings.cfg
-    bound = min(int(cfg.max_concurrent), int(cluster.cpus // float(cfg.trial.cpus) + 1e-9))
-    if float(cfg.trial.gpus) > 0:
-        bound = min(bound, int(cluster.gpus / float(cfg.trial.gpus) + 1e-9))
+    trial = settings.top.trial
+    bound = min(settings.top.max_concurrent, int(cluster.cpus // trial.cpus + 1e-9))
+    if trial.gpus > 0:
+        bound = min(bound, int(cluster.gpus / trial.gpus + 1e-9))
     if bound < 1:
         raise ConfigError(
             f"no trial fits the cluster: trial.cpus={cfg.trial.cpus}, trial.gpus={cfg.trial.gpus}, "

@@ -23,14 +23,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 
 from nas.results import RunFolder, TrialRow, open_axes, progress_figure  # noqa: E402
+from nas.status import FINISHED, RECORDED, TrialStatus  # noqa: E402
 from search_space.draw import render  # noqa: E402
+from search_space.errors import InputError  # noqa: E402
 from search_space.fileio import atomic_write_text  # noqa: E402
 from search_space.space import SearchSpace, get_space  # noqa: E402
+from search_space.spec import Architecture  # noqa: E402
 
 REPORT = "report.html"
 TOP_K = 4
 LIVE_REFRESH_S = 30  # the browser reloads a running search's page this often
-FINISHED = ("ok", "cached")
 
 # Trial table: (trials.csv column, header, how to show the cell).
 TABLE = (
@@ -48,7 +50,7 @@ def write_report(run_dir: str | Path, state: str | None = None) -> Path:
     """
     run = Path(run_dir)
     if not run.is_dir():
-        raise FileNotFoundError(f"{run}: no such run folder")
+        raise InputError(f"{run}: no such run folder")
     page = render_report(RunData(run), state)
     path = run / REPORT
     atomic_write_text(path, page)
@@ -152,7 +154,7 @@ def _section(heading: str, body: str, note: str = "") -> str:
 
 def _status(run: RunData, state: str) -> str:
     rows = run.rows
-    counts = {s: sum(r.status == s for r in rows) for s in ("ok", "cached", "stopped", "failed")}
+    counts = {s: sum(r.status == s for r in rows) for s in RECORDED}
     asked = f" of {run.asked}" if run.asked else ""
     best = max((r for r in rows if r.status in FINISHED), key=lambda r: r.reward, default=None)
     times = [r.values.get("finished_at") for r in rows if r.values.get("finished_at")]
@@ -243,10 +245,21 @@ def _top(run: RunData) -> str:
             f"#{rank}: trial {r.number}, reward {r.reward:.4f}, AP {_float(v.get('AP')):.4f}, "
             f"{_float(v.get('flops')) / 1e6:.0f}M FLOPs, {_float(v.get('params')) / 1e6:.2f}M params, id {arch.id}"
         )
+        cards.append(f'<figure class="arch">{_arch_svg(arch)}<figcaption>{html.escape(caption)}</figcaption></figure>')
+    return '<div class="cards">' + "\n".join(cards) + "</div>"
+
+
+_DRAWN: dict[str, str] = {}  # architecture id -> its drawing: the top four rarely change between refreshes
+
+
+def _arch_svg(arch: Architecture) -> str:
+    if arch.id not in _DRAWN:
+        if len(_DRAWN) >= 64:
+            _DRAWN.clear()
         fig = render(arch)
         fig.set_size_inches(fig.get_size_inches() * 0.6)
-        cards.append(f'<figure class="arch">{_svg(fig)}<figcaption>{html.escape(caption)}</figcaption></figure>')
-    return '<div class="cards">' + "\n".join(cards) + "</div>"
+        _DRAWN[arch.id] = _svg(fig)
+    return _DRAWN[arch.id]
 
 
 def _searcher(run: RunData) -> str:
@@ -309,7 +322,7 @@ def _cell(value: Any, kind: str) -> str:
 
 
 def _failed(rows: Sequence[TrialRow]) -> str:
-    bad = [r for r in rows if r.status == "failed"]
+    bad = [r for r in rows if r.status == TrialStatus.FAILED]
     if not bad:
         return '<p class="empty">None.</p>'
     lines = "".join(

@@ -23,6 +23,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from nas.searchers.base import Completion, Proposal  # noqa: E402
+from nas.status import FINISHED, RECORDED, TrialStatus  # noqa: E402
 from search_space.draw import draw_architecture  # noqa: E402
 from search_space.fileio import atomic_write_bytes, atomic_write_text  # noqa: E402
 from search_space.space import SearchSpace  # noqa: E402
@@ -104,7 +105,7 @@ class RunFolder:
     def proposal_of(row: TrialRow) -> Proposal:
         """The proposal a row records (for replay into a restored searcher)."""
         v = row.values
-        return Proposal(row.actions, v["arch_id"], float(v["log_prob"] or 0), float(v["entropy"] or 0), row.status == "cached")
+        return Proposal(row.actions, v["arch_id"], float(v["log_prob"] or 0), float(v["entropy"] or 0), row.status == TrialStatus.CACHED)
 
     @staticmethod
     def result_of(row: TrialRow) -> dict[str, Any]:
@@ -118,7 +119,7 @@ class RunFolder:
 
     def best(self) -> TrialRow | None:
         """The finished trial with the highest reward (first one on ties)."""
-        done = [r for r in self.rows if r.status in ("ok", "cached")]
+        done = [r for r in self.rows if r.status in FINISHED]
         return max(done, key=lambda r: r.reward) if done else None
 
     def headline(self) -> str:
@@ -133,7 +134,7 @@ class RunFolder:
         best = self.best()
         summary: dict[str, Any] = {
             "trials": len(self.rows),
-            **{status: sum(r.status == status for r in self.rows) for status in ("ok", "cached", "stopped", "failed")},
+            **{str(status): sum(r.status == status for r in self.rows) for status in RECORDED},
             "retries": sum(int(_num(r.values.get("retries"))) for r in self.rows),
             **self.cost(),
         }
@@ -179,12 +180,12 @@ def progress_figure(rows: Sequence[TrialRow], title: str) -> Any:
     """A figure of the reward per trial (stopped and failed trials marked) and the best so far."""
     fig, ax = plt.subplots(figsize=(7, 3.6))
     xs = [r.number for r in rows]
-    ok = [(r.number, r.reward) for r in rows if r.status in ("ok", "cached")]
-    stopped = [(r.number, r.reward) for r in rows if r.status == "stopped"]
-    bad = [(r.number, r.reward) for r in rows if r.status == "failed"]
+    ok = [(r.number, r.reward) for r in rows if r.status in FINISHED]
+    stopped = [(r.number, r.reward) for r in rows if r.status == TrialStatus.STOPPED]
+    bad = [(r.number, r.reward) for r in rows if r.status == TrialStatus.FAILED]
     best, running = [], -math.inf
     for r in rows:
-        if r.status in ("ok", "cached"):
+        if r.status in FINISHED:
             running = max(running, r.reward)
         best.append(running if running > -math.inf else float("nan"))
     if ok:

@@ -18,19 +18,34 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from omegaconf import DictConfig, OmegaConf
-from ray.tune import Callback
+from ray.tune import Callback, Stopper
 from ray.tune.search import Searcher
 
-from nas.config import ConfigError, compose, proxy_config, reward_config, scheduler_config
-from nas.reward import RewardConfig
-from nas.early_stop import SchedulerConfig, make_scheduler, parse_rungs, rung_epochs, seed_scheduler
+from nas.config import (
+    ConfigError,
+    SearchTopLevel,
+    compose,
+    proxy_config,
+    reward_config,
+    scheduler_config,
+    search_top_level,
+)
+from nas.early_stop import (
+    SchedulerConfig,
+    make_scheduler,
+    parse_rungs,
+    rung_epochs,
+    seed_scheduler,
+)
 from nas.report import LiveReport, write_report
-from nas.tensorboard import SearchScalars
 from nas.results import RunFolder
+from nas.reward import RewardConfig
 from nas.searchers import ArchSearcher, make_searcher
+from nas.status import TrialStatus
+from nas.tensorboard import SearchScalars
 from nas.train_run import default_out_dir
 from proxy_tasks.surrogate import SurrogateConfig
-from proxy_tasks.task import ProxyConfig
+from proxy_tasks.task import ProxyConfig, ProxyTask
 from search_space.fileio import atomic_write_text
 from search_space.space import SearchSpace, get_space
 
@@ -51,6 +66,7 @@ class SearchSettings:
     """A composed and checked search config with its components' config objects."""
 
     cfg: DictConfig
+    top: SearchTopLevel  # the typed top-level keys (trials, trial.*, ...)
     space: SearchSpace
     proxy: ProxyConfig | SurrogateConfig
     reward: RewardConfig
@@ -64,7 +80,7 @@ class SearchSettings:
     @property
     def threads(self) -> int:
         """Torch threads of a trial: its whole CPUs."""
-        return max(1, int(math.floor(float(self.cfg.trial.cpus))))
+        return max(1, int(math.floor(self.top.trial.cpus)))
 
     @property
     def eval_at(self) -> list[int]:
@@ -73,69 +89,85 @@ class SearchSettings:
 
 
 def load_settings(overrides: Sequence[str]) -> SearchSettings:
-    """Compose `conf/search.yaml` with `overrides` and check every part; bad keys are named."""
+    """Compose `conf/search.yaml` with `overrides` and check every part that can be checked
+    before Ray starts: keys and types, the searcher's options, the proxy (a surrogate's target, a
+    dataset's files: the validation `spinenas train` runs) and the scheduler against it."""
     cfg = compose("search", overrides)
-    _check(cfg)
+    top = search_top_level(cfg)
+    _check(top)
+    space = search_space_of(cfg)
+    searcher_options(cfg, space)  # a wrong option or value stops here, before Ray
     proxy = proxy_config(cfg.proxy)
     scheduler = scheduler_config(cfg.scheduler, getattr(proxy, "epochs", None))
-    if isinstance(proxy, ProxyConfig) and proxy.gpu_memory_fraction is None and 0 < float(cfg.trial.gpus) < 1:
-        proxy.gpu_memory_fraction = float(cfg.trial.gpus)  # trials sharing a GPU each keep to their share
-    return SearchSettings(cfg, search_space_of(cfg), proxy, reward_config(cfg.reward), scheduler)
+    reward = reward_config(cfg.reward)
+    if isinstance(proxy, ProxyConfig):
+        ProxyTask(proxy, log=lambda _msg: None).loaded()  # the dataset check `spinenas train` runs (last: the slowest)
+        if proxy.gpu_memory_fraction is None and 0 < top.trial.gpus < 1:
+            proxy.gpu_memory_fraction = top.trial.gpus  # trials sharing a GPU each keep to their share
+    return SearchSettings(cfg, top, space, proxy, reward, scheduler)
+
+
+def searcher_options(cfg: DictConfig, space: SearchSpace) -> dict[str, Any]:
+    """The searcher group's options, checked by building the searcher once."""
+    options = {k: v for k, v in OmegaConf.to_container(cfg.searcher, resolve=True).items() if k != "name"}
+    try:
+        make_searcher(cfg.searcher.name, space, options, dedup=False)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"searcher {cfg.searcher.name}: {e}") from None
+    return options
 
 
 def run_search(overrides: Sequence[str]) -> SearchOutcome:
     """Compose the config, run (or resume) the search, write the results; returns the summary."""
     settings = load_settings(overrides)
-    cfg, space = settings.cfg, settings.space
-    out = Path(cfg.out_dir) if cfg.out_dir else default_out_dir("search")
+    cfg, top, space = settings.cfg, settings.top, settings.space
+    out = Path(top.out_dir) if top.out_dir else default_out_dir("search")
     folder = RunFolder(out)
     config_yaml = OmegaConf.to_yaml(cfg)
-    if cfg.resume:
+    if top.resume:
         check_resumable(out, cfg, RESUME_FIXED)
     elif folder.trials_csv.exists():
         raise ConfigError(f"{out} already holds a search; continue it with resume=true or choose another out_dir")
-    options = {k: v for k, v in OmegaConf.to_container(cfg.searcher, resolve=True).items() if k != "name"}
-    try:
-        searcher = make_searcher(
-            cfg.searcher.name,
-            space,
-            options,
-            concurrency=int(cfg.max_concurrent),
-            seed=int(cfg.seed),
-            failure_reward=float(cfg.failure_reward),
-            dedup=bool(cfg.dedup),
-            stopped_reward=settings.scheduler.stopped_reward,
-        )
-    except TypeError as e:
-        raise ConfigError(f"searcher {cfg.searcher.name}: {e}") from None
+    searcher = make_searcher(
+        cfg.searcher.name,
+        space,
+        searcher_options(cfg, space),
+        concurrency=top.max_concurrent,
+        seed=top.seed,
+        failure_reward=top.failure_reward,
+        dedup=top.dedup,
+        stopped_reward=settings.scheduler.stopped_reward,
+    )
     started_ray = connect_ray(cfg)  # a cluster that cannot be joined stops us before anything is written
     scalars: SearchScalars | None = None
+    watch = FailureWatch(top.trial.abort_after_identical_failures)
     try:
-        folder.start(resume=bool(cfg.resume))
+        check_resources(top)
+        folder.start(resume=top.resume)
         atomic_write_text(out / "config.yaml", config_yaml)  # on resume, the same fixed settings
-        if cfg.resume:
+        if top.resume:
             _restore(searcher, folder)
         report = LiveReport(out)
         report.refresh("running", force=True)
-        history = getattr(searcher, "history", [])
-        scalars = SearchScalars(out, updates_done=len(history))
+        scalars = SearchScalars(out, updates_done=len(getattr(searcher, "history", [])))
 
         def on_complete(completion: Any) -> Any:
             row = folder.append(completion)
+            watch.see(row)
             scalars.log(row, folder.best(), getattr(searcher, "history", []))
             report.refresh("running")
             return row
 
         searcher.on_complete = on_complete
         searcher.checkpoint_path = str(folder.searcher_state)
-        searcher.checkpoint_every_s = float(cfg.state_every_s)
+        searcher.checkpoint_every_s = top.state_every_s
 
-        remaining = int(cfg.trials) - len(folder.rows)
-        progress = Progress(folder, int(cfg.trials), float(cfg.progress_every_s))
+        remaining = top.trials - len(folder.rows)
+        progress = Progress(folder, top.trials, top.progress_every_s)
         fit_s = 0.0
         if remaining > 0:
             t = time.perf_counter()
-            _fit(settings, searcher, remaining, folder, progress)
+            _fit(settings, searcher, remaining, folder, progress, watch)
             fit_s = time.perf_counter() - t
         searcher.save(str(folder.searcher_state))  # the final state, whatever the save interval
     except BaseException:
@@ -152,6 +184,13 @@ def run_search(overrides: Sequence[str]) -> SearchOutcome:
             ray.shutdown()
     # This session's time in the Tune loop and around it (Ray start-up excluded).
     summary = folder.finalize(space, {"session_s": fit_s, "tune_fit_s": progress.tune_fit_s})
+    if watch.tripped:
+        write_report(out, "stopped")
+        raise RepeatedFailureError(
+            f"the last {watch.streak} trials failed with the same error, so the search stopped: {watch.error} "
+            f"(results so far are in {out}; fix the cause and continue with out_dir={out} resume=true, "
+            "or set trial.abort_after_identical_failures=0 to never stop)"
+        )
     write_report(out, "finished")
     progress.print_line()
     return SearchOutcome(out, summary)
@@ -185,15 +224,29 @@ def connect_ray(cfg: DictConfig) -> bool:
     return True
 
 
-def _check(cfg: DictConfig) -> None:
-    if int(cfg.trials) < 1:
-        raise ConfigError(f"trials must be >= 1, got {cfg.trials}")
-    if int(cfg.max_concurrent) < 1:
-        raise ConfigError(f"max_concurrent must be >= 1, got {cfg.max_concurrent}")
-    if float(cfg.trial.cpus) <= 0 or float(cfg.trial.gpus) < 0:
+def _check(top: SearchTopLevel) -> None:
+    if top.trials < 1:
+        raise ConfigError(f"trials must be >= 1, got {top.trials}")
+    if top.max_concurrent < 1:
+        raise ConfigError(f"max_concurrent must be >= 1, got {top.max_concurrent}")
+    if top.trial.cpus <= 0 or top.trial.gpus < 0:
         raise ConfigError("trial.cpus must be > 0 and trial.gpus >= 0")
-    if cfg.resume and not cfg.out_dir:
+    if top.trial.max_failures < 0 or top.trial.abort_after_identical_failures < 0:
+        raise ConfigError("trial.max_failures and trial.abort_after_identical_failures must be >= 0")
+    if top.resume and not top.out_dir:
         raise ConfigError("resume=true needs out_dir=<the folder of the search to continue>")
+
+
+def check_resources(top: SearchTopLevel) -> None:
+    """Refuse a trial that no node of the connected Ray cluster can hold (it would wait forever)."""
+    import ray
+
+    nodes = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")]
+    for key, need in (("CPU", top.trial.cpus), ("GPU", top.trial.gpus)):
+        most = max((n.get(key, 0.0) for n in nodes), default=0.0)
+        if need > most + 1e-9:
+            name = f"trial.{key.lower()}s"
+            raise ConfigError(f"{name}={need:g}, but no node of the Ray cluster has more than {most:g} {key}s; lower {name} or add nodes")
 
 
 def check_resumable(out: Path, cfg: DictConfig, fixed: Sequence[str]) -> None:
@@ -221,10 +274,45 @@ def _restore(searcher: ArchSearcher, folder: RunFolder) -> None:
             searcher.replay(row.trial_id, folder.proposal_of(row), row.reward, row.status, folder.result_of(row))
 
 
-def _fit(settings: SearchSettings, searcher: ArchSearcher, remaining: int, folder: RunFolder, progress: "Progress") -> None:
+def _fit(settings: SearchSettings, searcher: ArchSearcher, remaining: int, folder: RunFolder, progress: "Progress", watch: "FailureWatch") -> None:
     scheduler = make_scheduler(settings.scheduler, settings.epochs or 0)
     seed_scheduler(scheduler, {r.trial_id: parse_rungs(r.values.get("rungs", "")) for r in folder.rows})
-    run_trials(settings, searcher, remaining, folder.path, progress, "tune", scheduler, settings.eval_at)
+    run_trials(settings, searcher, remaining, folder.path, progress, "tune", scheduler, settings.eval_at, stopper=watch)
+
+
+class RepeatedFailureError(ConfigError):
+    """Trials kept failing the same way: a problem of the setup, not of one architecture."""
+
+
+class FailureWatch(Stopper):
+    """Stops the Tune run once `limit` completions in a row failed with the same error text.
+
+    Failures that belong to one trial's luck or architecture (a NaN loss, CUDA out of memory, a
+    lost worker or node, a trial ended early) break the streak instead of adding to it.
+    """
+
+    TRANSIENT = ("NonFiniteLossError", "OutOfMemoryError", "CUDA out of memory", "trial failed in Ray", "ended before its final result")
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.streak, self.error = limit, 0, ""
+
+    def see(self, row: Any) -> None:
+        error = str(row.values.get("error") or "") if row.status == TrialStatus.FAILED else ""
+        if not error or any(t in error for t in self.TRANSIENT):
+            self.streak, self.error = 0, ""
+        else:
+            self.streak = self.streak + 1 if error == self.error else 1
+            self.error = error
+
+    @property
+    def tripped(self) -> bool:
+        return self.limit > 0 and self.streak >= self.limit
+
+    def __call__(self, trial_id: str, result: dict) -> bool:
+        return False
+
+    def stop_all(self) -> bool:
+        return self.tripped
 
 
 def run_trials(
@@ -236,6 +324,7 @@ def run_trials(
     name: str,
     scheduler: Any = None,
     eval_at: Sequence[int] = (),
+    stopper: Any = None,
 ) -> None:
     """Run `num_samples` trials of the search's trainable on Ray Tune, proposed by `searcher`.
 
@@ -247,12 +336,12 @@ def run_trials(
 
     from nas.trainable import trainable
 
-    cfg = settings.cfg
-    gpus = float(cfg.trial.gpus)
+    cfg, top = settings.cfg, settings.top
+    gpus = top.trial.gpus
     fn = tune.with_parameters(
-        trainable, proxy=settings.proxy, reward=settings.reward, preset=str(cfg.preset), threads=settings.threads, gpus=gpus, eval_at=list(eval_at)
+        trainable, proxy=settings.proxy, reward=settings.reward, preset=top.preset, threads=settings.threads, gpus=gpus, eval_at=list(eval_at)
     )
-    fn = tune.with_resources(fn, {"cpu": float(cfg.trial.cpus), "gpu": gpus})
+    fn = tune.with_resources(fn, {"cpu": top.trial.cpus, "gpu": gpus})
     storage = str(cfg.ray.storage_path) if cfg.ray.storage_path else str(out_dir.resolve() / "tune")
     tuner = tune.Tuner(
         fn,
@@ -260,15 +349,16 @@ def run_trials(
             search_alg=searcher,
             scheduler=scheduler,
             num_samples=num_samples,
-            max_concurrent_trials=int(cfg.max_concurrent),
+            max_concurrent_trials=top.max_concurrent,
             reuse_actors=True,
             trial_dirname_creator=lambda trial: f"trial_{trial.trial_id}",
         ),
         run_config=tune.RunConfig(
             name=f"{name}-{time.strftime('%Y%m%d-%H%M%S')}",
             storage_path=storage,
-            failure_config=tune.FailureConfig(max_failures=int(cfg.trial.max_failures)),
+            failure_config=tune.FailureConfig(max_failures=top.trial.max_failures),
             callbacks=[progress],
+            stop=stopper,
             verbose=0,
         ),
     )
@@ -314,8 +404,8 @@ class Progress(Callback):
         self.last = time.perf_counter()
         rows = self.folder.rows
         done = len(rows)
-        failed = sum(r.status == "failed" for r in rows)
-        stopped = sum(r.status == "stopped" for r in rows)
+        failed = sum(r.status == TrialStatus.FAILED for r in rows)
+        stopped = sum(r.status == TrialStatus.STOPPED for r in rows)
         now = time.perf_counter()
         elapsed = now - self.start
         new = done - self.start_rows

@@ -24,6 +24,7 @@ from ray import tune
 
 from nas.early_stop import format_rungs
 from nas.reward import RewardConfig, compute_reward
+from nas.status import TrialStatus
 from proxy_tasks.surrogate import SurrogateConfig, SurrogateTask
 from proxy_tasks.task import ProxyConfig, ProxyTask
 from proxy_tasks.train import StepInfo
@@ -104,10 +105,10 @@ def run_trial(
         history.append((epoch, value))
         if report is not None:
             steps = {"timesteps_total": curve.step} if curve else {}
-            report(dict(metrics, reward=value, status="partial", error="", rungs=format_rungs(history), **steps, **base, **cost()))
+            report(dict(metrics, reward=value, status=TrialStatus.PARTIAL.value, error="", rungs=format_rungs(history), **steps, **base, **cost()))
 
     if "cached_result" in config:
-        out = dict(config["cached_result"], status="cached", error="")
+        out = dict(config["cached_result"], status=TrialStatus.CACHED.value, error="")
     else:
         try:
             arch = from_dict(config["arch"], source=f"trial architecture {config.get('arch_id', '?')}")
@@ -117,14 +118,14 @@ def run_trial(
             else:
                 metrics = task.run(arch, get_preset(preset), eval_at=eval_at, on_eval=on_eval, max_steps=max_steps, on_step=curve).metrics
             value = compute_reward(metrics, reward)
-            status, error = ("ok", "") if math.isfinite(value) else ("failed", f"metric {reward.metric} is not finite")
+            status, error = (TrialStatus.OK.value, "") if math.isfinite(value) else (TrialStatus.FAILED.value, f"metric {reward.metric} is not finite")
             out = dict(metrics, reward=value, status=status, error=error)
             if "steps" in metrics:
                 out["timesteps_total"] = metrics["steps"]  # TensorBoard's x axis: training steps
         except Exception as e:  # noqa: BLE001 - every failure becomes a recorded, failed trial
             tb = traceback.extract_tb(e.__traceback__)
             where = f" at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else ""
-            out = {"status": "failed", "error": f"{type(e).__name__}: {e}{where}", "reward": math.nan}
+            out = {"status": TrialStatus.FAILED.value, "error": f"{type(e).__name__}: {e}{where}", "reward": math.nan}
         if history:
             out["rungs"] = format_rungs(history)
     out.update(base, **cost())
@@ -149,7 +150,7 @@ class LossCurve:
             loss = sum(self.losses) / len(self.losses)
             self.losses = []
             self.report(
-                {"status": "curve", "loss": loss, "lr": info.lr, "images_per_s": info.images_per_s,
+                {"status": TrialStatus.CURVE.value, "loss": loss, "lr": info.lr, "images_per_s": info.images_per_s,
                  "timesteps_total": info.step, "progress": info.step / info.total, **self.base}
             )  # fmt: skip
 

@@ -19,12 +19,27 @@ from proxy_tasks.cache import ImageCache, build_cache
 from proxy_tasks.data import CocoDataset, DatasetError, load_coco
 from proxy_tasks.evaluate import BACKENDS, coco_metrics, to_coco_results
 from proxy_tasks.loader import BatchLoader, normalize
-from proxy_tasks.retinanet import AnchorConfig, DetectorConfig, InferenceConfig, LossConfig, RetinaNet, build_detector
+from proxy_tasks.retinanet import (
+    AnchorConfig,
+    DetectorConfig,
+    InferenceConfig,
+    LossConfig,
+    RetinaNet,
+    build_detector,
+)
 from proxy_tasks.synthetic import SYNTHETIC_PRESETS, ensure_synthetic
-from proxy_tasks.train import OPTIMIZERS, OptimConfig, StepInfo, autocast, recalibrate_batch_norm, train
+from proxy_tasks.train import (
+    OPTIMIZERS,
+    OptimConfig,
+    StepInfo,
+    autocast,
+    recalibrate_batch_norm,
+    train,
+)
 from search_space.blocks import NORMS
 from search_space.catalog import BackboneConfig, ModelPreset, preset_for
 from search_space.cost import count_flops, count_params
+from search_space.errors import InputError
 from search_space.spec import Architecture
 
 
@@ -154,7 +169,7 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"proxy.device={name} but CUDA is not available on this machine")
+        raise InputError(f"proxy.device={name} but CUDA is not available on this machine")
     return torch.device(name)
 
 
@@ -173,13 +188,13 @@ class ProxyTask:
         d = self.config.data
         if d.synthetic:
             if d.synthetic not in SYNTHETIC_PRESETS:
-                raise ValueError(f"proxy.data.synthetic: unknown {d.synthetic!r}; valid: {', '.join(SYNTHETIC_PRESETS)}")
+                raise InputError(f"proxy.data.synthetic: unknown {d.synthetic!r}; valid: {', '.join(SYNTHETIC_PRESETS)}")
             paths = ensure_synthetic(SYNTHETIC_PRESETS[d.synthetic], d.cache_path)
             train_ann, train_images, val_ann, val_images = paths.train_ann, paths.train_images, paths.val_ann, paths.val_images
         else:
             missing = [k for k in ("train_ann", "train_images", "val_ann", "val_images") if not getattr(d, k)]
             if missing:
-                raise ValueError(f"proxy.data needs {', '.join('data.' + k for k in missing)} (or data.synthetic)")
+                raise InputError(f"proxy.data needs {', '.join('data.' + k for k in missing)} (or data.synthetic)")
             train_ann, train_images, val_ann, val_images = d.train_ann, d.train_images, d.val_ann, d.val_images
         train_ds = load_coco(train_ann, train_images)
         val_ds = load_coco(val_ann, val_images)

@@ -56,3 +56,14 @@ def test_state_round_trip_continues_identically():
 def test_unknown_algorithm():
     with pytest.raises(ValueError, match="reinforce or ppo"):
         Controller(SPACE, ControllerConfig(algorithm="a2c"))
+
+
+def test_building_a_controller_leaves_the_global_rng_alone():
+    space = get_space("r35_sp18")
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    a = Controller(space, seed=5)
+    assert torch.equal(torch.rand(3), expected)  # not reseeded to 5
+    b = Controller(space, seed=5)
+    assert all(torch.equal(p, q) for p, q in zip(a.policy.parameters(), b.policy.parameters()))  # still seeded

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from PIL import Image
 
 from nas.cli import main
 from nas.results import RunFolder
-from nas.search import run_search
+from nas.search import RepeatedFailureError, run_search
 from search_space import get_space, load_architecture
 from tests.ray_cluster import stop_ray_processes_of
 
@@ -75,11 +76,11 @@ def test_failing_trials_are_recorded_and_the_search_completes(tmp_path, ray_dir)
     run_search(["proxy=synthetic_tiny", "proxy.resample_alpha=0.001", "trials=2", f"out_dir={out}", f"ray.temp_dir={ray_dir}"])
     rows = RunFolder(out).read_rows()
     assert len(rows) == 2 and all(r.status == "failed" and r.reward == 0.0 for r in rows)
-    assert all("ValueError: resample width" in r.values["error"] for r in rows)
+    assert all("InputError: resample width" in r.values["error"] for r in rows)
     assert json.loads((out / "summary.json").read_text())["failed"] == 2
     assert not (out / "best.yaml").exists() and (out / "progress.png").exists()
     page = (out / "report.html").read_text()  # the report lists the failures with their errors
-    assert page.count("ValueError: resample width") == 2 and "2 failed" in page
+    assert page.count("InputError: resample width") == 2 and "2 failed" in page
 
 
 def test_out_dir_of_another_run_is_not_overwritten(tmp_path):
@@ -120,6 +121,9 @@ def test_resume_after_kill_9(tmp_path, ray_dir):
         run_search([*args, "resume=true", "searcher=random"])
 
 
+RAY_LOG_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+\t(INFO|WARNING) ")
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -128,15 +132,61 @@ def test_resume_after_kill_9(tmp_path, ray_dir):
         (["space.name=r50"], "unknown search space 'r50'"),
         (["trials=0"], "trials must be >= 1"),
         (["reward=flops_budget"], "missing value"),
+        # Everything a search can know before its first trial (issue 13):
+        (["proxy=surrogate", "proxy.target=spinenet50"], "proxy.target: 'spinenet50' is neither a catalog architecture"),
+        (["+searcher.lrr=0.1"], "searcher reinforce: ControllerConfig.__init__() got an unexpected keyword argument 'lrr'"),
+        (["searcher.lr=fast"], "searcher reinforce:"),
+        (["trials=abc"], "trials: 'abc' is not an integer"),
+        (["trial.gpus=half"], "trial.gpus: 'half' is not a float"),
+        (["proxy=custom", "proxy.data.train_ann=NOPE/train.json", "proxy.data.train_images=.", "proxy.data.val_ann=NOPE/val.json",
+          "proxy.data.val_images=."], "NOPE/train.json: annotation file not found"),  # fmt: skip
+        (["proxy=custom", "proxy.data.train_ann=BROKEN", "proxy.data.train_images=.", "proxy.data.val_ann=BROKEN",
+          "proxy.data.val_images=."], "broken.json: not valid JSON at line 1"),  # fmt: skip
+        (["proxy=surrogate", "trial.gpus=1", "ray.num_cpus=1"], "trial.gpus=1, but no node of the Ray cluster has more than 0 GPUs"),
     ],
 )
-def test_search_bad_input_is_one_line_exit_2(args, message, tmp_path):
+def test_search_bad_input_is_one_line_exit_2(args, message, tmp_path, ray_dir):
     env = dict(os.environ, PYTHONPATH=os.getcwd())
+    (tmp_path / "broken.json").write_text('{"images": [')
+    args = [a.replace("BROKEN", str(tmp_path / "broken.json")) for a in args]
+    if any(a.startswith("trial.gpus=1") for a in args):
+        args.append(f"ray.temp_dir={ray_dir}")  # this one starts Ray to see the cluster, then stops
     proc = subprocess.run([sys.executable, "-m", "nas", "search", *args, f"out_dir={tmp_path / 'o'}"], capture_output=True, text=True, env=env)
     assert proc.returncode == 2, proc.stderr
     assert message in proc.stderr and "Traceback" not in proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1
+    ours = [line for line in proc.stderr.strip().splitlines() if not RAY_LOG_LINE.match(line)]  # Ray logs its start
+    assert len(ours) == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_an_internal_error_is_not_dressed_as_a_user_error(monkeypatch):
+    """Only the user-facing error family becomes one line and exit 2; a bug keeps its traceback."""
+    import nas.cli
+
+    def broken(ref):
+        raise KeyError("a bug of ours")
+
+    monkeypatch.setattr(nas.cli, "resolve_architecture", broken)
+    with pytest.raises(KeyError, match="a bug of ours"):
+        main(["show", "spinenet49"])
+    proc = subprocess.run(
+        [sys.executable, "-c", "import sys, nas.cli as c; c.resolve_architecture = lambda r: {}[r]; sys.exit(c.main(['show', 'x']))"],
+        capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=os.getcwd()),
+    )  # fmt: skip
+    assert proc.returncode == 1 and "Traceback" in proc.stderr
+
+
+@pytest.mark.slow
+def test_identical_failures_end_the_search(tmp_path, ray_dir):
+    out = tmp_path / "same"
+    args = ["proxy=synthetic_tiny", "proxy.resample_alpha=0.001", "trials=6", "max_concurrent=1",
+            "trial.abort_after_identical_failures=2", f"out_dir={out}", f"ray.temp_dir={ray_dir}"]  # fmt: skip
+    with pytest.raises(RepeatedFailureError, match="the last 2 trials failed with the same error.*resample width"):
+        run_search(args)
+    rows = RunFolder(out).read_rows()
+    assert len(rows) == 2 and all(r.status == "failed" for r in rows)  # not 6: the search stopped
+    assert json.loads((out / "summary.json").read_text())["failed"] == 2
+    assert "stopped" in (out / "report.html").read_text()
 
 
 def test_bad_searcher_option_writes_nothing(tmp_path):

@@ -21,6 +21,8 @@ from typing import Any, Callable
 import torch
 from ray.tune.search import Searcher
 
+from nas.status import FINISHED, TrialStatus
+from search_space.errors import InputError
 from search_space.fileio import atomic_write_bytes, atomic_write_text
 from search_space.space import SearchSpace
 
@@ -128,17 +130,19 @@ class ArchSearcher(Searcher):
             return
         result = dict(result or {})
         reward = result.get("reward")
-        ok = not error and result.get("status", "ok") in ("ok", "cached", "partial")
+        ok = not error and result.get("status", TrialStatus.OK) in (*FINISHED, TrialStatus.PARTIAL)
         if not ok or not isinstance(reward, (int, float)) or not math.isfinite(reward):
             if ok:
                 result["error"] = result.get("error") or f"trial reported no finite reward (reward={reward!r})"
+            elif result.get("status") == TrialStatus.CURVE:  # Tune stopped it mid-training (the search was ending)
+                result["error"] = "trial ended before its final result (stopped by Tune)"
             elif error:
                 result["error"] = result.get("error") or "trial failed in Ray (raised, or its worker was lost)"
-            status, reward = "failed", self.failure_reward
-        elif result.get("status") == "partial":
-            status = "stopped"  # ended by the scheduler at a rung; `reward` is that rung's
+            status, reward = TrialStatus.FAILED, self.failure_reward
+        elif result.get("status") == TrialStatus.PARTIAL:
+            status = TrialStatus.STOPPED  # ended by the scheduler at a rung; `reward` is that rung's
         else:
-            status = "cached" if proposal.cached else "ok"
+            status = TrialStatus.CACHED if proposal.cached else TrialStatus.OK
         completion = Completion(trial_id, proposal, float(reward), status, result)
         self._record(completion)
         if self.on_complete is not None:
@@ -154,9 +158,9 @@ class ArchSearcher(Searcher):
     def _record(self, completion: Completion) -> None:
         """Cache a trained result, learn from the completion (a stopped trial by `stopped_reward`),
         and mark the trial completed."""
-        if completion.status == "ok" and self.dedup:
+        if completion.status == TrialStatus.OK and self.dedup:
             self.cache.setdefault(completion.proposal.arch_id, _cacheable(completion.result))
-        if completion.status != "stopped" or self.stopped_reward == "rung":
+        if completion.status != TrialStatus.STOPPED or self.stopped_reward == "rung":
             self.learn(completion)
         self.completed.append(completion.trial_id)
 
@@ -191,13 +195,13 @@ class ArchSearcher(Searcher):
             state = json.loads(path.read_text())
             blob = Path(checkpoint_path + ".pt").read_bytes()
         except (OSError, json.JSONDecodeError) as e:
-            raise ValueError(f"{path}: cannot read searcher state ({e})") from None
+            raise InputError(f"{path}: cannot read searcher state ({e})") from None
         if state.get("format") != STATE_FORMAT or state.get("searcher") != self.name:
-            raise ValueError(f"{path}: state of searcher {state.get('searcher')!r}, this is {self.name!r}")
+            raise InputError(f"{path}: state of searcher {state.get('searcher')!r}, this is {self.name!r}")
         if state["space"] != self._space_key():
-            raise ValueError(f"{path}: saved for space {state['space']}, this search uses {self._space_key()}")
+            raise InputError(f"{path}: saved for space {state['space']}, this search uses {self._space_key()}")
         if hashlib.sha256(blob).hexdigest() != state["tensors_sha256"]:
-            raise ValueError(f"{path}.pt does not match {path} (interrupted save?)")
+            raise InputError(f"{path}.pt does not match {path} (interrupted save?)")
         tensors = torch.load(io.BytesIO(blob), weights_only=True)
         self.completed = list(state["completed"])
         self.pending = {k: Proposal(**p) for k, p in state["pending"].items()}
