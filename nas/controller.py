@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -64,6 +64,16 @@ class Sample:
     entropy: float
 
 
+def masked_log_softmax(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Log-probabilities over the last axis with the choices `mask` forbids at probability 0."""
+    return F.log_softmax(logits.masked_fill(~mask, NEG_INF), dim=-1)
+
+
+def entropy_terms(logp: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """-p log p of every allowed choice (0 for forbidden ones); summed, a decision's entropy."""
+    return -(logp.exp() * logp).masked_fill(~mask, 0.0)
+
+
 class Policy(nn.Module):
     """LSTM over the decision sequence with one softmax head per decision kind."""
 
@@ -84,6 +94,20 @@ class Policy(nn.Module):
         self.heads = nn.ModuleDict({k: nn.Linear(hidden, space.kind_sizes[k]) for k in self.kinds})
         for p in self.parameters():
             nn.init.uniform_(p, -0.1, 0.1)
+
+    def embed(self, tokens: torch.Tensor, steps: int | slice) -> torch.Tensor:
+        """LSTM inputs: the previous decision's token plus the embedding of the step(s) `steps`."""
+        return self.action_embedding(tokens) + self.step_embedding.weight[steps]
+
+    def step(self, tokens: torch.Tensor, t: int, state: Any) -> tuple[torch.Tensor, Any]:
+        """One decision while sampling: the LSTM output (B, H) at step `t` and the new state."""
+        out, state = self.lstm(self.embed(tokens, t)[:, None, :], state)
+        return out[:, 0], state
+
+    def run(self, tokens: torch.Tensor) -> torch.Tensor:
+        """All decisions at once for known tokens (B, T) (teacher forcing): LSTM outputs (B, T, H)."""
+        hidden, _ = self.lstm(self.embed(tokens, slice(0, tokens.shape[1])))
+        return hidden
 
     def logits(self, hidden: torch.Tensor, kind: str, temperature: float, tanh_constant: float | None) -> torch.Tensor:
         """Logits of a decision of `kind` from LSTM outputs `hidden` (..., H): tempered, then
@@ -124,13 +148,12 @@ class Controller:
         tokens = torch.zeros(batch, dtype=torch.long)  # start token
         taken, log_prob, entropy = [], torch.zeros(batch), torch.zeros(batch)
         for t, decision in enumerate(self.space.decisions):
-            x = self.policy.action_embedding(tokens) + self.policy.step_embedding.weight[t]
-            out, state = self.policy.lstm(x[:, None, :], state)
+            out, state = self.policy.step(tokens, t, state)
             mask = torch.from_numpy(np.stack([w.mask() for w in walks]))
-            logp = F.log_softmax(self._logits(out[:, 0], t).masked_fill(~mask, NEG_INF), dim=-1)
+            logp = masked_log_softmax(self._logits(out, t), mask)
             a = torch.multinomial(logp.exp(), 1, generator=self.generator).squeeze(1)
             log_prob += logp.gather(1, a[:, None]).squeeze(1)
-            entropy -= (logp.exp() * logp).masked_fill(~mask, 0.0).sum(1)
+            entropy += entropy_terms(logp, mask).sum(1)
             for w, ai in zip(walks, a.tolist()):
                 w.step(ai)
             taken.append(a)
@@ -143,16 +166,15 @@ class Controller:
         decisions = self.space.decisions
         offsets = torch.tensor([self.policy.offsets[d.kind] for d in decisions])
         tokens = torch.cat([torch.zeros(batch, 1, dtype=torch.long), actions[:, :-1] + offsets[:-1]], 1)
-        x = self.policy.action_embedding(tokens) + self.policy.step_embedding.weight[:steps]
-        hidden, _ = self.policy.lstm(x)  # (B, T, H)
+        hidden = self.policy.run(tokens)  # (B, T, H)
         masks = _replay_masks(self.space, actions)  # kind -> (B, n_kind_steps, size)
         log_prob, entropy = torch.zeros(batch), torch.zeros(batch)
         for kind, idx in self._kind_steps().items():
             logits = self.policy.logits(hidden[:, idx], kind, self.config.temperature, self.config.tanh_constant)
             mask = masks[kind]
-            logp = F.log_softmax(logits.masked_fill(~mask, NEG_INF), dim=-1)
+            logp = masked_log_softmax(logits, mask)
             log_prob = log_prob + logp.gather(2, actions[:, idx, None]).squeeze(2).sum(1)
-            entropy = entropy - (logp.exp() * logp).masked_fill(~mask, 0.0).sum((1, 2))
+            entropy = entropy + entropy_terms(logp, mask).sum((1, 2))
         return log_prob, entropy
 
     def _kind_steps(self) -> dict[str, torch.Tensor]:

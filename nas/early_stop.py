@@ -13,6 +13,7 @@ rung's reward. What the searcher learns from it is `stopped_reward`:
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any, Iterable
@@ -87,9 +88,7 @@ def make_scheduler(cfg: SchedulerConfig, max_t: int) -> Any:
     """Ray Tune's ASHA over proxy epochs on `reward` (None when early stopping is off)."""
     if not cfg.enabled:
         return None
-    from ray.tune.schedulers import ASHAScheduler
-
-    return ASHAScheduler(
+    return resumable_asha()(
         time_attr=TIME_ATTR,
         metric="reward",
         mode="max",
@@ -115,18 +114,30 @@ def parse_rungs(text: str) -> list[tuple[int, float]]:
 
 
 def seed_scheduler(scheduler: Any, history: dict[str, list[tuple[int, float]]]) -> int:
-    """Give a fresh ASHA the rung rewards of trials finished before a resume; returns how many.
+    """Give a fresh ASHA (or none) the rung rewards of trials finished before a resume."""
+    return scheduler.seed(history) if scheduler is not None else 0
 
-    Without this the cutoffs would start empty after a resume and let poor trials run to the end.
-    """
-    if scheduler is None:
-        return 0
-    rungs = scheduler._brackets[0]._rungs  # [(milestone, {trial_id: reward})], Ray's bookkeeping
-    seeded = 0
-    for trial_id, points in history.items():
-        for epoch, value in points:
-            for milestone, recorded in rungs:
-                if math.ceil(milestone) == epoch and math.isfinite(value):
-                    recorded[trial_id] = value
-                    seeded += 1
-    return seeded
+
+@functools.cache
+def resumable_asha() -> type:
+    """Ray Tune's ASHA with `seed(history)`: all of SpineNAS's reliance on its internals is here."""
+    from ray.tune.schedulers import ASHAScheduler
+
+    class ResumableASHA(ASHAScheduler):
+        def seed(self, history: dict[str, list[tuple[int, float]]]) -> int:
+            """Record the rung rewards of trials finished before a resume; returns how many.
+
+            Without this the cutoffs would start empty after a resume and let poor trials run
+            to the end.
+            """
+            rungs = self._brackets[0]._rungs  # [(milestone, {trial_id: reward})], Ray's bookkeeping
+            seeded = 0
+            for trial_id, points in history.items():
+                for epoch, value in points:
+                    for milestone, recorded in rungs:
+                        if math.ceil(milestone) == epoch and math.isfinite(value):
+                            recorded[trial_id] = value
+                            seeded += 1
+            return seeded
+
+    return ResumableASHA

@@ -203,11 +203,11 @@ def build_detector(arch: Architecture, num_classes: int, cfg: DetectorConfig) ->
     head = RetinaNetHead(
         cfg.backbone.endpoints_num_filters,
         num_classes,
-        cfg.head_filters,
-        cfg.head_convs,
-        cfg.anchors.num_anchors,
-        tuple(sorted(backbone.out_channels)),
-        cfg.backbone.activation,
+        num_filters=cfg.head_filters,
+        num_convs=cfg.head_convs,
+        num_anchors=cfg.anchors.num_anchors,
+        levels=tuple(sorted(backbone.out_channels)),
+        activation=cfg.backbone.activation,
         norm=cfg.backbone.norm,
     )
     return RetinaNet(backbone, head, cfg.anchors, cfg.loss, cfg.inference)

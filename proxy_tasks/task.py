@@ -28,14 +28,7 @@ from proxy_tasks.retinanet import (
     build_detector,
 )
 from proxy_tasks.synthetic import SYNTHETIC_PRESETS, ensure_synthetic
-from proxy_tasks.train import (
-    OPTIMIZERS,
-    OptimConfig,
-    StepInfo,
-    autocast,
-    recalibrate_batch_norm,
-    train,
-)
+from proxy_tasks.train import OPTIMIZERS, OptimConfig, StepInfo, TrainStats, autocast, recalibrate_batch_norm, train
 from search_space.blocks import NORMS
 from search_space.catalog import BackboneConfig, ModelPreset, preset_for
 from search_space.cost import count_flops, count_params
@@ -164,6 +157,22 @@ class ProxyResult:
     model: RetinaNet
 
 
+@dataclass
+class PreparedRun:
+    """One architecture's run between the steps of `ProxyTask.run`: data, device, model, cost."""
+
+    arch: Architecture
+    model: RetinaNet
+    device: torch.device
+    train_ds: CocoDataset
+    train_cache: ImageCache
+    val_ds: CocoDataset
+    val_cache: ImageCache
+    cost: dict[str, int]
+    timings: dict[str, float]  # data_prep_s, build_s, rung_eval_s, then eval_s and total_s
+    loader: BatchLoader | None = None  # the training batches (set by `train_model`)
+
+
 def resolve_device(name: str) -> torch.device:
     """`auto` is CUDA when available, else CPU."""
     if name == "auto":
@@ -241,6 +250,7 @@ class ProxyTask:
         self,
         arch: Architecture,
         preset: ModelPreset | None = None,
+        *,
         on_epoch: Callable[[int, dict[str, float]], None] | None = None,
         eval_at: Sequence[int] = (),
         on_eval: Callable[[int, dict[str, Any]], None] | None = None,
@@ -255,80 +265,115 @@ class ProxyTask:
         final model is the one a run without them produces. `max_steps` ends training early (with
         the learning-rate schedule of the full run), for timing a few steps.
         """
-        cfg = self.config
         t_start = time.perf_counter()
-        preset = preset or preset_for(arch.name)
-        image_size = cfg.image_size or preset.image_size
-        train_ds, train_cache, val_ds, val_cache = self.prepare(image_size)
-        prep_s = time.perf_counter() - t_start
+        run = self.build(arch, preset or preset_for(arch.name))
+        stats = self.train_model(run, on_epoch=on_epoch, eval_at=eval_at, on_eval=on_eval, max_steps=max_steps, on_step=on_step)
+        t = time.perf_counter()
+        ap = self.evaluate(run, run.loader)  # batch norm recalibrated on the training loader's next batches
+        run.timings["eval_s"] = time.perf_counter() - t
+        run.timings["total_s"] = time.perf_counter() - t_start
+        return ProxyResult(self.metrics(run, stats, ap), run.model)
+
+    def build(self, arch: Architecture, preset: ModelPreset) -> PreparedRun:
+        """Step 1: data (validated and cached), device, and the seeded detector on it."""
+        cfg = self.config
+        t = time.perf_counter()
+        train_ds, train_cache, val_ds, val_cache = self.prepare(cfg.image_size or preset.image_size)
+        prep_s = time.perf_counter() - t
         device = resolve_device(cfg.device)
         limit_gpu_memory(device, cfg.gpu_memory_fraction)
-        det_cfg = cfg.detector_config(preset)
-
         t = time.perf_counter()
         cost = self.model_cost(arch, preset)
         torch.manual_seed(cfg.seed)
-        model = build_detector(arch, train_ds.num_classes, det_cfg).to(device)
-        channels_last = cfg.channels_last
-        if channels_last:
+        model = build_detector(arch, train_ds.num_classes, cfg.detector_config(preset)).to(device)
+        if cfg.channels_last:
             model = model.to(memory_format=torch.channels_last)
-        build_s = time.perf_counter() - t
+        timings = {"data_prep_s": prep_s, "build_s": time.perf_counter() - t, "rung_eval_s": 0.0}
+        return PreparedRun(arch, model, device, train_ds, train_cache, val_ds, val_cache, cost, timings)
 
-        def loader(seed: int) -> BatchLoader:
-            jitter = (cfg.scale_jitter_min, cfg.scale_jitter_max)
-            return BatchLoader(train_cache, train_ds.images, cfg.batch_size, train=True, scale_jitter=jitter, flip=cfg.flip, seed=seed, pin_memory=device.type == "cuda")
+    def train_loader(self, run: PreparedRun, seed: int) -> BatchLoader:
+        """Shuffled, augmented training batches (also what batch norm is recalibrated on)."""
+        cfg = self.config
+        return BatchLoader(
+            run.train_cache, run.train_ds.images, cfg.batch_size, train=True, scale_jitter=(cfg.scale_jitter_min, cfg.scale_jitter_max),
+            flip=cfg.flip, seed=seed, pin_memory=run.device.type == "cuda",
+        )  # fmt: skip
 
-        def evaluate(bn_loader: BatchLoader) -> dict[str, float]:
-            recalibrate_batch_norm(model, bn_loader, device, cfg.bn_recalibration_batches, channels_last)
-            return evaluate_model(model, val_ds, val_cache, cfg.batch_size, device, channels_last, cfg.eval_backend, cfg.amp)
-
-        rung_eval_s = 0.0
+    def train_model(
+        self,
+        run: PreparedRun,
+        *,
+        on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+        eval_at: Sequence[int] = (),
+        on_eval: Callable[[int, dict[str, Any]], None] | None = None,
+        max_steps: int | None = None,
+        on_step: Callable[[StepInfo], None] | None = None,
+    ) -> TrainStats:
+        """Step 2: train, with evaluations at the `eval_at` epochs (rungs) on their own RNG."""
+        cfg = self.config
 
         def after_epoch(epoch: int, stats: dict[str, float]) -> None:
-            nonlocal rung_eval_s
             if on_epoch is not None:
                 on_epoch(epoch, stats)
             if on_eval is not None and epoch in eval_at and epoch < cfg.epochs:
                 t = time.perf_counter()
-                with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-                    metrics = evaluate(loader(cfg.seed + 1_000_003 * epoch))
-                model.train()
-                rung_eval_s += time.perf_counter() - t
-                on_eval(epoch, dict(metrics, **cost, epoch=epoch, loss=stats["loss"]))
+                with torch.random.fork_rng(devices=[run.device] if run.device.type == "cuda" else []):
+                    metrics = self.evaluate(run, self.train_loader(run, cfg.seed + 1_000_003 * epoch))
+                run.model.train()
+                run.timings["rung_eval_s"] += time.perf_counter() - t
+                on_eval(epoch, dict(metrics, **run.cost, epoch=epoch, loss=stats["loss"]))
 
-        train_loader = loader(cfg.seed)
-        stats = train(
-            model, train_loader, cfg.epochs, cfg.optim_config(), device, cfg.amp, channels_last, self.log, cfg.log_every_s, after_epoch, max_steps,
-            on_step,
-        )  # fmt: skip
-        t = time.perf_counter()
-        ap = evaluate(train_loader)
-        eval_s = time.perf_counter() - t
-
-        metrics: dict[str, Any] = dict(ap)
-        metrics.update(
-            arch_id=arch.id,
-            arch_name=arch.name,
-            **cost,
-            images_per_s=stats.images_per_s,
-            train_images=stats.images,
-            steps=stats.steps,
-            steps_per_epoch=len(train_loader),
-            step_s=stats.step_s,
-            first_step_s=stats.first_step_s,
+        run.loader = self.train_loader(run, cfg.seed)
+        return train(
+            run.model,
+            run.loader,
             epochs=cfg.epochs,
-            epoch=cfg.epochs,
-            final_loss=stats.final_loss,
-            data_prep_s=prep_s,
-            build_s=build_s,
-            train_s=stats.train_s,
-            data_wait_s=stats.data_wait_s,
-            rung_eval_s=rung_eval_s,
-            eval_s=eval_s,
-            total_s=time.perf_counter() - t_start,
-            device=str(device),
+            cfg=cfg.optim_config(),
+            device=run.device,
+            amp=cfg.amp,
+            channels_last=cfg.channels_last,
+            log=self.log,
+            log_every_s=cfg.log_every_s,
+            on_epoch=after_epoch,
+            max_steps=max_steps,
+            on_step=on_step,
         )
-        return ProxyResult(metrics, model)
+
+    def evaluate(self, run: PreparedRun, bn_loader: BatchLoader) -> dict[str, float]:
+        """Step 3: batch-norm statistics recomputed on `bn_loader`, then COCO AP on the validation set."""
+        cfg = self.config
+        recalibrate_batch_norm(run.model, bn_loader, run.device, cfg.bn_recalibration_batches, cfg.channels_last)
+        return evaluate_model(
+            run.model, run.val_ds, run.val_cache, batch_size=cfg.batch_size, device=run.device, channels_last=cfg.channels_last,
+            backend=cfg.eval_backend, amp=cfg.amp,
+        )  # fmt: skip
+
+    def metrics(self, run: PreparedRun, stats: TrainStats, ap: dict[str, float]) -> dict[str, Any]:
+        """Step 4: the result a trial reports: AP..APl, cost, throughput and timings."""
+        cfg = self.config
+        return {
+            **ap,
+            "arch_id": run.arch.id,
+            "arch_name": run.arch.name,
+            **run.cost,
+            "images_per_s": stats.images_per_s,
+            "train_images": stats.images,
+            "steps": stats.steps,
+            "steps_per_epoch": len(run.loader),
+            "step_s": stats.step_s,
+            "first_step_s": stats.first_step_s,
+            "epochs": cfg.epochs,
+            "epoch": cfg.epochs,
+            "final_loss": stats.final_loss,
+            "data_prep_s": run.timings["data_prep_s"],
+            "build_s": run.timings["build_s"],
+            "train_s": stats.train_s,
+            "data_wait_s": stats.data_wait_s,
+            "rung_eval_s": run.timings["rung_eval_s"],
+            "eval_s": run.timings["eval_s"],
+            "total_s": run.timings["total_s"],
+            "device": str(run.device),
+        }
 
 
 def limit_gpu_memory(device: torch.device, fraction: float | None) -> None:
@@ -347,6 +392,7 @@ def evaluate_model(
     model: RetinaNet,
     ds: CocoDataset,
     cache: ImageCache,
+    *,
     batch_size: int,
     device: torch.device,
     channels_last: bool = False,

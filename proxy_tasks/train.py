@@ -117,6 +117,7 @@ def autocast(device: torch.device, amp: str) -> torch.autocast:
 def train(
     model: RetinaNet,
     loader: BatchLoader,
+    *,
     epochs: int,
     cfg: OptimConfig,
     device: torch.device,

@@ -144,6 +144,7 @@ class Resample(nn.Module):
     def __init__(
         self,
         cin: int,
+        *,
         in_block_fn: str,
         in_level: int,
         target_level: int,

@@ -85,14 +85,14 @@ class SpineNet(Backbone):
                 resamples.append(
                     Resample(
                         channels[p],
-                        arch.node_block_fn(p),
-                        arch.node_level(p),
-                        b.level,
-                        filters,
-                        b.block_fn,
-                        cfg.resample_alpha,
-                        cfg.activation,
-                        cfg.norm,
+                        in_block_fn=arch.node_block_fn(p),
+                        in_level=arch.node_level(p),
+                        target_level=b.level,
+                        target_filters=filters,
+                        target_block_fn=b.block_fn,
+                        alpha=cfg.resample_alpha,
+                        activation=cfg.activation,
+                        norm=cfg.norm,
                     )
                 )
             rate = cfg.drop_connect * (i + 1) / n

@@ -93,8 +93,8 @@ def measure(
             head = RetinaNetHead(
                 preset.endpoints_num_filters,
                 num_classes,
-                preset.head_filters,
-                preset.head_convs,
+                num_filters=preset.head_filters,
+                num_convs=preset.head_convs,
                 activation=preset.activation,
             )
             model = _BackboneWithHead(model, head)

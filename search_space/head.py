@@ -23,6 +23,7 @@ class Subnet(nn.Module):
     def __init__(
         self,
         in_channels: int,
+        *,
         num_filters: int,
         num_convs: int,
         out_channels: int,
@@ -59,6 +60,7 @@ class RetinaNetHead(nn.Module):
         self,
         in_channels: int,
         num_classes: int,
+        *,
         num_filters: int = 256,
         num_convs: int = 4,
         num_anchors: int = 9,
@@ -72,8 +74,9 @@ class RetinaNetHead(nn.Module):
             raise InputError(f"num_classes must be >= 1, got {num_classes}")
         self.num_classes, self.num_anchors = num_classes, num_anchors
         prior_bias = -math.log((1 - prior_prob) / prior_prob)
-        self.cls = Subnet(in_channels, num_filters, num_convs, num_anchors * num_classes, levels, activation, prior_bias, norm)
-        self.box = Subnet(in_channels, num_filters, num_convs, num_anchors * 4, levels, activation, 0.0, norm)
+        tower = {"num_filters": num_filters, "num_convs": num_convs, "levels": levels, "activation": activation, "norm": norm}
+        self.cls = Subnet(in_channels, out_channels=num_anchors * num_classes, bias_init=prior_bias, **tower)
+        self.box = Subnet(in_channels, out_channels=num_anchors * 4, bias_init=0.0, **tower)
 
     def forward(self, feats: dict[int, torch.Tensor]) -> tuple[dict[int, torch.Tensor], dict[int, torch.Tensor]]:
         cls = {lv: self.cls(f, lv) for lv, f in feats.items()}

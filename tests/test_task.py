@@ -28,7 +28,7 @@ def untrained_metrics(task):
     model = build_detector(get_architecture("spinenet49"), train_ds.num_classes, cfg)
     loader = BatchLoader(train_cache, train_ds.images, 16, train=True)
     recalibrate_batch_norm(model, loader, torch.device("cpu"), 20)  # same treatment as a trained model
-    return evaluate_model(model, val_ds, val_cache, 16, torch.device("cpu"))
+    return evaluate_model(model, val_ds, val_cache, batch_size=16, device=torch.device("cpu"))
 
 
 @pytest.mark.slow

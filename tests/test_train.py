@@ -51,4 +51,4 @@ def test_nan_loss_stops_with_a_specific_error():
     model = build_detector(get_architecture("spinenet49"), ds.num_classes, DetectorConfig(BackboneConfig(0.125, endpoints_num_filters=8), head_filters=8))
     model.backbone.register_forward_hook(lambda _m, _i, out: {k: v * float("nan") for k, v in out.items()})
     with pytest.raises(NonFiniteLossError, match="training loss became nan at step 0"):
-        train(model, loader, 1, OptimConfig(), torch.device("cpu"))
+        train(model, loader, epochs=1, cfg=OptimConfig(), device=torch.device("cpu"))
