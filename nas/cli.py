@@ -227,7 +227,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if "best_trial" in s:
         print(f"best: trial {s['best_trial']}, reward {s['best_reward']:.4f}, AP {s['best_AP']:.4f}, id {s['best_arch_id']}")
     print(format_cost(s))
-    for name in ("trials.csv", "best.yaml", "best.png", "progress.png", "summary.json", "searcher.json", "config.yaml"):
+    for name in ("report.html", "trials.csv", "best.yaml", "best.png", "progress.png", "summary.json", "searcher.json", "config.yaml", "tensorboard"):
         if (outcome.out_dir / name).exists():
             print(f"  {outcome.out_dir / name}")
     return 0

@@ -60,22 +60,30 @@ def write_report(run_dir: str | Path, state: str | None = None) -> Path:
 class LiveReport:
     """The report of a running search: written at the start, after completions and at the end.
 
-    A refresh after a completion is skipped while less than `spacing` x the last refresh's own
+    A refresh after a completion is put off while less than `spacing` x the last refresh's own
     time has passed, so a search of very short trials spends at most ~1/spacing of the driver's
-    time on its page; a search of real proxy trials gets a page after every completion.
+    time on its page; `catch_up` (called from the status-line timer) writes one put off.
     """
 
     def __init__(self, run_dir: Path, spacing: float = 20.0) -> None:
         self.run_dir, self.spacing = Path(run_dir), spacing
         self.cost_s, self.done_at = 0.0, -math.inf
+        self.pending = False
 
     def refresh(self, state: str = "running", force: bool = False) -> None:
         now = time.perf_counter()
         if not force and now - self.done_at < self.spacing * self.cost_s:
+            self.pending = True
             return
         write_report(self.run_dir, state)
         self.done_at = time.perf_counter()
         self.cost_s = self.done_at - now
+        self.pending = False
+
+    def catch_up(self) -> None:
+        """Write a refresh that was put off, once the spacing allows it."""
+        if self.pending:
+            self.refresh()
 
 
 class RunData:

@@ -15,7 +15,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from omegaconf import DictConfig, OmegaConf
 from ray.tune import Callback, Stopper
@@ -163,7 +163,7 @@ def run_search(overrides: Sequence[str]) -> SearchOutcome:
         searcher.checkpoint_every_s = top.state_every_s
 
         remaining = top.trials - len(folder.rows)
-        progress = Progress(folder, top.trials, top.progress_every_s)
+        progress = Progress(folder, top.trials, top.progress_every_s, tick=report.catch_up)
         fit_s = 0.0
         if remaining > 0:
             t = time.perf_counter()
@@ -373,9 +373,10 @@ class Progress(Callback):
     optionally `work(start_rows)`: (units done since row `start_rows`, units left) when trials
     differ in length (time left is then per unit, not per trial)."""
 
-    def __init__(self, folder: Any, total: int, every_s: float, label: str = "search") -> None:
+    def __init__(self, folder: Any, total: int, every_s: float, label: str = "search", tick: Callable[[], None] | None = None) -> None:
         super().__init__()
         self.folder, self.total, self.every_s, self.label = folder, total, every_s, label
+        self.tick = tick  # called with each timed status line (the report catches up there)
         self.start = time.perf_counter()
         self.start_rows = len(folder.rows)
         self.last = 0.0
@@ -387,6 +388,8 @@ class Progress(Callback):
         self.running = sum(t.status == "RUNNING" for t in trials)
         if time.perf_counter() - self.last >= self.every_s:
             self.print_line()
+            if self.tick is not None:
+                self.tick()
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self.running = sum(t.status == "RUNNING" and t is not trial for t in trials)  # Tune updates it later

@@ -8,6 +8,7 @@ back the way another program would (torch.jit / onnxruntime), to check the files
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
 from collections import OrderedDict
 from dataclasses import asdict, replace
@@ -144,6 +145,8 @@ def save_module(module: nn.Module, path: str | Path, fmt: str, example: torch.Te
     """
     if fmt not in FORMATS:
         raise InputError(f"unknown export format {fmt!r}; valid: {', '.join(FORMATS)}")
+    if fmt == "onnx" and importlib.util.find_spec("onnx") is None:
+        raise InputError("--format onnx needs the onnx package (pip install -c constraints.txt -e \".[export]\")")
     module.eval()
     if fmt == "state_dict":
         with atomic_path(path) as tmp:
