@@ -132,11 +132,26 @@ RAY_LOG_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+\t(INFO|WARNING) "
         (["space.name=r50"], "unknown search space 'r50'"),
         (["trials=0"], "trials must be >= 1"),
         (["reward=flops_budget"], "missing value"),
-        # Everything a search can know before its first trial (issue 13):
+        (["trials=abc"], "trials: 'abc' is not an integer"),
+    ],
+)
+def test_search_bad_input_is_one_line_exit_2(args, message, tmp_path):
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    proc = subprocess.run([sys.executable, "-m", "nas", "search", *args, f"out_dir={tmp_path / 'o'}"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        # Everything a search can know before its first trial (issue 13); in this process, since the
+        # subprocess cases above already show that main's return code is the process's.
         (["proxy=surrogate", "proxy.target=spinenet50"], "proxy.target: 'spinenet50' is neither a catalog architecture"),
         (["+searcher.lrr=0.1"], "searcher reinforce: ControllerConfig.__init__() got an unexpected keyword argument 'lrr'"),
         (["searcher.lr=fast"], "searcher reinforce:"),
-        (["trials=abc"], "trials: 'abc' is not an integer"),
         (["trial.gpus=half"], "trial.gpus: 'half' is not a float"),
         (["proxy=custom", "proxy.data.train_ann=NOPE/train.json", "proxy.data.train_images=.", "proxy.data.val_ann=NOPE/val.json",
           "proxy.data.val_images=."], "NOPE/train.json: annotation file not found"),  # fmt: skip
@@ -145,17 +160,15 @@ RAY_LOG_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+\t(INFO|WARNING) "
         (["proxy=surrogate", "trial.gpus=1", "ray.num_cpus=1"], "trial.gpus=1, but no node of the Ray cluster has more than 0 GPUs"),
     ],
 )
-def test_search_bad_input_is_one_line_exit_2(args, message, tmp_path, ray_dir):
-    env = dict(os.environ, PYTHONPATH=os.getcwd())
+def test_search_refuses_at_start_up(args, message, tmp_path, ray_dir, capsys):
     (tmp_path / "broken.json").write_text('{"images": [')
     args = [a.replace("BROKEN", str(tmp_path / "broken.json")) for a in args]
     if any(a.startswith("trial.gpus=1") for a in args):
         args.append(f"ray.temp_dir={ray_dir}")  # this one starts Ray to see the cluster, then stops
-    proc = subprocess.run([sys.executable, "-m", "nas", "search", *args, f"out_dir={tmp_path / 'o'}"], capture_output=True, text=True, env=env)
-    assert proc.returncode == 2, proc.stderr
-    assert message in proc.stderr and "Traceback" not in proc.stderr
-    ours = [line for line in proc.stderr.strip().splitlines() if not RAY_LOG_LINE.match(line)]  # Ray logs its start
-    assert len(ours) == 1
+    assert main(["search", *args, f"out_dir={tmp_path / 'o'}"]) == 2
+    err = capsys.readouterr().err
+    ours = [line for line in err.strip().splitlines() if not RAY_LOG_LINE.match(line)]  # Ray logs its start
+    assert len(ours) == 1 and message in ours[0], err
     assert not (tmp_path / "o").exists()
 
 
