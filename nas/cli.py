@@ -7,13 +7,7 @@ import json
 import sys
 from typing import Any, Callable, Sequence
 
-from search_space.catalog import (
-    PRESETS,
-    get_preset,
-    preset_for,
-    preset_name_for,
-    resolve_architecture,
-)
+from search_space.catalog import PRESETS, get_preset, preset_for, preset_name_for, resolve_architecture
 from search_space.cost import measure
 from search_space.errors import SpineNASError
 from search_space.spec import Architecture

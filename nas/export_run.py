@@ -11,23 +11,9 @@ import torch
 from torch import nn
 
 from proxy_tasks.retinanet import AnchorConfig, DetectorConfig, build_detector
-from search_space.catalog import (
-    ModelPreset,
-    get_preset,
-    preset_for,
-    resolve_architecture,
-)
+from search_space.catalog import ModelPreset, get_preset, preset_for, resolve_architecture
 from search_space.errors import InputError
-from search_space.export import (
-    DetectionBackbone,
-    flatten,
-    load_weights,
-    max_difference,
-    output_names,
-    read_tensors,
-    run_exported,
-    save_module,
-)
+from search_space.export import DetectionBackbone, flatten, load_weights, max_difference, output_names, read_tensors, run_exported, save_module
 from search_space.spec import Architecture, SpecError, from_dict
 
 SUFFIX = {"torchscript": ".pt", "onnx": ".onnx", "state_dict": ".pth"}

@@ -24,21 +24,8 @@ from ray.tune.search import Searcher
 
 from nas.config import ConfigError
 from nas.ranking import kendall_tau, seed_agreement, signal_to_noise, spearman_rho
-from nas.results import (
-    append_csv_row,
-    csv_cell,
-    read_csv_records,
-    save_figure,
-    write_csv,
-)
-from nas.search import (
-    Progress,
-    SearchSettings,
-    check_resumable,
-    connect_ray,
-    load_settings,
-    run_trials,
-)
+from nas.results import append_csv_row, csv_cell, read_csv_records, save_figure, write_csv
+from nas.search import Progress, SearchSettings, check_resumable, connect_ray, load_settings, run_trials
 from nas.status import TrialStatus
 from nas.train_run import default_out_dir
 from proxy_tasks.surrogate import SurrogateConfig

@@ -21,22 +21,8 @@ from omegaconf import DictConfig, OmegaConf
 from ray.tune import Callback, Stopper
 from ray.tune.search import Searcher
 
-from nas.config import (
-    ConfigError,
-    SearchTopLevel,
-    compose,
-    proxy_config,
-    reward_config,
-    scheduler_config,
-    search_top_level,
-)
-from nas.early_stop import (
-    SchedulerConfig,
-    make_scheduler,
-    parse_rungs,
-    rung_epochs,
-    seed_scheduler,
-)
+from nas.config import ConfigError, SearchTopLevel, compose, proxy_config, reward_config, scheduler_config, search_top_level
+from nas.early_stop import SchedulerConfig, make_scheduler, parse_rungs, rung_epochs, seed_scheduler
 from nas.report import LiveReport, write_report
 from nas.results import RunFolder
 from nas.reward import RewardConfig

@@ -19,14 +19,7 @@ from proxy_tasks.cache import ImageCache, build_cache
 from proxy_tasks.data import CocoDataset, DatasetError, load_coco
 from proxy_tasks.evaluate import BACKENDS, coco_metrics, to_coco_results
 from proxy_tasks.loader import BatchLoader, normalize
-from proxy_tasks.retinanet import (
-    AnchorConfig,
-    DetectorConfig,
-    InferenceConfig,
-    LossConfig,
-    RetinaNet,
-    build_detector,
-)
+from proxy_tasks.retinanet import AnchorConfig, DetectorConfig, InferenceConfig, LossConfig, RetinaNet, build_detector
 from proxy_tasks.synthetic import SYNTHETIC_PRESETS, ensure_synthetic
 from proxy_tasks.train import OPTIMIZERS, OptimConfig, StepInfo, TrainStats, autocast, recalibrate_batch_norm, train
 from search_space.blocks import NORMS

@@ -6,13 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from search_space.blocks import (
-    BlockGroup,
-    ConvNorm,
-    Resample,
-    make_activation,
-    norm_layer,
-)
+from search_space.blocks import BlockGroup, ConvNorm, Resample, make_activation, norm_layer
 from search_space.catalog import BackboneConfig
 from search_space.errors import InputError
 from search_space.spec import OUTPUT_LEVELS, Architecture, level_channels, level_filters

@@ -20,12 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from search_space.builder import MAX_STRIDE, Backbone, build_backbone
-from search_space.catalog import (
-    ModelPreset,
-    get_preset,
-    preset_for,
-    resolve_architecture,
-)
+from search_space.catalog import ModelPreset, get_preset, preset_for, resolve_architecture
 from search_space.errors import InputError
 from search_space.fileio import atomic_path
 from search_space.spec import Architecture
