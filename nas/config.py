@@ -16,6 +16,7 @@ from proxy_tasks.surrogate import SurrogateConfig
 from proxy_tasks.task import ProxyConfig
 from search_space.catalog import resolve_architecture
 from search_space.errors import SpineNASError
+from search_space.space import SearchSpace, get_space
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
@@ -113,6 +114,11 @@ def _one_line(e: Exception) -> str:
         key = text.split("'")[1]
         return f"unknown config key '{key}' (no such setting; see conf/ for the valid keys)"
     return text.replace("full_key: ", "key: ").split(" object_type=")[0].split(" reference_type=")[0]
+
+
+def search_space_of(cfg: DictConfig) -> SearchSpace:
+    """The search space a search config (composed, or read back from a run's config.yaml) names."""
+    return get_space(cfg.space.name, block_adjustments=cfg.space.block_adjustments, parent_window=cfg.space.parent_window)
 
 
 def reward_config(node: DictConfig) -> RewardConfig:

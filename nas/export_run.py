@@ -64,15 +64,15 @@ def build_module(req: ExportRequest) -> tuple[nn.Module, Architecture, int]:
         detector = build_detector(arch, int(ckpt["num_classes"]), proxy.detector_config(preset))
         detector.load_state_dict(ckpt["model"])
         size = req.image_size or proxy.image_size or preset.image_size
-        module: nn.Module = detector if req.with_head else DetectionBackbone(detector.backbone, pad=False)
-        return module, arch, size
-    arch = resolve_architecture(req.spec)
-    preset = get_preset(req.preset) if req.preset else preset_for(req.spec)
-    detector = build_detector(arch, req.num_classes, detector_config(preset))
-    module = detector if req.with_head else DetectionBackbone(detector.backbone, pad=False)
-    if req.weights is not None:
+    else:
+        arch = resolve_architecture(req.spec)
+        preset = get_preset(req.preset) if req.preset else preset_for(req.spec)
+        detector = build_detector(arch, req.num_classes, detector_config(preset))
+        size = req.image_size or preset.image_size
+    module: nn.Module = detector if req.with_head else DetectionBackbone(detector.backbone, pad=False)
+    if req.weights is not None and req.checkpoint is None:  # a checkpoint brings its own weights
         load_weights(module, req.weights)
-    return module, arch, req.image_size or preset.image_size
+    return module, arch, size
 
 
 def export(req: ExportRequest) -> dict[str, Any]:

@@ -20,14 +20,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from omegaconf import OmegaConf  # noqa: E402
+from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
+from nas.config import search_space_of  # noqa: E402
 from nas.results import RunFolder, TrialRow, open_axes, progress_figure  # noqa: E402
-from nas.status import FINISHED, RECORDED, TrialStatus  # noqa: E402
+from nas.status import FINISHED, TrialStatus  # noqa: E402
 from search_space.draw import render  # noqa: E402
 from search_space.errors import InputError  # noqa: E402
 from search_space.fileio import atomic_write_text  # noqa: E402
-from search_space.space import SearchSpace, get_space  # noqa: E402
+from search_space.space import SearchSpace  # noqa: E402
 from search_space.spec import Architecture  # noqa: E402
 
 REPORT = "report.html"
@@ -91,10 +92,9 @@ class RunData:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        folder = RunFolder(path)
-        self.rows: list[TrialRow] = folder.read_rows()
-        folder.rows = self.rows
-        self.cost = folder.cost()
+        self.folder = RunFolder(path)
+        self.rows: list[TrialRow] = self.folder.read_rows()
+        self.folder.rows = self.rows
         self.config = _read_config(path / "config.yaml")
         self.summary = _read_json(path / "summary.json")
         state = _read_json(path / "searcher.json")
@@ -113,10 +113,8 @@ class RunData:
         return "running or interrupted"
 
 
-def _read_config(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        return {}
-    return OmegaConf.to_container(OmegaConf.load(path), resolve=False)  # yaml.safe_load underneath
+def _read_config(path: Path) -> DictConfig:
+    return OmegaConf.load(path) if path.exists() else OmegaConf.create({})  # yaml.safe_load underneath
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -126,11 +124,11 @@ def _read_json(path: Path) -> dict[str, Any]:
         return {}  # not there yet (a search that just started), or being replaced
 
 
-def _space(config: dict[str, Any]) -> SearchSpace | None:
-    space = config.get("space") or {}
+def _space(config: DictConfig) -> SearchSpace | None:
+    """The run's search space, or None where config.yaml is missing or names one unknown here."""
     try:
-        return get_space(space["name"], block_adjustments=space.get("block_adjustments", False), parent_window=space.get("parent_window"))
-    except (KeyError, ValueError, TypeError):
+        return search_space_of(config)
+    except (AttributeError, KeyError, ValueError):
         return None
 
 
@@ -162,9 +160,9 @@ def _section(heading: str, body: str, note: str = "") -> str:
 
 def _status(run: RunData, state: str) -> str:
     rows = run.rows
-    counts = {s: sum(r.status == s for r in rows) for s in RECORDED}
+    counts = run.folder.counts()
     asked = f" of {run.asked}" if run.asked else ""
-    best = max((r for r in rows if r.status in FINISHED), key=lambda r: r.reward, default=None)
+    best = run.folder.best()
     times = [r.values.get("finished_at") for r in rows if r.values.get("finished_at")]
     cfg = run.config
     items = [
@@ -173,7 +171,7 @@ def _status(run: RunData, state: str) -> str:
         ("best", _best(best)),
         ("searcher / space / proxy", html.escape(f"{run.searcher} / {run.space.name if run.space else '?'} / {cfg.get('proxy', {}).get('name', '?')}")),
         ("first / last completion", html.escape(f"{times[0]} / {times[-1]}" if times else "-")),
-        ("cost", html.escape(_cost(run.cost, len(rows)))),
+        ("cost", html.escape(_cost(run.folder.cost(), len(rows)))),
         ("page written", time.strftime("%Y-%m-%d %H:%M:%S") + (f" (reloads every {LIVE_REFRESH_S} s)" if state == "running" else "")),
     ]
     cells = "\n".join(f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>" for k, v in items)

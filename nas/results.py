@@ -122,6 +122,10 @@ class RunFolder:
         done = [r for r in self.rows if r.status in FINISHED]
         return max(done, key=lambda r: r.reward) if done else None
 
+    def counts(self) -> dict[str, int]:
+        """Rows per status (ok, cached, stopped, failed)."""
+        return {str(status): sum(r.status == status for r in self.rows) for status in RECORDED}
+
     def headline(self) -> str:
         """The status line's summary: the best trial so far."""
         best = self.best()
@@ -134,7 +138,7 @@ class RunFolder:
         best = self.best()
         summary: dict[str, Any] = {
             "trials": len(self.rows),
-            **{str(status): sum(r.status == status for r in self.rows) for status in RECORDED},
+            **self.counts(),
             "retries": sum(int(_num(r.values.get("retries"))) for r in self.rows),
             **self.cost(),
         }
@@ -196,11 +200,10 @@ def progress_figure(rows: Sequence[TrialRow], title: str) -> Any:
         ax.scatter(*zip(*bad), s=18, marker="x", label="failed", color="#c44e52")
     if xs:
         ax.step(xs, best, where="post", color="#dd8452", label="best so far")
+        ax.legend(fontsize=8, frameon=False)
     ax.set_xlabel("trial (completion order)")
     ax.set_ylabel("reward")
     ax.set_title(title)
-    if xs:
-        ax.legend(fontsize=8, frameon=False)
     return fig
 
 

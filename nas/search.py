@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from ray.tune import Callback, Stopper
 from ray.tune.search import Searcher
 
-from nas.config import ConfigError, SearchTopLevel, compose, proxy_config, reward_config, scheduler_config, search_top_level
+from nas.config import ConfigError, SearchTopLevel, compose, proxy_config, reward_config, scheduler_config, search_space_of, search_top_level
 from nas.early_stop import SchedulerConfig, make_scheduler, parse_rungs, rung_epochs, seed_scheduler
 from nas.report import LiveReport, write_report
 from nas.results import RunFolder
@@ -33,7 +33,7 @@ from nas.train_run import default_out_dir
 from proxy_tasks.surrogate import SurrogateConfig
 from proxy_tasks.task import ProxyConfig, ProxyTask
 from search_space.fileio import atomic_write_text
-from search_space.space import SearchSpace, get_space
+from search_space.space import SearchSpace
 
 # Settings that must not change between a run and its resume.
 RESUME_FIXED = ("space", "searcher", "proxy", "reward", "scheduler", "seed", "preset", "dedup", "failure_reward")
@@ -54,6 +54,7 @@ class SearchSettings:
     cfg: DictConfig
     top: SearchTopLevel  # the typed top-level keys (trials, trial.*, ...)
     space: SearchSpace
+    searcher_options: dict[str, Any]  # the searcher group minus `name`, checked
     proxy: ProxyConfig | SurrogateConfig
     reward: RewardConfig
     scheduler: SchedulerConfig
@@ -82,7 +83,7 @@ def load_settings(overrides: Sequence[str]) -> SearchSettings:
     top = search_top_level(cfg)
     _check(top)
     space = search_space_of(cfg)
-    searcher_options(cfg, space)  # a wrong option or value stops here, before Ray
+    options = searcher_options(cfg, space)  # a wrong option or value stops here, before Ray
     proxy = proxy_config(cfg.proxy)
     scheduler = scheduler_config(cfg.scheduler, getattr(proxy, "epochs", None))
     reward = reward_config(cfg.reward)
@@ -90,7 +91,7 @@ def load_settings(overrides: Sequence[str]) -> SearchSettings:
         ProxyTask(proxy, log=lambda _msg: None).loaded()  # the dataset check `spinenas train` runs (last: the slowest)
         if proxy.gpu_memory_fraction is None and 0 < top.trial.gpus < 1:
             proxy.gpu_memory_fraction = top.trial.gpus  # trials sharing a GPU each keep to their share
-    return SearchSettings(cfg, top, space, proxy, reward, scheduler)
+    return SearchSettings(cfg, top, space, options, proxy, reward, scheduler)
 
 
 def searcher_options(cfg: DictConfig, space: SearchSpace) -> dict[str, Any]:
@@ -117,7 +118,7 @@ def run_search(overrides: Sequence[str]) -> SearchOutcome:
     searcher = make_searcher(
         cfg.searcher.name,
         space,
-        searcher_options(cfg, space),
+        settings.searcher_options,
         concurrency=top.max_concurrent,
         seed=top.seed,
         failure_reward=top.failure_reward,
@@ -421,8 +422,3 @@ def _first_line(e: BaseException) -> str:
 def _hms(seconds: float) -> str:
     s = int(round(seconds))
     return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
-
-
-def search_space_of(cfg: DictConfig) -> SearchSpace:
-    """The search space a search config names."""
-    return get_space(cfg.space.name, block_adjustments=cfg.space.block_adjustments, parent_window=cfg.space.parent_window)
