@@ -86,9 +86,42 @@ def test_restore_rejects_other_space_and_torn_state(tmp_path):
     other = make_searcher("reinforce", get_space("r35_sp18"), {"batch_size": 2}, seed=0)
     with pytest.raises(ValueError, match="saved for space"):
         other.restore(str(tmp_path / "s.json"))
-    (tmp_path / "s.json.pt").write_bytes(b"torn")
+    tensor_file = tmp_path / json.loads((tmp_path / "s.json").read_text())["tensors_file"]
+    tensor_file.write_bytes(b"torn")
     with pytest.raises(ValueError, match="does not match"):
         make_searcher("reinforce", SPACE, {"batch_size": 2}).restore(str(tmp_path / "s.json"))
+
+
+def test_save_killed_between_its_two_files_leaves_the_earlier_state(tmp_path, monkeypatch):
+    """A search killed after the tensors were written but before the JSON naming them (the window
+    a kill -9 once hit in CI) resumes from the previous save; a finished save removes older tensors."""
+    import nas.searchers.base as base
+
+    a = make_searcher("reinforce", SPACE, {"batch_size": 2}, seed=0)
+    drive(a, 0, 4)
+    a.save(str(tmp_path / "s.json"))
+    saved = a.algorithm_state()[1]
+    drive(a, 4, 8)  # two more updates: other tensors
+
+    def killed(path, text):
+        raise KeyboardInterrupt("killed before the JSON was written")
+
+    monkeypatch.setattr(base, "atomic_write_text", killed)
+    with pytest.raises(KeyboardInterrupt):
+        a.save(str(tmp_path / "s.json"))
+    monkeypatch.undo()
+    assert len(list(tmp_path.glob("s.json.*.pt"))) == 2  # the new tensors landed, the JSON still names the old
+    b = make_searcher("reinforce", SPACE, {"batch_size": 2}, seed=1)
+    b.restore(str(tmp_path / "s.json"))
+    assert len(b.completed) == 4
+    restored = b.algorithm_state()[1]
+    assert restored.keys() == saved.keys()
+    assert any(not torch.equal(saved[k], v) for k, v in a.algorithm_state()[1].items() if isinstance(v, torch.Tensor))
+    for key, value in saved.items():
+        if isinstance(value, torch.Tensor):
+            assert torch.equal(restored[key], value), key
+    a.save(str(tmp_path / "s.json"))
+    assert len(list(tmp_path.glob("s.json.*.pt"))) == 1
 
 
 def test_unknown_searcher_lists_valid_names():

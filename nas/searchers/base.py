@@ -3,7 +3,9 @@
 A searcher proposes action sequences; `suggest` decodes them into architecture configs for the
 trainable, and `on_trial_complete` turns results into rewards for `learn`. Errors, repeats and
 results without a reward are logged and given the failure reward, never raised. State is saved
-as explicit JSON plus a tensor file (`<path>.pt`, loaded with weights_only), both atomically.
+as explicit JSON plus a tensor file named by its content hash (`<path>.<sha>.pt`, loaded with
+weights_only), each written atomically: the tensors first, then the JSON that names them, then older
+tensor files are removed, so a process killed at any point leaves a JSON whose tensors exist.
 """
 
 from __future__ import annotations
@@ -175,6 +177,9 @@ class ArchSearcher(Searcher):
         buf = io.BytesIO()
         torch.save(tensors, buf)
         blob = buf.getvalue()
+        digest = hashlib.sha256(blob).hexdigest()
+        path = Path(checkpoint_path)
+        tensor_file = f"{path.name}.{digest[:16]}.pt"
         state = {
             "format": STATE_FORMAT,
             "searcher": self.name,
@@ -184,16 +189,24 @@ class ArchSearcher(Searcher):
             "pending": {k: asdict(p) for k, p in self.pending.items()},
             "cache": self.cache,
             "algorithm": meta,
-            "tensors_sha256": hashlib.sha256(blob).hexdigest(),
+            "tensors_file": tensor_file,
+            "tensors_sha256": digest,
         }
-        atomic_write_bytes(checkpoint_path + ".pt", blob)
-        atomic_write_text(checkpoint_path, json.dumps(state, separators=(",", ":")))
+        atomic_write_bytes(path.with_name(tensor_file), blob)
+        atomic_write_text(path, json.dumps(state, separators=(",", ":")))
+        for old in path.parent.iterdir():  # earlier saves' tensors, and `<path>.pt` of format-1 saves before hashed names
+            if old.name != tensor_file and old.name.startswith(path.name + ".") and old.name.endswith(".pt"):
+                old.unlink(missing_ok=True)
 
     def restore(self, checkpoint_path: str) -> None:
         path = Path(checkpoint_path)
         try:
             state = json.loads(path.read_text())
-            blob = Path(checkpoint_path + ".pt").read_bytes()
+            tensor_name = str(state.get("tensors_file", path.name + ".pt"))  # older saves: <path>.pt
+            if Path(tensor_name).name != tensor_name:
+                raise InputError(f"{path}: tensors_file {tensor_name!r} must be a file name beside it")
+            tensor_path = path.with_name(tensor_name)
+            blob = tensor_path.read_bytes()
         except (OSError, json.JSONDecodeError) as e:
             raise InputError(f"{path}: cannot read searcher state ({e})") from None
         if state.get("format") != STATE_FORMAT or state.get("searcher") != self.name:
@@ -201,7 +214,7 @@ class ArchSearcher(Searcher):
         if state["space"] != self._space_key():
             raise InputError(f"{path}: saved for space {state['space']}, this search uses {self._space_key()}")
         if hashlib.sha256(blob).hexdigest() != state["tensors_sha256"]:
-            raise InputError(f"{path}.pt does not match {path} (interrupted save?)")
+            raise InputError(f"{tensor_path} does not match {path} (changed or truncated after the save)")
         tensors = torch.load(io.BytesIO(blob), weights_only=True)
         self.completed = list(state["completed"])
         self.pending = {k: Proposal(**p) for k, p in state["pending"].items()}
