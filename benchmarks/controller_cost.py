@@ -23,7 +23,7 @@ def main() -> None:
     space = get_space("r0_sp53", block_adjustments=True)
     out = {"space": "r0_sp53+adjustments", "decisions": len(space.decisions)}
     for algorithm in ("reinforce", "ppo"):
-        c = Controller(space, ControllerConfig(algorithm=algorithm), seed=0)
+        c = Controller(space, ControllerConfig(), seed=0, algorithm=algorithm)
         c.sample()  # warm-up
         times = []
         for _ in range(50):

@@ -84,7 +84,7 @@ def main() -> None:
         "proxy.data.synthetic=demo",
         f"proxy.image_size={args.image_size}",
         "proxy.batch_size=64",
-        "proxy.lr=0.07",
+        "proxy.optim.lr=0.07",
         "proxy.num_workers=4",
         f"++proxy.device={args.device}",
         "++proxy.bn_recalibration_batches=1",

@@ -1,28 +1,34 @@
-"""Hydra composition of `conf/` and conversion into the components' plain config dataclasses."""
+"""The typed config: one schema per group, registered in Hydra's ConfigStore, and the composition
+of `conf/` against them.
+
+Every group's YAML file starts from its schema (`defaults: [base_<group>, _self_]`) and holds only
+its choices and overrides, so a wrong key or type is refused while composing, naming the key.
+`???` marks a value the user must give: schemas whose choices need one (data paths, a FLOPs target)
+are registered as instances with that field missing, since OmegaConf keeps a default when `???`
+is merged onto it.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
 from nas.early_stop import SchedulerConfig
 from nas.reward import RewardConfig
+from nas.searchers import SEARCHER_KINDS
 from proxy_tasks.surrogate import SurrogateConfig
-from proxy_tasks.task import ProxyConfig
+from proxy_tasks.task import DataConfig, ProxyConfig
 from search_space.catalog import resolve_architecture
-from search_space.errors import SpineNASError
+from search_space.errors import ConfigError
 from search_space.space import SearchSpace, get_space
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
-
-
-class ConfigError(SpineNASError, ValueError):
-    """A wrong config key or value; the message names the key."""
 
 
 @dataclass
@@ -52,7 +58,73 @@ class SearchTopLevel:
     trial: TrialResources = field(default_factory=TrialResources)
 
 
+@dataclass
+class SpaceConfig:
+    """`space`: a search space by name, whether block adjustments are searched, and how many of
+    the last built blocks an intermediate block may take parents from (None: all)."""
+
+    name: str = MISSING
+    block_adjustments: bool = False
+    parent_window: Optional[int] = 5
+
+
+@dataclass
+class RayConfig:
+    """`ray`: start a local Ray (`address` None) or join a cluster, and where Ray and Tune write."""
+
+    address: Optional[str] = None  # auto: the cluster `ray start --head` started on this machine
+    num_cpus: Optional[int] = None  # local Ray only; None: every core
+    num_gpus: Optional[int] = None
+    temp_dir: Optional[str] = None  # Ray's session folder (default /tmp/ray)
+    log_to_driver: bool = False  # trial output stays in Ray's logs; the driver prints a status line
+    storage_path: Optional[str] = None  # Tune's experiment folder (default <out_dir>/tune)
+
+
+@dataclass
+class SearchConfig(SearchTopLevel):
+    """`conf/search.yaml`: the top-level keys and one node per group (each checked by its own schema)."""
+
+    # Each group's node is typed by the schema its choice starts from (base_space, base_reinforce,
+    # base_proxy, ...); typed here, the schema's defaults would hide the `???` of a choice.
+    space: Any = MISSING
+    searcher: Any = MISSING
+    proxy: Any = MISSING
+    ray: Any = MISSING
+    reward: Any = MISSING
+    scheduler: Any = MISSING
+
+
+@dataclass
+class TrainConfig:
+    """`conf/train.yaml`: one architecture trained on a proxy (or the full recipe)."""
+
+    arch: str = "spinenet49"  # catalog name or spec file (.yaml/.json)
+    preset: Optional[str] = None  # scaling preset for fields the proxy leaves None
+    out_dir: Optional[str] = None
+    proxy: Any = MISSING
+
+
 GROUPS = ("space", "searcher", "proxy", "ray", "reward", "scheduler", "experiment")
+_FILES = DataConfig(train_ann=MISSING, train_images=MISSING, val_ann=MISSING, val_images=MISSING)
+
+
+def register_schemas() -> None:
+    """Put every schema into Hydra's ConfigStore (idempotent: storing again replaces the node)."""
+    from hydra.core.config_store import ConfigStore
+
+    cs = ConfigStore.instance()
+    cs.store(name="base_search", node=SearchConfig)
+    cs.store(name="base_train", node=TrainConfig)
+    cs.store(group="space", name="base_space", node=SpaceConfig)
+    for name in SEARCHER_KINDS:
+        cs.store(group="searcher", name=f"base_{name}", node=SEARCHER_KINDS.get(name).options)
+    cs.store(group="proxy", name="base_proxy", node=ProxyConfig)
+    cs.store(group="proxy", name="base_proxy_files", node=ProxyConfig(data=_FILES))  # the four data paths must be set
+    cs.store(group="proxy", name="base_surrogate", node=SurrogateConfig)
+    cs.store(group="ray", name="base_ray", node=RayConfig)
+    cs.store(group="reward", name="base_reward", node=RewardConfig)
+    cs.store(group="reward", name="base_flops_budget", node=RewardConfig(target_flops=MISSING))
+    cs.store(group="scheduler", name="base_scheduler", node=SchedulerConfig)
 
 
 def search_top_level(cfg: DictConfig) -> SearchTopLevel:
@@ -67,16 +139,20 @@ def compose(config_name: str, overrides: Sequence[str]) -> DictConfig:
     from hydra import initialize_config_dir
     from hydra.errors import HydraException
 
+    register_schemas()
     try:
         with initialize_config_dir(version_base=None, config_dir=str(CONF_DIR), job_name="spinenas"):
             return hydra_compose(config_name=config_name, overrides=list(overrides))
     except (HydraException, OmegaConfBaseException) as e:
-        raise ConfigError(_one_line(e)) from None
+        cause = e.__cause__ if isinstance(e.__cause__, OmegaConfBaseException) else e  # a bad override: the schema's verdict
+        raise ConfigError(_one_line(cause)) from None
 
 
 def proxy_config(node: DictConfig | dict[str, Any]) -> ProxyConfig | SurrogateConfig:
-    """The `proxy` group as a checked `ProxyConfig` (or `SurrogateConfig`); bad keys are named."""
-    node = node if isinstance(node, DictConfig) else OmegaConf.create(node)
+    """The `proxy` group as a checked `ProxyConfig` (or `SurrogateConfig`); bad keys are named.
+    A plain dict (a `spinenas train` checkpoint's record) may have the flat layout of versions
+    before `model`/`optim`/`loss`/`inference` were nested."""
+    node = node if isinstance(node, DictConfig) else OmegaConf.create(_nest_flat_keys(dict(node)))
     surrogate = node.get("name") == "surrogate"
     cfg = _structured(SurrogateConfig if surrogate else ProxyConfig, node, "proxy")
     try:
@@ -89,6 +165,17 @@ def proxy_config(node: DictConfig | dict[str, Any]) -> ProxyConfig | SurrogateCo
         except (ValueError, KeyError, FileNotFoundError) as e:
             raise ConfigError(f"proxy.target: {_one_line(e)}") from None
     return cfg
+
+
+def _nest_flat_keys(record: dict[str, Any]) -> dict[str, Any]:
+    """Move top-level keys that belong to one of ProxyConfig's nested groups into it."""
+    top = {f.name for f in dataclasses.fields(ProxyConfig)}
+    groups = {f.name: {g.name for g in dataclasses.fields(f.default_factory)} for f in dataclasses.fields(ProxyConfig) if f.name in ("model", "optim", "loss", "inference")}
+    for key in [k for k in record if k not in top]:
+        group = next((g for g, names in groups.items() if key in names), None)
+        if group is not None:
+            record.setdefault(group, {})[key] = record.pop(key)
+    return record
 
 
 def _missing_keys(cfg: DictConfig, prefix: str = "") -> list[str]:
@@ -104,16 +191,37 @@ def _missing_keys(cfg: DictConfig, prefix: str = "") -> list[str]:
     return out
 
 
-def _one_line(e: Exception) -> str:
-    text = " ".join(str(e).split())
+def _one_line(e: Exception, group: str = "") -> str:
+    """One line for a Hydra/OmegaConf error; keys are written in full (`group.key`)."""
+
+    def full(key: str) -> str:
+        return f"{group}.{key}" if group else key
+
+    text = " ".join(str(e).split()).split(" Config search path:")[0]
+    text = re.sub(r"^In '\w+': ", "", text)
+    if "Available options in '" in text:  # a wrong choice: list the choices, not the schemas they start from
+        text = re.sub(r" base_\w+", "", text).replace(" Available options in '", ". Available options in '")
     typed = re.match(r"Value '(.*)' of type '\w+' could not be converted to (\w+) .*?full_key: (\S+)", text)
     if typed:
         value, kind, key = typed.groups()
-        return f"{key}: {value!r} is not {'an' if kind[0] in 'AEIOU' else 'a'} {kind.lower()}"
+        return f"{full(key)}: {value!r} is not {'an' if kind[0] in 'AEIOU' else 'a'} {kind.lower()}"
     if text.startswith("Could not override '"):
         key = text.split("'")[1]
         return f"unknown config key '{key}' (no such setting; see conf/ for the valid keys)"
-    return text.replace("full_key: ", "key: ").split(" object_type=")[0].split(" reference_type=")[0]
+    schema = getattr(e, "object_type", None)
+    if isinstance(e, (ConfigAttributeError, ConfigKeyError)) and getattr(e, "full_key", None) and dataclasses.is_dataclass(schema):
+        valid = ", ".join(f.name for f in dataclasses.fields(schema))
+        key = full(str(e.full_key))
+        moved = [  # a key that lives one level down (proxy.lr is proxy.optim.lr)
+            f"{key.rpartition('.')[0]}.{f.name}.{key.rpartition('.')[2]}".lstrip(".")
+            for f in dataclasses.fields(schema)
+            if dataclasses.is_dataclass(f.default_factory if callable(f.default_factory) else None)
+            and key.rpartition(".")[2] in {g.name for g in dataclasses.fields(f.default_factory)}
+        ]
+        hint = f": did you mean {moved[0]}?" if moved else ""
+        return f"unknown config key '{key}'{hint} ({schema.__name__}'s keys: {valid})"
+    text = text.replace("full_key: ", "key: ").split(" object_type=")[0].split(" reference_type=")[0]
+    return f"{group}: {text}" if group else text
 
 
 def search_space_of(cfg: DictConfig) -> SearchSpace:
@@ -148,6 +256,6 @@ def _structured(cls: type, node: DictConfig, group: str) -> Any:
     try:
         return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(cls), node))  # nested dataclasses too
     except OmegaConfBaseException as e:
-        raise ConfigError(f"{group}: {_one_line(e)}" if group else _one_line(e)) from None
+        raise ConfigError(_one_line(e, group)) from None
     except ValueError as e:
         raise ConfigError(str(e)) from None

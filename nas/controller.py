@@ -37,7 +37,7 @@ def one_thread() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-@dataclass(frozen=True)
+@dataclass
 class ControllerConfig:
     """Policy size and the learning rule's settings."""
 
@@ -48,7 +48,6 @@ class ControllerConfig:
     tanh_constant: float | None = 5.0  # logits = c * tanh(logits / c) bounds how sure a choice can get
     temperature: float = 1.0
     grad_clip: float = 5.0
-    algorithm: str = "reinforce"  # or "ppo"
     ppo_clip: float = 0.2
     ppo_epochs: int = 4
     max_importance_weight: float = 2.0  # REINFORCE: truncated ratio new/old policy of late rewards
@@ -123,12 +122,13 @@ class Controller:
         space: the search space (decisions, masks).
         config: policy and learning-rule settings.
         seed: seeds the weights and the sampling generator.
+        algorithm: the learning rule, reinforce or ppo.
     """
 
-    def __init__(self, space: SearchSpace, config: ControllerConfig = ControllerConfig(), seed: int = 0) -> None:
-        if config.algorithm not in ("reinforce", "ppo"):
-            raise ValueError(f"controller algorithm must be reinforce or ppo, got {config.algorithm!r}")
-        self.space, self.config = space, config
+    def __init__(self, space: SearchSpace, config: ControllerConfig = ControllerConfig(), seed: int = 0, *, algorithm: str = "reinforce") -> None:
+        if algorithm not in ("reinforce", "ppo"):
+            raise ValueError(f"controller algorithm must be reinforce or ppo, got {algorithm!r}")
+        self.space, self.config, self.algorithm = space, config, algorithm
         with torch.random.fork_rng(devices=[]):  # seeded weights; the caller's global RNG is left alone
             torch.manual_seed(seed)
             self.policy = Policy(space, config.hidden)
@@ -228,14 +228,14 @@ class Controller:
         return stats
 
     def _update(self, items: Sequence[tuple[Sample, float]]) -> dict[str, float]:
-        epochs = self.config.ppo_epochs if self.config.algorithm == "ppo" else 1
+        epochs = self.config.ppo_epochs if self.algorithm == "ppo" else 1
         adv = torch.tensor([a for _, a in items])
         old_logp = torch.tensor([sample.log_prob for sample, _ in items])
         loss_value = 0.0
         for _ in range(epochs):
             logp, ent = self.evaluate([sample.actions for sample, _ in items])
             ratio = torch.exp(logp - old_logp)
-            if self.config.algorithm == "ppo":
+            if self.algorithm == "ppo":
                 clip = self.config.ppo_clip
                 objective = torch.minimum(ratio * adv, ratio.clamp(1 - clip, 1 + clip) * adv)
             else:

@@ -10,7 +10,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from proxy_tasks.retinanet import AnchorConfig, DetectorConfig, build_detector
+from proxy_tasks.retinanet import DetectorConfig, InferenceConfig, LossConfig, build_detector
+from proxy_tasks.task import ModelScaling
 from search_space.catalog import ModelPreset, get_preset, preset_for, resolve_architecture
 from search_space.errors import InputError
 from search_space.export import DetectionBackbone, flatten, load_weights, max_difference, output_names, read_tensors, run_exported, save_module
@@ -38,12 +39,7 @@ class ExportRequest:
 
 def detector_config(preset: ModelPreset) -> DetectorConfig:
     """The paper's detector settings for a preset (head width and depth, anchor size)."""
-    return DetectorConfig(
-        backbone=preset.backbone_config(),
-        head_filters=preset.head_filters,
-        head_convs=preset.head_convs,
-        anchors=AnchorConfig(anchor_size=preset.anchor_size),
-    )
+    return ModelScaling.of_preset().detector_config(preset, loss=LossConfig(), inference=InferenceConfig())
 
 
 def build_module(req: ExportRequest) -> tuple[nn.Module, Architecture, int]:

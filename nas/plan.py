@@ -124,7 +124,7 @@ def concurrent_trials(settings: SearchSettings, cluster: Cluster) -> int:
         bound = min(bound, int(cluster.gpus / trial.gpus + 1e-9))
     if bound < 1:
         raise ConfigError(
-            f"no trial fits the cluster: trial.cpus={cfg.trial.cpus}, trial.gpus={cfg.trial.gpus}, "
+            f"no trial fits the cluster: trial.cpus={cfg.trial.cpus:g}, trial.gpus={cfg.trial.gpus:g}, "
             f"cluster has {cluster.cpus:g} CPUs and {cluster.gpus:g} GPUs ({cluster.source})"
         )
     return bound
@@ -190,7 +190,7 @@ def _notes(settings: SearchSettings, est: PlanEstimate, steps: int | None) -> li
         notes.append("extrapolated from a few steps; the final evaluation was timed on a barely trained model")
     device = est.measured.get("device", "")
     if float(settings.cfg.trial.gpus) > 0 and device and not str(device).startswith("cuda"):
-        notes.append(f"timed on {device}, but trials will hold GPUs (trial.gpus={settings.cfg.trial.gpus}): run plan on a GPU node for real numbers")
+        notes.append(f"timed on {device}, but trials will hold GPUs (trial.gpus={settings.cfg.trial.gpus:g}): run plan on a GPU node for real numbers")
     return notes
 
 

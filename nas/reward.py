@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 
-@dataclass(frozen=True)
+@dataclass
 class RewardConfig:
     """reward = metric x (cost / target) ** w, with w = weight (soft) or, hard, 0 within budget and -1 over.
 

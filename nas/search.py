@@ -95,11 +95,14 @@ def load_settings(overrides: Sequence[str]) -> SearchSettings:
 
 
 def searcher_options(cfg: DictConfig, space: SearchSpace) -> dict[str, Any]:
-    """The searcher group's options, checked by building the searcher once."""
+    """The searcher group's options (keys and types were checked by its schema while composing);
+    their values are checked by building the searcher once."""
     options = {k: v for k, v in OmegaConf.to_container(cfg.searcher, resolve=True).items() if k != "name"}
     try:
         make_searcher(cfg.searcher.name, space, options, dedup=False)
-    except (TypeError, ValueError) as e:
+    except ConfigError:
+        raise
+    except ValueError as e:
         raise ConfigError(f"searcher {cfg.searcher.name}: {e}") from None
     return options
 

@@ -35,7 +35,7 @@ class AnchorConfig:
         return self.num_scales * len(self.aspect_ratios)
 
 
-@dataclass(frozen=True)
+@dataclass
 class LossConfig:
     """Focal loss and Huber box loss as in the official configs."""
 
@@ -47,7 +47,7 @@ class LossConfig:
     negative_iou: float = 0.4
 
 
-@dataclass(frozen=True)
+@dataclass
 class InferenceConfig:
     """Post-processing: score threshold, per-level top-k, class-wise NMS, detections per image."""
 

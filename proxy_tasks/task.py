@@ -48,41 +48,71 @@ class DataConfig:
 
 
 @dataclass
-class ProxyConfig:
-    """A proxy (or full) detection training recipe. Scaling fields left None follow the model's preset."""
+class ModelScaling:
+    """How the trained detector is scaled (`proxy.model.*`). The defaults are the paper's proxy
+    (section 5.1: feature dimensions x0.25, resample alpha 0.25, 64-filter heads); a field set to
+    None follows the model's preset (the full-size values, `conf/proxy/full.yaml`)."""
 
-    name: str = "custom"
-    data: DataConfig = field(default_factory=DataConfig)
-    image_size: int | None = 256  # None: the preset's published input size
-    epochs: int = 5
-    batch_size: int = 16
-    optimizer: str = "sgd"  # sgd (official) or adamw
-    lr: float = 0.08
-    momentum: float = 0.9  # SGD only
-    weight_decay: float = 4e-5
-    warmup_steps: int = 100
-    grad_clip: float = 10.0
     filter_size_scale: float | None = 0.25
     resample_alpha: float | None = 0.25
     block_repeats: int | None = 1
-    endpoints_filters: int | None = None  # None: head_filters
+    endpoints_filters: int | None = None  # None: the head's width
     head_filters: int | None = 64
     head_convs: int | None = 4
     anchor_size: float | None = 3.0
     activation: str | None = "swish"
     drop_connect: float | None = 0.0
     norm: str = "batch"  # batch (official) or group (for tiny batches: no batch statistics)
-    focal_alpha: float = 0.25
-    focal_gamma: float = 1.5
-    box_loss_weight: float = 50.0
-    huber_delta: float = 0.1
+
+    @classmethod
+    def of_preset(cls) -> ModelScaling:
+        """Every scaling field from the preset: the full-size model."""
+        return cls(**{f.name: None for f in dataclasses.fields(cls) if f.name != "norm"})
+
+    def detector_config(self, preset: ModelPreset, *, loss: LossConfig, inference: InferenceConfig) -> DetectorConfig:
+        """Backbone and head settings; fields left None come from `preset`."""
+
+        def pick(value: Any, default: Any) -> Any:
+            return default if value is None else value
+
+        head_filters = pick(self.head_filters, preset.head_filters)
+        backbone = BackboneConfig(
+            filter_size_scale=pick(self.filter_size_scale, preset.filter_size_scale),
+            resample_alpha=pick(self.resample_alpha, preset.resample_alpha),
+            block_repeats=pick(self.block_repeats, preset.block_repeats),
+            endpoints_num_filters=pick(self.endpoints_filters, head_filters if self.head_filters is not None else preset.endpoints_num_filters),
+            activation=pick(self.activation, preset.activation),
+            drop_connect=pick(self.drop_connect, preset.drop_connect),
+            norm=self.norm,
+        )
+        return DetectorConfig(
+            backbone=backbone,
+            head_filters=head_filters,
+            head_convs=pick(self.head_convs, preset.head_convs),
+            anchors=AnchorConfig(anchor_size=pick(self.anchor_size, preset.anchor_size)),
+            loss=loss,
+            inference=inference,
+        )
+
+
+@dataclass
+class ProxyConfig:
+    """A proxy (or full) detection training recipe: data, input size and length, then the
+    detector's scaling (`model`), the optimiser (`optim`), the loss and the post-processing, each the
+    component's own config."""
+
+    name: str = "custom"
+    data: DataConfig = field(default_factory=DataConfig)
+    image_size: int | None = 256  # None: the preset's published input size
+    epochs: int = 5
+    batch_size: int = 16
+    model: ModelScaling = field(default_factory=ModelScaling)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    inference: InferenceConfig = field(default_factory=InferenceConfig)
     scale_jitter_min: float = 0.8
     scale_jitter_max: float = 1.2
     flip: bool = True
-    score_threshold: float = 0.05
-    topk_per_level: int = 1000
-    nms_iou: float = 0.5
-    max_detections: int = 100
     num_workers: int = 2
     device: str = "auto"
     amp: str = "auto"
@@ -106,40 +136,16 @@ class ProxyConfig:
             raise ValueError("proxy.scale_jitter_min must be > 0 and <= proxy.scale_jitter_max")
         if self.gpu_memory_fraction is not None and not 0 < self.gpu_memory_fraction <= 1:
             raise ValueError(f"proxy.gpu_memory_fraction must be in (0, 1], got {self.gpu_memory_fraction}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"proxy.optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
-        if self.norm not in NORMS:
-            raise ValueError(f"proxy.norm must be one of {', '.join(NORMS)}, got {self.norm!r}")
+        if self.optim.optimizer not in OPTIMIZERS:
+            raise ValueError(f"proxy.optim.optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optim.optimizer!r}")
+        if self.model.norm not in NORMS:
+            raise ValueError(f"proxy.model.norm must be one of {', '.join(NORMS)}, got {self.model.norm!r}")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ValueError(f"proxy.device must be auto, cpu or cuda[:N], got {self.device!r}")
 
     def detector_config(self, preset: ModelPreset) -> DetectorConfig:
-        """Backbone and head settings; fields left None come from `preset`."""
-
-        def pick(value: Any, default: Any) -> Any:
-            return default if value is None else value
-
-        head_filters = pick(self.head_filters, preset.head_filters)
-        backbone = BackboneConfig(
-            filter_size_scale=pick(self.filter_size_scale, preset.filter_size_scale),
-            resample_alpha=pick(self.resample_alpha, preset.resample_alpha),
-            block_repeats=pick(self.block_repeats, preset.block_repeats),
-            endpoints_num_filters=pick(self.endpoints_filters, head_filters if self.head_filters is not None else preset.endpoints_num_filters),
-            activation=pick(self.activation, preset.activation),
-            drop_connect=pick(self.drop_connect, preset.drop_connect),
-            norm=self.norm,
-        )
-        return DetectorConfig(
-            backbone=backbone,
-            head_filters=head_filters,
-            head_convs=pick(self.head_convs, preset.head_convs),
-            anchors=AnchorConfig(anchor_size=pick(self.anchor_size, preset.anchor_size)),
-            loss=LossConfig(self.focal_alpha, self.focal_gamma, self.huber_delta, self.box_loss_weight),
-            inference=InferenceConfig(self.score_threshold, self.topk_per_level, self.nms_iou, self.max_detections),
-        )
-
-    def optim_config(self) -> OptimConfig:
-        return OptimConfig(self.lr, self.momentum, self.weight_decay, self.warmup_steps, self.grad_clip, self.optimizer)
+        """Backbone, head, loss and inference settings; scaling fields left None come from `preset`."""
+        return self.model.detector_config(preset, loss=self.loss, inference=self.inference)
 
 
 @dataclass
@@ -321,7 +327,7 @@ class ProxyTask:
             run.model,
             run.loader,
             epochs=cfg.epochs,
-            cfg=cfg.optim_config(),
+            cfg=cfg.optim,
             device=run.device,
             amp=cfg.amp,
             channels_last=cfg.channels_last,

@@ -22,7 +22,7 @@ class NonFiniteLossError(SpineNASError, FloatingPointError):
 OPTIMIZERS = ("sgd", "adamw")
 
 
-@dataclass(frozen=True)
+@dataclass
 class OptimConfig:
     """Optimiser and schedule; `lr` is for the configured batch size.
 

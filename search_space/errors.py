@@ -9,6 +9,10 @@ class SpineNASError(Exception):
     """Base of every user-facing error; the message names the file, key or record and the rule."""
 
 
+class ConfigError(SpineNASError, ValueError):
+    """A wrong config key or value; the message names the key."""
+
+
 class InputError(SpineNASError, ValueError):
     """A bad value or file from the user that is not a spec, config or dataset (weights, sizes)."""
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from nas.cli import main
+from nas.config import proxy_config
 from proxy_tasks.retinanet import build_detector
-from proxy_tasks.task import ProxyConfig
 from search_space import get_architecture, get_preset
 
 
@@ -23,7 +23,7 @@ def test_train_writes_metrics_and_a_safe_checkpoint(tmp_path, capsys):
     assert (out / "config.yaml").exists() and (out / "arch.yaml").exists()
     ckpt = torch.load(out / "checkpoint.pt", weights_only=True)
     assert ckpt["arch"]["name"] == "resnet50_fpn" and ckpt["metrics"]["AP"] == written["AP"]
-    cfg = ProxyConfig(**{k: v for k, v in ckpt["proxy"].items() if k != "data"})
+    cfg = proxy_config(ckpt["proxy"])
     model = build_detector(get_architecture("resnet50_fpn"), ckpt["num_classes"], cfg.detector_config(get_preset("resnet50_fpn")))
     model.load_state_dict(ckpt["model"])  # every tensor is there, with the right shape
 
@@ -63,6 +63,6 @@ def test_full_recipe_takes_the_models_preset():
     proxy = proxy_config(cfg.proxy)
     preset = get_preset("spinenet96")
     det = proxy.detector_config(preset)
-    assert proxy.image_size is None and (proxy.epochs, proxy.batch_size, proxy.lr, proxy.warmup_steps) == (350, 256, 0.28, 2000)
+    assert proxy.image_size is None and (proxy.epochs, proxy.batch_size, proxy.optim.lr, proxy.optim.warmup_steps) == (350, 256, 0.28, 2000)
     assert det.backbone == preset.backbone_config()  # scale 1.0, alpha 0.5, 2 repeats, 256 endpoints, swish, 0.2
     assert (det.head_filters, det.head_convs, det.anchors.anchor_size) == (256, 4, 3.0)

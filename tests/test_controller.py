@@ -27,7 +27,7 @@ def test_deterministic_under_a_seed():
 @pytest.mark.parametrize("algorithm", ["reinforce", "ppo"])
 def test_learning_raises_the_probability_of_rewarded_choices(algorithm):
     """Toy reward: 1 when the first block is placed at L4, else 0 (pool L2, L3, L4)."""
-    c = Controller(SPACE, ControllerConfig(algorithm=algorithm, lr=0.01), seed=0)
+    c = Controller(SPACE, ControllerConfig(lr=0.01), seed=0, algorithm=algorithm)
     want = LEVELS.index(4)
     before = float(c.choice_probability([])[want])
     for _ in range(40):
@@ -55,7 +55,7 @@ def test_state_round_trip_continues_identically():
 
 def test_unknown_algorithm():
     with pytest.raises(ValueError, match="reinforce or ppo"):
-        Controller(SPACE, ControllerConfig(algorithm="a2c"))
+        Controller(SPACE, ControllerConfig(), algorithm="a2c")
 
 
 def test_building_a_controller_leaves_the_global_rng_alone():

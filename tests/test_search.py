@@ -73,7 +73,7 @@ def scalars_of(logdir):
 def test_failing_trials_are_recorded_and_the_search_completes(tmp_path, ray_dir):
     out = tmp_path / "fail"
     # alpha 0.001 leaves some resampling convs with width 0: every trial raises while building.
-    run_search(["proxy=synthetic_tiny", "proxy.resample_alpha=0.001", "trials=2", f"out_dir={out}", f"ray.temp_dir={ray_dir}"])
+    run_search(["proxy=synthetic_tiny", "proxy.model.resample_alpha=0.001", "trials=2", f"out_dir={out}", f"ray.temp_dir={ray_dir}"])
     rows = RunFolder(out).read_rows()
     assert len(rows) == 2 and all(r.status == "failed" and r.reward == 0.0 for r in rows)
     assert all("InputError: resample width" in r.values["error"] for r in rows)
@@ -150,8 +150,11 @@ def test_search_bad_input_is_one_line_exit_2(args, message, tmp_path):
         # Everything a search can know before its first trial (issue 13); in this process, since the
         # subprocess cases above already show that main's return code is the process's.
         (["proxy=surrogate", "proxy.target=spinenet50"], "proxy.target: 'spinenet50' is neither a catalog architecture"),
-        (["+searcher.lrr=0.1"], "searcher reinforce: ControllerConfig.__init__() got an unexpected keyword argument 'lrr'"),
-        (["searcher.lr=fast"], "searcher reinforce:"),
+        (["+searcher.lrr=0.1"], "unknown config key 'searcher.lrr' (searcher reinforce's keys: hidden, lr,"),
+        (["searcher.lr=fast"], "searcher.lr: 'fast' is not a float"),
+        (["searcher.batch_size=0"], "searcher reinforce: batch_size, late_batch_size and concurrency must be >= 1"),
+        (["proxy.lr=0.1"], "unknown config key 'proxy.lr': did you mean proxy.optim.lr?"),
+        (["space.foo=1"], "unknown config key 'space.foo' (SpaceConfig's keys: name, block_adjustments, parent_window)"),
         (["trial.gpus=half"], "trial.gpus: 'half' is not a float"),
         (["proxy=custom", "proxy.data.train_ann=NOPE/train.json", "proxy.data.train_images=.", "proxy.data.val_ann=NOPE/val.json",
           "proxy.data.val_images=."], "NOPE/train.json: annotation file not found"),  # fmt: skip
@@ -192,7 +195,7 @@ def test_an_internal_error_is_not_dressed_as_a_user_error(monkeypatch):
 @pytest.mark.slow
 def test_identical_failures_end_the_search(tmp_path, ray_dir):
     out = tmp_path / "same"
-    args = ["proxy=synthetic_tiny", "proxy.resample_alpha=0.001", "trials=6", "max_concurrent=1",
+    args = ["proxy=synthetic_tiny", "proxy.model.resample_alpha=0.001", "trials=6", "max_concurrent=1",
             "trial.abort_after_identical_failures=2", f"out_dir={out}", f"ray.temp_dir={ray_dir}"]  # fmt: skip
     with pytest.raises(RepeatedFailureError, match="the last 2 trials failed with the same error.*resample width"):
         run_search(args)
@@ -204,6 +207,6 @@ def test_identical_failures_end_the_search(tmp_path, ray_dir):
 
 def test_bad_searcher_option_writes_nothing(tmp_path):
     out = tmp_path / "never"
-    with pytest.raises(ValueError, match="searcher reinforce: .*unexpected keyword argument 'lrr'"):
+    with pytest.raises(ValueError, match=r"unknown config key 'searcher.lrr' \(searcher reinforce's keys: "):
         run_search(["+searcher.lrr=0.1", "proxy=surrogate", f"out_dir={out}"])
     assert not out.exists()

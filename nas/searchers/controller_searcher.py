@@ -32,6 +32,7 @@ class ControllerSearcher(ArchSearcher):
         concurrency: int = 1,
         late_batch_size: int | None = None,
         late_after: int = 0,
+        algorithm: str = "reinforce",
         **kwargs: Any,
     ) -> None:
         super().__init__(space, **kwargs)
@@ -41,8 +42,8 @@ class ControllerSearcher(ArchSearcher):
                 f"batch_size, late_batch_size and concurrency must be >= 1, reuse and late_after >= 0; got "
                 f"{batch_size}, {late_batch_size}, {concurrency}, {reuse}, {late_after}"
             )
-        self.name = config.algorithm
-        self.controller = Controller(space, config, seed=self.seed)
+        self.name = algorithm
+        self.controller = Controller(space, config, seed=self.seed, algorithm=algorithm)
         self.reuse, self.late_after = reuse, late_after
         floor = math.ceil(concurrency / 2)
         self.early_batch, self.late_batch = max(batch_size, floor), max(late_batch_size, floor)

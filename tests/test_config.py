@@ -1,0 +1,101 @@
+"""The typed config: every group starts from a schema in Hydra's ConfigStore, YAML files hold only
+choices and overrides, and mistakes name their key."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+from hydra.core.config_store import ConfigStore
+from omegaconf import OmegaConf
+
+from nas.config import CONF_DIR, compose, proxy_config, register_schemas
+from search_space.errors import ConfigError
+
+GROUP_FILES = sorted(p for p in CONF_DIR.glob("*/*.yaml") if p.parent.name != "experiment")
+
+
+def _base_of(path: Path) -> str:
+    """The first entry of a group file's defaults list (its schema, or a sibling choice it extends)."""
+    defaults = yaml.safe_load(path.read_text()).get("defaults", [])
+    assert defaults and defaults[-1] == "_self_", f"{path}: defaults must start from a schema and end with _self_"
+    return defaults[0]
+
+
+def _leaves(node: dict, prefix: str = "") -> dict[str, object]:
+    out = {}
+    for key, value in node.items():
+        if isinstance(value, dict):
+            out.update(_leaves(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _resolved_base(group: str, base: str) -> dict:
+    """What a group file starts from, as plain values: a schema node, or a sibling file resolved."""
+    register_schemas()
+    if base.startswith("base_"):
+        node = ConfigStore.instance().load(f"{group}/{base}.yaml").node
+        return OmegaConf.to_container(node)
+    sibling = CONF_DIR / group / f"{base}.yaml"
+    merged = _resolved_base(group, _base_of(sibling))
+    own = {k: v for k, v in yaml.safe_load(sibling.read_text()).items() if k != "defaults"}
+    return OmegaConf.to_container(OmegaConf.merge(merged, own))
+
+
+@pytest.mark.parametrize("path", GROUP_FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_group_files_start_from_a_registered_schema_and_hold_only_overrides(path):
+    group, base = path.parent.name, _base_of(path)
+    register_schemas()
+    assert base.startswith("base_") and ConfigStore.instance().load(f"{group}/{base}.yaml") is not None or (CONF_DIR / group / f"{base}.yaml").exists()
+    defaults = _leaves(_resolved_base(group, base))
+    own = _leaves({k: v for k, v in yaml.safe_load(path.read_text()).items() if k != "defaults"})
+    assert set(own) <= set(defaults), f"{path}: keys the schema lacks: {sorted(set(own) - set(defaults))}"
+    repeated = [k for k, v in own.items() if k != "name" and defaults[k] == v]
+    assert not repeated, f"{path} repeats its schema's defaults: {repeated}"
+
+
+def test_top_level_files_hold_only_choices():
+    for name in ("search", "train"):
+        text = yaml.safe_load((CONF_DIR / f"{name}.yaml").read_text())
+        assert list(text) == ["defaults"] and text["defaults"][0] == f"base_{name}"
+
+
+def test_every_choice_composes_to_its_schema_type():
+    from nas.searchers import SEARCHER_KINDS
+    from proxy_tasks.surrogate import SurrogateConfig
+    from proxy_tasks.task import ProxyConfig
+
+    paths = [f"proxy.data.{k}=x" for k in ("train_ann", "train_images", "val_ann", "val_images")]
+    for proxy in ("synthetic", "synthetic_tiny", "coco", "custom", "full", "surrogate"):
+        cfg = compose("search", [f"proxy={proxy}", *paths] if proxy in ("coco", "custom", "full") else [f"proxy={proxy}"])
+        assert OmegaConf.get_type(cfg.proxy) is (SurrogateConfig if proxy == "surrogate" else ProxyConfig)
+    for name in SEARCHER_KINDS:
+        assert OmegaConf.get_type(compose("search", [f"searcher={name}"]).searcher) is SEARCHER_KINDS.get(name).options
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["proxy.optim.lr=fast"], "proxy.optim.lr: 'fast' is not a float"),
+        (["proxy.model.head_filters=wide"], "proxy.model.head_filters: 'wide' is not an integer"),
+        (["proxy.loss.focal_gammma=2"], "unknown config key 'proxy.loss.focal_gammma' (LossConfig's keys: focal_alpha,"),
+        (["proxy.head_filters=32"], "unknown config key 'proxy.head_filters': did you mean proxy.model.head_filters?"),
+        (["ray.num_gpus=some"], "ray.num_gpus: 'some' is not an integer"),
+        (["scheduler.grace_period=x"], "scheduler.grace_period: 'x' is not an integer"),
+        (["searcher=evolution", "searcher.population=many"], "searcher.population: 'many' is not an integer"),
+        (["proxy=custom"], "missing value for proxy.data.train_ann"),
+    ],
+)
+def test_a_wrong_key_or_type_names_the_key(overrides, message):
+    with pytest.raises(ConfigError, match="^" + message.replace("(", r"\(").replace(")", r"\)").replace("?", r"\?").replace(".", r"\.")):
+        from nas.search import load_settings
+
+        load_settings(overrides)
+
+
+def test_a_flat_checkpoint_record_of_older_versions_reads_nested():
+    proxy = proxy_config({"name": "synthetic", "lr": 0.01, "optimizer": "adamw", "head_filters": 32, "norm": "group", "nms_iou": 0.6})
+    assert (proxy.optim.lr, proxy.optim.optimizer, proxy.model.head_filters, proxy.model.norm, proxy.inference.nms_iou) == (0.01, "adamw", 32, "group", 0.6)
+    with pytest.raises(ConfigError, match="unknown config key 'proxy.lrr'"):
+        proxy_config({"name": "synthetic", "lrr": 0.01})
