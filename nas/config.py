@@ -229,6 +229,11 @@ def search_space_of(cfg: DictConfig) -> SearchSpace:
     return get_space(cfg.space.name, block_adjustments=cfg.space.block_adjustments, parent_window=cfg.space.parent_window)
 
 
+def ray_config(node: DictConfig) -> RayConfig:
+    """The `ray` group as a `RayConfig`."""
+    return _structured(RayConfig, node, "ray")
+
+
 def reward_config(node: DictConfig) -> RewardConfig:
     """The `reward` group as a checked `RewardConfig`."""
     return _structured(RewardConfig, node, "reward")

@@ -232,7 +232,7 @@ def run_fidelity(overrides: Sequence[str], options: FidelityOptions) -> Fidelity
     candidates = choose_candidates(settings, options.archs)
     runs = plan_runs(settings, candidates, options)
     folder.planned = runs
-    started_ray = connect_ray(cfg)
+    started_ray = connect_ray(settings.ray)
     try:
         folder.start(resume=settings.top.resume)
         unknown = {r.values["arch_id"] for r in folder.rows} - {c.arch.id for c in candidates}

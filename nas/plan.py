@@ -97,34 +97,33 @@ def plan(overrides: Sequence[str], steps: int | None = None, cpus: float | None 
 
 def cluster_size(settings: SearchSettings, cpus: float | None, gpus: float | None) -> Cluster:
     """CPUs and GPUs the search can use: given, the joined cluster's, or this machine's."""
-    cfg = settings.cfg
+    ray_cfg = settings.ray
     if cpus is not None or gpus is not None:
         return Cluster(float(cpus if cpus is not None else os.cpu_count() or 1), float(gpus or 0), "given")
-    if cfg.ray.address:
+    if ray_cfg.address:
         import ray
 
-        started = connect_ray(cfg)
+        started = connect_ray(ray_cfg)
         try:
             res = ray.cluster_resources()
         finally:
             if started:
                 ray.shutdown()
-        return Cluster(float(res.get("CPU", 0)), float(res.get("GPU", 0)), f"Ray cluster at {cfg.ray.address}")
-    local_cpus = cfg.ray.num_cpus if cfg.ray.num_cpus is not None else os.cpu_count() or 1
-    local_gpus = cfg.ray.num_gpus if cfg.ray.num_gpus is not None else torch.cuda.device_count()
+        return Cluster(float(res.get("CPU", 0)), float(res.get("GPU", 0)), f"Ray cluster at {ray_cfg.address}")
+    local_cpus = ray_cfg.num_cpus if ray_cfg.num_cpus is not None else os.cpu_count() or 1
+    local_gpus = ray_cfg.num_gpus if ray_cfg.num_gpus is not None else torch.cuda.device_count()
     return Cluster(float(local_cpus), float(local_gpus), "this machine")
 
 
 def concurrent_trials(settings: SearchSettings, cluster: Cluster) -> int:
     """Trials running at once: max_concurrent, bounded by the CPUs and GPUs trials reserve."""
-    cfg = settings.cfg
     trial = settings.top.trial
     bound = min(settings.top.max_concurrent, int(cluster.cpus // trial.cpus + 1e-9))
     if trial.gpus > 0:
         bound = min(bound, int(cluster.gpus / trial.gpus + 1e-9))
     if bound < 1:
         raise ConfigError(
-            f"no trial fits the cluster: trial.cpus={cfg.trial.cpus:g}, trial.gpus={cfg.trial.gpus:g}, "
+            f"no trial fits the cluster: trial.cpus={trial.cpus:g}, trial.gpus={trial.gpus:g}, "
             f"cluster has {cluster.cpus:g} CPUs and {cluster.gpus:g} GPUs ({cluster.source})"
         )
     return bound
@@ -132,11 +131,11 @@ def concurrent_trials(settings: SearchSettings, cluster: Cluster) -> int:
 
 def typical_architecture(settings: SearchSettings, task: Any, samples: int) -> tuple[Architecture, dict[str, float]]:
     """The sample of median proxy FLOPs among `samples` draws (seeded by `seed`), with the spread."""
-    rng = np.random.default_rng(int(settings.cfg.seed))
+    rng = np.random.default_rng(settings.top.seed)
     archs = [settings.space.sample(rng) for _ in range(max(1, samples))]
     if isinstance(task, SurrogateTask):
         return archs[0], {}
-    preset = get_preset(str(settings.cfg.preset))
+    preset = get_preset(settings.top.preset)
     costs = [task.model_cost(arch, preset)["flops"] for arch in archs]
     order = np.argsort(costs)
     pick = int(order[len(order) // 2])
@@ -182,15 +181,15 @@ def _notes(settings: SearchSettings, est: PlanEstimate, steps: int | None) -> li
         notes.append(f"sampled architectures span {lo:.2f}x to {hi:.2f}x the timed one's FLOPs; training time follows roughly")
     if settings.scheduler.enabled:
         notes.append("ASHA: assumes each rung keeps 1/reduction_factor; early trials meet no cutoff, so the real cost is higher")
-    if settings.cfg.dedup:
+    if settings.top.dedup:
         notes.append("repeated architectures re-use results (dedup=true), which makes the real cost lower")
     if est.cluster.source == "this machine" and est.concurrent > 1:
         notes.append(f"{est.concurrent} trials at once on this machine share memory bandwidth; timed alone, so an optimistic wall time")
     if steps is not None:
         notes.append("extrapolated from a few steps; the final evaluation was timed on a barely trained model")
     device = est.measured.get("device", "")
-    if float(settings.cfg.trial.gpus) > 0 and device and not str(device).startswith("cuda"):
-        notes.append(f"timed on {device}, but trials will hold GPUs (trial.gpus={settings.cfg.trial.gpus:g}): run plan on a GPU node for real numbers")
+    if settings.top.trial.gpus > 0 and device and not str(device).startswith("cuda"):
+        notes.append(f"timed on {device}, but trials will hold GPUs (trial.gpus={settings.top.trial.gpus:g}): run plan on a GPU node for real numbers")
     return notes
 
 

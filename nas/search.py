@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from ray.tune import Callback, Stopper
 from ray.tune.search import Searcher
 
-from nas.config import ConfigError, SearchTopLevel, compose, proxy_config, reward_config, scheduler_config, search_space_of, search_top_level
+from nas.config import ConfigError, RayConfig, SearchTopLevel, compose, proxy_config, ray_config, reward_config, scheduler_config, search_space_of, search_top_level
 from nas.early_stop import SchedulerConfig, make_scheduler, parse_rungs, rung_epochs, seed_scheduler
 from nas.report import LiveReport, write_report
 from nas.results import RunFolder
@@ -58,6 +58,7 @@ class SearchSettings:
     proxy: ProxyConfig | SurrogateConfig
     reward: RewardConfig
     scheduler: SchedulerConfig
+    ray: RayConfig
 
     @property
     def epochs(self) -> int | None:
@@ -91,7 +92,7 @@ def load_settings(overrides: Sequence[str]) -> SearchSettings:
         ProxyTask(proxy, log=lambda _msg: None).loaded()  # the dataset check `spinenas train` runs (last: the slowest)
         if proxy.gpu_memory_fraction is None and 0 < top.trial.gpus < 1:
             proxy.gpu_memory_fraction = top.trial.gpus  # trials sharing a GPU each keep to their share
-    return SearchSettings(cfg, top, space, options, proxy, reward, scheduler)
+    return SearchSettings(cfg, top, space, options, proxy, reward, scheduler, ray_config(cfg.ray))
 
 
 def searcher_options(cfg: DictConfig, space: SearchSpace) -> dict[str, Any]:
@@ -128,7 +129,7 @@ def run_search(overrides: Sequence[str]) -> SearchOutcome:
         dedup=top.dedup,
         stopped_reward=settings.scheduler.stopped_reward,
     )
-    started_ray = connect_ray(cfg)  # a cluster that cannot be joined stops us before anything is written
+    started_ray = connect_ray(settings.ray)  # a cluster that cannot be joined stops us before anything is written
     scalars: SearchScalars | None = None
     watch = FailureWatch(top.trial.abort_after_identical_failures)
     try:
@@ -186,7 +187,7 @@ def run_search(overrides: Sequence[str]) -> SearchOutcome:
     return SearchOutcome(out, summary)
 
 
-def connect_ray(cfg: DictConfig) -> bool:
+def connect_ray(ray_cfg: RayConfig) -> bool:
     """Start a local Ray or join `ray.address`; True when this call started or joined it."""
     import ray
 
@@ -198,19 +199,19 @@ def connect_ray(cfg: DictConfig) -> bool:
     os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
     if ray.is_initialized():
         return False
-    kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": bool(cfg.ray.log_to_driver)}
-    if cfg.ray.address:
+    kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": ray_cfg.log_to_driver}
+    if ray_cfg.address:
         try:
-            ray.init(address=str(cfg.ray.address), **kwargs)
+            ray.init(address=ray_cfg.address, **kwargs)
         except (ConnectionError, RuntimeError, SystemExit) as e:  # Ray exits after its connect retries
             hint = "" if os.environ.get("RAY_AUTH_MODE") == "token" else (
                 "; a head started with `ray start --head` uses token authentication: set RAY_AUTH_MODE=token"
             )
-            raise ConfigError(f"cannot join the Ray cluster at ray.address={cfg.ray.address} ({_first_line(e)}){hint}") from None
+            raise ConfigError(f"cannot join the Ray cluster at ray.address={ray_cfg.address} ({_first_line(e)}){hint}") from None
     else:
-        if cfg.ray.temp_dir:
-            kwargs["_temp_dir"] = str(cfg.ray.temp_dir)
-        ray.init(num_cpus=cfg.ray.num_cpus, num_gpus=cfg.ray.num_gpus, **kwargs)
+        if ray_cfg.temp_dir:
+            kwargs["_temp_dir"] = ray_cfg.temp_dir
+        ray.init(num_cpus=ray_cfg.num_cpus, num_gpus=ray_cfg.num_gpus, **kwargs)
     return True
 
 
@@ -326,13 +327,13 @@ def run_trials(
 
     from nas.trainable import trainable
 
-    cfg, top = settings.cfg, settings.top
+    top = settings.top
     gpus = top.trial.gpus
     fn = tune.with_parameters(
         trainable, proxy=settings.proxy, reward=settings.reward, preset=top.preset, threads=settings.threads, gpus=gpus, eval_at=list(eval_at)
     )
     fn = tune.with_resources(fn, {"cpu": top.trial.cpus, "gpu": gpus})
-    storage = str(cfg.ray.storage_path) if cfg.ray.storage_path else str(out_dir.resolve() / "tune")
+    storage = settings.ray.storage_path or str(out_dir.resolve() / "tune")
     tuner = tune.Tuner(
         fn,
         tune_config=tune.TuneConfig(

@@ -36,8 +36,8 @@ def run_training(overrides: Sequence[str]) -> dict[str, Any]:
     proxy = proxy_config(cfg.proxy)
     if not isinstance(proxy, ProxyConfig):
         raise ConfigError("proxy=surrogate scores architectures without training; use it with spinenas search")
-    arch = resolve_architecture(str(cfg.arch))
-    preset_name = str(cfg.preset) if cfg.preset else preset_name_for(str(cfg.arch))
+    arch = resolve_architecture(cfg.arch)
+    preset_name = cfg.preset or preset_name_for(cfg.arch)
     preset = get_preset(preset_name)
     bar = ProgressBar()
     task = ProxyTask(proxy, log=lambda msg: bar.message(f"[proxy {proxy.name}] {msg}"))
