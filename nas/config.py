@@ -25,7 +25,7 @@ from nas.searchers import SEARCHER_KINDS
 from proxy_tasks.surrogate import SurrogateConfig
 from proxy_tasks.task import DataConfig, ProxyConfig
 from search_space.catalog import resolve_architecture
-from search_space.errors import ConfigError
+from search_space.errors import ConfigError, SpineNASError
 from search_space.space import SearchSpace, get_space
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
@@ -227,6 +227,27 @@ def _one_line(e: Exception, group: str = "") -> str:
 def search_space_of(cfg: DictConfig) -> SearchSpace:
     """The search space a search config (composed, or read back from a run's config.yaml) names."""
     return get_space(cfg.space.name, block_adjustments=cfg.space.block_adjustments, parent_window=cfg.space.parent_window)
+
+
+def normalized(key: str, value: Any) -> Any:
+    """A top-level value as plain data with its schema's defaults filled in, so that a run's saved
+    config.yaml (possibly written by an earlier version, with fewer keys or the flat proxy layout)
+    compares equal to the same settings composed now."""
+    if not OmegaConf.is_config(value):
+        return value
+    node = OmegaConf.to_container(value, resolve=True)
+    schemas = {"space": SpaceConfig, "ray": RayConfig, "reward": RewardConfig, "scheduler": SchedulerConfig}
+    try:
+        if key == "proxy":
+            return dataclasses.asdict(proxy_config(node))
+        if key == "searcher":
+            options = SEARCHER_KINDS.get(node["name"]).options
+            return OmegaConf.to_container(OmegaConf.merge(OmegaConf.structured(options), node))
+        if key in schemas:
+            return OmegaConf.to_container(OmegaConf.merge(OmegaConf.structured(schemas[key]), node))
+    except (SpineNASError, OmegaConfBaseException, KeyError, ValueError):
+        pass  # a value the current schema refuses: compared as written
+    return node
 
 
 def ray_config(node: DictConfig) -> RayConfig:

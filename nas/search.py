@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from ray.tune import Callback, Stopper
 from ray.tune.search import Searcher
 
-from nas.config import ConfigError, RayConfig, SearchTopLevel, compose, proxy_config, ray_config, reward_config, scheduler_config, search_space_of, search_top_level
+from nas.config import ConfigError, RayConfig, SearchTopLevel, compose, normalized, proxy_config, ray_config, reward_config, scheduler_config, search_space_of, search_top_level
 from nas.early_stop import SchedulerConfig, make_scheduler, parse_rungs, rung_epochs, seed_scheduler
 from nas.report import LiveReport, write_report
 from nas.results import RunFolder
@@ -246,13 +246,20 @@ def check_resumable(out: Path, cfg: DictConfig, fixed: Sequence[str]) -> None:
     if not saved_path.exists():
         raise ConfigError(f"{out}: nothing to resume (no config.yaml); start it without resume=true")
     saved = OmegaConf.load(saved_path)
-
-    def plain(value: Any) -> Any:
-        return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
-
     for key in fixed:
-        if key in saved and plain(saved.get(key)) != plain(cfg.get(key)):
-            raise ConfigError(f"resume: '{key}' differs from the run in {out}; resume with the same settings")
+        before, now = normalized(key, saved.get(key)), normalized(key, cfg.get(key))
+        if key in saved and before != now:
+            where, was, is_ = _first_difference(key, before, now)
+            raise ConfigError(f"resume: '{where}' differs from the run in {out} (run: {was!r}, now: {is_!r}); resume with the same settings")
+
+
+def _first_difference(key: str, a: Any, b: Any) -> tuple[str, Any, Any]:
+    """The first key path under `key` where nested dicts `a` and `b` differ, with both values."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b), key=str):
+            if a.get(k) != b.get(k):
+                return _first_difference(f"{key}.{k}", a.get(k), b.get(k))
+    return key, a, b
 
 
 def _restore(searcher: ArchSearcher, folder: RunFolder) -> None:

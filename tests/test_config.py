@@ -99,3 +99,24 @@ def test_a_flat_checkpoint_record_of_older_versions_reads_nested():
     assert (proxy.optim.lr, proxy.optim.optimizer, proxy.model.head_filters, proxy.model.norm, proxy.inference.nms_iou) == (0.01, "adamw", 32, "group", 0.6)
     with pytest.raises(ConfigError, match="unknown config key 'proxy.lrr'"):
         proxy_config({"name": "synthetic", "lrr": 0.01})
+
+
+def test_resume_accepts_a_run_saved_by_the_flat_layout_and_names_a_changed_key(tmp_path):
+    """A run's config.yaml from before the schemas (flat proxy keys, only the options a YAML file
+    set) resumes with the same settings; a changed setting is named down to its key."""
+    from nas.search import RESUME_FIXED, check_resumable
+
+    cfg = compose("search", [])
+    old = OmegaConf.to_container(cfg, resolve=True)
+    proxy = old["proxy"]
+    for group in ("model", "optim", "loss", "inference"):
+        proxy.update(proxy.pop(group))
+    old["searcher"] = {"name": "reinforce", "batch_size": 2, "lr": 0.02}
+    old["scheduler"] = {"name": "none"}
+    old["trial"] = {"cpus": 1, "gpus": 0, "max_failures": 3}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(old))
+    check_resumable(tmp_path, cfg, RESUME_FIXED)
+    with pytest.raises(ConfigError, match=r"resume: 'proxy.optim.lr' differs from the run in .* \(run: 0.003, now: 0.5\)"):
+        check_resumable(tmp_path, compose("search", ["proxy.optim.lr=0.5"]), RESUME_FIXED)
+    with pytest.raises(ConfigError, match=r"resume: 'searcher.reuse' differs"):
+        check_resumable(tmp_path, compose("search", ["searcher.reuse=0"]), RESUME_FIXED)
