@@ -254,9 +254,10 @@ def check_resumable(out: Path, cfg: DictConfig, fixed: Sequence[str]) -> None:
 
 
 def _first_difference(key: str, a: Any, b: Any) -> tuple[str, Any, Any]:
-    """The first key path under `key` where nested dicts `a` and `b` differ, with both values."""
+    """The first key path under `key` where nested dicts `a` and `b` differ, with both values; a
+    differing `name` (another searcher or proxy kind) comes first, since it explains the rest."""
     if isinstance(a, dict) and isinstance(b, dict):
-        for k in sorted(set(a) | set(b), key=str):
+        for k in sorted(set(a) | set(b), key=lambda k: (k != "name", str(k))):
             if a.get(k) != b.get(k):
                 return _first_difference(f"{key}.{k}", a.get(k), b.get(k))
     return key, a, b

@@ -117,7 +117,7 @@ def test_resume_after_kill_9(tmp_path, ray_dir):
     assert [r.values for r in after[: len(before)]] == [r.values for r in before]  # nothing finished was lost
     state = json.loads((out / "searcher.json").read_text())
     assert len(state["completed"]) == 24
-    with pytest.raises(ValueError, match="'searcher' differs"):
+    with pytest.raises(ValueError, match=r"'searcher.name' differs .*\(run: 'reinforce', now: 'random'\)"):
         run_search([*args, "resume=true", "searcher=random"])
 
 
