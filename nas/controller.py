@@ -42,8 +42,8 @@ class ControllerConfig:
     """Policy size and the learning rule's settings."""
 
     hidden: int = 64
-    lr: float = 0.02
-    entropy_weight: float = 0.0
+    lr: float = 0.015
+    entropy_weight: float = 0.002  # keeps a little exploration late in a search (benchmarks/RESULTS.md)
     baseline_decay: float = 0.9
     tanh_constant: float | None = 5.0  # logits = c * tanh(logits / c) bounds how sure a choice can get
     temperature: float = 1.0
