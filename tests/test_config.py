@@ -106,7 +106,8 @@ def test_resume_accepts_a_run_saved_by_the_flat_layout_and_names_a_changed_key(t
     set) resumes with the same settings; a changed setting is named down to its key."""
     from nas.search import RESUME_FIXED, check_resumable
 
-    cfg = compose("search", [])
+    same = ["searcher.lr=0.02"]  # the learning rate of that time; the default is 0.015 now
+    cfg = compose("search", same)
     old = OmegaConf.to_container(cfg, resolve=True)
     proxy = old["proxy"]
     for group in ("model", "optim", "loss", "inference"):
@@ -117,6 +118,8 @@ def test_resume_accepts_a_run_saved_by_the_flat_layout_and_names_a_changed_key(t
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(old))
     check_resumable(tmp_path, cfg, RESUME_FIXED)
     with pytest.raises(ConfigError, match=r"resume: 'proxy.optim.lr' differs from the run in .* \(run: 0.003, now: 0.5\)"):
-        check_resumable(tmp_path, compose("search", ["proxy.optim.lr=0.5"]), RESUME_FIXED)
+        check_resumable(tmp_path, compose("search", [*same, "proxy.optim.lr=0.5"]), RESUME_FIXED)
     with pytest.raises(ConfigError, match=r"resume: 'searcher.reuse' differs"):
-        check_resumable(tmp_path, compose("search", ["searcher.reuse=0"]), RESUME_FIXED)
+        check_resumable(tmp_path, compose("search", [*same, "searcher.reuse=0"]), RESUME_FIXED)
+    with pytest.raises(ConfigError, match=r"resume: 'searcher.lr' differs .*\(run: 0.02, now: 0.015\)"):
+        check_resumable(tmp_path, compose("search", []), RESUME_FIXED)  # a changed default is named too
