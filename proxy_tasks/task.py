@@ -243,8 +243,10 @@ class ProxyTask:
     def model_cost(self, arch: Architecture, preset: ModelPreset) -> dict[str, int]:
         """Params and FLOPs of the proxy detector on `arch` (meta device: nothing is allocated).
 
-        Remembered per process by (architecture, detector settings, classes, image size): `fidelity`
-        and `plan` cost the same pool of candidates more than once (about 0.25 s each on a CPU)."""
+        Remembered per process by (architecture, detector settings, classes, image size), at about
+        0.25 s a model on a CPU: a reused trial worker costs the same architecture again for each
+        fidelity seed, `plan` again when it times the architecture it picked, and tests (or a
+        notebook) choosing fidelity candidates twice cost the whole pool again."""
         image_size = self.config.image_size or preset.image_size
         train_ds, _ = self.loaded()
         detector = self.config.detector_config(preset)
