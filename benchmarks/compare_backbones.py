@@ -12,7 +12,7 @@ import json
 import statistics
 import sys
 
-from nas.config import compose, proxy_config
+from nas.settings.schemas import compose, proxy_config
 from proxy_tasks.task import ProxyTask
 from search_space.catalog import get_architecture
 

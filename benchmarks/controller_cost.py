@@ -13,9 +13,9 @@ import time
 
 from omegaconf import OmegaConf
 
-from nas.config import compose
-from nas.controller import Controller, ControllerConfig
-from nas.searchers import make_searcher
+from nas.settings.schemas import compose
+from nas.searchers.controller import Controller, ControllerConfig
+from nas.searchers import make_searcher, searcher_options
 from search_space import get_space
 
 
@@ -50,7 +50,7 @@ def per_trial(trials: int = 256) -> dict[str, float]:
     for name in ("reinforce", "ppo"):
         opts = OmegaConf.to_container(compose("search", [f"searcher={name}"]).searcher)
         opts.pop("name")
-        searcher = make_searcher(name, space, opts, seed=0, dedup=False)
+        searcher = make_searcher(searcher_options(name, opts), space, seed=0, dedup=False)
         t = time.perf_counter()
         for k in range(trials):
             searcher.suggest(str(k))

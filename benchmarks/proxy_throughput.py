@@ -15,7 +15,7 @@ import time
 
 import torch
 
-from nas.config import compose, proxy_config
+from nas.settings.schemas import compose, proxy_config
 from proxy_tasks.task import ProxyTask
 from search_space.catalog import get_architecture
 

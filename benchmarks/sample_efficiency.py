@@ -27,9 +27,9 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from nas.config import compose
-from nas.results import save_figure
-from nas.searchers import make_searcher
+from nas.settings.schemas import compose
+from nas.reporting.plots import save_figure
+from nas.searchers import make_searcher, searcher_options
 from proxy_tasks.surrogate import SurrogateConfig, SurrogateTask
 from search_space import get_space
 from search_space.catalog import resolve_architecture
@@ -52,7 +52,7 @@ def run(name: str, seed: int, budget: int, task: SurrogateTask, concurrency: int
     """Noise-free scores of the architectures in completion order, for one search."""
     opts = OmegaConf.to_container(compose("search", [f"searcher={name}"]).searcher)
     opts.pop("name")
-    searcher = make_searcher(name, SPACE, opts, concurrency=concurrency, seed=seed, dedup=False)
+    searcher = make_searcher(searcher_options(name, opts), SPACE, concurrency=concurrency, seed=seed, dedup=False)
     running: list[tuple[float, int, str, object]] = []  # (finish time, order, trial id, architecture)
     suggested, now, scores = 0, 0.0, []
 

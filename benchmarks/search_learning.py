@@ -16,8 +16,9 @@ import math
 import statistics
 from pathlib import Path
 
-from nas.results import RunFolder, save_figure
-from nas.search import run_search
+from nas.reporting.trials import SearchFolder
+from nas.reporting.plots import save_figure
+from nas.commands.search import run_search
 
 
 def thirds(rewards: list[float]) -> tuple[list[float], list[float]]:
@@ -35,11 +36,11 @@ def diff_and_se(first: list[float], last: list[float]) -> tuple[float, float]:
 
 def run(searcher: str, seed: int, trials: int, out: Path, extra: list[str]) -> list[float]:
     folder = out / f"{searcher}-seed{seed}"
-    rows = RunFolder(folder).read_rows()
+    rows = SearchFolder(folder).read_rows()
     if len(rows) < trials:
         resume = ["resume=true"] if rows else []
         run_search([f"searcher={searcher}", f"seed={seed}", f"trials={trials}", f"out_dir={folder}", *resume, *extra])
-        rows = RunFolder(folder).read_rows()
+        rows = SearchFolder(folder).read_rows()
     return [r.reward for r in rows]
 
 

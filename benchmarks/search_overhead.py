@@ -13,8 +13,8 @@ import argparse
 import json
 import tempfile
 
-from nas.results import RunFolder
-from nas.search import run_search
+from nas.reporting.trials import SearchFolder
+from nas.commands.search import run_search
 
 
 def main() -> None:
@@ -37,7 +37,7 @@ def main() -> None:
                 "progress_every_s=1000",
             ]
         )
-        rows = RunFolder(outcome.out_dir).read_rows()
+        rows = SearchFolder(outcome.out_dir).read_rows()
         in_trials = sum(float(r.values["wall_s"]) for r in rows)
         s = outcome.summary
         capacity = s["tune_fit_s"] * args.concurrent

@@ -1,5 +1,5 @@
 """`python -m nas` is the `spinenas` command."""
 
-from nas.cli import main
+from nas.commands.cli import main
 
 raise SystemExit(main())

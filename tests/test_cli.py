@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from nas.cli import main
+from nas.commands.cli import main
 from search_space import get_architecture
 
 

@@ -6,8 +6,8 @@ import sys
 import pytest
 import torch
 
-from nas.cli import main
-from nas.config import proxy_config
+from nas.commands.cli import main
+from nas.settings.schemas import proxy_config
 from proxy_tasks.retinanet import build_detector
 from search_space import get_architecture, get_preset
 
@@ -57,7 +57,7 @@ def test_split_writes_two_files(tmp_path):
 
 
 def test_full_recipe_takes_the_models_preset():
-    from nas.config import compose, proxy_config
+    from nas.settings.schemas import compose, proxy_config
 
     cfg = compose("train", ["proxy=full", "arch=spinenet96", *[f"proxy.data.{k}=x" for k in ("train_ann", "train_images", "val_ann", "val_images")]])
     proxy = proxy_config(cfg.proxy)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from nas.results import RunFolder
+from nas.reporting.trials import SearchFolder
 from tests.ray_cluster import LocalCluster
 
 pytestmark = pytest.mark.slow
@@ -47,7 +47,7 @@ def test_trials_run_on_both_nodes(cluster, driver_env, tmp_path):
     out = tmp_path / "two-nodes"
     args = ["ray=cluster", f"ray.address={cluster.address}", "proxy=synthetic_tiny", "proxy.epochs=1", "trials=4", "max_concurrent=2", f"out_dir={out}"]
     summary = search(args, driver_env)
-    rows = RunFolder(out).read_rows()
+    rows = SearchFolder(out).read_rows()
     assert len(rows) == 4 and all(r.status == "ok" and r.reward >= 0 for r in rows)
     nodes = {r.values["node"] for r in rows}
     assert len(nodes) == 2, nodes  # one address, two Ray node ids
@@ -77,7 +77,7 @@ def test_search_survives_a_lost_worker_node_and_a_killed_driver(cluster, driver_
         worker.kill()
 
         # The lost trial is retried on the head; then the driver dies mid-search.
-        folder = RunFolder(out)
+        folder = SearchFolder(out)
         deadline = time.time() + 180
         while True:
             rows = folder.read_rows() if folder.trials_csv.exists() else []
@@ -91,11 +91,11 @@ def test_search_survives_a_lost_worker_node_and_a_killed_driver(cluster, driver_
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    before = RunFolder(out).read_rows()
+    before = SearchFolder(out).read_rows()
     assert 5 <= len(before) < 10
 
     summary = search([*args, "resume=true"], driver_env)
-    after = RunFolder(out).read_rows()
+    after = SearchFolder(out).read_rows()
     assert len(after) == 10 and len({r.trial_id for r in after}) == 10
     assert all(r.status == "ok" for r in after)
     assert len({r.values["arch_id"] for r in after}) == 10  # the sampler went on from its saved state

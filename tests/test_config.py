@@ -8,7 +8,7 @@ import yaml
 from hydra.core.config_store import ConfigStore
 from omegaconf import OmegaConf
 
-from nas.config import CONF_DIR, compose, proxy_config, register_schemas
+from nas.settings.schemas import CONF_DIR, compose, proxy_config, register_schemas
 from search_space.errors import ConfigError
 
 GROUP_FILES = sorted(p for p in CONF_DIR.glob("*/*.yaml") if p.parent.name != "experiment")
@@ -63,13 +63,12 @@ def test_top_level_files_hold_only_choices():
 
 def test_every_choice_composes_to_its_schema_type():
     from nas.searchers import SEARCHER_KINDS
-    from proxy_tasks.surrogate import SurrogateConfig
-    from proxy_tasks.task import ProxyConfig
+    from nas.evaluators import SurrogateOptions, TrainingOptions
 
     paths = [f"proxy.data.{k}=x" for k in ("train_ann", "train_images", "val_ann", "val_images")]
     for proxy in ("synthetic", "synthetic_tiny", "coco", "custom", "full", "surrogate"):
         cfg = compose("search", [f"proxy={proxy}", *paths] if proxy in ("coco", "custom", "full") else [f"proxy={proxy}"])
-        assert OmegaConf.get_type(cfg.proxy) is (SurrogateConfig if proxy == "surrogate" else ProxyConfig)
+        assert OmegaConf.get_type(cfg.proxy) is (SurrogateOptions if proxy == "surrogate" else TrainingOptions)
     for name in SEARCHER_KINDS:
         assert OmegaConf.get_type(compose("search", [f"searcher={name}"]).searcher) is SEARCHER_KINDS.get(name).options
 
@@ -79,7 +78,7 @@ def test_every_choice_composes_to_its_schema_type():
     [
         (["proxy.optim.lr=fast"], "proxy.optim.lr: 'fast' is not a float"),
         (["proxy.model.head_filters=wide"], "proxy.model.head_filters: 'wide' is not an integer"),
-        (["proxy.loss.focal_gammma=2"], "unknown config key 'proxy.loss.focal_gammma' (LossConfig's keys: focal_alpha,"),
+        (["proxy.loss.focal_gammma=2"], "unknown config key 'proxy.loss.focal_gammma': did you mean proxy.loss.focal_gamma? (LossConfig's keys: focal_alpha,"),
         (["proxy.head_filters=32"], "unknown config key 'proxy.head_filters': did you mean proxy.model.head_filters?"),
         (["ray.num_gpus=some"], "ray.num_gpus: 'some' is not an integer"),
         (["scheduler.grace_period=x"], "scheduler.grace_period: 'x' is not an integer"),
@@ -89,7 +88,7 @@ def test_every_choice_composes_to_its_schema_type():
 )
 def test_a_wrong_key_or_type_names_the_key(overrides, message):
     with pytest.raises(ConfigError, match="^" + message.replace("(", r"\(").replace(")", r"\)").replace("?", r"\?").replace(".", r"\.")):
-        from nas.search import load_settings
+        from nas.settings.search import load_settings
 
         load_settings(overrides)
 
@@ -104,7 +103,7 @@ def test_a_flat_checkpoint_record_of_older_versions_reads_nested():
 def test_resume_accepts_a_run_saved_by_the_flat_layout_and_names_a_changed_key(tmp_path):
     """A run's config.yaml from before the schemas (flat proxy keys, only the options a YAML file
     set) resumes with the same settings; a changed setting is named down to its key."""
-    from nas.search import RESUME_FIXED, check_resumable
+    from nas.settings.search import RESUME_FIXED, check_resumable
 
     same = ["searcher.lr=0.02"]  # the learning rate of that time; the default is 0.015 now
     cfg = compose("search", same)

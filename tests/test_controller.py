@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from nas.controller import Controller, ControllerConfig
+from nas.searchers.controller import Controller, ControllerConfig
 from search_space import get_space
 from search_space.space import LEVELS
 

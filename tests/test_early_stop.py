@@ -1,16 +1,18 @@
 """ASHA early stopping: rung arithmetic, the stopped-trial rule, resume seeding, and a real search."""
 
 import json
+import random
 from types import SimpleNamespace
 
 import pytest
-from ray.tune.schedulers import TrialScheduler
+from ray.tune.schedulers import ASHAScheduler, TrialScheduler
 
-from nas.config import ConfigError, compose, scheduler_config
-from nas.early_stop import SchedulerConfig, expected_epochs, format_rungs, make_scheduler, parse_rungs, rung_epochs, seed_scheduler
-from nas.results import RunFolder
-from nas.search import run_search
-from nas.searchers import make_searcher
+from nas.settings.schemas import ConfigError, compose, scheduler_config
+from nas.core.schedule import SchedulerConfig, expected_epochs, format_rungs, parse_rungs, rung_epochs
+from nas.runner.asha import make_scheduler
+from nas.reporting.trials import SearchFolder
+from nas.commands.search import run_search
+from nas.searchers import make_searcher, searcher_options
 from search_space import get_space
 
 ASHA = SchedulerConfig(name="asha", grace_period=2, reduction_factor=2)
@@ -21,8 +23,7 @@ def test_rungs_follow_ashas_milestones():
     assert rung_epochs(SchedulerConfig("asha", 1, 4), 2) == [1]
     assert rung_epochs(SchedulerConfig("asha", 1, 3), 10) == [1, 3, 9]
     assert rung_epochs(SchedulerConfig(), 8) == []
-    bracket = make_scheduler(ASHA, 8)._brackets[0]
-    assert sorted(m for m, _ in bracket._rungs) == [2, 4, 8]  # the same milestones as Ray's
+    assert sorted(make_scheduler(ASHA, 8).rungs.recorded) == [2, 4, 8]
 
 
 def test_expected_epochs_when_each_rung_keeps_half():
@@ -52,30 +53,65 @@ def test_bad_scheduler_settings_are_named(overrides, epochs, message):
 
 
 def stand_in_trial(trial_id):
-    """What ASHA's bracket reads of a Tune trial: its id."""
+    """What a scheduler reads of a Tune trial: its id."""
     return SimpleNamespace(trial_id=trial_id)
+
+
+def result(epoch, reward):
+    return {"epoch": epoch, "reward": reward}
 
 
 def test_a_resumed_asha_keeps_the_cutoffs_of_earlier_trials():
     scheduler = make_scheduler(ASHA, 8)
-    assert seed_scheduler(scheduler, {"a": [(2, 0.5)], "b": [(2, 0.1), (4, 0.2)], "c": []}) == 3
-    bracket = scheduler._brackets[0]
+    assert scheduler.seed({"a": [(2, 0.5)], "b": [(2, 0.1), (4, 0.2)], "c": []}) == 3
     # Median of the seeded rung-2 rewards (0.5, 0.1) is 0.3: a new trial at 0.05 is stopped.
-    assert bracket.on_result(stand_in_trial("new"), 2, 0.05) == TrialScheduler.STOP
-    assert bracket.on_result(stand_in_trial("good"), 2, 0.4) == TrialScheduler.CONTINUE
-    fresh = make_scheduler(ASHA, 8)._brackets[0]
-    assert fresh.on_result(stand_in_trial("new"), 2, 0.05) == TrialScheduler.CONTINUE  # no cutoff yet
+    assert scheduler.on_trial_result(None, stand_in_trial("new"), result(2, 0.05)) == TrialScheduler.STOP
+    assert scheduler.on_trial_result(None, stand_in_trial("good"), result(2, 0.4)) == TrialScheduler.CONTINUE
+    fresh = make_scheduler(ASHA, 8)
+    assert fresh.on_trial_result(None, stand_in_trial("new"), result(2, 0.05)) == TrialScheduler.CONTINUE  # no cutoff yet
+    assert fresh.on_trial_result(None, stand_in_trial("x"), {"epoch": 1, "loss": 0.3}) == TrialScheduler.CONTINUE  # a curve point
+
+
+@pytest.mark.parametrize("grace, rf, max_t", [(2, 2, 8), (1, 4, 2), (1, 3, 10), (1, 2, 16)])
+def test_our_asha_decides_as_rays(grace, rf, max_t):
+    """The same stream of rung and final results, through Ray's ASHA (one bracket) and ours, public
+    methods only: every decision agrees."""
+    rng = random.Random(grace * 100 + rf * 10 + max_t)
+    ours = make_scheduler(SchedulerConfig("asha", grace, rf), max_t)
+    rays = ASHAScheduler(time_attr="epoch", metric="reward", mode="max", max_t=max_t, grace_period=grace, reduction_factor=rf, brackets=1)
+    rungs = [*rung_epochs(SchedulerConfig("asha", grace, rf), max_t), max_t]
+    running = {}
+    decisions = 0
+    for step in range(400):
+        if len(running) < 4:
+            trial = stand_in_trial(f"t{step}")
+            rays.on_trial_add(None, trial)
+            running[trial.trial_id] = [trial, 0]
+        trial_id = rng.choice(sorted(running))
+        trial, k = running[trial_id]
+        res = result(rungs[k], rng.random())
+        a, b = ours.on_trial_result(None, trial, res), rays.on_trial_result(None, trial, res)
+        assert a == b, (step, res)
+        decisions += 1
+        if a == TrialScheduler.STOP or k + 1 == len(rungs):
+            ours.on_trial_complete(None, trial, res)
+            rays.on_trial_complete(None, trial, res)
+            del running[trial_id]
+        else:
+            running[trial_id][1] = k + 1
+    assert decisions == 400
 
 
 @pytest.mark.parametrize("rule", ["rung", "skip"])
 def test_stopped_trials_teach_the_controller_by_the_rule(rule):
     space = get_space("r0_sp53", block_adjustments=True)
-    seen = []
-    searcher = make_searcher("reinforce", space, {"batch_size": 2}, stopped_reward=rule, on_complete=seen.append)
+    searcher = make_searcher(searcher_options("reinforce", {"batch_size": 2}), space, stopped_reward=rule)
     searcher.suggest("t1")
     searcher.suggest("t2")
-    searcher.on_trial_complete("t1", {"status": "partial", "reward": 0.01, "AP": 0.01, "epoch": 2})
-    searcher.on_trial_complete("t2", {"status": "ok", "reward": 0.05, "AP": 0.05, "epoch": 8})
+    seen = [
+        searcher.complete("t1", {"status": "partial", "reward": 0.01, "AP": 0.01, "epoch": 2}),
+        searcher.complete("t2", {"status": "ok", "reward": 0.05, "AP": 0.05, "epoch": 8}),
+    ]
     assert [(c.status, c.reward) for c in seen] == [("stopped", 0.01), ("ok", 0.05)]
     assert searcher.cache and all(v["reward"] == 0.05 for v in searcher.cache.values())  # only finished results are re-used
     if rule == "rung":  # both completions form one policy update, the stopped one at its rung reward
@@ -103,7 +139,7 @@ def test_asha_search_on_the_tiny_proxy(tmp_path):
         f"out_dir={out}",
     ]
     summary = run_search(args).summary
-    rows = RunFolder(out).read_rows()
+    rows = SearchFolder(out).read_rows()
     assert len(rows) == 5
     stopped = [r for r in rows if r.status == "stopped"]
     finished = [r for r in rows if r.status == "ok"]

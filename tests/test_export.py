@@ -10,9 +10,9 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from nas.cli import main
-from nas.config import compose, proxy_config
-from nas.export_run import ExportRequest, export
+from nas.commands.cli import main
+from nas.settings.schemas import compose, proxy_config
+from nas.commands.export import ExportRequest, export
 from proxy_tasks.retinanet import build_detector
 from search_space import build_backbone, get_architecture, get_preset, spinenet_backbone
 from search_space.export import max_difference, run_exported, save_module

@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nas.fidelity import COLUMNS, FidelityOptions, choose_candidates, run_fidelity
-from nas.ranking import kendall_tau
-from nas.results import read_csv_records, write_csv
-from nas.search import load_settings
+from nas.reporting.fidelity import COLUMNS
+from nas.commands.fidelity import FidelityOptions, choose_candidates, run_fidelity
+from nas.core.ranking import kendall_tau
+from nas.reporting.run_folder import read_csv_records, write_csv
+from nas.settings.search import load_settings
 from proxy_tasks.surrogate import match_share
 from search_space import get_architecture, load_architecture
 

@@ -4,11 +4,12 @@ import json
 
 import pytest
 
-from nas.cli import main
-from nas.config import ConfigError
-from nas.plan import Cluster, concurrent_trials, plan
-from nas.results import RunFolder
-from nas.search import load_settings, run_search
+from nas.commands.cli import main
+from nas.settings.schemas import ConfigError
+from nas.commands.plan import Cluster, concurrent_trials, plan
+from nas.reporting.trials import SearchFolder
+from nas.settings.search import load_settings
+from nas.commands.search import run_search
 
 
 @pytest.mark.slow
@@ -19,7 +20,7 @@ def test_plan_per_trial_time_is_within_2x_of_a_measured_trial(tmp_path):
     assert estimate.concurrent == 1 and estimate.wall_s >= 2 * estimate.per_trial_s
 
     run_search([*args, f"out_dir={tmp_path / 'run'}"])
-    rows = RunFolder(tmp_path / "run").read_rows()
+    rows = SearchFolder(tmp_path / "run").read_rows()
     measured = [float(r.values["wall_s"]) for r in rows if r.status == "ok"]
     assert len(measured) == 2
     ratio = estimate.per_trial_s / (sum(measured) / len(measured))

@@ -2,7 +2,7 @@
 
 import io
 
-from nas.progress_bar import ProgressBar
+from nas.reporting.progress_bar import ProgressBar
 from proxy_tasks.train import StepInfo
 
 

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from nas.ranking import average_ranks, kendall_tau, seed_agreement, signal_to_noise, spearman_rho
+from nas.core.ranking import average_ranks, kendall_tau, seed_agreement, signal_to_noise, spearman_rho
 
 
 def test_average_ranks_share_ties():

@@ -8,10 +8,10 @@ import tempfile
 
 import pytest
 
-from nas.cli import main
-from nas.report import REPORT, LiveReport, pareto_front, write_report
-from nas.results import RunFolder
-from nas.search import run_search
+from nas.commands.cli import main
+from nas.reporting.report import REPORT, LiveReport, pareto_front, write_report
+from nas.reporting.trials import SearchFolder
+from nas.commands.search import run_search
 from tests.browser import chromium, page_state
 from tests.ray_cluster import stop_ray_processes_of
 
@@ -36,7 +36,7 @@ def test_pareto_front():
 
 def test_the_search_writes_a_finished_report(run):
     page = (run / REPORT).read_text()
-    rows = RunFolder(run).read_rows()
+    rows = SearchFolder(run).read_rows()
     assert "finished" in re.search(r'<span class="state[^>]*>([^<]*)<', page).group(1)
     assert "12 of 12 (12 ok, 0 cached, 0 stopped, 0 failed)" in page
     best = max(rows, key=lambda r: r.reward)

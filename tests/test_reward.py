@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from nas.reward import RewardConfig, compute_reward
+from nas.rewards import RewardConfig, compute_reward
 
 
 def test_plain_ap_and_missing():
@@ -23,6 +23,6 @@ def test_mnasnet_soft_and_hard():
 
 def test_bad_reward_config():
     with pytest.raises(ValueError, match="soft or hard"):
-        RewardConfig(kind="medium")
+        RewardConfig(kind="medium").validate()
     with pytest.raises(ValueError, match="not both"):
-        RewardConfig(target_flops=1, target_params=1)
+        RewardConfig(target_flops=1, target_params=1).validate()

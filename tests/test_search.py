@@ -12,9 +12,10 @@ import pytest
 import yaml
 from PIL import Image
 
-from nas.cli import main
-from nas.results import RunFolder
-from nas.search import RepeatedFailureError, run_search
+from nas.commands.cli import main
+from nas.reporting.trials import SearchFolder
+from nas.runner.failures import RepeatedFailureError
+from nas.commands.search import run_search
 from search_space import get_space, load_architecture
 from tests.ray_cluster import stop_ray_processes_of
 
@@ -24,7 +25,7 @@ def test_small_search_writes_every_file(tmp_path, ray_dir, capsys):
     out = tmp_path / "run"
     args = ["proxy=synthetic_tiny", "proxy.epochs=1", "trials=3", "max_concurrent=2", f"out_dir={out}", f"ray.temp_dir={ray_dir}"]
     outcome = run_search(args)
-    folder = RunFolder(out)
+    folder = SearchFolder(out)
     rows = folder.read_rows()
     assert [r.number for r in rows] == [1, 2, 3] and len({r.trial_id for r in rows}) == 3
     assert all(r.status == "ok" and 0 <= r.reward <= 1 for r in rows)
@@ -74,7 +75,7 @@ def test_failing_trials_are_recorded_and_the_search_completes(tmp_path, ray_dir)
     out = tmp_path / "fail"
     # alpha 0.001 leaves some resampling convs with width 0: every trial raises while building.
     run_search(["proxy=synthetic_tiny", "proxy.model.resample_alpha=0.001", "trials=2", f"out_dir={out}", f"ray.temp_dir={ray_dir}"])
-    rows = RunFolder(out).read_rows()
+    rows = SearchFolder(out).read_rows()
     assert len(rows) == 2 and all(r.status == "failed" and r.reward == 0.0 for r in rows)
     assert all("InputError: resample width" in r.values["error"] for r in rows)
     assert json.loads((out / "summary.json").read_text())["failed"] == 2
@@ -106,11 +107,11 @@ def test_resume_after_kill_9(tmp_path, ray_dir):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     stop_ray_processes_of(ray_dir)
-    before = RunFolder(out).read_rows()
+    before = SearchFolder(out).read_rows()
     assert 6 <= len(before) < 24, len(before)
 
     run_search([*args, "resume=true"])
-    after = RunFolder(out).read_rows()
+    after = SearchFolder(out).read_rows()
     assert len(after) == 24 and [r.number for r in after] == list(range(1, 25))
     assert len({r.trial_id for r in after}) == 24  # no trial recorded twice
     assert len({r.values["arch_id"] for r in after}) == 24  # the sampler went on from its saved state
@@ -150,9 +151,9 @@ def test_search_bad_input_is_one_line_exit_2(args, message, tmp_path):
         # Everything a search can know before its first trial (issue 13); in this process, since the
         # subprocess cases above already show that main's return code is the process's.
         (["proxy=surrogate", "proxy.target=spinenet50"], "proxy.target: 'spinenet50' is neither a catalog architecture"),
-        (["+searcher.lrr=0.1"], "unknown config key 'searcher.lrr' (searcher reinforce's keys: hidden, lr,"),
+        (["+searcher.lrr=0.1"], "unknown config key 'searcher.lrr': did you mean searcher.lr? (searcher reinforce's keys: hidden, lr,"),
         (["searcher.lr=fast"], "searcher.lr: 'fast' is not a float"),
-        (["searcher.batch_size=0"], "searcher reinforce: batch_size, late_batch_size and concurrency must be >= 1"),
+        (["searcher.batch_size=0"], "searcher.batch_size and searcher.late_batch_size must be >= 1"),
         (["proxy.lr=0.1"], "unknown config key 'proxy.lr': did you mean proxy.optim.lr?"),
         (["space.foo=1"], "unknown config key 'space.foo' (SpaceConfig's keys: name, block_adjustments, parent_window)"),
         (["trial.gpus=half"], "trial.gpus: 'half' is not a float"),
@@ -177,16 +178,16 @@ def test_search_refuses_at_start_up(args, message, tmp_path, ray_dir, capsys):
 
 def test_an_internal_error_is_not_dressed_as_a_user_error(monkeypatch):
     """Only the user-facing error family becomes one line and exit 2; a bug keeps its traceback."""
-    import nas.cli
+    import nas.commands.cli as cli_module
 
     def broken(ref):
         raise KeyError("a bug of ours")
 
-    monkeypatch.setattr(nas.cli, "resolve_architecture", broken)
+    monkeypatch.setattr(cli_module, "resolve_architecture", broken)
     with pytest.raises(KeyError, match="a bug of ours"):
         main(["show", "spinenet49"])
     proc = subprocess.run(
-        [sys.executable, "-c", "import sys, nas.cli as c; c.resolve_architecture = lambda r: {}[r]; sys.exit(c.main(['show', 'x']))"],
+        [sys.executable, "-c", "import sys, nas.commands.cli as c; c.resolve_architecture = lambda r: {}[r]; sys.exit(c.main(['show', 'x']))"],
         capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=os.getcwd()),
     )  # fmt: skip
     assert proc.returncode == 1 and "Traceback" in proc.stderr
@@ -199,7 +200,7 @@ def test_identical_failures_end_the_search(tmp_path, ray_dir):
             "trial.abort_after_identical_failures=2", f"out_dir={out}", f"ray.temp_dir={ray_dir}"]  # fmt: skip
     with pytest.raises(RepeatedFailureError, match="the last 2 trials failed with the same error.*resample width"):
         run_search(args)
-    rows = RunFolder(out).read_rows()
+    rows = SearchFolder(out).read_rows()
     assert len(rows) == 2 and all(r.status == "failed" for r in rows)  # not 6: the search stopped
     assert json.loads((out / "summary.json").read_text())["failed"] == 2
     assert "stopped" in (out / "report.html").read_text()
@@ -207,6 +208,6 @@ def test_identical_failures_end_the_search(tmp_path, ray_dir):
 
 def test_bad_searcher_option_writes_nothing(tmp_path):
     out = tmp_path / "never"
-    with pytest.raises(ValueError, match=r"unknown config key 'searcher.lrr' \(searcher reinforce's keys: "):
+    with pytest.raises(ValueError, match=r"unknown config key 'searcher.lrr': did you mean searcher.lr\? \(searcher reinforce's keys: "):
         run_search(["+searcher.lrr=0.1", "proxy=surrogate", f"out_dir={out}"])
     assert not out.exists()

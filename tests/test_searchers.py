@@ -5,8 +5,8 @@ import random
 import pytest
 import torch
 
-from nas.config import compose
-from nas.searchers import make_searcher
+from nas.settings.schemas import compose
+from nas.searchers import make_searcher, searcher_options
 from nas.searchers.evolution import mutate
 from proxy_tasks.surrogate import SurrogateConfig, SurrogateTask
 from search_space import get_space
@@ -28,10 +28,10 @@ def drive(searcher, start, n):
 
 @pytest.mark.parametrize("name", sorted(OPTIONS))
 def test_save_restore_continue_matches_uninterrupted(name, tmp_path):
-    a = make_searcher(name, SPACE, OPTIONS[name], seed=7, dedup=False)
+    a = make_searcher(searcher_options(name, OPTIONS[name]), SPACE, seed=7, dedup=False)
     drive(a, 0, 10)
     a.save(str(tmp_path / "s.json"))
-    b = make_searcher(name, SPACE, OPTIONS[name], seed=123, dedup=False)
+    b = make_searcher(searcher_options(name, OPTIONS[name]), SPACE, seed=123, dedup=False)
     b.restore(str(tmp_path / "s.json"))
     assert drive(a, 10, 10) == drive(b, 10, 10)
     state = json.loads((tmp_path / "s.json").read_text())
@@ -40,24 +40,20 @@ def test_save_restore_continue_matches_uninterrupted(name, tmp_path):
 
 @pytest.mark.parametrize("name", sorted(OPTIONS))
 def test_completions_are_tolerant(name):
-    s = make_searcher(name, SPACE, OPTIONS[name], seed=0, failure_reward=-1.0)
-    seen = []
-    s.on_complete = seen.append
+    s = make_searcher(searcher_options(name, OPTIONS[name]), SPACE, seed=0, failure_reward=-1.0)
     for i in range(4):
         s.suggest(f"t{i}")
-    s.on_trial_complete("t0", None, error=True)
-    s.on_trial_complete("t1", {"AP": 0.3})  # no reward key
-    s.on_trial_complete("t2", {"reward": float("nan")})
-    s.on_trial_complete("t3", {"reward": 0.4})
-    s.on_trial_complete("t3", {"reward": 0.9})  # a repeat is logged and ignored
-    s.on_trial_complete("never-suggested", {"reward": 1.0})
+    seen = [s.complete("t0", None, error=True), s.complete("t1", {"AP": 0.3})]  # the second: no reward key
+    seen += [s.complete("t2", {"reward": float("nan")}), s.complete("t3", {"reward": 0.4})]
+    assert s.complete("t3", {"reward": 0.9}) is None  # a repeat is logged and ignored
+    assert s.complete("never-suggested", {"reward": 1.0}) is None
     assert [c.status for c in seen] == ["failed", "failed", "failed", "ok"]
     assert [c.reward for c in seen] == [-1.0, -1.0, -1.0, 0.4]
     assert "worker was lost" in seen[0].result["error"] and "no finite reward" in seen[1].result["error"]
 
 
 def test_duplicates_reuse_the_cached_result():
-    s = make_searcher("random", SPACE, {}, seed=0, dedup=True)
+    s = make_searcher(searcher_options("random", {}), SPACE, seed=0, dedup=True)
     first = s.suggest("a")
     s.on_trial_complete("a", {"reward": 0.5, "AP": 0.5, "flops": 10})
     s.pending.clear()
@@ -80,16 +76,16 @@ def test_mutation_changes_one_decision_and_stays_valid():
 
 
 def test_restore_rejects_other_space_and_torn_state(tmp_path):
-    a = make_searcher("reinforce", SPACE, {"batch_size": 2}, seed=0)
+    a = make_searcher(searcher_options("reinforce", {"batch_size": 2}), SPACE, seed=0)
     drive(a, 0, 2)
     a.save(str(tmp_path / "s.json"))
-    other = make_searcher("reinforce", get_space("r35_sp18"), {"batch_size": 2}, seed=0)
+    other = make_searcher(searcher_options("reinforce", {"batch_size": 2}), get_space("r35_sp18"), seed=0)
     with pytest.raises(ValueError, match="saved for space"):
         other.restore(str(tmp_path / "s.json"))
     tensor_file = tmp_path / json.loads((tmp_path / "s.json").read_text())["tensors_file"]
     tensor_file.write_bytes(b"torn")
     with pytest.raises(ValueError, match="does not match"):
-        make_searcher("reinforce", SPACE, {"batch_size": 2}).restore(str(tmp_path / "s.json"))
+        make_searcher(searcher_options("reinforce", {"batch_size": 2}), SPACE).restore(str(tmp_path / "s.json"))
 
 
 def test_save_killed_between_its_two_files_leaves_the_earlier_state(tmp_path, monkeypatch):
@@ -97,7 +93,7 @@ def test_save_killed_between_its_two_files_leaves_the_earlier_state(tmp_path, mo
     a kill -9 once hit in CI) resumes from the previous save; a finished save removes older tensors."""
     import nas.searchers.base as base
 
-    a = make_searcher("reinforce", SPACE, {"batch_size": 2}, seed=0)
+    a = make_searcher(searcher_options("reinforce", {"batch_size": 2}), SPACE, seed=0)
     drive(a, 0, 4)
     a.save(str(tmp_path / "s.json"))
     saved = a.algorithm_state()[1]
@@ -111,7 +107,7 @@ def test_save_killed_between_its_two_files_leaves_the_earlier_state(tmp_path, mo
         a.save(str(tmp_path / "s.json"))
     monkeypatch.undo()
     assert len(list(tmp_path.glob("s.json.*.pt"))) == 2  # the new tensors landed, the JSON still names the old
-    b = make_searcher("reinforce", SPACE, {"batch_size": 2}, seed=1)
+    b = make_searcher(searcher_options("reinforce", {"batch_size": 2}), SPACE, seed=1)
     b.restore(str(tmp_path / "s.json"))
     assert len(b.completed) == 4
     restored = b.algorithm_state()[1]
@@ -126,14 +122,14 @@ def test_save_killed_between_its_two_files_leaves_the_earlier_state(tmp_path, mo
 
 def test_unknown_searcher_lists_valid_names():
     with pytest.raises(KeyError, match="reinforce, ppo, evolution, random"):
-        make_searcher("bayes", SPACE, {})
+        make_searcher(searcher_options("bayes", {}), SPACE)
 
 
 def surrogate_rewards(name, options, seed, trials, noise=0.0):
     """Rewards, in order, of a searcher run for `trials` on the R0-SP53 surrogate (SpineNet-49 target)."""
     space = get_space("r0_sp53", block_adjustments=True)
     task = SurrogateTask(SurrogateConfig(target="spinenet49", noise=noise))
-    s = make_searcher(name, space, options, seed=seed, dedup=False)
+    s = make_searcher(searcher_options(name, options), space, seed=seed, dedup=False)
     rewards = []
     for i in range(trials):
         cfg = s.suggest(str(i))
@@ -151,37 +147,20 @@ def test_reinforce_beats_random_on_the_surrogate():
     assert not math.isnan(best_mean("random", {}))
 
 
-def test_state_is_saved_at_most_every_interval_and_replay_catches_up(tmp_path):
-    path = str(tmp_path / "s.json")
-    seen = []
-    a = make_searcher("reinforce", SPACE, OPTIONS["reinforce"], seed=3, checkpoint_path=path, checkpoint_every_s=3600, on_complete=seen.append)
-    a.save(str(tmp_path / "tune-copy.json"))  # Tune saves searchers for itself; that must not delay ours
-    drive(a, 0, 7)
-    assert len(json.loads(open(path).read())["completed"]) == 1  # only the first completion saved
-    # A resume: the saved state plus the later completions replayed gives the uninterrupted state.
-    b = make_searcher("reinforce", SPACE, OPTIONS["reinforce"], seed=3)
-    b.restore(path)
-    b.pending.clear()
-    for c in seen[1:]:
-        b.replay(c.trial_id, c.proposal, c.reward, c.status, c.result)
-    assert b.completed == a.completed and b.controller.baseline == a.controller.baseline
-    assert all(torch.equal(x, y) for x, y in zip(a.controller.policy.state_dict().values(), b.controller.policy.state_dict().values()))
-
-
 def test_reuse_is_saved_restored_and_changes_learning(tmp_path):
     options = {"batch_size": 2, "reuse": 4}
-    a = make_searcher("reinforce", SPACE, options, seed=5, dedup=False)
+    a = make_searcher(searcher_options("reinforce", options), SPACE, seed=5, dedup=False)
     drive(a, 0, 9)  # four updates and one completion waiting in the buffer
     assert len(a.recent) == 4 and len(a.buffer) == 1
     a.save(str(tmp_path / "s.json"))
-    b = make_searcher("reinforce", SPACE, options, seed=0, dedup=False)
+    b = make_searcher(searcher_options("reinforce", options), SPACE, seed=0, dedup=False)
     b.restore(str(tmp_path / "s.json"))
     assert [(s.actions, adv) for s, adv in b.recent] == [(s.actions, adv) for s, adv in a.recent]
     assert drive(a, 9, 8) == drive(b, 9, 8)
 
     # Same seed and rewards without re-use: the policy moves differently.
-    c = make_searcher("reinforce", SPACE, {"batch_size": 2, "reuse": 0}, seed=5, dedup=False)
-    d = make_searcher("reinforce", SPACE, options, seed=5, dedup=False)
+    c = make_searcher(searcher_options("reinforce", {"batch_size": 2, "reuse": 0}), SPACE, seed=5, dedup=False)
+    d = make_searcher(searcher_options("reinforce", options), SPACE, seed=5, dedup=False)
     drive(c, 0, 6)
     drive(d, 0, 6)
     assert c.recent == [] and len(d.recent) == 4
@@ -205,7 +184,7 @@ def test_default_reinforce_learns_within_a_hundred_trials():
 def test_out_of_order_completions_are_each_learnt_once():
     """Eight trials in flight, completed in a shuffled order: every completion enters exactly one
     update (or still waits in the buffer), with the log-probability of the policy that sampled it."""
-    s = make_searcher("reinforce", SPACE, {"batch_size": 2, "reuse": 4}, concurrency=8, seed=1, dedup=False)
+    s = make_searcher(searcher_options("reinforce", {"batch_size": 2, "reuse": 4}), SPACE, concurrency=8, seed=1, dedup=False)
     assert s.batch_size == 4  # at least half the trials in flight per update
     rng = random.Random(0)
     in_flight, done, sampled_logp = [], 0, {}
@@ -233,11 +212,11 @@ def test_out_of_order_completions_are_each_learnt_once():
 
 def test_batch_grows_after_late_after_and_survives_a_restore(tmp_path):
     options = {"batch_size": 2, "late_batch_size": 8, "late_after": 4, "reuse": 0}
-    a = make_searcher("reinforce", SPACE, options, seed=2, dedup=False)
+    a = make_searcher(searcher_options("reinforce", options), SPACE, seed=2, dedup=False)
     drive(a, 0, 6)
     assert [h["batch"] for h in a.history] == [2, 2] and a.batch_size == 8 and len(a.buffer) == 2
     a.save(str(tmp_path / "s.json"))
-    b = make_searcher("reinforce", SPACE, options, seed=2, dedup=False)
+    b = make_searcher(searcher_options("reinforce", options), SPACE, seed=2, dedup=False)
     b.restore(str(tmp_path / "s.json"))
     assert b.learnt == 4 and b.batch_size == 8
     drive(a, 6, 6)
@@ -246,4 +225,4 @@ def test_batch_grows_after_late_after_and_survives_a_restore(tmp_path):
     assert [h["batch"] for h in a.history] == [h["batch"] for h in b.history] == [2, 2, 8]
     assert [h["mean_reward"] for h in a.history] == [h["mean_reward"] for h in b.history]
     # Many workers raise the floor: 32 in flight -> at least 16 completions per update.
-    assert make_searcher("reinforce", SPACE, options, concurrency=32, seed=0).batch_size == 16
+    assert make_searcher(searcher_options("reinforce", options), SPACE, concurrency=32, seed=0).batch_size == 16

@@ -4,8 +4,8 @@ import dataclasses
 
 import pytest
 
-from nas.config import ConfigError
-from nas.search import load_settings
+from nas.settings.schemas import ConfigError
+from nas.settings.search import load_settings
 from proxy_tasks.surrogate import SurrogateConfig, SurrogateTask, joint_share, match_share
 from search_space import get_architecture, get_space
 

@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 import torch
 
-from nas.config import compose, proxy_config
+from nas.settings.schemas import compose, proxy_config
 from proxy_tasks.task import DataConfig, ProxyTask, evaluate_model
 from proxy_tasks.retinanet import build_detector
 from proxy_tasks.train import recalibrate_batch_norm

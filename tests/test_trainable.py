@@ -5,11 +5,11 @@ import socket
 
 import pytest
 
-from nas.config import ConfigError
-from nas.reward import RewardConfig
-from nas.search import load_settings
-from nas.trainable import node_name, run_trial
-from proxy_tasks.surrogate import SurrogateConfig
+from nas.settings.schemas import ConfigError
+from nas.rewards import RewardConfig
+from nas.settings.search import load_settings
+from nas.runner.trial import node_name, run_trial
+from nas.evaluators import SurrogateOptions
 from proxy_tasks.task import ProxyConfig
 from search_space import get_space
 
@@ -20,7 +20,7 @@ def arch_config(seed=0):
 
 
 def test_gpu_seconds_are_wall_time_times_the_share_held():
-    out = run_trial(arch_config(), SurrogateConfig(duration_s=0.2), RewardConfig(), "spinenet49", threads=1, gpus=0.25)
+    out = run_trial(arch_config(), SurrogateOptions(duration_s=0.2), RewardConfig(), "spinenet49", threads=1, gpus=0.25)
     assert out["status"] == "ok" and out["wall_s"] >= 0.2
     assert out["gpu_s"] == pytest.approx(0.25 * out["wall_s"])
     assert out["node"] == node_name() == socket.gethostname()  # outside Ray: the host name
@@ -29,7 +29,7 @@ def test_gpu_seconds_are_wall_time_times_the_share_held():
 def test_a_failing_trial_is_returned_with_its_error():
     config = arch_config()
     config["arch"]["blocks"][0]["parents"] = [99, 98]  # no such nodes
-    out = run_trial(config, SurrogateConfig(), RewardConfig(), "spinenet49", threads=1)
+    out = run_trial(config, SurrogateOptions(), RewardConfig(), "spinenet49", threads=1)
     assert out["status"] == "failed" and math.isnan(out["reward"]) and "parent" in out["error"]
     assert out["wall_s"] >= 0 and out["gpu_s"] == 0
 

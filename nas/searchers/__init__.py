@@ -1,7 +1,14 @@
-"""Searchers over SpineNAS spaces, all implementing Ray Tune's Searcher contract.
+"""Searchers: what proposes architectures and learns from their rewards.
 
-Each kind has its options schema (the Hydra `searcher` group, registered in Hydra's ConfigStore by
-`nas.config`) and a builder; `make_searcher` checks the options against the schema, naming a wrong key.
+Owns the controller (an LSTM policy over a space's decisions, trained with REINFORCE or PPO), the
+search algorithms on Ray Tune's `Searcher` contract (`base.ArchSearcher`: suggest, learn,
+save/restore), and the registry of searcher kinds: each an options schema (the Hydra `searcher`
+group's node, checked by its `validate`) and a builder. Searchers write no output: the runner
+records their completions. Imports `nas.core` and `search_space`; nothing above.
+
+Adding a searcher: one module here with an `ArchSearcher` subclass (`propose`, `learn`, and its
+state), its options dataclass and builder, and one `SEARCHER_KINDS.register` line below, plus a
+`conf/searcher/<name>.yaml` starting from `base_<name>` (docs/architecture.md shows it).
 """
 
 from __future__ import annotations
@@ -9,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, Callable, Optional
 
-from nas.controller import ControllerConfig
 from nas.searchers.base import ArchSearcher, Completion, Proposal
+from nas.searchers.controller import ControllerConfig
 from nas.searchers.controller_searcher import ControllerSearcher
 from nas.searchers.evolution import EvolutionSearcher
 from nas.searchers.random_search import RandomSearcher
@@ -30,6 +37,15 @@ class ControllerOptions(ControllerConfig):
     late_batch_size: Optional[int] = 8  # None: batch_size throughout
     late_after: int = 64
     reuse: int = 16
+
+    def validate(self) -> None:
+        """Raise `ValueError` naming the key for values no controller can use."""
+        late = self.late_batch_size or self.batch_size
+        if min(self.batch_size, late) < 1 or self.reuse < 0 or self.late_after < 0:
+            raise ValueError(
+                f"searcher.batch_size and searcher.late_batch_size must be >= 1, searcher.reuse and searcher.late_after >= 0; "
+                f"got {self.batch_size}, {self.late_batch_size}, {self.reuse}, {self.late_after}"
+            )
 
 
 @dataclass
@@ -55,12 +71,19 @@ class EvolutionOptions:
     population: int = 20
     sample_size: int = 5
 
+    def validate(self) -> None:
+        if not 1 <= self.sample_size <= self.population:
+            raise ValueError(f"searcher.sample_size must be between 1 and searcher.population, got {self.sample_size} and {self.population}")
+
 
 @dataclass
 class RandomOptions:
     """`searcher=random`: no options."""
 
     name: str = "random"
+
+    def validate(self) -> None:
+        pass
 
 
 Builder = Callable[..., ArchSearcher]  # (space, options, concurrency, **common) -> searcher
@@ -101,26 +124,29 @@ for _name, _kind in (
 SEARCHERS = tuple(SEARCHER_KINDS.names())
 
 
-def searcher_options(name: str, options: dict[str, Any]) -> Any:
-    """`options` (the `searcher` group minus `name`) as searcher `name`'s schema; a key the
-    schema does not have raises `ConfigError` naming it and listing the valid ones."""
+def searcher_options(name: str, options: dict[str, Any] | None = None) -> Any:
+    """Searcher `name`'s options schema filled from a plain dict (scripts and tests; a search gets
+    its options typed by Hydra), checked: an unknown key or a bad value raises `ConfigError`."""
     schema = SEARCHER_KINDS.get(name).options
     valid = [f.name for f in fields(schema) if f.name != "name"]
-    unknown = sorted(set(options) - set(valid))
+    unknown = sorted(set(options or {}) - set(valid))
     if unknown:
         raise ConfigError(f"unknown config key 'searcher.{unknown[0]}' (searcher {name}'s keys: {', '.join(valid) or 'none'})")
-    return schema(name=name, **options)
+    typed = schema(name=name, **(options or {}))
+    try:
+        typed.validate()
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    return typed
 
 
-def make_searcher(name: str, space: SearchSpace, options: dict[str, Any], concurrency: int = 1, **common: Any) -> ArchSearcher:
-    """Build searcher `name` with its `options` (the Hydra `searcher` group minus `name`; keys left
-    out take the schema's defaults).
+def make_searcher(options: Any, space: SearchSpace, concurrency: int = 1, **common: Any) -> ArchSearcher:
+    """Build the searcher `options.name` names from its checked, typed `options`.
 
     `concurrency` is how many trials run at once (`max_concurrent`): the controller searchers wait
     for at least half that many completions per update (see `ControllerSearcher`).
     """
-    kind = SEARCHER_KINDS.get(name)
-    return kind.build(space, searcher_options(name, options), concurrency, **common)
+    return SEARCHER_KINDS.get(options.name).build(space, options, concurrency, **common)
 
 
 __all__ = [

@@ -1,8 +1,11 @@
 """The searchers' shared contract: Ray Tune's `Searcher`, over a SpineNAS search space.
 
-A searcher proposes action sequences; `suggest` decodes them into architecture configs for the
-trainable, and `on_trial_complete` turns results into rewards for `learn`. Errors, repeats and
-results without a reward are logged and given the failure reward, never raised. State is saved
+A searcher searches and nothing else: it proposes action sequences (`suggest` decodes them into
+architecture configs for the trial), learns from completions (`complete` turns a result into a
+`Completion` and learns from it; Tune's `on_trial_complete` calls it), and saves and restores its
+state. What a completion writes (trials.csv, the report, TensorBoard, when the state is saved) is
+the runner's and its recorder's business. Errors, repeats and results without a reward are logged
+and given the failure reward, never raised. State is saved
 as explicit JSON plus a tensor file named by its content hash (`<path>.<sha>.pt`, loaded with
 weights_only), each written atomically: the tensors first, then the JSON that names them, then older
 tensor files are removed, so a process killed at any point leaves a JSON whose tensors exist.
@@ -15,15 +18,14 @@ import io
 import json
 import logging
 import math
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from ray.tune.search import Searcher
 
-from nas.status import FINISHED, TrialStatus
+from nas.core.status import FINISHED, TrialStatus
 from search_space.errors import InputError
 from search_space.fileio import atomic_write_bytes, atomic_write_text
 from search_space.space import SearchSpace
@@ -62,10 +64,6 @@ class ArchSearcher(Searcher):
         seed: seeds every random choice of the searcher.
         failure_reward: reward given for failed trials (errors, NaN, missing metric).
         dedup: re-use the result of an architecture already trained instead of training it again.
-        on_complete: called with each `Completion` (the results writer), before the state is saved.
-        checkpoint_path: where to save the state after completions (None: only on request).
-        checkpoint_every_s: save at most this often (0: after every completion). Completions after
-            the last save are in trials.csv, and a resume replays them into the restored state.
         stopped_reward: what a trial stopped early by the scheduler teaches: "rung" learns from the
             reward at the rung where it was stopped, "skip" learns nothing (see nas/early_stop.py).
     """
@@ -78,19 +76,15 @@ class ArchSearcher(Searcher):
         seed: int = 0,
         failure_reward: float = 0.0,
         dedup: bool = True,
-        on_complete: Callable[[Completion], None] | None = None,
-        checkpoint_path: str | Path | None = None,
         stopped_reward: str = "rung",
-        checkpoint_every_s: float = 0.0,
     ) -> None:
         super().__init__(metric="reward", mode="max")
         self.space, self.seed, self.stopped_reward = space, seed, stopped_reward
         self.failure_reward, self.dedup = failure_reward, dedup
-        self.on_complete, self.checkpoint_path = on_complete, checkpoint_path
-        self.checkpoint_every_s, self._saved_at = checkpoint_every_s, -math.inf
         self.pending: dict[str, Proposal] = {}
         self.completed: list[str] = []
         self.cache: dict[str, dict[str, Any]] = {}  # arch id -> result of its first successful training
+        self.history: list[dict[str, float]] = []  # per policy update: mean reward, entropy, ... (none without a policy)
 
     # -- what subclasses provide ------------------------------------------------------------------
 
@@ -126,10 +120,15 @@ class ArchSearcher(Searcher):
         return config
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        self.complete(trial_id, result, error)
+
+    def complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> Completion | None:
+        """Classify a finished trial (ok, cached, stopped, failed), learn from it and return it; None
+        for a trial this searcher has no proposal for (unknown, or completed already)."""
         proposal = self.pending.pop(trial_id, None)
         if proposal is None:
             log.warning("completion of unknown or already completed trial %s ignored", trial_id)
-            return
+            return None
         result = dict(result or {})
         reward = result.get("reward")
         ok = not error and result.get("status", TrialStatus.OK) in (*FINISHED, TrialStatus.PARTIAL)
@@ -147,11 +146,7 @@ class ArchSearcher(Searcher):
             status = TrialStatus.CACHED if proposal.cached else TrialStatus.OK
         completion = Completion(trial_id, proposal, float(reward), status, result)
         self._record(completion)
-        if self.on_complete is not None:
-            self.on_complete(completion)
-        if self.checkpoint_path is not None and time.monotonic() - self._saved_at >= self.checkpoint_every_s:
-            self.save(str(self.checkpoint_path))
-            self._saved_at = time.monotonic()  # not in save(): Tune calls save() for its own copies too
+        return completion
 
     def replay(self, trial_id: str, proposal: Proposal, reward: float, status: str, result: dict[str, Any]) -> None:
         """Feed a trial finished in an earlier run that the saved state has not seen."""

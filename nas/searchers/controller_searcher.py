@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from nas.controller import Controller, ControllerConfig, Sample
+from nas.searchers.controller import Controller, ControllerConfig, Sample
 from nas.searchers.base import ArchSearcher, Completion, Proposal
 from search_space.space import SearchSpace
 
@@ -36,12 +36,7 @@ class ControllerSearcher(ArchSearcher):
         **kwargs: Any,
     ) -> None:
         super().__init__(space, **kwargs)
-        late_batch_size = late_batch_size or batch_size
-        if min(batch_size, late_batch_size, concurrency) < 1 or reuse < 0 or late_after < 0:
-            raise ValueError(
-                f"batch_size, late_batch_size and concurrency must be >= 1, reuse and late_after >= 0; got "
-                f"{batch_size}, {late_batch_size}, {concurrency}, {reuse}, {late_after}"
-            )
+        late_batch_size = late_batch_size or batch_size  # values checked by ControllerOptions.validate
         self.name = algorithm
         self.controller = Controller(space, config, seed=self.seed, algorithm=algorithm)
         self.reuse, self.late_after = reuse, late_after
@@ -50,7 +45,6 @@ class ControllerSearcher(ArchSearcher):
         self.learnt = 0  # completions learnt from so far (update batches)
         self.buffer: list[tuple[Sample, float]] = []
         self.recent: list[tuple[Sample, float]] = []  # (sample, advantage) of the last `reuse` completions learnt
-        self.history: list[dict[str, float]] = []
 
     def propose(self) -> Proposal:
         s = self.controller.sample()

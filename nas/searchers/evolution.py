@@ -39,8 +39,6 @@ class EvolutionSearcher(ArchSearcher):
 
     def __init__(self, space: SearchSpace, population: int = 20, sample_size: int = 5, **kwargs: Any) -> None:
         super().__init__(space, **kwargs)
-        if not 1 <= sample_size <= population:
-            raise ValueError(f"evolution needs 1 <= sample_size <= population, got {sample_size}, {population}")
         self.population_size, self.sample_size = population, sample_size
         self.population: deque[tuple[list[int], float]] = deque()
         self.rng = np.random.default_rng(self.seed)

@@ -3,13 +3,13 @@
 Failures inside the trial (a NaN loss, a bad architecture, any exception, a CUDA out-of-memory
 error in a GPU share) are reported as a finished trial with status "failed", the error text and a
 NaN reward, so the searcher records them and the search goes on; only a lost worker or node
-reaches Tune as an errored trial (retried up to `trial.max_failures` times). The proxy task (data
-validated and cached) is kept per worker process, so re-used actors prepare data once.
+reaches Tune as an errored trial (retried up to `trial.max_failures` times). The evaluator (for
+proxy training: the data validated and cached) is kept per worker process, so re-used actors
+prepare data once.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import os
@@ -22,36 +22,24 @@ from typing import Any, Callable, Sequence
 import torch
 from ray import tune
 
-from nas.early_stop import format_rungs
-from nas.reward import RewardConfig, compute_reward
-from nas.status import TrialStatus
-from proxy_tasks.surrogate import SurrogateConfig, SurrogateTask
-from proxy_tasks.task import ProxyConfig, ProxyTask
+from nas.core.schedule import format_rungs
+from nas.core.status import TrialStatus
+from nas.evaluators import Evaluator, TrialContext, build_evaluator, with_overrides
+from nas.rewards import compute_reward
 from proxy_tasks.train import StepInfo
 from search_space.catalog import get_preset
 from search_space.spec import from_dict
 
-_TASKS: dict[str, Any] = {}
+_EVALUATORS: dict[str, Evaluator] = {}
 
 
-def proxy_task(proxy: ProxyConfig | SurrogateConfig) -> ProxyTask | SurrogateTask:
-    """The worker's task object for `proxy`, created once per process.
-
-    Proxies that differ only in seed or length (`spinenas fidelity`) share the prepared data.
-    """
-    key = json.dumps(asdict(proxy), sort_keys=True)
-    if key not in _TASKS:
-        if isinstance(proxy, SurrogateConfig):
-            _TASKS[key] = SurrogateTask(proxy)
-        else:
-            sibling = next((t for t in _TASKS.values() if isinstance(t, ProxyTask) and t.config.data == proxy.data), None)
-            _TASKS[key] = sibling.variant(proxy) if sibling else ProxyTask(proxy, log=lambda _msg: None)
-    return _TASKS[key]
-
-
-def with_overrides(proxy: ProxyConfig | SurrogateConfig, overrides: dict[str, Any] | None) -> ProxyConfig | SurrogateConfig:
-    """`proxy` with some fields replaced for one trial (a seed, a longer reference training)."""
-    return dataclasses.replace(proxy, **overrides) if overrides else proxy
+def evaluator_for(options: Any) -> Evaluator:
+    """The worker's evaluator for `options`, built once per process (options that differ only in
+    seed or length share the prepared data: see `nas.evaluators.training.shared_task`)."""
+    key = json.dumps(asdict(options), sort_keys=True)
+    if key not in _EVALUATORS:
+        _EVALUATORS[key] = build_evaluator(options)
+    return _EVALUATORS[key]
 
 
 def node_name() -> str:
@@ -72,8 +60,8 @@ def node_name() -> str:
 
 def run_trial(
     config: dict[str, Any],
-    proxy: ProxyConfig | SurrogateConfig,
-    reward: RewardConfig,
+    proxy: Any,
+    reward: Any,
     preset: str,
     threads: int,
     gpus: float = 0.0,
@@ -83,8 +71,8 @@ def run_trial(
 ) -> dict[str, Any]:
     """Run one trial and return its final result (also usable without Ray).
 
-    `config["proxy_overrides"]`, when present, replaces fields of `proxy` for this trial (seed,
-    epochs). With `eval_at` (a scheduler's rung epochs) the proxy is evaluated after those epochs and
+    `proxy` is the evaluator's options; `config["proxy_overrides"]`, when present, replaces some
+    of them for this trial (seed, epochs). With `eval_at` (a scheduler's rung epochs) the proxy is evaluated after those epochs and
     `report` gets each partial result (status `partial`); the scheduler may end the trial there.
     `max_steps` ends the training early (`spinenas plan` times a few steps).
     Cost: `wall_s`, `cpu_s` (this process's CPU time) and `gpu_s` = wall time x the GPU share held.
@@ -112,11 +100,9 @@ def run_trial(
     else:
         try:
             arch = from_dict(config["arch"], source=f"trial architecture {config.get('arch_id', '?')}")
-            task = proxy_task(with_overrides(proxy, config.get("proxy_overrides")))
-            if isinstance(task, SurrogateTask):
-                metrics = task.run(arch)
-            else:
-                metrics = task.run(arch, get_preset(preset), eval_at=eval_at, on_eval=on_eval, max_steps=max_steps, on_step=curve).metrics
+            evaluator = evaluator_for(with_overrides(proxy, config.get("proxy_overrides")))
+            ctx = TrialContext(get_preset(preset), eval_at=eval_at, on_eval=on_eval, on_step=curve, max_steps=max_steps)
+            metrics = evaluator.evaluate(arch, ctx)
             value = compute_reward(metrics, reward)
             status, error = (TrialStatus.OK.value, "") if math.isfinite(value) else (TrialStatus.FAILED.value, f"metric {reward.metric} is not finite")
             out = dict(metrics, reward=value, status=status, error=error)
@@ -156,7 +142,7 @@ class LossCurve:
 
 
 def trainable(
-    config: dict[str, Any], proxy: ProxyConfig | SurrogateConfig, reward: RewardConfig, preset: str, threads: int, gpus: float, eval_at: Sequence[int]
+    config: dict[str, Any], proxy: Any, reward: Any, preset: str, threads: int, gpus: float, eval_at: Sequence[int]
 ) -> None:
     """Ray Tune function trainable: partial reports at the rung epochs, then the final one."""
     tune.report(run_trial(config, proxy, reward, preset, threads, gpus, eval_at, report=tune.report))

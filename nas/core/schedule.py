@@ -1,4 +1,5 @@
-"""Optional early stopping of proxy trainings with ASHA (asynchronous successive halving).
+"""Early stopping of proxy trainings with ASHA (asynchronous successive halving): its settings and
+rung arithmetic. The scheduler that applies them to Tune trials is `nas.runner.asha`.
 
 A trial is evaluated (COCO AP on the reward split) at the rung epochs only; ASHA compares that
 reward with the other trials' rewards at the same rung and stops it when it falls below the top
@@ -13,10 +14,9 @@ rung's reward. What the searcher learns from it is `stopped_reward`:
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Iterable
 
 TIME_ATTR = "epoch"
 STOPPED_RULES = ("rung", "skip")
@@ -84,21 +84,6 @@ def expected_epochs(cfg: SchedulerConfig, max_t: int) -> tuple[float, float]:
     return epochs, evals
 
 
-def make_scheduler(cfg: SchedulerConfig, max_t: int) -> Any:
-    """Ray Tune's ASHA over proxy epochs on `reward` (None when early stopping is off)."""
-    if not cfg.enabled:
-        return None
-    return resumable_asha()(
-        time_attr=TIME_ATTR,
-        metric="reward",
-        mode="max",
-        max_t=max_t,
-        grace_period=cfg.grace_period,
-        reduction_factor=cfg.reduction_factor,
-        brackets=1,
-    )
-
-
 def format_rungs(history: Iterable[tuple[int, float]]) -> str:
     """`2:0.0123 4:0.0311`: the reward at each rung a trial reached (a trials.csv column)."""
     return " ".join(f"{epoch}:{value!r}" for epoch, value in history)
@@ -111,33 +96,3 @@ def parse_rungs(text: str) -> list[tuple[int, float]]:
         epoch, value = item.split(":", 1)
         out.append((int(epoch), float(value)))
     return out
-
-
-def seed_scheduler(scheduler: Any, history: dict[str, list[tuple[int, float]]]) -> int:
-    """Give a fresh ASHA (or none) the rung rewards of trials finished before a resume."""
-    return scheduler.seed(history) if scheduler is not None else 0
-
-
-@functools.cache
-def resumable_asha() -> type:
-    """Ray Tune's ASHA with `seed(history)`: all of SpineNAS's reliance on its internals is here."""
-    from ray.tune.schedulers import ASHAScheduler
-
-    class ResumableASHA(ASHAScheduler):
-        def seed(self, history: dict[str, list[tuple[int, float]]]) -> int:
-            """Record the rung rewards of trials finished before a resume; returns how many.
-
-            Without this the cutoffs would start empty after a resume and let poor trials run
-            to the end.
-            """
-            rungs = self._brackets[0]._rungs  # [(milestone, {trial_id: reward})], Ray's bookkeeping
-            seeded = 0
-            for trial_id, points in history.items():
-                for epoch, value in points:
-                    for milestone, recorded in rungs:
-                        if math.ceil(milestone) == epoch and math.isfinite(value):
-                            recorded[trial_id] = value
-                            seeded += 1
-            return seeded
-
-    return ResumableASHA

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from nas.results import TrialRow
+from nas.reporting.run_folder import Row
 
 SCALARS = ("AP", "AP50", "flops", "params", "entropy")  # per completion, besides reward and best
 
@@ -25,7 +25,7 @@ class SearchScalars:
         self.writer = SummaryWriter(str(Path(run_dir) / "tensorboard"), flush_secs=10)
         self.updates_logged = updates_done  # a resumed search does not log old updates again
 
-    def log(self, row: TrialRow, best: TrialRow | None, history: Sequence[dict[str, Any]] = ()) -> None:
+    def log(self, row: Row, best: Row | None, history: Sequence[dict[str, Any]] = ()) -> None:
         """One completion (x = its number), and the controller updates since the last call."""
         w, n = self.writer, row.number
         w.add_scalar("search/reward", row.reward, n)
@@ -49,22 +49,3 @@ class SearchScalars:
 
     def close(self) -> None:
         self.writer.close()
-
-    def __getstate__(self) -> dict[str, Any]:
-        # Tune pickles the searcher, and with it this object through the completion callback;
-        # a copy writes nothing (the writer's queue and thread belong to this process).
-        return {"writer": None, "updates_logged": self.updates_logged}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self.writer = _NoWriter()
-
-
-class _NoWriter:
-    """What an unpickled copy writes with: nothing."""
-
-    def add_scalar(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def close(self) -> None:
-        pass

@@ -52,7 +52,7 @@ def build_module(req: ExportRequest) -> tuple[nn.Module, Architecture, int]:
         ckpt = read_tensors(req.checkpoint)
         if not isinstance(ckpt, dict) or "model" not in ckpt or "arch" not in ckpt:
             raise SpecError(f"{req.checkpoint}: not a `spinenas train` checkpoint (needs 'model' and 'arch')")
-        from nas.config import proxy_config
+        from nas.settings.schemas import proxy_config
 
         arch = from_dict(ckpt["arch"], source=str(req.checkpoint))
         proxy = proxy_config(ckpt["proxy"])

@@ -17,13 +17,12 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from nas.config import ConfigError
-from nas.early_stop import expected_epochs, rung_epochs
-from nas.search import SearchSettings, connect_ray, load_settings
-from nas.status import TrialStatus
-from nas.trainable import proxy_task, run_trial
-from proxy_tasks.surrogate import SurrogateTask
+from nas.core.status import TrialStatus
+from nas.runner.ray_session import ray_session
+from nas.runner.trial import evaluator_for, run_trial
+from nas.settings.search import SearchSettings, load_settings
 from search_space.catalog import get_preset
+from search_space.errors import ConfigError
 from search_space.spec import Architecture
 
 
@@ -65,8 +64,8 @@ def plan(overrides: Sequence[str], steps: int | None = None, cpus: float | None 
     concurrent = concurrent_trials(settings, cluster)
 
     t = time.perf_counter()
-    task = proxy_task(settings.proxy)
-    arch, flops = typical_architecture(settings, task, samples)
+    evaluator = evaluator_for(settings.proxy)  # the trial below re-uses it, with its prepared data
+    arch, flops = typical_architecture(settings, evaluator, samples)
     prep_s = time.perf_counter() - t
     # The search's own trial code, on the whole trial (rungs included) or its first `steps` steps.
     config = {"arch": arch.to_dict(), "arch_id": arch.id}
@@ -75,7 +74,7 @@ def plan(overrides: Sequence[str], steps: int | None = None, cpus: float | None 
     if result["status"] == TrialStatus.FAILED:
         raise ConfigError(f"the timed trial failed: {result['error']}")
 
-    per_trial, measured = trial_seconds(settings, result, steps)
+    per_trial, measured = evaluator.trial_seconds(result, settings.scheduler, steps)
     measured["setup_s"] = prep_s
     trials = settings.top.trials
     wall = measured["setup_s"] + trials * per_trial / concurrent
@@ -103,12 +102,8 @@ def cluster_size(settings: SearchSettings, cpus: float | None, gpus: float | Non
     if ray_cfg.address:
         import ray
 
-        started = connect_ray(ray_cfg)
-        try:
+        with ray_session(ray_cfg):
             res = ray.cluster_resources()
-        finally:
-            if started:
-                ray.shutdown()
         return Cluster(float(res.get("CPU", 0)), float(res.get("GPU", 0)), f"Ray cluster at {ray_cfg.address}")
     local_cpus = ray_cfg.num_cpus if ray_cfg.num_cpus is not None else os.cpu_count() or 1
     local_gpus = ray_cfg.num_gpus if ray_cfg.num_gpus is not None else torch.cuda.device_count()
@@ -129,49 +124,18 @@ def concurrent_trials(settings: SearchSettings, cluster: Cluster) -> int:
     return bound
 
 
-def typical_architecture(settings: SearchSettings, task: Any, samples: int) -> tuple[Architecture, dict[str, float]]:
-    """The sample of median proxy FLOPs among `samples` draws (seeded by `seed`), with the spread."""
+def typical_architecture(settings: SearchSettings, evaluator: Any, samples: int) -> tuple[Architecture, dict[str, float]]:
+    """The sample of median proxy FLOPs among `samples` draws (seeded by `seed`), with the spread;
+    the first draw where the evaluator has no model to cost."""
     rng = np.random.default_rng(settings.top.seed)
     archs = [settings.space.sample(rng) for _ in range(max(1, samples))]
-    if isinstance(task, SurrogateTask):
-        return archs[0], {}
     preset = get_preset(settings.top.preset)
-    costs = [task.model_cost(arch, preset)["flops"] for arch in archs]
+    costs = [evaluator.cost(arch, preset)["flops"] for arch in archs]
+    if not any(costs):
+        return archs[0], {}
     order = np.argsort(costs)
     pick = int(order[len(order) // 2])
     return archs[pick], {"timed": costs[pick], "min": min(costs), "median": float(np.median(costs)), "max": max(costs)}
-
-
-def trial_seconds(settings: SearchSettings, result: dict, steps: int | None) -> tuple[float, dict[str, float]]:
-    """Seconds one trial takes on a warm worker (data already prepared), and what was measured."""
-    if "train_s" not in result:  # the surrogate
-        return float(result["wall_s"]), {"trial_s": float(result["wall_s"])}
-    epochs = int(result["epochs"])
-    step_s = float(result["step_s"])
-    steps_per_epoch = int(result["steps_per_epoch"])
-    overhead = float(result["first_step_s"]) - step_s
-    epoch_s = steps_per_epoch * step_s
-    rungs = rung_epochs(settings.scheduler, epochs)
-    if steps is None and rungs:
-        rung_eval_s = float(result["rung_eval_s"]) / len(rungs)
-    else:
-        rung_eval_s = float(result["eval_s"])  # a rung evaluation is a final evaluation's work
-    trained_epochs, evals = expected_epochs(settings.scheduler, epochs)
-    per_trial = float(result["build_s"]) + max(0.0, overhead) + trained_epochs * epoch_s + evals * rung_eval_s + float(result["eval_s"])
-    measured = {
-        "mode": "full trial" if steps is None else f"{steps} steps",
-        "steps_timed": int(result["steps"]),
-        "step_s": step_s,
-        "steps_per_epoch": steps_per_epoch,
-        "epochs": epochs,
-        "expected_epochs": trained_epochs,
-        "rung_evaluations": evals,
-        "build_s": float(result["build_s"]),
-        "eval_s": float(result["eval_s"]),
-        "timed_wall_s": float(result["wall_s"]),
-        "device": str(result.get("device", "")),
-    }
-    return per_trial, measured
 
 
 def _notes(settings: SearchSettings, est: PlanEstimate, steps: int | None) -> list[str]:

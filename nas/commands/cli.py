@@ -203,7 +203,7 @@ def format_table(arch: Architecture) -> str:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """`spinenas train`: one architecture on a proxy (or full) recipe; metrics.json and a checkpoint."""
-    from nas.train_run import run_training
+    from nas.commands.train import run_training
 
     metrics = run_training(args.overrides)
     print(json.dumps(metrics))
@@ -212,7 +212,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     """`spinenas search`: the main job."""
-    from nas.search import run_search
+    from nas.commands.search import run_search
 
     outcome = run_search(args.overrides)
     s = outcome.summary
@@ -229,7 +229,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     """`spinenas plan`: the cost of a search before it starts."""
-    from nas.plan import format_plan, plan
+    from nas.commands.plan import format_plan, plan
 
     estimate = plan(args.overrides, steps=args.steps, cpus=args.cpus, gpus=args.gpus)
     print(json.dumps(estimate.to_dict()) if args.json else format_plan(estimate))
@@ -238,7 +238,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_fidelity(args: argparse.Namespace) -> int:
     """`spinenas fidelity`: does the proxy rank architectures reliably?"""
-    from nas.fidelity import FidelityOptions, format_summary, run_fidelity
+    from nas.commands.fidelity import FidelityOptions, format_summary, run_fidelity
 
     outcome = run_fidelity(args.overrides, FidelityOptions(args.archs, args.seeds, args.reference_epochs))
     print(format_summary(outcome.summary, outcome.out_dir))
@@ -262,7 +262,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     """`spinenas export`: a file another program loads, checked against the PyTorch module."""
     from pathlib import Path
 
-    from nas.export_run import ExportRequest, export
+    from nas.commands.export import ExportRequest, export
 
     if not args.spec and not args.checkpoint:
         raise UserError("give a SPEC (catalog name or spec file) or --checkpoint")
@@ -300,7 +300,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     """`spinenas report`: one self-contained page about a search."""
     from pathlib import Path
 
-    from nas.report import write_report
+    from nas.reporting.report import write_report
 
     run = Path(args.run_dir)
     if not (run / "trials.csv").exists() and not (run / "config.yaml").exists():

@@ -8,6 +8,7 @@ page needs no network. The file is replaced atomically, so a browser never reads
 
 from __future__ import annotations
 
+import functools
 import html
 import io
 import json
@@ -22,13 +23,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
-from nas.config import search_space_of  # noqa: E402
-from nas.results import RunFolder, TrialRow, open_axes, progress_figure  # noqa: E402
-from nas.status import FINISHED, TrialStatus  # noqa: E402
+from nas.core.status import FINISHED, TrialStatus  # noqa: E402
+from nas.reporting.plots import open_axes, progress_figure  # noqa: E402
+from nas.reporting.run_folder import Row  # noqa: E402
+from nas.reporting.trials import SearchFolder  # noqa: E402
 from search_space.draw import render  # noqa: E402
 from search_space.errors import InputError  # noqa: E402
 from search_space.fileio import atomic_write_text  # noqa: E402
-from search_space.space import SearchSpace  # noqa: E402
+from search_space.space import SearchSpace, get_space  # noqa: E402
 from search_space.spec import Architecture  # noqa: E402
 
 REPORT = "report.html"
@@ -92,8 +94,8 @@ class RunData:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.folder = RunFolder(path)
-        self.rows: list[TrialRow] = self.folder.read_rows()
+        self.folder = SearchFolder(path)
+        self.rows: list[Row] = self.folder.read_rows()
         self.folder.rows = self.rows
         self.config = _read_config(path / "config.yaml")
         self.summary = _read_json(path / "summary.json")
@@ -127,7 +129,7 @@ def _read_json(path: Path) -> dict[str, Any]:
 def _space(config: DictConfig) -> SearchSpace | None:
     """The run's search space, or None where config.yaml is missing or names one unknown here."""
     try:
-        return search_space_of(config)
+        return get_space(config.space.name, block_adjustments=config.space.block_adjustments, parent_window=config.space.parent_window)
     except (AttributeError, KeyError, ValueError):
         return None
 
@@ -138,8 +140,6 @@ def _space(config: DictConfig) -> SearchSpace | None:
 def render_report(run: RunData, state: str | None = None) -> str:
     """The whole page as a string."""
     state = state or run.inferred_state()
-    title = f"SpineNAS search {run.path.name}"
-    refresh = f'<meta http-equiv="refresh" content="{LIVE_REFRESH_S}">' if state == "running" else ""
     sections = [
         _status(run, state),
         _section("Reward per trial", _svg(progress_figure(run.rows, f"{len(run.rows)} trials"))),
@@ -150,7 +150,17 @@ def render_report(run: RunData, state: str | None = None) -> str:
         _section("Failed trials", _failed(run.rows)),
         _section("Resolved config", f"<pre>{html.escape(OmegaConf.to_yaml(run.config) if run.config else '(no config.yaml)')}</pre>"),
     ]
-    return PAGE.format(title=html.escape(title), refresh=refresh, style=STYLE, body="\n".join(sections), script=SCRIPT)
+    refresh_s = LIVE_REFRESH_S if state == "running" else None
+    return page_template().render(title=f"SpineNAS search {run.path.name}", refresh_s=refresh_s, sections=sections)
+
+
+@functools.cache
+def page_template() -> Any:
+    """The page's Jinja2 template (autoescaped; the sections are HTML escaped where they are built)."""
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.PackageLoader("nas.reporting", "templates"), autoescape=True, keep_trailing_newline=True)
+    return env.get_template("report.html.j2")
 
 
 def _section(heading: str, body: str, note: str = "") -> str:
@@ -178,7 +188,7 @@ def _status(run: RunData, state: str) -> str:
     return f'<header><h1>{html.escape(run.path.name)}</h1>\n<table class="status">{cells}</table></header>'
 
 
-def _best(best: TrialRow | None) -> str:
+def _best(best: Row | None) -> str:
     if best is None:
         return "-"
     ap = _float(best.values.get("AP"))
@@ -213,7 +223,7 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[tuple[float, flo
     return front
 
 
-def _pareto(rows: Sequence[TrialRow]) -> str:
+def _pareto(rows: Sequence[Row]) -> str:
     done = [r for r in rows if r.status in FINISHED and _float(r.values.get("AP")) == _float(r.values.get("AP"))]
     if not done:
         return '<p class="empty">No finished trial yet.</p>'
@@ -307,7 +317,7 @@ def _label(a1: Any, a2: Any, xlabel: str, entropy_label: str) -> None:
     a2.set_ylabel(entropy_label)
 
 
-def _trial_table(rows: Sequence[TrialRow]) -> str:
+def _trial_table(rows: Sequence[Row]) -> str:
     if not rows:
         return '<p class="empty">No trial has finished yet.</p>'
     head = "".join(f'<th data-kind="{"text" if kind == "text" else "num"}">{html.escape(h)}</th>' for _, h, kind in TABLE)
@@ -327,7 +337,7 @@ def _cell(value: Any, kind: str) -> str:
     return f'<td data-value="{x!r}">{shown}</td>'
 
 
-def _failed(rows: Sequence[TrialRow]) -> str:
+def _failed(rows: Sequence[Row]) -> str:
     bad = [r for r in rows if r.status == TrialStatus.FAILED]
     if not bad:
         return '<p class="empty">None.</p>'
@@ -344,86 +354,3 @@ def _float(value: Any) -> float:
         return float(value)
     except (TypeError, ValueError):
         return math.nan
-
-
-PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<script>
-window.reportErrors = [];
-window.addEventListener("error", function (e) {{
-  window.reportErrors.push(String(e.message));
-  document.documentElement.setAttribute("data-js-errors", window.reportErrors.join(" | "));
-}});
-</script>
-{refresh}
-<title>{title}</title>
-<style>{style}</style>
-</head>
-<body>
-{body}
-<script>{script}</script>
-</body>
-</html>
-"""
-
-STYLE = """
-body { font: 14px/1.45 system-ui, sans-serif; margin: 24px auto; max-width: 1180px; color: #222; padding: 0 16px; }
-h1 { font-size: 22px; margin: 0 0 8px; } h2 { font-size: 17px; margin: 28px 0 8px; border-bottom: 1px solid #ddd; }
-.note { font-size: 12px; font-weight: normal; color: #777; margin-left: 8px; }
-table { border-collapse: collapse; } td, th { padding: 3px 8px; text-align: left; }
-table.status th { color: #555; font-weight: normal; padding-right: 16px; }
-.state { padding: 1px 8px; border-radius: 8px; background: #eee; }
-.state.running { background: #dbeafe; } .state.finished { background: #dcfce7; } .state.stopped { background: #fee2e2; }
-#trials { font-size: 12.5px; } #trials th { cursor: pointer; background: #f4f4f4; position: sticky; top: 0; }
-#trials th.sorted-asc::after { content: " \\25B2"; } #trials th.sorted-desc::after { content: " \\25BC"; }
-#trials td[data-value] { text-align: right; font-variant-numeric: tabular-nums; }
-#trials tr.failed { color: #b91c1c; } #trials tr.stopped { color: #777; } #trials tbody tr:nth-child(even) { background: #fafafa; }
-.failed code { white-space: pre-wrap; font-size: 12px; }
-.figure svg { max-width: 100%; height: auto; }
-.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 12px; }
-figure.arch { margin: 0; border: 1px solid #e5e5e5; border-radius: 6px; padding: 8px; }
-figcaption { font-size: 12.5px; color: #444; }
-pre { background: #f7f7f7; padding: 10px; overflow-x: auto; font-size: 12px; }
-.empty { color: #777; }
-"""
-
-# Sort the trial table by a header click; `#sort=<column header>:asc|desc` in the address sorts
-# on load (how a test drives it headless).
-SCRIPT = """
-(function () {
-  var table = document.getElementById("trials");
-  function sortBy(index, descending) {
-    var head = table.tHead.rows[0].cells, body = table.tBodies[0];
-    var numeric = head[index].getAttribute("data-kind") === "num";
-    var rows = Array.prototype.slice.call(body.rows);
-    function key(row) {
-      var cell = row.cells[index];
-      if (!numeric) return cell.textContent;
-      var v = parseFloat(cell.getAttribute("data-value"));
-      return isNaN(v) ? -Infinity : v;
-    }
-    rows.sort(function (a, b) {
-      var x = key(a), y = key(b), c = x < y ? -1 : x > y ? 1 : 0;
-      return descending ? -c : c;
-    });
-    rows.forEach(function (r) { body.appendChild(r); });
-    for (var i = 0; i < head.length; i++) head[i].className = "";
-    head[index].className = descending ? "sorted-desc" : "sorted-asc";
-  }
-  if (table) {
-    var head = table.tHead.rows[0].cells;
-    Array.prototype.forEach.call(head, function (th, i) {
-      th.addEventListener("click", function () { sortBy(i, th.className !== "sorted-desc"); });
-    });
-    var m = /sort=([^:&]+)(?::(asc|desc))?/.exec(decodeURIComponent(location.hash));
-    if (m) {
-      Array.prototype.forEach.call(head, function (th, i) {
-        if (th.textContent === m[1]) sortBy(i, m[2] !== "asc");
-      });
-    }
-  }
-  document.documentElement.setAttribute("data-ready", "1");
-})();
-"""

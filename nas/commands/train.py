@@ -4,38 +4,28 @@ from __future__ import annotations
 
 import io
 import json
-import time
 from pathlib import Path
 from typing import Any, Sequence
 
 import torch
 from omegaconf import OmegaConf
 
-from nas.config import ConfigError, compose, proxy_config
-from nas.progress_bar import ProgressBar
-from proxy_tasks.task import ProxyConfig, ProxyTask
+from nas.evaluators import EVALUATORS
+from nas.reporting.progress_bar import ProgressBar
+from nas.reporting.run_folder import default_out_dir
+from nas.settings.schemas import compose, proxy_config
+from proxy_tasks.task import ProxyTask
 from search_space.catalog import get_preset, preset_name_for, resolve_architecture
+from search_space.errors import ConfigError
 from search_space.fileio import atomic_write_bytes, atomic_write_text
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def default_out_dir(kind: str) -> Path:
-    """`results/<kind>-<date-time>/`, made unique if two runs start in the same second."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = REPO_ROOT / "results" / f"{kind}-{stamp}"
-    path, k = base, 1
-    while path.exists():
-        path, k = Path(f"{base}-{k}"), k + 1
-    return path
 
 
 def run_training(overrides: Sequence[str]) -> dict[str, Any]:
     """Train one architecture as configured; returns the metrics written to `metrics.json`."""
     cfg = compose("train", overrides)
     proxy = proxy_config(cfg.proxy)
-    if not isinstance(proxy, ProxyConfig):
-        raise ConfigError("proxy=surrogate scores architectures without training; use it with spinenas search")
+    if not EVALUATORS.get(proxy.evaluator).trains:
+        raise ConfigError(f"proxy={cfg.proxy.name} ({proxy.evaluator}) scores architectures without training a detector; use it with spinenas search")
     arch = resolve_architecture(cfg.arch)
     preset_name = cfg.preset or preset_name_for(cfg.arch)
     preset = get_preset(preset_name)

@@ -11,6 +11,7 @@ is merged onto it.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,16 +20,16 @@ from typing import Any, Optional, Sequence
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
-from nas.early_stop import SchedulerConfig
-from nas.reward import RewardConfig
+from nas.core.schedule import SchedulerConfig
+from nas.evaluators import EVALUATORS, TrainingOptions
+from nas.rewards import REWARDS, RewardConfig
 from nas.searchers import SEARCHER_KINDS
-from proxy_tasks.surrogate import SurrogateConfig
 from proxy_tasks.task import DataConfig, ProxyConfig
-from search_space.catalog import resolve_architecture
 from search_space.errors import ConfigError, SpineNASError
+from search_space.registry import Registry
 from search_space.space import SearchSpace, get_space
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 
 
 @dataclass
@@ -85,7 +86,8 @@ class SearchConfig(SearchTopLevel):
     """`conf/search.yaml`: the top-level keys and one node per group (each checked by its own schema)."""
 
     # Each group's node is typed by the schema its choice starts from (base_space, base_reinforce,
-    # base_proxy, ...); typed here, the schema's defaults would hide the `???` of a choice.
+    # base_training, ...): for searcher, proxy and reward that schema depends on the choice, and a
+    # schema typed here would hide the `???` of a choice. `SearchSettings` holds them typed.
     space: Any = MISSING
     searcher: Any = MISSING
     proxy: Any = MISSING
@@ -105,7 +107,35 @@ class TrainConfig:
 
 
 GROUPS = ("space", "searcher", "proxy", "ray", "reward", "scheduler", "experiment")
-_FILES = DataConfig(train_ann=MISSING, train_images=MISSING, val_ann=MISSING, val_images=MISSING)
+
+# The one schema map: a group with one schema, or a registry whose kinds each bring theirs, chosen by
+# a key of the node (with the kind a node saved before that key existed meant).
+FIXED_SCHEMAS: dict[str, type] = {"space": SpaceConfig, "ray": RayConfig, "scheduler": SchedulerConfig}
+KIND_KEYS: dict[str, tuple[Registry, str]] = {"searcher": (SEARCHER_KINDS, "name"), "proxy": (EVALUATORS, "evaluator"), "reward": (REWARDS, "name")}
+# Nodes that must name a value the kind's defaults leave open (`???`), under their own schema names.
+REQUIRED_VALUES = {
+    "proxy": {"base_training_files": TrainingOptions(data=DataConfig(train_ann=MISSING, train_images=MISSING, val_ann=MISSING, val_images=MISSING))},
+    "reward": {"base_flops_budget": RewardConfig(target_flops=MISSING)},
+}
+
+
+def group_schema(group: str, node: Any) -> type:
+    """The schema of a `group` node: the group's own, or that of the kind the node names."""
+    if group in FIXED_SCHEMAS:
+        return FIXED_SCHEMAS[group]
+    registry, key = KIND_KEYS[group]
+    return registry.get(_kind_of(group, key, node)).options
+
+
+def _kind_of(group: str, key: str, node: Any) -> str:
+    """The kind a node names; run folders written before the key existed name none: proxies were
+    trainings unless named `surrogate`, and the reward was the metric with its cost term."""
+    kind = node.get(key) if node is not None else None
+    if kind is not None:
+        return str(kind)
+    if group == "proxy":
+        return "surrogate" if node is not None and node.get("name") == "surrogate" else "training"
+    return "mnas"
 
 
 def register_schemas() -> None:
@@ -115,16 +145,14 @@ def register_schemas() -> None:
     cs = ConfigStore.instance()
     cs.store(name="base_search", node=SearchConfig)
     cs.store(name="base_train", node=TrainConfig)
-    cs.store(group="space", name="base_space", node=SpaceConfig)
-    for name in SEARCHER_KINDS:
-        cs.store(group="searcher", name=f"base_{name}", node=SEARCHER_KINDS.get(name).options)
-    cs.store(group="proxy", name="base_proxy", node=ProxyConfig)
-    cs.store(group="proxy", name="base_proxy_files", node=ProxyConfig(data=_FILES))  # the four data paths must be set
-    cs.store(group="proxy", name="base_surrogate", node=SurrogateConfig)
-    cs.store(group="ray", name="base_ray", node=RayConfig)
-    cs.store(group="reward", name="base_reward", node=RewardConfig)
-    cs.store(group="reward", name="base_flops_budget", node=RewardConfig(target_flops=MISSING))
-    cs.store(group="scheduler", name="base_scheduler", node=SchedulerConfig)
+    for group, schema in FIXED_SCHEMAS.items():
+        cs.store(group=group, name=f"base_{group}", node=schema)
+    for group, (registry, _key) in KIND_KEYS.items():
+        for name in registry:
+            cs.store(group=group, name=f"base_{name}", node=registry.get(name).options)
+    for group, nodes in REQUIRED_VALUES.items():
+        for name, node in nodes.items():
+            cs.store(group=group, name=name, node=node)
 
 
 def search_top_level(cfg: DictConfig) -> SearchTopLevel:
@@ -148,22 +176,29 @@ def compose(config_name: str, overrides: Sequence[str]) -> DictConfig:
         raise ConfigError(_one_line(cause)) from None
 
 
-def proxy_config(node: DictConfig | dict[str, Any]) -> ProxyConfig | SurrogateConfig:
-    """The `proxy` group as a checked `ProxyConfig` (or `SurrogateConfig`); bad keys are named.
-    A plain dict (a `spinenas train` checkpoint's record) may have the flat layout of versions
-    before `model`/`optim`/`loss`/`inference` were nested."""
+def proxy_config(node: DictConfig | dict[str, Any]) -> Any:
+    """The `proxy` group as its evaluator's checked options (`TrainingOptions`, `SurrogateOptions`,
+    ...); bad keys are named. A plain dict (a `spinenas train` checkpoint's record) may have the flat
+    layout of versions before `model`/`optim`/`loss`/`inference` were nested."""
     node = node if isinstance(node, DictConfig) else OmegaConf.create(_nest_flat_keys(dict(node)))
-    surrogate = node.get("name") == "surrogate"
-    cfg = _structured(SurrogateConfig if surrogate else ProxyConfig, node, "proxy")
-    try:
-        cfg.validate()
-    except ValueError as e:
-        raise ConfigError(str(e)) from None
-    if surrogate:
+    return typed_group("proxy", node)
+
+
+def typed_group(group: str, node: DictConfig) -> Any:
+    """A group's node as its schema's dataclass, checked by the schema's `validate()` where it has
+    one; a wrong key, type or value raises `ConfigError` naming it."""
+    kind = f"{group} {_kind_of(group, KIND_KEYS[group][1], node)}" if group in KIND_KEYS else None
+    schema = group_schema(group, node)
+    unknown = sorted(set(node.keys()) - {f.name for f in dataclasses.fields(schema)})
+    if unknown:  # a key added with `+group.key=...` is not refused by the merge below
+        raise ConfigError(_unknown_key(f"{group}.{unknown[0]}", schema, kind))
+    cfg = _structured(schema, node, group, kind)
+    validate = getattr(cfg, "validate", None)
+    if validate is not None:
         try:
-            resolve_architecture(cfg.target)  # an unknown target stops the search before it starts
-        except (ValueError, KeyError, FileNotFoundError) as e:
-            raise ConfigError(f"proxy.target: {_one_line(e)}") from None
+            validate()
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
     return cfg
 
 
@@ -191,8 +226,9 @@ def _missing_keys(cfg: DictConfig, prefix: str = "") -> list[str]:
     return out
 
 
-def _one_line(e: Exception, group: str = "") -> str:
-    """One line for a Hydra/OmegaConf error; keys are written in full (`group.key`)."""
+def _one_line(e: Exception, group: str = "", top: type | None = None, kind: str | None = None) -> str:
+    """One line for a Hydra/OmegaConf error; keys are written in full (`group.key`). `top` is the
+    group's schema, and `kind` the kind it belongs to (searcher reinforce, proxy training, ...)."""
 
     def full(key: str) -> str:
         return f"{group}.{key}" if group else key
@@ -210,18 +246,25 @@ def _one_line(e: Exception, group: str = "") -> str:
         return f"unknown config key '{key}' (no such setting; see conf/ for the valid keys)"
     schema = getattr(e, "object_type", None)
     if isinstance(e, (ConfigAttributeError, ConfigKeyError)) and getattr(e, "full_key", None) and dataclasses.is_dataclass(schema):
-        valid = ", ".join(f.name for f in dataclasses.fields(schema))
-        key = full(str(e.full_key))
-        moved = [  # a key that lives one level down (proxy.lr is proxy.optim.lr)
-            f"{key.rpartition('.')[0]}.{f.name}.{key.rpartition('.')[2]}".lstrip(".")
-            for f in dataclasses.fields(schema)
-            if dataclasses.is_dataclass(f.default_factory if callable(f.default_factory) else None)
-            and key.rpartition(".")[2] in {g.name for g in dataclasses.fields(f.default_factory)}
-        ]
-        hint = f": did you mean {moved[0]}?" if moved else ""
-        return f"unknown config key '{key}'{hint} ({schema.__name__}'s keys: {valid})"
+        return _unknown_key(full(str(e.full_key)), schema, kind if schema is top else None)
     text = text.replace("full_key: ", "key: ").split(" object_type=")[0].split(" reference_type=")[0]
     return f"{group}: {text}" if group else text
+
+
+def _unknown_key(key: str, schema: type, kind: str | None) -> str:
+    """A key the schema does not have: the key it was probably meant to be, and the valid keys."""
+    names = [f.name for f in dataclasses.fields(schema) if kind is None or f.name not in ("name", "evaluator")]
+    prefix, _, last = key.rpartition(".")
+    moved = [  # a key that lives one level down (proxy.lr is proxy.optim.lr)
+        f"{prefix}.{f.name}.{last}".lstrip(".")
+        for f in dataclasses.fields(schema)
+        if dataclasses.is_dataclass(f.default_factory if callable(f.default_factory) else None)
+        and last in {g.name for g in dataclasses.fields(f.default_factory)}
+    ]
+    close = [f"{prefix}.{n}".lstrip(".") for n in difflib.get_close_matches(last, names, n=1)]
+    hint = f": did you mean {(moved or close)[0]}?" if moved or close else ""
+    owner = kind or schema.__name__
+    return f"unknown config key '{key}'{hint} ({owner}'s keys: {', '.join(names) or 'none'})"
 
 
 def search_space_of(cfg: DictConfig) -> SearchSpace:
@@ -236,15 +279,11 @@ def normalized(key: str, value: Any) -> Any:
     if not OmegaConf.is_config(value):
         return value
     node = OmegaConf.to_container(value, resolve=True)
-    schemas = {"space": SpaceConfig, "ray": RayConfig, "reward": RewardConfig, "scheduler": SchedulerConfig}
     try:
         if key == "proxy":
             return dataclasses.asdict(proxy_config(node))
-        if key == "searcher":
-            options = SEARCHER_KINDS.get(node["name"]).options
-            return OmegaConf.to_container(OmegaConf.merge(OmegaConf.structured(options), node))
-        if key in schemas:
-            return OmegaConf.to_container(OmegaConf.merge(OmegaConf.structured(schemas[key]), node))
+        if key in FIXED_SCHEMAS or key in KIND_KEYS:
+            return OmegaConf.to_container(OmegaConf.merge(OmegaConf.structured(group_schema(key, node)), node))
     except (SpineNASError, OmegaConfBaseException, KeyError, ValueError):
         pass  # a value the current schema refuses: compared as written
     return node
@@ -255,9 +294,9 @@ def ray_config(node: DictConfig) -> RayConfig:
     return _structured(RayConfig, node, "ray")
 
 
-def reward_config(node: DictConfig) -> RewardConfig:
-    """The `reward` group as a checked `RewardConfig`."""
-    return _structured(RewardConfig, node, "reward")
+def reward_config(node: DictConfig) -> Any:
+    """The `reward` group as its kind's checked options."""
+    return typed_group("reward", node)
 
 
 def scheduler_config(node: DictConfig, epochs: int | None) -> SchedulerConfig:
@@ -277,11 +316,11 @@ def _reject_missing(node: DictConfig, group: str) -> None:
         raise ConfigError(f"missing value for {', '.join(missing)} (set it on the command line: {missing[0]}=...)")
 
 
-def _structured(cls: type, node: DictConfig, group: str) -> Any:
+def _structured(cls: type, node: DictConfig, group: str, kind: str | None = None) -> Any:
     _reject_missing(node, group)
     try:
         return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(cls), node))  # nested dataclasses too
     except OmegaConfBaseException as e:
-        raise ConfigError(_one_line(e, group)) from None
+        raise ConfigError(_one_line(e, group, cls, kind)) from None
     except ValueError as e:
         raise ConfigError(str(e)) from None

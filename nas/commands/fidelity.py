@@ -1,0 +1,182 @@
+"""`spinenas fidelity`: does a proxy rank architectures the way longer training does?
+
+It samples architectures from the configured space, spread over its FLOPs range (seeded), adds
+anchors (the catalog models the proxy can train: SpineNet-49 and the ResNet-50-FPN seed, and the
+space's coarsest member, a deliberately poor one), and trains every one with several seeds under
+the proxy and once under a longer reference training on the same data. Every run is a Ray trial
+through the search's own trial code. The out_dir gets `fidelity.csv` (a row per run, appended as
+runs finish, so a killed run resumes with `resume=true`), `fidelity.json` (rank agreement and
+signal-to-noise, see `nas/ranking.py`), `fidelity.png`, `config.yaml` and the specs in `archs/`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+from omegaconf import OmegaConf
+
+from nas.reporting.fidelity import REFERENCE, FidelityFolder, format_summary, plot_fidelity, summarize
+from nas.reporting.run_folder import default_out_dir
+from nas.runner.campaign import PlannedRuns, Progress, run_trials
+from nas.runner.ray_session import ray_session
+from nas.settings.search import SearchSettings, check_resumable, load_settings
+from search_space.catalog import get_architecture, get_preset
+from search_space.errors import ConfigError
+from search_space.fileio import atomic_write_text
+from search_space.spec import Architecture
+
+__all__ = ["FidelityOptions", "choose_candidates", "format_summary", "plan_runs", "run_fidelity"]
+
+CATALOG_ANCHORS = ("spinenet49", "resnet50_fpn")
+FIXED = ("space", "proxy", "reward", "preset", "fidelity")  # must not change between a run and its resume
+POOL_PER_ARCH = 8  # candidates drawn per architecture chosen, to spread the choice over the FLOPs range
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An architecture under test: its name in the report, how it was chosen, its proxy FLOPs."""
+
+    name: str
+    kind: str  # sampled | catalog | coarsest
+    arch: Architecture
+    flops: int
+
+
+@dataclass(frozen=True)
+class FidelityOptions:
+    """How many architectures and seeds, and the reference training's length (0: no reference)."""
+
+    archs: int = 12
+    seeds: int = 3
+    reference_epochs: int | None = None  # None: 4x the proxy's epochs
+
+    def resolved(self, settings: SearchSettings) -> "FidelityOptions":
+        """Options with the reference length filled in; bad values raise `ConfigError`."""
+        if self.archs < 2:
+            raise ConfigError(f"--archs must be >= 2 (a ranking needs two architectures), got {self.archs}")
+        if self.seeds < 1:
+            raise ConfigError(f"--seeds must be >= 1, got {self.seeds}")
+        epochs = settings.epochs
+        reference = self.reference_epochs
+        if reference is None:
+            reference = 4 * epochs if epochs else 1
+        if reference < 0:
+            raise ConfigError(f"--reference-epochs must be >= 0 (0: no reference runs), got {reference}")
+        return FidelityOptions(self.archs, self.seeds, reference)
+
+
+@dataclass
+class FidelityOutcome:
+    """What a finished fidelity run produced."""
+
+    out_dir: Path
+    summary: dict[str, Any]
+
+
+@dataclass
+class FidelityRun:
+    """One training of one candidate: a proxy seed, or the reference."""
+
+    candidate: Candidate
+    run: str  # seed<k> | reference
+    seed: int
+    overrides: dict[str, Any]
+    units: float = 1.0  # relative length (epochs), for the time-left estimate
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.candidate.arch.id, self.run)
+
+    def trial_config(self) -> dict[str, Any]:
+        """The trainable's config: the search's keys plus the proxy fields this run changes."""
+        arch = self.candidate.arch
+        return {"arch": arch.to_dict(), "arch_id": arch.id, "proxy_overrides": dict(self.overrides), "run": self.run}
+
+
+def run_fidelity(overrides: Sequence[str], options: FidelityOptions) -> FidelityOutcome:
+    """Measure how well the configured proxy ranks architectures; resumable like a search."""
+    settings = load_settings(overrides)
+    cfg = settings.cfg
+    options = options.resolved(settings)
+    out = Path(cfg.out_dir) if cfg.out_dir else default_out_dir("fidelity")
+    record = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))  # the config plus the fidelity options
+    record.fidelity = {"archs": options.archs, "seeds": options.seeds, "reference_epochs": options.reference_epochs}
+    folder = FidelityFolder(out)
+    if cfg.resume:
+        check_resumable(out, record, FIXED)
+    elif folder.csv.exists():
+        raise ConfigError(f"{out} already holds a fidelity run; continue it with resume=true or choose another out_dir")
+
+    candidates = choose_candidates(settings, options.archs)
+    runs = plan_runs(settings, candidates, options)
+    folder.planned = runs
+    with ray_session(settings.ray):
+        folder.start(resume=settings.top.resume)
+        unknown = {r.values["arch_id"] for r in folder.rows} - {c.arch.id for c in candidates}
+        if unknown:
+            raise ConfigError(f"resume: {out} holds runs of architectures this config does not choose ({', '.join(sorted(unknown))})")
+        atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(record))
+        for c in candidates:
+            c.arch.with_name(c.name).save(out / "archs" / f"{c.name}.yaml")
+        done = folder.done()
+        remaining = [r for r in runs if r.key not in done]
+        progress = Progress(folder, len(runs), settings.top.progress_every_s, label="fidelity")
+        if remaining:
+            run_trials(settings, PlannedRuns(remaining, folder.append), len(remaining), out, "fidelity", [progress])
+    reference = settings.evaluator.reference(options.reference_epochs).label if options.reference_epochs else None
+    header = {"proxy": settings.proxy.name, "space": settings.space.name, "metric": settings.reward.metric, "seeds": options.seeds,
+              "reference_epochs": options.reference_epochs, "reference": reference}  # fmt: skip
+    summary = summarize(folder.rows, candidates, header)
+    atomic_write_text(out / "fidelity.json", json.dumps(summary, indent=2, allow_nan=False, default=str) + "\n")
+    plot_fidelity(summary, out / "fidelity.png")
+    progress.print_line()
+    return FidelityOutcome(out, summary)
+
+
+def choose_candidates(settings: SearchSettings, n: int) -> list[Candidate]:
+    """`n` samples of the space spread evenly over its proxy FLOPs range, then the anchors.
+
+    Deterministic for a config: the pool is `POOL_PER_ARCH * n` draws seeded by `seed`; the chosen
+    ones sit at evenly spaced ranks of the pool's FLOPs (the cheapest and the dearest included).
+    """
+    space = settings.space
+    preset = get_preset(settings.top.preset)
+
+    def flops(arch: Architecture) -> int:
+        return int(settings.evaluator.cost(arch, preset)["flops"])
+
+    anchors = [Candidate(name, "catalog", get_architecture(name), 0) for name in CATALOG_ANCHORS]
+    coarsest = space.coarsest()
+    anchors.append(Candidate(coarsest.name, "coarsest", coarsest, 0))
+    taken = {a.arch.id for a in anchors}
+    rng = np.random.default_rng(settings.top.seed)
+    pool: dict[str, Architecture] = {}
+    for _ in range(POOL_PER_ARCH * n):
+        arch = space.sample(rng)
+        if arch.id not in taken:
+            pool.setdefault(arch.id, arch)
+    if len(pool) < n:
+        raise ConfigError(f"space {space.name} gave only {len(pool)} distinct architectures in {POOL_PER_ARCH * n} draws; ask for fewer --archs")
+    costed = sorted(((flops(a), a.id, a) for a in pool.values()), key=lambda t: (t[0], t[1]))
+    picks = np.unique(np.round(np.linspace(0, len(costed) - 1, n)).astype(int))
+    sampled = [Candidate(f"sample{k:02d}", "sampled", costed[i][2], costed[i][0]) for k, i in enumerate(picks)]
+    return sampled + [Candidate(a.name, a.kind, a.arch, flops(a.arch)) for a in anchors]
+
+
+def plan_runs(settings: SearchSettings, candidates: Sequence[Candidate], options: FidelityOptions) -> list[FidelityRun]:
+    """Every proxy seed of every candidate (seed by seed), then the reference runs."""
+    base_seed = int(settings.proxy.seed)
+    epochs = float(settings.epochs or 1)
+    runs = [
+        FidelityRun(c, f"seed{k}", base_seed + k, {"seed": base_seed + k}, epochs)
+        for k in range(options.seeds)
+        for c in candidates
+    ]
+    if options.reference_epochs:
+        ref = settings.evaluator.reference(options.reference_epochs)  # a longer training; the surrogate's noise-free score
+        runs += [FidelityRun(c, REFERENCE, base_seed, dict(ref.overrides, seed=base_seed), ref.units) for c in candidates]
+    return runs

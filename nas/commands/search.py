@@ -1,0 +1,119 @@
+"""`spinenas search`: the searcher proposes, Ray Tune trains proxies, the recorder writes results.
+
+Resumable: every completion is appended to trials.csv and the searcher state saved right after,
+so a driver killed at any moment (even kill -9) continues with `resume=true`: finished trials are
+kept (rows the saved state has not seen yet are replayed into it), trials that were running are
+started afresh, and the total is the number asked for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from omegaconf import OmegaConf
+
+from nas.core.schedule import parse_rungs
+from nas.reporting.recorder import SearchRecorder
+from nas.reporting.report import write_report
+from nas.reporting.run_folder import default_out_dir
+from nas.reporting.trials import SearchFolder
+from nas.runner.asha import make_scheduler
+from nas.runner.campaign import Progress, SearcherBridge, run_trials
+from nas.runner.failures import FailureWatch, RepeatedFailureError
+from nas.runner.ray_session import check_resources, ray_session
+from nas.searchers import ArchSearcher, make_searcher
+from nas.settings.search import RESUME_FIXED, SearchSettings, check_resumable, load_settings
+from search_space.errors import ConfigError
+from search_space.fileio import atomic_write_text
+
+
+@dataclass
+class SearchOutcome:
+    """What a finished search produced."""
+
+    out_dir: Path
+    summary: dict[str, Any]
+
+
+def run_search(overrides: Sequence[str]) -> SearchOutcome:
+    """Compose the config, run (or resume) the search, write the results; returns the summary."""
+    settings = load_settings(overrides)
+    top = settings.top
+    out = Path(top.out_dir) if top.out_dir else default_out_dir("search")
+    folder = SearchFolder(out)
+    if top.resume:
+        check_resumable(out, settings.cfg, RESUME_FIXED)
+    elif folder.csv.exists():
+        raise ConfigError(f"{out} already holds a search; continue it with resume=true or choose another out_dir")
+    searcher = build_searcher(settings)
+    watch = FailureWatch(top.trial.abort_after_identical_failures)
+    recorder = SearchRecorder(folder, searcher, top.state_every_s)
+    with ray_session(settings.ray):
+        try:
+            check_resources(top.trial)
+            folder.start(resume=top.resume)
+            atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(settings.cfg))  # on resume, the same fixed settings
+            if top.resume:
+                restore(searcher, folder)
+            progress = Progress(folder, top.trials, top.progress_every_s, tick=recorder.tick)
+            fit_s = _fit(settings, searcher, folder, recorder, progress, watch)
+            recorder.save_state()  # the final state, whatever the save interval
+        except BaseException:
+            if folder.csv.exists():  # the page says the search stopped, not that it runs
+                with contextlib.suppress(Exception):  # never hide the error that stopped the search
+                    write_report(out, "stopped")
+            raise
+        finally:
+            recorder.close()
+    # This session's time in the Tune loop and around it (Ray start-up excluded).
+    summary = folder.finalize(settings.space, {"session_s": fit_s, "tune_fit_s": fit_s})
+    if watch.tripped:
+        write_report(out, "stopped")
+        raise RepeatedFailureError(
+            f"the last {watch.streak} trials failed with the same error, so the search stopped: {watch.error} "
+            f"(results so far are in {out}; fix the cause and continue with out_dir={out} resume=true, "
+            "or set trial.abort_after_identical_failures=0 to never stop)"
+        )
+    write_report(out, "finished")
+    progress.print_line()
+    return SearchOutcome(out, summary)
+
+
+def build_searcher(settings: SearchSettings) -> ArchSearcher:
+    """The configured searcher, with the search's concurrency, seed and completion rules."""
+    top = settings.top
+    return make_searcher(
+        settings.searcher,
+        settings.space,
+        concurrency=top.max_concurrent,
+        seed=top.seed,
+        failure_reward=top.failure_reward,
+        dedup=top.dedup,
+        stopped_reward=settings.scheduler.stopped_reward,
+    )
+
+
+def restore(searcher: ArchSearcher, folder: SearchFolder) -> None:
+    """Load the saved searcher state and replay the rows it has not seen."""
+    if folder.searcher_state.exists():
+        searcher.restore(str(folder.searcher_state))
+    searcher.pending.clear()  # those trials died with the driver; they are proposed afresh
+    seen = set(searcher.completed)
+    for row in folder.rows:
+        if row.trial_id not in seen:
+            searcher.replay(row.trial_id, folder.proposal_of(row), row.reward, row.status, folder.result_of(row))
+
+
+def _fit(settings: SearchSettings, searcher: ArchSearcher, folder: SearchFolder, recorder: SearchRecorder, progress: Progress, watch: FailureWatch) -> float:
+    """The remaining trials as one campaign (ASHA given the rung rewards of earlier trials)."""
+    remaining = settings.top.trials - len(folder.rows)
+    if remaining <= 0:
+        return 0.0
+    scheduler = make_scheduler(settings.scheduler, settings.epochs or 0)
+    if scheduler is not None:
+        scheduler.seed({r.trial_id: parse_rungs(r.values.get("rungs", "")) for r in folder.rows})
+    bridge = SearcherBridge(searcher, [recorder.record, watch.see])
+    return run_trials(settings, bridge, remaining, folder.path, "tune", [progress, recorder], scheduler, settings.eval_at, stopper=watch)

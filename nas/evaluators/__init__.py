@@ -1,0 +1,35 @@
+"""Evaluators: what turns an architecture into metrics and a cost (the reward's inputs).
+
+Owns the `Evaluator` protocol (`base`), the registry of evaluator kinds (options schema, builder),
+and the kinds: proxy training (`training`) and the training-free surrogate (`surrogate`). The
+Hydra `proxy` group chooses one by its `evaluator` key. Imports `nas.core`, `proxy_tasks` and
+`search_space`; nothing of Ray, the searchers or the layers above.
+
+Adding an evaluator: one module here with its options dataclass (an `evaluator` field defaulting to
+the kind's name) and a class with the protocol's methods, one `EVALUATORS.register` line below, and
+a `conf/proxy/<choice>.yaml` that starts from `base_<kind>` (docs/architecture.md shows it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nas.evaluators.base import Evaluator, EvaluatorKind, Reference, TrialContext
+from nas.evaluators.surrogate import SurrogateEvaluator, SurrogateOptions
+from nas.evaluators.training import TrainingEvaluator, TrainingOptions, with_overrides
+from search_space.registry import Registry
+
+EVALUATORS: Registry[EvaluatorKind] = Registry("evaluator")
+EVALUATORS.register("training", lambda: EvaluatorKind(TrainingOptions, TrainingEvaluator, trains=True))
+EVALUATORS.register("surrogate", lambda: EvaluatorKind(SurrogateOptions, SurrogateEvaluator))
+
+
+def build_evaluator(options: Any) -> Evaluator:
+    """The evaluator `options.evaluator` names, built from `options`."""
+    return EVALUATORS.get(options.evaluator).build(options)
+
+
+__all__ = [
+    "EVALUATORS", "Evaluator", "EvaluatorKind", "Reference", "SurrogateOptions", "TrainingOptions", "TrialContext",
+    "build_evaluator", "with_overrides",
+]  # fmt: skip

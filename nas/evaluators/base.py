@@ -1,0 +1,82 @@
+"""The Evaluator protocol: what turns an architecture into metrics and a cost.
+
+A trial (`nas.runner.trial`) builds the evaluator its options name, once per worker process, and
+calls `evaluate`; the reward is computed from the metrics it returns. The driver builds one too,
+to check the options before Ray starts (`check`), to cost architectures without evaluating them
+(`cost`: fidelity's FLOPs spread, plan's typical architecture), and to ask what a longer, more
+faithful evaluation is (`reference`) and what one trial costs in time (`trial_seconds`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Protocol, Sequence
+
+from nas.core.schedule import SchedulerConfig
+from search_space.catalog import ModelPreset
+from search_space.spec import Architecture
+
+
+@dataclass
+class TrialContext:
+    """What the runner gives an evaluation besides the architecture: the scaling preset for fields
+    the options leave open, the epochs a scheduler evaluates at (`eval_at`, with `on_eval(epoch,
+    metrics)` for each), `on_step` for every training step (loss curves), and `max_steps` to stop a
+    training early (`spinenas plan` times a few steps)."""
+
+    preset: ModelPreset
+    eval_at: Sequence[int] = ()
+    on_eval: Callable[[int, dict[str, Any]], None] | None = None
+    on_step: Callable[[Any], None] | None = None
+    max_steps: int | None = None
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A longer, more faithful evaluation than the evaluator's own (fidelity's reference runs):
+    the option `overrides` that make it, a `label` for reports, and its cost in `units` (epochs)."""
+
+    overrides: Mapping[str, Any]
+    label: str
+    units: float
+
+
+class Evaluator(Protocol):
+    """Metrics and a cost for an architecture. `options` is the evaluator's options dataclass (the
+    Hydra `proxy` group's node); `epochs` is how many epochs a scheduler may stop between (None:
+    the evaluation is not a training a scheduler can stop)."""
+
+    options: Any
+
+    @property
+    def epochs(self) -> int | None: ...
+
+    def check(self) -> None:
+        """Raise a `SpineNASError` for anything knowable before the first trial (missing data, an
+        unknown target), naming the file, record or key."""
+
+    def fit_to_trial(self, gpus: float) -> None:
+        """Adjust the options to the GPU share each trial holds (e.g. cap the CUDA allocator)."""
+
+    def evaluate(self, arch: Architecture, ctx: TrialContext) -> dict[str, Any]:
+        """The metrics of `arch`: at least the reward's metric (AP), `params` and `flops`."""
+
+    def cost(self, arch: Architecture, preset: ModelPreset) -> dict[str, int]:
+        """`params` and `flops` of what `evaluate` would measure, without evaluating (0: no model)."""
+
+    def reference(self, epochs: int) -> Reference:
+        """The longer evaluation fidelity compares with (`epochs`: the length asked for)."""
+
+    def trial_seconds(self, result: Mapping[str, Any], scheduler: SchedulerConfig, steps: int | None) -> tuple[float, dict[str, Any]]:
+        """Seconds one trial takes on a warm worker, from a timed trial's `result` (of its first
+        `steps` steps when given), and what was measured."""
+
+
+@dataclass(frozen=True)
+class EvaluatorKind:
+    """An evaluator's options schema and its builder, as the registry holds them. `trains`: the
+    evaluator trains a detector that `spinenas train` can train and keep."""
+
+    options: type
+    build: Callable[[Any], Evaluator]
+    trains: bool = False

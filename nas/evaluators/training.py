@@ -1,0 +1,103 @@
+"""Proxy training: a reduced-size RetinaNet on the architecture, trained briefly, scored by COCO AP."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from nas.core.schedule import SchedulerConfig, expected_epochs, rung_epochs
+from nas.evaluators.base import Reference, TrialContext
+from proxy_tasks.task import ProxyConfig, ProxyTask
+from search_space.catalog import ModelPreset
+from search_space.spec import Architecture
+
+
+@dataclass
+class TrainingOptions(ProxyConfig):
+    """`proxy=synthetic|synthetic_tiny|coco|custom|full`: a training recipe (ProxyConfig's keys)."""
+
+    evaluator: str = "training"
+
+
+_TASKS: list[ProxyTask] = []  # this process's tasks: options that differ only in seed or length share prepared data
+
+
+def shared_task(options: ProxyConfig) -> ProxyTask:
+    """A quiet `ProxyTask` for `options` that shares the validated, cached data of an earlier task of
+    this process on the same data (a re-used trial worker prepares its data once)."""
+    sibling = next((t for t in _TASKS if t.config.data == options.data), None)
+    task = sibling.variant(options) if sibling else ProxyTask(options, log=lambda _msg: None)
+    if sibling is None:
+        _TASKS.append(task)
+    return task
+
+
+class TrainingEvaluator:
+    """Trains the proxy detector (`ProxyTask.run`) and returns its metrics."""
+
+    def __init__(self, options: TrainingOptions) -> None:
+        self.options = options
+        self._task: ProxyTask | None = None
+
+    @property
+    def task(self) -> ProxyTask:
+        if self._task is None:
+            self._task = shared_task(self.options)
+        return self._task
+
+    @property
+    def epochs(self) -> int:
+        return self.options.epochs
+
+    def check(self) -> None:
+        self.task.loaded()  # every annotation record and image file: the check `spinenas train` runs
+
+    def fit_to_trial(self, gpus: float) -> None:
+        if self.options.gpu_memory_fraction is None and 0 < gpus < 1:
+            self.options.gpu_memory_fraction = gpus  # trials sharing a GPU each keep to their share
+            self._task = None
+
+    def evaluate(self, arch: Architecture, ctx: TrialContext) -> dict[str, Any]:
+        result = self.task.run(arch, ctx.preset, eval_at=ctx.eval_at, on_eval=ctx.on_eval, max_steps=ctx.max_steps, on_step=ctx.on_step)
+        return result.metrics
+
+    def cost(self, arch: Architecture, preset: ModelPreset) -> dict[str, int]:
+        return self.task.model_cost(arch, preset)
+
+    def reference(self, epochs: int) -> Reference:
+        return Reference({"epochs": epochs}, f"{epochs} epochs", float(epochs))
+
+    def trial_seconds(self, result: Mapping[str, Any], scheduler: SchedulerConfig, steps: int | None) -> tuple[float, dict[str, Any]]:
+        """Build, the first step's extra cost, the epochs ASHA is expected to train (from the timed
+        steps), its rung evaluations and the final evaluation."""
+        epochs = int(result["epochs"])
+        step_s = float(result["step_s"])
+        steps_per_epoch = int(result["steps_per_epoch"])
+        overhead = float(result["first_step_s"]) - step_s
+        rungs = rung_epochs(scheduler, epochs)
+        if steps is None and rungs:
+            rung_eval_s = float(result["rung_eval_s"]) / len(rungs)
+        else:
+            rung_eval_s = float(result["eval_s"])  # a rung evaluation is a final evaluation's work
+        trained_epochs, evals = expected_epochs(scheduler, epochs)
+        per_trial = float(result["build_s"]) + max(0.0, overhead) + trained_epochs * steps_per_epoch * step_s + evals * rung_eval_s + float(result["eval_s"])
+        measured = {
+            "mode": "full trial" if steps is None else f"{steps} steps",
+            "steps_timed": int(result["steps"]),
+            "step_s": step_s,
+            "steps_per_epoch": steps_per_epoch,
+            "epochs": epochs,
+            "expected_epochs": trained_epochs,
+            "rung_evaluations": evals,
+            "build_s": float(result["build_s"]),
+            "eval_s": float(result["eval_s"]),
+            "timed_wall_s": float(result["wall_s"]),
+            "device": str(result.get("device", "")),
+        }
+        return per_trial, measured
+
+
+def with_overrides(options: Any, overrides: Mapping[str, Any] | None) -> Any:
+    """`options` with some fields replaced for one trial (a seed, a longer reference training)."""
+    return dataclasses.replace(options, **overrides) if overrides else options

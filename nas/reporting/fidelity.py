@@ -1,0 +1,225 @@
+"""A fidelity run's folder (fidelity.csv) and what is made of it: fidelity.json, the printed report, fidelity.png."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from nas.core.ranking import kendall_tau, seed_agreement, signal_to_noise, spearman_rho
+from nas.core.status import TrialStatus
+from nas.reporting.plots import save_figure
+from nas.reporting.run_folder import Row, RunFolder
+
+COLUMNS = (
+    "number", "trial_id", "arch", "arch_id", "kind", "run", "seed", "epochs", "status", "reward", "AP", "AP50", "AP75",
+    "APs", "APm", "APl", "flops", "params", "wall_s", "cpu_s", "gpu_s", "node", "error", "finished_at",
+)  # fmt: skip
+REFERENCE = "reference"
+
+
+class FidelityFolder(RunFolder):
+    """fidelity.csv: a row per finished run, read back on resume; the planned runs for the time left."""
+
+    CSV = "fidelity.csv"
+    COLUMNS = COLUMNS
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__(path)
+        self.planned: list[Any] = []  # FidelityRun: candidate, run, seed, overrides, key, units
+
+    def append(self, run: Any, trial_id: str, result: dict[str, Any]) -> Row:
+        """Record one finished run of a planned `FidelityRun`."""
+        return self.append_row(
+            trial_id,
+            result,
+            arch=run.candidate.name,
+            arch_id=run.candidate.arch.id,
+            kind=run.candidate.kind,
+            run=run.run,
+            seed=run.seed,
+            epochs=run.overrides.get("epochs", ""),
+        )
+
+    def done(self) -> set[tuple[str, str]]:
+        return {(r.values["arch_id"], r.values["run"]) for r in self.rows}
+
+    def work(self, start_rows: int, total: int) -> tuple[float, float]:
+        """Epochs trained since row `start_rows`, and epochs of the planned runs not yet done."""
+        units = {r.key: r.units for r in self.planned}
+        since = sum(units.get((r.values["arch_id"], r.values["run"]), 1.0) for r in self.rows[start_rows:])
+        done = self.done()
+        return since, sum(r.units for r in self.planned if r.key not in done)
+
+    def headline(self) -> str:
+        """The status line's summary: how many architectures have every proxy seed."""
+        seeds: dict[str, int] = {}
+        for r in self.rows:
+            if r.status == TrialStatus.OK and r.values["run"] != REFERENCE:
+                seeds[r.values["arch"]] = seeds.get(r.values["arch"], 0) + 1
+        top = max(seeds.values(), default=0)
+        return f"{sum(n == top for n in seeds.values()) if top else 0} architectures with {top} seeds"
+
+
+def summarize(rows: Sequence[Row], candidates: Sequence[Any], header: dict[str, Any]) -> dict[str, Any]:
+    """The fidelity numbers of the finished runs (fidelity.json). `candidates` have `name`, `kind`,
+    `arch` and `flops`; `header` names the proxy, space, metric, seeds, reference_epochs and the
+    reference's label (`reference`, None without reference runs)."""
+    seeds = [f"seed{k}" for k in range(header["seeds"])]
+    score = {(r.values["arch_id"], r.values["run"]): (r.reward if r.status == TrialStatus.OK else math.nan) for r in rows}
+    table = np.array([[score.get((c.arch.id, s), math.nan) for s in seeds] for c in candidates], dtype=float)
+    reference = np.array([score.get((c.arch.id, REFERENCE), math.nan) for c in candidates], dtype=float)
+    finished = [row[~np.isnan(row)] for row in table]
+    means = np.array([v.mean() if len(v) else math.nan for v in finished])
+    stds = np.array([v.std(ddof=1) if len(v) > 1 else math.nan for v in finished])
+    order = np.argsort(-np.nan_to_num(means, nan=-np.inf), kind="stable")
+    rank = {int(i): k + 1 for k, i in enumerate(order) if not math.isnan(means[i])}
+    archs = [
+        {
+            "name": c.name,
+            "kind": c.kind,
+            "arch_id": c.arch.id,
+            "flops": c.flops,
+            "proxy": [_finite(v) for v in table[i]],
+            "proxy_mean": _finite(means[i]),
+            "proxy_std": _finite(stds[i]),
+            "proxy_rank": rank.get(i),
+            "reference": _finite(reference[i]),
+        }
+        for i, c in enumerate(candidates)
+    ]
+    agreement = seed_agreement(table)
+    with_reference = bool(header["reference_epochs"])
+    summary: dict[str, Any] = {
+        **{key: header[key] for key in ("proxy", "space", "metric")},
+        "architectures": len(candidates),
+        **{key: header[key] for key in ("seeds", "reference_epochs", "reference")},
+        "runs": len(rows),
+        "failed": sum(r.status != TrialStatus.OK for r in rows),
+        "seed_kendall_tau": _finite(agreement["kendall_tau"]),
+        "seed_spearman_rho": _finite(agreement["spearman_rho"]),
+        "seed_pairs": agreement["pairs"],
+        "signal_to_noise": _finite(signal_to_noise(table)),
+        "reference_kendall_tau": _finite(kendall_tau(means, reference)) if with_reference else None,
+        "reference_spearman_rho": _finite(spearman_rho(means, reference)) if with_reference else None,
+        "archs": archs,
+    }
+    summary["checks"] = _anchor_checks(archs)
+    return summary
+
+
+def _anchor_checks(archs: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the anchors show: SpineNet-49 against the ResNet-50-FPN seed, where the coarsest ranks."""
+    by_kind = {a["name"]: a for a in archs if a["kind"] != "sampled"}
+    checks: dict[str, Any] = {}
+    s49, r50 = by_kind.get("spinenet49"), by_kind.get("resnet50_fpn")
+    if s49 and r50 and s49["proxy_mean"] is not None and r50["proxy_mean"] is not None:
+        gap = s49["proxy_mean"] - r50["proxy_mean"]
+        stds = [s for s in (s49["proxy_std"], r50["proxy_std"]) if s is not None]
+        noise = float(np.mean(stds)) if stds else None
+        checks["spinenet49_minus_resnet50_fpn"] = gap
+        checks["gap_in_seed_std"] = gap / noise if noise else None
+    coarsest = next((a for a in archs if a["kind"] == "coarsest"), None)
+    ranked = [a for a in archs if a["proxy_rank"] is not None]
+    if coarsest and coarsest["proxy_rank"] is not None:
+        checks["coarsest_rank"] = coarsest["proxy_rank"]
+        checks["ranked"] = len(ranked)
+    return checks
+
+
+def format_summary(summary: dict[str, Any], out_dir: Path) -> str:
+    """The report `spinenas fidelity` prints."""
+    lines = [
+        f"fidelity of proxy {summary['proxy']} on {summary['space']}: {summary['architectures']} architectures x "
+        f"{summary['seeds']} seeds, reference: {summary['reference'] or 'none'} ({summary['runs']} runs, {summary['failed']} failed)",
+        "",
+        f"{'arch':<22} {'kind':<9} {'FLOPs':>7}  {'proxy ' + summary['metric'] + ' (mean +- std)':<24} {'rank':>4}  reference",
+    ]
+    for a in sorted(summary["archs"], key=lambda a: a["proxy_rank"] or 10**6):
+        mean = "-" if a["proxy_mean"] is None else f"{a['proxy_mean']:.4f}"
+        std = "" if a["proxy_std"] is None else f" +- {a['proxy_std']:.4f}"
+        ref = "-" if a["reference"] is None else f"{a['reference']:.4f}"
+        lines.append(f"{a['name']:<22} {a['kind']:<9} {a['flops'] / 1e6:>6.0f}M  {mean + std:<24} {a['proxy_rank'] or '-':>4}  {ref}")
+
+    def num(v: Any) -> str:
+        return "n/a" if v is None else f"{v:.2f}"
+
+    lines += [
+        "",
+        f"seed-to-seed Kendall tau {num(summary['seed_kendall_tau'])}, Spearman rho {num(summary['seed_spearman_rho'])} "
+        f"(mean over {summary['seed_pairs']} seed pairs)",
+        f"signal-to-noise {num(summary['signal_to_noise'])} (std of architecture means / mean seed std)",
+    ]
+    if summary["reference_kendall_tau"] is not None:
+        lines.append(f"proxy vs reference Kendall tau {num(summary['reference_kendall_tau'])}, Spearman rho {num(summary['reference_spearman_rho'])}")
+    checks = summary["checks"]
+    if "spinenet49_minus_resnet50_fpn" in checks:
+        lines.append(
+            f"SpineNet-49 minus ResNet-50-FPN: {checks['spinenet49_minus_resnet50_fpn']:+.4f} ({num(checks['gap_in_seed_std'])} seed std)"
+        )
+    if "coarsest_rank" in checks:
+        lines.append(f"the coarsest architecture ranks {checks['coarsest_rank']} of {checks['ranked']}")
+    lines += [f"note: {n}" for n in _reading_notes(summary)]
+    lines += ["", f"  {out_dir / 'fidelity.csv'}", f"  {out_dir / 'fidelity.json'}", f"  {out_dir / 'fidelity.png'}"]
+    return "\n".join(lines)
+
+
+def _reading_notes(summary: dict[str, Any]) -> list[str]:
+    notes = []
+    snr, tau = summary["signal_to_noise"], summary["seed_kendall_tau"]
+    if snr is not None and snr < 3:
+        notes.append("signal-to-noise under 3: seeds move scores about as much as architectures do (docs/fidelity.md)")
+    if tau is not None and tau < 0.6:
+        notes.append("seed-to-seed tau under 0.6: two seeds often order architectures differently (docs/fidelity.md)")
+    ref = summary["reference_kendall_tau"]
+    if ref is not None and ref < 0.5:
+        notes.append("the proxy's order departs from the reference training's: a longer proxy may be needed (docs/fidelity.md)")
+    return notes
+
+
+def plot_fidelity(summary: dict[str, Any], path: Path) -> None:
+    """Proxy score (seed mean, error bar = seed std) against the reference score, and against FLOPs."""
+    import matplotlib.pyplot as plt
+
+    archs = [a for a in summary["archs"] if a["proxy_mean"] is not None]
+    panels = []
+    if any(a["reference"] is not None for a in archs):
+        panels.append(("reference", f"reference {summary['metric']} ({summary['reference']})"))
+    if any(a["flops"] for a in archs):
+        panels.append(("flops", "proxy FLOPs (multiply-adds)"))
+    panels = panels or [("flops", "proxy FLOPs (multiply-adds)")]
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.2), squeeze=False)
+    colours = {"sampled": "#4c72b0", "catalog": "#dd8452", "coarsest": "#c44e52"}
+    for ax, (key, label) in zip(axes[0], panels):
+        for kind, colour in colours.items():
+            points = [(a[key], a) for a in archs if a["kind"] == kind and a[key] is not None]
+            if not points:
+                continue
+            xs, ys = [x for x, _ in points], [a["proxy_mean"] for _, a in points]
+            errs = [a["proxy_std"] or 0.0 for _, a in points]
+            ax.errorbar(xs, ys, yerr=errs, fmt="o", ms=4, capsize=2, color=colour, label=kind)
+            for x, a in points:
+                if kind != "sampled":
+                    ax.annotate(a["name"], (x, a["proxy_mean"]), fontsize=7, xytext=(4, 3), textcoords="offset points")
+        ax.legend(fontsize=8, frameon=False, loc="lower right")
+        ax.set_xlabel(label)
+        ax.set_ylabel(f"proxy {summary['metric']} (mean +- seed std)")
+
+    def num(v: Any) -> str:
+        return "n/a" if v is None else f"{v:.2f}"
+
+    title = f"{summary['proxy']}: seed tau {num(summary['seed_kendall_tau'])}, SNR {num(summary['signal_to_noise'])}"
+    if summary["reference_kendall_tau"] is not None:
+        title += f", proxy-vs-reference tau {num(summary['reference_kendall_tau'])}"
+    fig.suptitle(title, fontsize=10)
+    save_figure(fig, path)
+
+
+def _finite(value: Any) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+

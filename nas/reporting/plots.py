@@ -1,0 +1,63 @@
+"""The plots of run folders, in the house style (open axes), written atomically as PNG."""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from nas.core.status import FINISHED, TrialStatus  # noqa: E402
+from nas.reporting.run_folder import Row  # noqa: E402
+from search_space.fileio import atomic_write_bytes  # noqa: E402
+
+
+def progress_figure(rows: Sequence[Row], title: str) -> Any:
+    """A figure of the reward per trial (stopped and failed trials marked) and the best so far."""
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    xs = [r.number for r in rows]
+    ok = [(r.number, r.reward) for r in rows if r.status in FINISHED]
+    stopped = [(r.number, r.reward) for r in rows if r.status == TrialStatus.STOPPED]
+    bad = [(r.number, r.reward) for r in rows if r.status == TrialStatus.FAILED]
+    best, running = [], -math.inf
+    for r in rows:
+        if r.status in FINISHED:
+            running = max(running, r.reward)
+        best.append(running if running > -math.inf else float("nan"))
+    if ok:
+        ax.scatter(*zip(*ok), s=12, label="trial reward", color="#4c72b0")
+    if stopped:
+        ax.scatter(*zip(*stopped), s=14, marker="v", label="stopped early (rung reward)", color="#8c8c8c")
+    if bad:
+        ax.scatter(*zip(*bad), s=18, marker="x", label="failed", color="#c44e52")
+    if xs:
+        ax.step(xs, best, where="post", color="#dd8452", label="best so far")
+        ax.legend(fontsize=8, frameon=False)
+    ax.set_xlabel("trial (completion order)")
+    ax.set_ylabel("reward")
+    ax.set_title(title)
+    return fig
+
+
+def save_figure(fig: Any, path: Path) -> None:
+    """Write a matplotlib figure as a PNG atomically (no half-written image), open axes' top and
+    right spines hidden, and close it."""
+    open_axes(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def open_axes(fig: Any) -> None:
+    """Hide the top and right spines of every axes of `fig` (the house style of our plots)."""
+    for ax in fig.axes:
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+
+

@@ -1,0 +1,172 @@
+"""One run-folder abstraction: a folder and the CSV its runner appends a row to per finished trial.
+
+Rows are appended and fsynced as trials finish (a kill can at worst cut the last line, which is
+dropped on resume); a resumed run reads them back. Search (`trials.csv`), fidelity
+(`fidelity.csv`) and the commands after them each subclass `RunFolder` with their columns and
+their status-line headline; the progress line and resume work the same way for all of them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from search_space.fileio import atomic_write_text
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Row:
+    """A CSV record with typed access to the columns every run folder has."""
+
+    values: dict[str, Any]
+
+    @property
+    def number(self) -> int:
+        return int(self.values["number"])
+
+    @property
+    def trial_id(self) -> str:
+        return str(self.values["trial_id"])
+
+    @property
+    def status(self) -> str:
+        return self.values["status"]
+
+    @property
+    def reward(self) -> float:
+        """The reward as a float (NaN where the cell is empty or not a number)."""
+        try:
+            return float(self.values["reward"])
+        except (TypeError, ValueError):
+            return math.nan
+
+    @property
+    def actions(self) -> list[int]:
+        """The proposal's actions (search rows; empty elsewhere)."""
+        return [int(a) for a in str(self.values.get("actions") or "").split()]
+
+
+class RunFolder:
+    """A run's folder and its CSV (`CSV`, with `COLUMNS`): `start`, `append_row`, the rows so far,
+    and the headline and remaining work the progress line shows."""
+
+    CSV = "rows.csv"
+    COLUMNS: Sequence[str] = ()
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.rows: list[Row] = []
+        self.retries: dict[str, int] = {}  # trial id -> restarts after a lost worker or node
+
+    @property
+    def csv(self) -> Path:
+        return self.path / self.CSV
+
+    def start(self, resume: bool) -> None:
+        """Create the folder, or (resume) read back the rows of the run it holds."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.rows = self.read_rows() if resume else []
+        write_csv(self.csv, self.COLUMNS, [r.values for r in self.rows])  # the header; on resume also drops a torn line
+
+    def read_rows(self) -> list[Row]:
+        """Rows of the CSV; a torn last line (no newline) is ignored."""
+        return [Row(rec) for rec in read_csv_records(self.csv)]
+
+    def append_row(self, trial_id: str, result: dict[str, Any], **values: Any) -> Row:
+        """Append one finished trial: the result's cells for the columns, then `values`, numbered,
+        with its error on one line and the time; flushed and fsynced before returning."""
+        record: dict[str, Any] = {k: csv_cell(result.get(k)) for k in self.COLUMNS}
+        record.update(
+            number=len(self.rows) + 1,
+            trial_id=trial_id,
+            error=str(result.get("error", "")).replace("\n", " ")[:500],
+            finished_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
+        )
+        record.update(values)
+        append_csv_row(self.csv, self.COLUMNS, record)
+        row = Row(record)
+        self.rows.append(row)
+        return row
+
+    def headline(self) -> str:
+        """The status line's summary of the rows so far."""
+        raise NotImplementedError
+
+    def work(self, start_rows: int, total: int) -> tuple[float, float]:
+        """Work done since row `start_rows` and work left of `total` trials, in units of equal cost
+        (trials here; a folder whose trials differ in length counts epochs)."""
+        return float(len(self.rows) - start_rows), float(total - len(self.rows))
+
+
+def default_out_dir(kind: str) -> Path:
+    """`results/<kind>-<date-time>/`, made unique if two runs start in the same second."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = REPO_ROOT / "results" / f"{kind}-{stamp}"
+    path, k = base, 1
+    while path.exists():
+        path, k = Path(f"{base}-{k}"), k + 1
+    return path
+
+
+def read_csv_records(path: Path) -> list[dict[str, str]]:
+    """Records of a CSV file written by `write_csv`/`append_csv_row`; a torn last line is ignored."""
+    if not path.exists():
+        return []
+    text = path.read_text()
+    if text and not text.endswith("\n"):  # a kill during an append cut the last line
+        text = text[: text.rfind("\n") + 1]
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def write_csv(path: Path, columns: Sequence[str], records: Sequence[dict[str, Any]]) -> None:
+    """Write a header and `records` atomically (temp file, then rename)."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, columns, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    w.writerows(records)
+    atomic_write_text(path, buf.getvalue())
+
+
+def append_csv_row(path: Path, columns: Sequence[str], values: dict[str, Any]) -> None:
+    """Append one record, flushed and fsynced before returning (a kill can cut at most this line)."""
+    buf = io.StringIO()
+    csv.DictWriter(buf, columns, extrasaction="ignore", lineterminator="\n").writerow(values)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(buf.getvalue())
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def csv_cell(value: Any) -> Any:
+    """A value as a CSV cell: floats exactly (repr), None empty."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return value
+
+
+def parse_cell(text: str) -> Any:
+    """A CSV cell back to int, float or (otherwise) the string."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def number(value: Any, default: float = 0.0) -> float:
+    """A cell as a float, `default` where it is empty or not a number."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return default

@@ -1,0 +1,29 @@
+"""Rewards: what a trial's metrics are worth to the searcher.
+
+Owns the reward registry: each kind is an options schema (the Hydra `reward` group's node, chosen
+by its `name`) and a function of the trial's metrics. The trial (`nas.runner.trial`) calls
+`compute_reward`; the searchers only see the number. Imports only `nas.core` below it.
+
+Adding a reward: one module here with its options dataclass (`name` defaulting to the kind's name)
+and its function, one `REWARDS.register` line below, and a `conf/reward/<choice>.yaml` that starts
+from `base_<name>` (docs/architecture.md shows it).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from nas.rewards.base import RewardKind, metric_value
+from nas.rewards.mnas import RewardConfig, mnas_reward
+from search_space.registry import Registry
+
+REWARDS: Registry[RewardKind] = Registry("reward")
+REWARDS.register("mnas", lambda: RewardKind(RewardConfig, mnas_reward))
+
+
+def compute_reward(metrics: Mapping[str, Any], options: Any) -> float:
+    """The scalar the searcher maximises, by the reward kind `options.name` names."""
+    return REWARDS.get(options.name).compute(metrics, options)
+
+
+__all__ = ["REWARDS", "RewardConfig", "RewardKind", "compute_reward", "metric_value"]

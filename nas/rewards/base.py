@@ -1,0 +1,25 @@
+"""What every reward shares: its kind (options schema and function) and the metric it starts from."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+
+@dataclass(frozen=True)
+class RewardKind:
+    """A reward's options schema (a dataclass with `name`, `metric` and `validate()`) and its
+    function `(metrics, options) -> float` (NaN when it cannot be computed)."""
+
+    options: type
+    compute: Callable[[Mapping[str, Any], Any], float]
+
+
+def metric_value(metrics: Mapping[str, Any], metric: str) -> float:
+    """`metrics[metric]` as a reward's starting point: NaN when missing or not finite, and COCOeval's
+    -1 (no objects of a size) read as 0."""
+    value = metrics.get(metric)
+    if not isinstance(value, (int, float)) or not math.isfinite(value):
+        return float("nan")
+    return max(float(value), 0.0)

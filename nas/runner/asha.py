@@ -1,0 +1,85 @@
+"""ASHA for Tune trials, with its rung bookkeeping our own (public Tune API only).
+
+One bracket of asynchronous successive halving, as Ray Tune's `ASHAScheduler(brackets=1)` decides
+it: a trial reaching a rung milestone for the first time is stopped when its reward is below the
+(1 - 1/reduction_factor) quantile of the rewards recorded at that rung, and its reward is recorded
+either way; a trial at `max_t` is stopped (its training is over). Owning the rungs lets a resumed
+search give the scheduler the rung rewards of earlier trials (`seed`), and lets other objectives
+say what a rung compares.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from ray.tune.schedulers import FIFOScheduler, TrialScheduler
+
+from nas.core.schedule import TIME_ATTR, SchedulerConfig, milestones
+
+METRIC = "reward"
+
+
+class Rungs:
+    """The rewards recorded at each rung milestone, and the stop rule."""
+
+    def __init__(self, marks: list[float], reduction_factor: float) -> None:
+        self.rf = reduction_factor
+        self.recorded: dict[float, dict[str, float]] = {m: {} for m in sorted(marks, reverse=True)}
+
+    def cutoff(self, milestone: float) -> float | None:
+        """The reward a trial must reach at `milestone` to go on (None: nothing recorded yet)."""
+        values = list(self.recorded[milestone].values())
+        return float(np.nanpercentile(values, (1 - 1 / self.rf) * 100)) if values else None
+
+    def decide(self, trial_id: str, t: float, reward: float) -> str:
+        """At progress `t`: compare and record at the highest milestone <= t the trial has not been
+        recorded at; CONTINUE or STOP."""
+        for milestone, recorded in self.recorded.items():
+            if t < milestone or trial_id in recorded:
+                continue
+            cutoff = self.cutoff(milestone)
+            recorded[trial_id] = reward
+            return TrialScheduler.STOP if cutoff is not None and reward < cutoff else TrialScheduler.CONTINUE
+        return TrialScheduler.CONTINUE
+
+    def seed(self, history: dict[str, list[tuple[int, float]]]) -> int:
+        """Record rung rewards of trials finished before a resume (epoch, reward); returns how many."""
+        seeded = 0
+        for trial_id, points in history.items():
+            for epoch, value in points:
+                for milestone, recorded in self.recorded.items():
+                    if math.ceil(milestone) == epoch and math.isfinite(value):
+                        recorded[trial_id] = value
+                        seeded += 1
+        return seeded
+
+
+class AshaScheduler(FIFOScheduler):
+    """Tune's trial scheduler over proxy epochs on `reward` (maximised)."""
+
+    def __init__(self, cfg: SchedulerConfig, max_t: int) -> None:
+        super().__init__()
+        self.max_t = max_t
+        self.rungs = Rungs(milestones(cfg, max_t), cfg.reduction_factor)
+
+    def on_trial_result(self, tune_controller: Any, trial: Any, result: dict) -> str:
+        if TIME_ATTR not in result or METRIC not in result:
+            return TrialScheduler.CONTINUE  # loss-curve points carry no reward
+        if result[TIME_ATTR] >= self.max_t:
+            return TrialScheduler.STOP
+        return self.rungs.decide(trial.trial_id, result[TIME_ATTR], result[METRIC])
+
+    def on_trial_complete(self, tune_controller: Any, trial: Any, result: dict) -> None:
+        if TIME_ATTR in result and METRIC in result:
+            self.rungs.decide(trial.trial_id, result[TIME_ATTR], result[METRIC])
+
+    def seed(self, history: dict[str, list[tuple[int, float]]]) -> int:
+        """Give a fresh scheduler the rung rewards of a resumed run's trials."""
+        return self.rungs.seed(history)
+
+
+def make_scheduler(cfg: SchedulerConfig, max_t: int) -> AshaScheduler | None:
+    """ASHA over `max_t` proxy epochs, or None when early stopping is off."""
+    return AshaScheduler(cfg, max_t) if cfg.enabled else None

@@ -1,0 +1,210 @@
+"""One campaign: trials proposed by a Tune searcher, run on Ray Tune, recorded as they finish.
+
+Search, fidelity and plan (and the commands after them) run their trials here: the trial code of
+`nas.runner.trial` with the resources, concurrency, retries, scheduler and stopper of the
+settings, on re-used actors. A search's searcher is wrapped by `SearcherBridge` (its completions go
+to the recorder and the failure watch); runs planned in advance (fidelity's seeds and references)
+are handed out by `PlannedRuns`. `Progress` prints the status line.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Protocol, Sequence
+
+from ray.tune import Callback
+from ray.tune.search import Searcher
+
+from nas.core.status import TrialStatus
+from nas.reporting.run_folder import RunFolder
+from nas.searchers.base import ArchSearcher, Completion
+from nas.settings.search import SearchSettings
+
+
+def run_trials(
+    settings: SearchSettings,
+    searcher: Searcher,
+    num_samples: int,
+    out_dir: Path,
+    name: str,
+    callbacks: Sequence[Callback] = (),
+    scheduler: Any = None,
+    eval_at: Sequence[int] = (),
+    stopper: Any = None,
+) -> float:
+    """Run `num_samples` trials proposed by `searcher`; returns the seconds Tune's loop ran.
+
+    Trials hold `trial.cpus`/`trial.gpus`, at most `max_concurrent` at a time, on re-used actors;
+    a trial lost with its worker is retried `trial.max_failures` times.
+    """
+    from ray import tune
+
+    from nas.runner.trial import trainable
+
+    top = settings.top
+    gpus = top.trial.gpus
+    fn = tune.with_parameters(
+        trainable, proxy=settings.proxy, reward=settings.reward, preset=top.preset, threads=settings.threads, gpus=gpus, eval_at=list(eval_at)
+    )
+    fn = tune.with_resources(fn, {"cpu": top.trial.cpus, "gpu": gpus})
+    storage = settings.ray.storage_path or str(out_dir.resolve() / "tune")
+    tuner = tune.Tuner(
+        fn,
+        tune_config=tune.TuneConfig(
+            search_alg=searcher,
+            scheduler=scheduler,
+            num_samples=num_samples,
+            max_concurrent_trials=top.max_concurrent,
+            reuse_actors=True,
+            trial_dirname_creator=lambda trial: f"trial_{trial.trial_id}",
+        ),
+        run_config=tune.RunConfig(
+            name=f"{name}-{time.strftime('%Y%m%d-%H%M%S')}",
+            storage_path=storage,
+            failure_config=tune.FailureConfig(max_failures=top.trial.max_failures),
+            callbacks=list(callbacks),
+            stop=stopper,
+            verbose=0,
+        ),
+    )
+    t = time.perf_counter()
+    tuner.fit()
+    return time.perf_counter() - t
+
+
+class SearcherBridge(Searcher):
+    """Tune's searcher for a search: proposals from the `ArchSearcher`, and each of its completions
+    handed to `sinks` in order (the recorder, the failure watch) before the next trial starts."""
+
+    def __init__(self, searcher: ArchSearcher, sinks: Sequence[Callable[[Completion], Any]]) -> None:
+        super().__init__(metric="reward", mode="max")
+        self.proposer, self.sinks = searcher, list(sinks)  # not `searcher`: Tune takes an object with one for a wrapper
+
+    def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
+        return True  # metric and mode are fixed: reward, max
+
+    def suggest(self, trial_id: str) -> dict[str, Any] | None:
+        return self.proposer.suggest(trial_id)
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        completion = self.proposer.complete(trial_id, result, error)
+        if completion is not None:
+            for sink in self.sinks:
+                sink(completion)
+
+    def save(self, checkpoint_path: str) -> None:
+        """Tune's own copy of the searcher state (the run folder has the one that counts)."""
+        self.proposer.save(checkpoint_path)
+
+    def restore(self, checkpoint_path: str) -> None:
+        self.proposer.restore(checkpoint_path)
+
+
+class PlannedRun(Protocol):
+    """A run decided before the campaign starts (an architecture under one seed or length)."""
+
+    def trial_config(self) -> dict[str, Any]: ...
+
+
+class PlannedRuns(Searcher):
+    """Hands Tune the planned runs in order and gives `record(run, trial_id, result)` each finished
+    one; a failed or lost trial is recorded as failed, with its error."""
+
+    def __init__(self, runs: Sequence[PlannedRun], record: Callable[[Any, str, dict[str, Any]], Any]) -> None:
+        super().__init__(metric="reward", mode="max")
+        self.queue, self.record = list(runs), record
+        self.pending: dict[str, Any] = {}
+
+    def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
+        return True
+
+    def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
+        if not self.queue:
+            return Searcher.FINISHED
+        run = self.queue.pop(0)
+        self.pending[trial_id] = run
+        return run.trial_config()
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        run = self.pending.pop(trial_id, None)
+        if run is None:
+            return  # a repeated completion: already recorded
+        result = dict(result or {})
+        if error or result.get("status") != TrialStatus.OK:
+            result["status"] = TrialStatus.FAILED.value
+            result["error"] = result.get("error") or "trial failed in Ray (raised, or its worker was lost)"
+            result["reward"] = math.nan
+        self.record(run, trial_id, result)
+
+    def save(self, checkpoint_path: str) -> None:
+        """Nothing to save: the run folder's CSV is the state (resume skips the runs it holds)."""
+
+    def restore(self, checkpoint_path: str) -> None:
+        pass
+
+
+class Progress(Callback):
+    """Prints a live status line: trials done/running/failed, the folder's headline (best so far),
+    elapsed and time left (per unit of the folder's `work`: trials, or epochs where trials differ
+    in length); counts trials restarted after a lost worker into the folder's `retries`."""
+
+    def __init__(self, folder: RunFolder, total: int, every_s: float, label: str = "search", tick: Callable[[], None] | None = None) -> None:
+        super().__init__()
+        self.folder, self.total, self.every_s, self.label = folder, total, every_s, label
+        self.tick = tick  # called with each timed status line (the report catches up there)
+        self.start = time.perf_counter()
+        self.start_rows = len(folder.rows)
+        self.last = 0.0
+        self.running = 0
+        self.seen, self.at_last = 0, self.start
+
+    def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
+        self.running = sum(t.status == "RUNNING" for t in trials)
+        if time.perf_counter() - self.last >= self.every_s:
+            self.print_line()
+            if self.tick is not None:
+                self.tick()
+
+    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self.running = sum(t.status == "RUNNING" and t is not trial for t in trials)  # Tune updates it later
+        self.print_line()
+
+    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self.on_trial_complete(iteration, trials, trial)
+
+    def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        """A trial lost with its worker or node is started again (trial.max_failures)."""
+        self.folder.retries[trial.trial_id] = self.folder.retries.get(trial.trial_id, 0) + 1
+        print(f"[{self.label}] trial {trial.trial_id} lost its worker or node; retrying it", file=sys.stderr, flush=True)
+
+    def print_line(self) -> None:
+        self.last = time.perf_counter()
+        rows = self.folder.rows
+        done = len(rows)
+        failed = sum(r.status == TrialStatus.FAILED for r in rows)
+        stopped = sum(r.status == TrialStatus.STOPPED for r in rows)
+        now = time.perf_counter()
+        elapsed = now - self.start
+        new = done - self.start_rows
+        if new != self.seen:  # time per completion, measured at completions, counts down between them
+            self.seen, self.at_last = new, now
+        left = "?"
+        if new > 0 and done < self.total:
+            # Work units done this session and left; a folder whose trials differ in length says so.
+            done_units, left_units = self.folder.work(self.start_rows, self.total)
+            per_unit = (self.at_last - self.start) / max(done_units, 1e-9)
+            left = f"~{_hms(max(0.0, per_unit * left_units - (now - self.at_last)))}"
+        print(
+            f"[{self.label}] {done}/{self.total} done, {self.running} running, {failed} failed{f', {stopped} stopped' if stopped else ''} | {self.folder.headline()} | "
+            f"elapsed {_hms(elapsed)} | left {left}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def _hms(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"

@@ -1,0 +1,103 @@
+"""A search's settings, typed once and checked before Ray starts; the resume check against a run."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from omegaconf import DictConfig, OmegaConf
+
+from nas.core.schedule import SchedulerConfig, rung_epochs
+from nas.evaluators import Evaluator, build_evaluator
+from nas.settings.schemas import RayConfig, SearchTopLevel, compose, normalized, proxy_config, ray_config, reward_config, scheduler_config, search_space_of, search_top_level, typed_group
+from search_space.errors import ConfigError
+from search_space.space import SearchSpace
+
+# Settings that must not change between a run and its resume.
+RESUME_FIXED = ("space", "searcher", "proxy", "reward", "scheduler", "seed", "preset", "dedup", "failure_reward")
+
+
+@dataclass
+class SearchSettings:
+    """A composed and checked search config, every group as its schema's object."""
+
+    cfg: DictConfig
+    top: SearchTopLevel  # the typed top-level keys (trials, trial.*, ...)
+    space: SearchSpace
+    searcher: Any  # the searcher kind's options (ControllerOptions, EvolutionOptions, ...)
+    proxy: Any  # the evaluator's options (TrainingOptions, SurrogateOptions, ...)
+    evaluator: Evaluator  # built from `proxy` on the driver: checks, costs, references, timings
+    reward: Any  # the reward kind's options
+    scheduler: SchedulerConfig
+    ray: RayConfig
+
+    @property
+    def epochs(self) -> int | None:
+        """Epochs a trial trains, that a scheduler may stop between (None: not a training)."""
+        return self.evaluator.epochs
+
+    @property
+    def threads(self) -> int:
+        """Torch threads of a trial: its whole CPUs."""
+        return max(1, int(math.floor(self.top.trial.cpus)))
+
+    @property
+    def eval_at(self) -> list[int]:
+        """Epochs after which a trial is evaluated for the scheduler (none without ASHA)."""
+        return rung_epochs(self.scheduler, self.epochs or 0)
+
+
+def load_settings(overrides: Sequence[str]) -> SearchSettings:
+    """Compose `conf/search.yaml` with `overrides` and check every part that can be checked
+    before Ray starts: keys, types and values of every group, the evaluator's inputs (a dataset's
+    files: the validation `spinenas train` runs; a surrogate's target) and the scheduler against it."""
+    cfg = compose("search", overrides)
+    top = search_top_level(cfg)
+    _check(top)
+    space = search_space_of(cfg)
+    searcher = typed_group("searcher", cfg.searcher)  # a wrong option or value stops here, before Ray
+    proxy = proxy_config(cfg.proxy)
+    evaluator = build_evaluator(proxy)
+    scheduler = scheduler_config(cfg.scheduler, evaluator.epochs)
+    reward = reward_config(cfg.reward)
+    evaluator.check()  # last: the slowest
+    evaluator.fit_to_trial(top.trial.gpus)
+    return SearchSettings(cfg, top, space, searcher, evaluator.options, evaluator, reward, scheduler, ray_config(cfg.ray))
+
+
+def _check(top: SearchTopLevel) -> None:
+    if top.trials < 1:
+        raise ConfigError(f"trials must be >= 1, got {top.trials}")
+    if top.max_concurrent < 1:
+        raise ConfigError(f"max_concurrent must be >= 1, got {top.max_concurrent}")
+    if top.trial.cpus <= 0 or top.trial.gpus < 0:
+        raise ConfigError("trial.cpus must be > 0 and trial.gpus >= 0")
+    if top.trial.max_failures < 0 or top.trial.abort_after_identical_failures < 0:
+        raise ConfigError("trial.max_failures and trial.abort_after_identical_failures must be >= 0")
+    if top.resume and not top.out_dir:
+        raise ConfigError("resume=true needs out_dir=<the folder of the search to continue>")
+
+
+def check_resumable(out: Path, cfg: DictConfig, fixed: Sequence[str]) -> None:
+    """Refuse to resume the run in `out` when any of the `fixed` settings differ from `cfg`."""
+    saved_path = out / "config.yaml"
+    if not saved_path.exists():
+        raise ConfigError(f"{out}: nothing to resume (no config.yaml); start it without resume=true")
+    saved = OmegaConf.load(saved_path)
+    for key in fixed:
+        before, now = normalized(key, saved.get(key)), normalized(key, cfg.get(key))
+        if key in saved and before != now:
+            where, was, is_ = _first_difference(key, before, now)
+            raise ConfigError(f"resume: '{where}' differs from the run in {out} (run: {was!r}, now: {is_!r}); resume with the same settings")
+
+
+def _first_difference(key: str, a: Any, b: Any) -> tuple[str, Any, Any]:
+    """The first key path under `key` where nested dicts `a` and `b` differ, with both values; a
+    differing kind (`name`: another searcher or proxy) comes first, since it explains the rest."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b), key=lambda k: (k != "name", k != "evaluator", str(k))):
+            if a.get(k) != b.get(k):
+                return _first_difference(f"{key}.{k}", a.get(k), b.get(k))
+    return key, a, b
