@@ -1,0 +1,78 @@
+"""The layers of `nas` (nas/__init__.py, docs/architecture.md): imports only go downward.
+
+Reads every module's imports (top-level and inside functions) with `ast`; a module may import its
+own layer and the layers below it; searchers, evaluators and rewards sit side by side and must not
+import each other; `proxy_tasks` and `search_space` never import `nas`.
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# Top to bottom; a tuple is one level of packages that must not import each other.
+LAYERS = ["commands", "runner", "reporting", "settings", ("searchers", "evaluators", "rewards"), "core"]
+
+
+def level_of(package: str) -> int:
+    for k, layer in enumerate(LAYERS):
+        if package == layer or (isinstance(layer, tuple) and package in layer):
+            return k
+    raise AssertionError(f"nas.{package} is in no layer of {LAYERS}")
+
+
+def imported_modules(path: Path) -> list[tuple[int, str]]:
+    """(line, dotted name) of every import in a file, relative imports resolved."""
+    tree = ast.parse(path.read_text())
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parts, base]) if base else ".".join(parts)
+            out.append((node.lineno, base))
+    return out
+
+
+def nas_modules() -> list[Path]:
+    return sorted(p for p in (ROOT / "nas").rglob("*.py") if p.parent != ROOT / "nas")
+
+
+def test_every_sub_package_says_what_it_owns():
+    for folder in sorted(p for p in (ROOT / "nas").iterdir() if p.is_dir() and p.name != "__pycache__" and p.name != "templates"):
+        level_of(folder.name)
+        doc = ast.get_docstring(ast.parse((folder / "__init__.py").read_text()))
+        assert doc and "import" in doc.lower(), f"nas/{folder.name}/__init__.py must say what it owns and what it may import"
+
+
+@pytest.mark.parametrize("path", nas_modules(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_nas_imports_only_downward(path):
+    own = path.relative_to(ROOT / "nas").parts[0]
+    for line, name in imported_modules(path):
+        parts = name.split(".")
+        if parts[0] != "nas" or len(parts) < 2 or parts[1] == own:
+            continue
+        assert level_of(parts[1]) > level_of(own), f"{path.relative_to(ROOT)}:{line} imports {name}: nas.{own} may not import nas.{parts[1]}"
+
+
+def test_the_packages_below_nas_never_import_it():
+    for package in ("proxy_tasks", "search_space"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for line, name in imported_modules(path):
+                assert name.split(".")[0] != "nas", f"{path.relative_to(ROOT)}:{line} imports {name}"
+
+
+def test_the_check_sees_a_wrong_import(tmp_path):
+    """The test can fail: a searcher importing the runner is caught."""
+    bad = ROOT / "nas" / "searchers" / "_probe_bad_import.py"
+    bad.write_text("from nas.runner.campaign import run_trials\n")
+    try:
+        with pytest.raises(AssertionError, match="nas.searchers may not import nas.runner"):
+            test_nas_imports_only_downward(bad)
+    finally:
+        bad.unlink()
