@@ -1,57 +1,28 @@
 """Rank agreement and signal-to-noise of proxy scores: the numbers `spinenas fidelity` reports.
 
 Scores come as a table `(architectures, seeds)`; NaN marks a run that failed or is missing.
-Every statistic here is computed on the architectures that have all the values it needs.
+Every statistic here is computed on the architectures that have all the values it needs; the
+correlations are scipy.stats' (Kendall's tau-b, Spearman's rho).
 """
 
 from __future__ import annotations
 
+import warnings
 from itertools import combinations
 
 import numpy as np
-
-
-def average_ranks(values: np.ndarray) -> np.ndarray:
-    """Ranks 1..n of `values` (ascending); tied values share the mean of their ranks."""
-    values = np.asarray(values, dtype=float)
-    order = np.argsort(values, kind="mergesort")
-    ranks = np.empty(len(values))
-    sorted_vals = values[order]
-    start = 0
-    for end in range(1, len(values) + 1):
-        if end == len(values) or sorted_vals[end] != sorted_vals[start]:
-            ranks[order[start:end]] = (start + end + 1) / 2  # mean of ranks start+1 .. end
-            start = end
-    return ranks
+from scipy import stats
 
 
 def kendall_tau(a: np.ndarray, b: np.ndarray) -> float:
-    """Kendall's tau-b of two score vectors (ties counted as in tau-b); NaN with fewer than 2 pairs.
-
-    Pairs where either value is NaN are left out.
-    """
-    a, b = _paired(a, b)
-    if len(a) < 2:
-        return float("nan")
-    da = np.sign(a[:, None] - a[None, :])
-    db = np.sign(b[:, None] - b[None, :])
-    upper = np.triu_indices(len(a), k=1)
-    da, db = da[upper], db[upper]
-    concordance = float(np.sum(da * db))
-    untied_a, untied_b = float(np.count_nonzero(da)), float(np.count_nonzero(db))
-    if untied_a == 0 or untied_b == 0:
-        return float("nan")
-    return concordance / np.sqrt(untied_a * untied_b)
+    """Kendall's tau-b of two score vectors; pairs where either value is NaN are left out; NaN with
+    fewer than 2 pairs or a constant vector."""
+    return _correlation(stats.kendalltau, a, b)
 
 
 def spearman_rho(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman's rho (Pearson correlation of average ranks); NaN with fewer than 2 pairs."""
-    a, b = _paired(a, b)
-    if len(a) < 2:
-        return float("nan")
-    ra, rb = average_ranks(a) - (len(a) + 1) / 2, average_ranks(b) - (len(b) + 1) / 2
-    denom = np.sqrt(np.sum(ra * ra) * np.sum(rb * rb))
-    return float(np.sum(ra * rb) / denom) if denom > 0 else float("nan")
+    """Spearman's rho (Pearson correlation of average ranks), NaN pairs left out as in `kendall_tau`."""
+    return _correlation(stats.spearmanr, a, b)
 
 
 def seed_agreement(table: np.ndarray) -> dict[str, float]:
@@ -82,12 +53,16 @@ def signal_to_noise(table: np.ndarray) -> float:
     return signal / noise
 
 
-def _paired(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _correlation(statistic, a: np.ndarray, b: np.ndarray) -> float:  # noqa: ANN001 - a scipy.stats function
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.shape != b.shape:
         raise ValueError(f"score vectors differ in length: {a.shape} vs {b.shape}")
     keep = ~(np.isnan(a) | np.isnan(b))
-    return a[keep], b[keep]
+    if keep.sum() < 2:
+        return float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", stats.ConstantInputWarning)  # a constant vector: NaN, as documented
+        return float(statistic(a[keep], b[keep]).statistic)
 
 
 def _nanmean(values: list[float]) -> float:
