@@ -111,6 +111,7 @@ def test_resume_accepts_a_run_saved_by_the_flat_layout_and_names_a_changed_key(t
     proxy = old["proxy"]
     for group in ("model", "optim", "loss", "inference"):
         proxy.update(proxy.pop(group))
+    del proxy["evaluator"], old["reward"]["name"]  # keys added with the evaluator and reward registries
     old["searcher"] = {"name": "reinforce", "batch_size": 2, "lr": 0.02}
     old["scheduler"] = {"name": "none"}
     old["trial"] = {"cpus": 1, "gpus": 0, "max_failures": 3}

@@ -65,7 +65,7 @@ class ArchSearcher(Searcher):
         failure_reward: reward given for failed trials (errors, NaN, missing metric).
         dedup: re-use the result of an architecture already trained instead of training it again.
         stopped_reward: what a trial stopped early by the scheduler teaches: "rung" learns from the
-            reward at the rung where it was stopped, "skip" learns nothing (see nas/early_stop.py).
+            reward at the rung where it was stopped, "skip" learns nothing (see nas/core/schedule.py).
     """
 
     name = "base"

@@ -319,7 +319,8 @@ def _reject_missing(node: DictConfig, group: str) -> None:
 def _structured(cls: type, node: DictConfig, group: str, kind: str | None = None) -> Any:
     _reject_missing(node, group)
     try:
-        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(cls), node))  # nested dataclasses too
+        plain = OmegaConf.create(OmegaConf.to_container(node))  # a node composed under another kind's schema fits this one
+        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(cls), plain))  # nested dataclasses too
     except OmegaConfBaseException as e:
         raise ConfigError(_one_line(e, group, cls, kind)) from None
     except ValueError as e:
