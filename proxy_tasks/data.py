@@ -64,23 +64,9 @@ def load_coco(ann_file: str | os.PathLike[str], image_dir: str | os.PathLike[str
     """
     ann_file, image_dir = Path(ann_file), Path(image_dir)
     src = str(ann_file)
-    try:
-        with open(ann_file, encoding="utf-8") as f:
-            data = json.load(f)
-    except FileNotFoundError:
-        raise DatasetError(f"{src}: annotation file not found") from None
-    except json.JSONDecodeError as e:
-        raise DatasetError(f"{src}: not valid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise DatasetError(f"{src}: cannot read annotation file ({e})") from None
+    data = _read_annotation_file(ann_file)
     if not image_dir.is_dir():
         raise DatasetError(f"{image_dir}: image folder not found (images of {src})")
-    if not isinstance(data, dict):
-        raise DatasetError(f"{src}: top level must be an object with images, annotations, categories")
-    for key in ("images", "annotations", "categories"):
-        if not isinstance(data.get(key), list):
-            raise DatasetError(f"{src}: missing or non-list key '{key}' (COCO detection format)")
-
     categories = _check_categories(data["categories"], src)
     cat_ids = tuple(sorted(categories))
     label_of = {cid: k for k, cid in enumerate(cat_ids)}
@@ -89,36 +75,10 @@ def load_coco(ann_file: str | os.PathLike[str], image_dir: str | os.PathLike[str
     labels: dict[int, list[int]] = {i: [] for i in images}
     seen: set[int] = set()
     for k, a in enumerate(data["annotations"]):
-        where = f"{src}: annotation {a.get('id', f'#{k}') if isinstance(a, dict) else f'#{k}'}"
-        if not isinstance(a, dict):
-            raise DatasetError(f"{where}: must be an object")
-        for key in ("id", "image_id", "category_id", "bbox"):
-            if key not in a:
-                raise DatasetError(f"{where}: missing key '{key}'")
-        if a["id"] in seen:
-            raise DatasetError(f"{where}: duplicate annotation id")
-        seen.add(a["id"])
-        if a["image_id"] not in images:
-            raise DatasetError(f"{where}: image_id {a['image_id']!r} is not an image of this file")
-        if a["category_id"] not in categories:
-            raise DatasetError(f"{where}: category_id {a['category_id']!r} is not a category of this file")
-        bbox = a["bbox"]
-        if not (isinstance(bbox, list) and len(bbox) == 4 and all(_is_number(v) for v in bbox)):
-            raise DatasetError(f"{where}: bbox must be [x, y, width, height] numbers, got {bbox!r}")
-        x, y, w, h = (float(v) for v in bbox)
-        if w <= 0 or h <= 0:
-            raise DatasetError(f"{where}: non-positive box size {w:g}x{h:g} (bbox {bbox})")
-        if a.get("iscrowd", 0) not in (0, 1):
-            raise DatasetError(f"{where}: iscrowd must be 0 or 1, got {a['iscrowd']!r}")
-        if a.get("iscrowd", 0):
-            continue  # crowd regions are not training targets; COCOeval ignores matches to them
-        img = images[a["image_id"]]
-        x1, y1 = max(0.0, x), max(0.0, y)
-        x2, y2 = min(float(img["width"]), x + w), min(float(img["height"]), y + h)
-        if x2 - x1 <= 0 or y2 - y1 <= 0:
-            raise DatasetError(f"{where}: box {bbox} lies outside its {img['width']}x{img['height']} image {img['id']}")
-        boxes[a["image_id"]].append([x1, y1, x2, y2])
-        labels[a["image_id"]].append(label_of[a["category_id"]])
+        box = _check_annotation(a, k, src, images, categories, seen)
+        if box is not None:  # crowd regions are not training targets; COCOeval ignores matches to them
+            boxes[a["image_id"]].append(box)
+            labels[a["image_id"]].append(label_of[a["category_id"]])
 
     records = []
     for image_id, img in images.items():
@@ -136,14 +96,62 @@ def load_coco(ann_file: str | os.PathLike[str], image_dir: str | os.PathLike[str
         )
     if not records:
         raise DatasetError(f"{src}: has no images")
-    return CocoDataset(
-        ann_file=ann_file,
-        image_dir=image_dir,
-        images=tuple(records),
-        category_ids=cat_ids,
-        category_names=tuple(str(categories[c]) for c in cat_ids),
-        coco=data,
-    )
+    category_names = tuple(str(categories[c]) for c in cat_ids)
+    return CocoDataset(ann_file=ann_file, image_dir=image_dir, images=tuple(records), category_ids=cat_ids, category_names=category_names, coco=data)
+
+
+def _read_annotation_file(ann_file: Path) -> dict[str, Any]:
+    """The annotation JSON, with the three COCO lists present."""
+    src = str(ann_file)
+    try:
+        with open(ann_file, encoding="utf-8") as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        raise DatasetError(f"{src}: annotation file not found") from None
+    except json.JSONDecodeError as e:
+        raise DatasetError(f"{src}: not valid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise DatasetError(f"{src}: cannot read annotation file ({e})") from None
+    if not isinstance(data, dict):
+        raise DatasetError(f"{src}: top level must be an object with images, annotations, categories")
+    for key in ("images", "annotations", "categories"):
+        if not isinstance(data.get(key), list):
+            raise DatasetError(f"{src}: missing or non-list key '{key}' (COCO detection format)")
+    return data
+
+
+def _check_annotation(a: Any, k: int, src: str, images: dict[int, dict[str, Any]], categories: dict[int, str], seen: set[int]) -> list[float] | None:
+    """One annotation record checked: its box clipped to the image as [x1, y1, x2, y2], or None for
+    a crowd region; `seen` collects the ids."""
+    where = f"{src}: annotation {a.get('id', f'#{k}') if isinstance(a, dict) else f'#{k}'}"
+    if not isinstance(a, dict):
+        raise DatasetError(f"{where}: must be an object")
+    for key in ("id", "image_id", "category_id", "bbox"):
+        if key not in a:
+            raise DatasetError(f"{where}: missing key '{key}'")
+    if a["id"] in seen:
+        raise DatasetError(f"{where}: duplicate annotation id")
+    seen.add(a["id"])
+    if a["image_id"] not in images:
+        raise DatasetError(f"{where}: image_id {a['image_id']!r} is not an image of this file")
+    if a["category_id"] not in categories:
+        raise DatasetError(f"{where}: category_id {a['category_id']!r} is not a category of this file")
+    bbox = a["bbox"]
+    if not (isinstance(bbox, list) and len(bbox) == 4 and all(_is_number(v) for v in bbox)):
+        raise DatasetError(f"{where}: bbox must be [x, y, width, height] numbers, got {bbox!r}")
+    x, y, w, h = (float(v) for v in bbox)
+    if w <= 0 or h <= 0:
+        raise DatasetError(f"{where}: non-positive box size {w:g}x{h:g} (bbox {bbox})")
+    if a.get("iscrowd", 0) not in (0, 1):
+        raise DatasetError(f"{where}: iscrowd must be 0 or 1, got {a['iscrowd']!r}")
+    if a.get("iscrowd", 0):
+        return None
+    img = images[a["image_id"]]
+    x1, y1 = max(0.0, x), max(0.0, y)
+    x2, y2 = min(float(img["width"]), x + w), min(float(img["height"]), y + h)
+    if x2 - x1 <= 0 or y2 - y1 <= 0:
+        raise DatasetError(f"{where}: box {bbox} lies outside its {img['width']}x{img['height']} image {img['id']}")
+    return [x1, y1, x2, y2]
 
 
 def _check_categories(cats: list[Any], src: str) -> dict[int, str]:

@@ -1,4 +1,5 @@
-"""COCO box AP with the reference evaluator (pycocotools) or faster-coco-eval (same numbers)."""
+"""COCO box AP of a detector on a cached dataset, with the reference evaluator (pycocotools) or
+faster-coco-eval (same numbers)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ import io
 from typing import Any, Sequence
 
 import numpy as np
+import torch
 
+from proxy_tasks.cache import ImageCache
+from proxy_tasks.data import CocoDataset
+from proxy_tasks.loader import BatchLoader, normalize
+from proxy_tasks.retinanet import RetinaNet
+from proxy_tasks.train import autocast
 from search_space.errors import InputError
 
 METRICS: tuple[str, ...] = ("AP", "AP50", "AP75", "APs", "APm", "APl")
@@ -75,3 +82,36 @@ def to_coco_results(
             }
         )
     return out
+
+
+@torch.no_grad()
+def evaluate_model(
+    model: RetinaNet,
+    ds: CocoDataset,
+    cache: ImageCache,
+    *,
+    batch_size: int,
+    device: torch.device,
+    channels_last: bool = False,
+    backend: str = "pycocotools",
+    amp: str = "auto",
+) -> dict[str, float]:
+    """COCO metrics of `model` on a cached dataset (detections mapped back to original pixels)."""
+    model.eval()
+    loader = BatchLoader(cache, ds.images, batch_size, train=False, prefetch=2, pin_memory=device.type == "cuda")
+    results = []
+    for batch in loader:
+        batch = batch.to(device)
+        with autocast(device, amp):
+            cls, box = model(normalize(batch.images, channels_last))
+        for i, det in zip(batch.indices, model.detect(cls, box, cache.size)):
+            rec = ds.images[i]
+            results += to_coco_results(
+                rec.id,
+                det["boxes"].cpu().numpy(),
+                det["scores"].cpu().numpy(),
+                det["labels"].cpu().numpy(),
+                float(cache.scales[i]),
+                ds.category_ids,
+            )
+    return coco_metrics(ds.coco, results, backend, [r.id for r in ds.images])

@@ -17,11 +17,11 @@ import torch
 
 from proxy_tasks.cache import ImageCache, build_cache
 from proxy_tasks.data import CocoDataset, DatasetError, load_coco
-from proxy_tasks.evaluate import BACKENDS, coco_metrics, to_coco_results
-from proxy_tasks.loader import BatchLoader, normalize
+from proxy_tasks.evaluate import BACKENDS, evaluate_model
+from proxy_tasks.loader import BatchLoader
 from proxy_tasks.retinanet import AnchorConfig, DetectorConfig, InferenceConfig, LossConfig, RetinaNet, build_detector
 from proxy_tasks.synthetic import SYNTHETIC_PRESETS, ensure_synthetic
-from proxy_tasks.train import OPTIMIZERS, OptimConfig, StepInfo, TrainStats, autocast, recalibrate_batch_norm, train
+from proxy_tasks.train import OPTIMIZERS, OptimConfig, StepInfo, TrainStats, recalibrate_batch_norm, train
 from search_space.blocks import NORMS
 from search_space.catalog import BackboneConfig, ModelPreset, preset_for
 from search_space.cost import count_flops, count_params
@@ -396,36 +396,3 @@ def limit_gpu_memory(device: torch.device, fraction: float | None) -> None:
     if fraction is None or device.type != "cuda":
         return
     torch.cuda.set_per_process_memory_fraction(fraction, device)
-
-
-@torch.no_grad()
-def evaluate_model(
-    model: RetinaNet,
-    ds: CocoDataset,
-    cache: ImageCache,
-    *,
-    batch_size: int,
-    device: torch.device,
-    channels_last: bool = False,
-    backend: str = "pycocotools",
-    amp: str = "auto",
-) -> dict[str, float]:
-    """COCO metrics of `model` on a cached dataset (detections mapped back to original pixels)."""
-    model.eval()
-    loader = BatchLoader(cache, ds.images, batch_size, train=False, prefetch=2, pin_memory=device.type == "cuda")
-    results = []
-    for batch in loader:
-        batch = batch.to(device)
-        with autocast(device, amp):
-            cls, box = model(normalize(batch.images, channels_last))
-        for i, det in zip(batch.indices, model.detect(cls, box, cache.size)):
-            rec = ds.images[i]
-            results += to_coco_results(
-                rec.id,
-                det["boxes"].cpu().numpy(),
-                det["scores"].cpu().numpy(),
-                det["labels"].cpu().numpy(),
-                float(cache.scales[i]),
-                ds.category_ids,
-            )
-    return coco_metrics(ds.coco, results, backend, [r.id for r in ds.images])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -63,6 +63,14 @@ class TrainStats:
     @property
     def images_per_s(self) -> float:
         return self.images / self.train_s if self.train_s > 0 else 0.0
+
+    def count_step(self, images: int, loss: float, seconds: float) -> None:
+        """One finished step of `images` images that took `seconds` (data wait included)."""
+        if self.images == 0:
+            self.first_step_s = seconds
+        self.images += images
+        self.final_loss = loss
+        self.train_s += seconds
 
 
 @dataclass(frozen=True)
@@ -150,41 +158,22 @@ def train(
         for batch in loader:
             t0 = time.perf_counter()
             stats.data_wait_s += t0 - t_wait
-            batch = batch.to(device)
-            images = normalize(batch.images, channels_last)
             for group in opt.param_groups:
                 group["lr"] = lr_at(step, total, cfg)
-            with autocast(device, amp):
-                cls, box = model(images)
-            losses = model.loss(cls, box, batch.targets, size)
-            loss = losses["loss"]
-            if not torch.isfinite(loss):
-                raise NonFiniteLossError(f"training loss became {loss.item()} at step {step} (epoch {epoch + 1})")
-            opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.unscale_(opt)
-            nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            scaler.step(opt)
-            scaler.update()
-            value = float(loss.detach())
+            losses = _optimizer_step(model, opt, scaler, batch.to(device), cfg, amp=amp, channels_last=channels_last, size=size)
+            value = float(losses["loss"].detach())
+            if not math.isfinite(value):
+                raise NonFiniteLossError(f"training loss became {value} at step {step} (epoch {epoch + 1})")
             epoch_loss += value
             epoch_steps += 1
             step += 1
-            stats.images += len(batch.indices)
-            stats.final_loss = value
             now = time.perf_counter()
-            stats.train_s += now - t_wait
-            if step == 1:
-                stats.first_step_s = now - t_wait
+            stats.count_step(len(batch.indices), value, now - t_wait)
             if on_step is not None:
                 on_step(StepInfo(step, total, epoch + 1, epochs, value, lr_at(step - 1, total, cfg), stats.images_per_s))
             if log and on_step is None and now - last_log >= log_every_s:  # a caller watching steps shows them
                 last_log = now
-                log(
-                    f"epoch {epoch + 1}/{epochs} step {step}/{total} loss {value:.4f} "
-                    f"(cls {float(losses['cls_loss']):.4f} box {float(losses['box_loss']):.5f}) "
-                    f"lr {lr_at(step, total, cfg):.4g} {stats.images_per_s:.1f} img/s"
-                )
+                log(f"epoch {epoch + 1}/{epochs} step {step}/{total} " + _loss_line(losses, lr_at(step, total, cfg), stats.images_per_s))
             t_wait = time.perf_counter()
             if max_steps is not None and step >= max_steps:
                 break
@@ -194,6 +183,31 @@ def train(
         if on_epoch is not None:
             on_epoch(epoch + 1, {"loss": epoch_loss / max(1, epoch_steps)})
     return stats
+
+
+def _loss_line(losses: dict[str, torch.Tensor], lr: float, images_per_s: float) -> str:
+    return (
+        f"loss {float(losses['loss']):.4f} (cls {float(losses['cls_loss']):.4f} box {float(losses['box_loss']):.5f}) "
+        f"lr {lr:.4g} {images_per_s:.1f} img/s"
+    )
+
+
+def _optimizer_step(model: RetinaNet, opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler, batch: Any, cfg: OptimConfig, *, amp: str, channels_last: bool, size: int) -> dict[str, torch.Tensor]:
+    """Forward, loss, backward with gradient clipping, and one optimizer step; returns the losses.
+    A non-finite loss is returned before any update (the caller raises)."""
+    device = batch.images.device
+    with autocast(device, amp):
+        cls, box = model(normalize(batch.images, channels_last))
+    losses = model.loss(cls, box, batch.targets, size)
+    if not torch.isfinite(losses["loss"]):
+        return losses
+    opt.zero_grad(set_to_none=True)
+    scaler.scale(losses["loss"]).backward()
+    scaler.unscale_(opt)
+    nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+    scaler.step(opt)
+    scaler.update()
+    return losses
 
 
 @torch.no_grad()
