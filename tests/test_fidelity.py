@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nas.reporting.fidelity import COLUMNS
+from nas.reporting.planned_folder import COLUMNS
 from nas.commands.fidelity import FidelityOptions, choose_candidates, run_fidelity
 from nas.core.ranking import kendall_tau
 from nas.reporting.run_folder import read_csv_records, write_csv

@@ -21,7 +21,8 @@ from omegaconf import OmegaConf
 
 from nas.reporting.fidelity import REFERENCE, FidelityFolder, format_summary, plot_fidelity, summarize
 from nas.reporting.run_folder import default_out_dir
-from nas.runner.campaign import PlannedRuns, Progress, run_trials
+from nas.runner.campaign import Progress, run_trials
+from nas.runner.planned import Candidate, PlannedRun, PlannedRuns
 from nas.runner.ray_session import ray_session
 from nas.settings.search import SearchSettings, check_resumable, load_settings
 from search_space.catalog import get_architecture, get_preset
@@ -34,16 +35,6 @@ __all__ = ["FidelityOptions", "choose_candidates", "format_summary", "plan_runs"
 CATALOG_ANCHORS = ("spinenet49", "resnet50_fpn")
 FIXED = ("space", "proxy", "reward", "preset", "fidelity")  # must not change between a run and its resume
 POOL_PER_ARCH = 8  # candidates drawn per architecture chosen, to spread the choice over the FLOPs range
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """An architecture under test: its name in the report, how it was chosen, its proxy FLOPs."""
-
-    name: str
-    kind: str  # sampled | catalog | coarsest
-    arch: Architecture
-    flops: int
 
 
 @dataclass(frozen=True)
@@ -75,26 +66,6 @@ class FidelityOutcome:
 
     out_dir: Path
     summary: dict[str, Any]
-
-
-@dataclass
-class FidelityRun:
-    """One training of one candidate: a proxy seed, or the reference."""
-
-    candidate: Candidate
-    run: str  # seed<k> | reference
-    seed: int
-    overrides: dict[str, Any]
-    units: float = 1.0  # relative length (epochs), for the time-left estimate
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.candidate.arch.id, self.run)
-
-    def trial_config(self) -> dict[str, Any]:
-        """The trainable's config: the search's keys plus the proxy fields this run changes."""
-        arch = self.candidate.arch
-        return {"arch": arch.to_dict(), "arch_id": arch.id, "proxy_overrides": dict(self.overrides), "run": self.run}
 
 
 def run_fidelity(overrides: Sequence[str], options: FidelityOptions) -> FidelityOutcome:
@@ -167,16 +138,16 @@ def choose_candidates(settings: SearchSettings, n: int) -> list[Candidate]:
     return sampled + [Candidate(a.name, a.kind, a.arch, flops(a.arch)) for a in anchors]
 
 
-def plan_runs(settings: SearchSettings, candidates: Sequence[Candidate], options: FidelityOptions) -> list[FidelityRun]:
+def plan_runs(settings: SearchSettings, candidates: Sequence[Candidate], options: FidelityOptions) -> list[PlannedRun]:
     """Every proxy seed of every candidate (seed by seed), then the reference runs."""
     base_seed = int(settings.proxy.seed)
     epochs = float(settings.epochs or 1)
     runs = [
-        FidelityRun(c, f"seed{k}", base_seed + k, {"seed": base_seed + k}, epochs)
+        PlannedRun(c, f"seed{k}", base_seed + k, {"seed": base_seed + k}, epochs)
         for k in range(options.seeds)
         for c in candidates
     ]
     if options.reference_epochs:
         ref = settings.evaluator.reference(options.reference_epochs)  # a longer training; the surrogate's noise-free score
-        runs += [FidelityRun(c, REFERENCE, base_seed, dict(ref.overrides, seed=base_seed), ref.units) for c in candidates]
+        runs += [PlannedRun(c, REFERENCE, base_seed, dict(ref.overrides, seed=base_seed), ref.units) for c in candidates]
     return runs

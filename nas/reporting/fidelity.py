@@ -11,56 +11,15 @@ import numpy as np
 from nas.core.ranking import kendall_tau, seed_agreement, signal_to_noise, spearman_rho
 from nas.core.status import TrialStatus
 from nas.reporting.plots import save_figure
-from nas.reporting.run_folder import Row, RunFolder
-
-COLUMNS = (
-    "number", "trial_id", "arch", "arch_id", "kind", "run", "seed", "epochs", "status", "reward", "AP", "AP50", "AP75",
-    "APs", "APm", "APl", "flops", "params", "wall_s", "cpu_s", "gpu_s", "node", "error", "finished_at",
-)  # fmt: skip
-REFERENCE = "reference"
+from nas.reporting.planned_folder import REFERENCE, PlannedFolder
+from nas.reporting.run_folder import Row
 
 
-class FidelityFolder(RunFolder):
-    """fidelity.csv: a row per finished run, read back on resume; the planned runs for the time left."""
+
+class FidelityFolder(PlannedFolder):
+    """fidelity.csv: a row per finished run, read back on resume."""
 
     CSV = "fidelity.csv"
-    COLUMNS = COLUMNS
-
-    def __init__(self, path: str | Path) -> None:
-        super().__init__(path)
-        self.planned: list[Any] = []  # FidelityRun: candidate, run, seed, overrides, key, units
-
-    def append(self, run: Any, trial_id: str, result: dict[str, Any]) -> Row:
-        """Record one finished run of a planned `FidelityRun`."""
-        return self.append_row(
-            trial_id,
-            result,
-            arch=run.candidate.name,
-            arch_id=run.candidate.arch.id,
-            kind=run.candidate.kind,
-            run=run.run,
-            seed=run.seed,
-            epochs=run.overrides.get("epochs", ""),
-        )
-
-    def done(self) -> set[tuple[str, str]]:
-        return {(r.values["arch_id"], r.values["run"]) for r in self.rows}
-
-    def work(self, start_rows: int, total: int) -> tuple[float, float]:
-        """Epochs trained since row `start_rows`, and epochs of the planned runs not yet done."""
-        units = {r.key: r.units for r in self.planned}
-        since = sum(units.get((r.values["arch_id"], r.values["run"]), 1.0) for r in self.rows[start_rows:])
-        done = self.done()
-        return since, sum(r.units for r in self.planned if r.key not in done)
-
-    def headline(self) -> str:
-        """The status line's summary: how many architectures have every proxy seed."""
-        seeds: dict[str, int] = {}
-        for r in self.rows:
-            if r.status == TrialStatus.OK and r.values["run"] != REFERENCE:
-                seeds[r.values["arch"]] = seeds.get(r.values["arch"], 0) + 1
-        top = max(seeds.values(), default=0)
-        return f"{sum(n == top for n in seeds.values()) if top else 0} architectures with {top} seeds"
 
 
 def summarize(rows: Sequence[Row], candidates: Sequence[Any], header: dict[str, Any]) -> dict[str, Any]:

@@ -3,17 +3,16 @@
 Search, fidelity and plan (and the commands after them) run their trials here: the trial code of
 `nas.runner.trial` with the resources, concurrency, retries, scheduler and stopper of the
 settings, on re-used actors. A search's searcher is wrapped by `SearcherBridge` (its completions go
-to the recorder and the failure watch); runs planned in advance (fidelity's seeds and references)
-are handed out by `PlannedRuns`. `Progress` prints the status line.
+to the recorder and the failure watch); runs planned in advance (fidelity's and finalize's seeds)
+are handed out by `nas.runner.planned.PlannedRuns`. `Progress` prints the status line.
 """
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Callable, Sequence
 
 from ray.tune import Callback
 from ray.tune.search import Searcher
@@ -101,49 +100,6 @@ class SearcherBridge(Searcher):
 
     def restore(self, checkpoint_path: str) -> None:
         self.proposer.restore(checkpoint_path)
-
-
-class PlannedRun(Protocol):
-    """A run decided before the campaign starts (an architecture under one seed or length)."""
-
-    def trial_config(self) -> dict[str, Any]: ...
-
-
-class PlannedRuns(Searcher):
-    """Hands Tune the planned runs in order and gives `record(run, trial_id, result)` each finished
-    one; a failed or lost trial is recorded as failed, with its error."""
-
-    def __init__(self, runs: Sequence[PlannedRun], record: Callable[[Any, str, dict[str, Any]], Any]) -> None:
-        super().__init__(metric="reward", mode="max")
-        self.queue, self.record = list(runs), record
-        self.pending: dict[str, Any] = {}
-
-    def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
-        return True
-
-    def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
-        if not self.queue:
-            return Searcher.FINISHED
-        run = self.queue.pop(0)
-        self.pending[trial_id] = run
-        return run.trial_config()
-
-    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
-        run = self.pending.pop(trial_id, None)
-        if run is None:
-            return  # a repeated completion: already recorded
-        result = dict(result or {})
-        if error or result.get("status") != TrialStatus.OK:
-            result["status"] = TrialStatus.FAILED.value
-            result["error"] = result.get("error") or "trial failed in Ray (raised, or its worker was lost)"
-            result["reward"] = math.nan
-        self.record(run, trial_id, result)
-
-    def save(self, checkpoint_path: str) -> None:
-        """Nothing to save: the run folder's CSV is the state (resume skips the runs it holds)."""
-
-    def restore(self, checkpoint_path: str) -> None:
-        pass
 
 
 class Progress(Callback):
