@@ -1,4 +1,4 @@
-"""The `spinenas` command line: show | train | split | search | plan | fidelity | export | report."""
+"""The `spinenas` command line: show | train | split | search | plan | fidelity | finalize | export | report."""
 
 from __future__ import annotations
 
@@ -79,6 +79,21 @@ def build_parser() -> argparse.ArgumentParser:
     fidelity.add_argument(
         "--reference-epochs", type=int, default=None, help="epochs of the reference training (default 4x proxy.epochs; 0: none)"
     )
+
+    finalize = sub.add_parser(
+        "finalize",
+        help="retrain a search's best architectures and the baselines with fresh seeds; pick one, scale it",
+        description="Trains the --top best distinct architectures of RUN_DIR (ok trials, by reward) and each baseline "
+        "--seeds times with seeds the search never used, under the run's proxy or key=value overrides of it "
+        "(proxy.epochs=4, proxy.image_size=256, trial.cpus=2, resume=true, out_dir=DIR). Writes RUN_DIR/finalize/.",
+    )
+    finalize.add_argument("run_dir", help="the search's folder (results/search-...)")
+    finalize.add_argument("overrides", nargs="*", help="key=value overrides of the run's settings")
+    finalize.add_argument("--top", type=int, default=3, help="distinct architectures to retrain (default 3)")
+    finalize.add_argument("--seeds", type=int, default=3, help="fresh seeds per architecture (default 3)")
+    finalize.add_argument("--baselines", type=_names, default=("resnet50_fpn", "spinenet49"), help="catalog models, comma-separated (default resnet50_fpn,spinenet49)")
+    finalize.add_argument("--scale", type=_names, default=(), help="presets to write the pick at, e.g. spinenet96,spinenet143,spinenet190")
+    finalize.set_defaults(func=cmd_finalize)
 
     export = sub.add_parser(
         "export",
@@ -243,6 +258,20 @@ def cmd_fidelity(args: argparse.Namespace) -> int:
     outcome = run_fidelity(args.overrides, FidelityOptions(args.archs, args.seeds, args.reference_epochs))
     print(format_summary(outcome.summary, outcome.out_dir))
     return 0
+
+
+def cmd_finalize(args: argparse.Namespace) -> int:
+    """`spinenas finalize`: the search's answer, on fresh seeds against the baselines."""
+    from nas.commands.finalize import FinalizeOptions, format_finalize, run_finalize
+
+    outcome = run_finalize(args.run_dir, args.overrides, FinalizeOptions(args.top, args.seeds, tuple(args.baselines), tuple(args.scale)))
+    print(format_finalize(outcome.result, outcome.out_dir))
+    return 0
+
+
+def _names(text: str) -> tuple[str, ...]:
+    """A comma-separated list of names (empty entries dropped)."""
+    return tuple(n.strip() for n in text.split(",") if n.strip())
 
 
 def format_cost(summary: dict) -> str:

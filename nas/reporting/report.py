@@ -103,6 +103,7 @@ class RunData:
         self.searcher = str(state.get("searcher") or self.config.get("searcher", {}).get("name", "?"))
         self.history: list[dict[str, Any]] = list(state.get("algorithm", {}).get("history", []))
         self.space = _space(self.config)
+        self.finalize = _read_json(path / "finalize" / "finalize.json")  # `spinenas finalize RUN_DIR` writes it
 
     @property
     def asked(self) -> int | None:
@@ -146,6 +147,7 @@ def render_report(run: RunData, state: str | None = None) -> str:
         _section("AP against cost (Pareto front)", _pareto(run.rows)),
         _section(f"Top {TOP_K} architectures", _top(run)),
         _section("Searcher progress", _searcher(run)),
+        *([_section("Finalize: fresh seeds against the baselines", _finalize(run.finalize))] if run.finalize else []),
         _section("Trials", _trial_table(run.rows), note="click a column header to sort"),
         _section("Failed trials", _failed(run.rows)),
         _section("Resolved config", f"<pre>{html.escape(OmegaConf.to_yaml(run.config) if run.config else '(no config.yaml)')}</pre>"),
@@ -315,6 +317,23 @@ def _label(a1: Any, a2: Any, xlabel: str, entropy_label: str) -> None:
     a1.legend(fontsize=8, frameon=False)
     a2.set_xlabel(xlabel)
     a2.set_ylabel(entropy_label)
+
+
+def _finalize(result: dict[str, Any]) -> str:
+    """The fresh-seed table, the pick's verdicts and the plot of `spinenas finalize`."""
+    from nas.reporting.finalize import verdict_lines
+
+    head = "".join(f"<th>{h}</th>" for h in ("architecture", "kind", "search reward", "fresh mean", "std", "n", "shrinkage"))
+    body = "".join(
+        f"<tr><td>{html.escape(a['name'])}{' (pick)' if a['name'] == result.get('pick') else ''}</td><td>{html.escape(a['kind'])}</td>"
+        + "".join(f"<td>{'-' if a.get(k) is None else format(a[k], '.4f')}</td>" for k in ("search_reward", "mean", "std"))
+        + f"<td>{a['n']}</td><td>{'' if a.get('shrinkage') is None else format(a['shrinkage'], '+.4f')}</td></tr>"
+        for a in result.get("archs", [])
+    )
+    seeds = ", ".join(map(str, result.get("seeds", [])))
+    note = f"<p>Fresh seeds {html.escape(seeds)} (the search trained with seed {result.get('search_seed')}); pick: {html.escape(str(result.get('pick_rule', '')))}.</p>"
+    verdicts = "".join(f"<li>{html.escape(line.strip())}</li>" for line in verdict_lines(result))
+    return f'{note}<table class="failed"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table><ul>{verdicts}</ul>'
 
 
 def _trial_table(rows: Sequence[Row]) -> str:

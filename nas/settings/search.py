@@ -11,7 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from nas.core.schedule import SchedulerConfig, rung_epochs
 from nas.evaluators import Evaluator, build_evaluator
-from nas.settings.schemas import RayConfig, SearchTopLevel, compose, normalized, proxy_config, ray_config, reward_config, scheduler_config, search_space_of, search_top_level, typed_group
+from nas.settings.schemas import GROUPS, RayConfig, SearchTopLevel, compose, normalized, proxy_config, ray_config, reward_config, scheduler_config, search_space_of, search_top_level, typed_group
 from search_space.errors import ConfigError
 from search_space.space import SearchSpace
 
@@ -53,7 +53,35 @@ def load_settings(overrides: Sequence[str]) -> SearchSettings:
     """Compose `conf/search.yaml` with `overrides` and check every part that can be checked
     before Ray starts: keys, types and values of every group, the evaluator's inputs (a dataset's
     files: the validation `spinenas train` runs; a surrogate's target) and the scheduler against it."""
-    cfg = compose("search", overrides)
+    return settings_of(compose("search", overrides))
+
+
+def run_settings(run_dir: Path, overrides: Sequence[str]) -> SearchSettings:
+    """The settings a finished run was made with (its config.yaml), with `key=value` overrides
+    applied and checked as `load_settings` checks them (`out_dir` and `resume` start unset: they
+    are the new command's, not the run's). A group is changed by its keys
+    (`proxy.epochs=4`), not replaced (`proxy=...`): the run's groups are resolved values, not choices."""
+    path = Path(run_dir) / "config.yaml"
+    if not path.is_file():
+        raise ConfigError(f"{run_dir}: not a search folder (no config.yaml)")
+    try:
+        cfg = OmegaConf.load(path)
+    except Exception as e:  # noqa: BLE001 - a broken file is the user's, whatever the parser says
+        raise ConfigError(f"{path}: cannot read ({' '.join(str(e).split())[:200]})") from None
+    for item in overrides:
+        key, eq, _value = item.partition("=")
+        if not eq or key.lstrip("+") in GROUPS:
+            raise ConfigError(f"override {item!r}: give key=value of the run's settings (proxy.epochs=4); a group is changed by its keys, not replaced")
+    cfg.out_dir, cfg.resume = None, False  # the run's own folder and resume flag are not the new command's
+    try:
+        cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist([o.lstrip("+") for o in overrides]))
+    except Exception as e:  # noqa: BLE001
+        raise ConfigError(f"overrides {' '.join(overrides)}: {' '.join(str(e).split())[:200]}") from None
+    return settings_of(cfg)
+
+
+def settings_of(cfg: DictConfig) -> SearchSettings:
+    """A composed (or read back) search config as typed, checked settings."""
     top = search_top_level(cfg)
     _check(top)
     space = search_space_of(cfg)

@@ -1,0 +1,162 @@
+"""`spinenas finalize RUN_DIR`: from a search to an answer.
+
+A search's best reward is the maximum of many noisy scores, so it is biased upward. Finalize takes
+the `top` best distinct architectures of a finished or stopped search (ok trials, by reward) and
+the baselines (the ResNet-50-FPN seed, SpineNet-49), trains each under `seeds` seeds the search
+never used, with the run's own proxy or a changed one (`proxy.epochs=4`: the paper's "train
+fully"), as Ray trials through the search's own trial code, and reports each candidate against each
+baseline (difference, gap in pooled seed std, Welch's t-test). The pick is the candidate with the
+highest fresh mean. `--scale` writes the pick at other presets' scaling, as the paper scales
+SpineNet-49 to 96/143/190. Resumable like a search (`resume=true`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from omegaconf import OmegaConf
+
+from nas.core.status import TrialStatus
+from nas.reporting.finalize import FinalizeFolder, format_finalize, plot_finalize, summarize_finalize
+from nas.reporting.report import write_report
+from nas.reporting.run_folder import Row
+from nas.reporting.trials import SearchFolder
+from nas.runner.campaign import Progress, run_trials
+from nas.runner.planned import Candidate, PlannedRun, PlannedRuns
+from nas.runner.ray_session import check_resources, ray_session
+from nas.settings.search import SearchSettings, check_resumable, run_settings
+from search_space.catalog import PRESETS, get_architecture, get_preset
+from search_space.cost import measure
+from search_space.errors import ConfigError
+from search_space.fileio import atomic_write_text
+
+FIXED = ("space", "proxy", "reward", "preset", "finalize")  # must not change between a finalize and its resume
+NUM_CLASSES = 91  # the scaled specs are costed with a COCO head, as the paper's FLOPs are
+
+
+@dataclass(frozen=True)
+class FinalizeOptions:
+    """How many candidates, fresh seeds per architecture, which baselines, which presets to scale to."""
+
+    top: int = 3
+    seeds: int = 3
+    baselines: tuple[str, ...] = ("resnet50_fpn", "spinenet49")
+    scale: tuple[str, ...] = ()
+
+    def check(self) -> None:
+        if self.top < 1:
+            raise ConfigError(f"--top must be >= 1, got {self.top}")
+        if self.seeds < 1:
+            raise ConfigError(f"--seeds must be >= 1, got {self.seeds}")
+        for name in self.baselines:
+            get_architecture(name)  # an unknown name lists the catalog
+        for name in self.scale:
+            if name not in PRESETS:
+                raise ConfigError(f"--scale: unknown preset {name!r}; valid: {', '.join(sorted(PRESETS))}")
+
+
+@dataclass
+class FinalizeOutcome:
+    """What a finished finalize produced."""
+
+    out_dir: Path
+    result: dict[str, Any]
+
+
+def run_finalize(run_dir: str | Path, overrides: Sequence[str], options: FinalizeOptions) -> FinalizeOutcome:
+    """Retrain the search's best and the baselines on fresh seeds; write the answer."""
+    run_dir = Path(run_dir)
+    options.check()
+    settings = run_settings(run_dir, overrides)
+    search_seed = int(OmegaConf.load(run_dir / "config.yaml").proxy.get("seed", 0))
+    candidates, searched = top_candidates(settings, SearchFolder(run_dir).read_rows(), options.top, run_dir)
+    taken = {c.arch.id for c in candidates}
+    baselines = [Candidate(n, "baseline", get_architecture(n), 0) for n in options.baselines if get_architecture(n).id not in taken]
+    seeds = fresh_seeds(search_seed, options.seeds)
+    out = Path(settings.top.out_dir) if settings.top.out_dir else run_dir / "finalize"
+    record = OmegaConf.create(OmegaConf.to_container(settings.cfg, resolve=True))
+    record.finalize = {"run": str(run_dir), "top": options.top, "seeds": seeds, "baselines": list(options.baselines), "candidates": sorted(taken)}
+    folder = FinalizeFolder(out)
+    if settings.top.resume:
+        check_resumable(out, record, FIXED)
+    elif folder.csv.exists():
+        raise ConfigError(f"{out} already holds a finalize; continue it with resume=true or choose another out_dir")
+    epochs = float(settings.epochs or 1)
+    runs = [PlannedRun(c, f"seed{k}", s, {"seed": s}, epochs) for k, s in enumerate(seeds) for c in [*candidates, *baselines]]
+    folder.planned = runs
+    with ray_session(settings.ray):
+        check_resources(settings.top.trial)
+        folder.start(resume=settings.top.resume)
+        atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(record))
+        for c in [*candidates, *baselines]:
+            c.arch.with_name(c.name).save(out / "archs" / f"{c.name}.yaml")
+        remaining = [r for r in runs if r.key not in folder.done()]
+        progress = Progress(folder, len(runs), settings.top.progress_every_s, label="finalize")
+        if remaining:
+            run_trials(settings, PlannedRuns(remaining, folder.append), len(remaining), out, "finalize", [progress])
+    header = {"run": str(run_dir), "proxy": settings.proxy.name, "metric": settings.reward.metric, "candidates": len(candidates),
+              "baselines": [b.name for b in baselines], "seeds": seeds, "search_seed": search_seed}  # fmt: skip
+    result = summarize_finalize(folder.rows, candidates, baselines, searched, header)
+    write_outputs(result, out, [*candidates, *baselines], options.scale)
+    if out == run_dir / "finalize" and (run_dir / "trials.csv").exists():
+        write_report(run_dir)  # the search's page gets its finalize section
+    progress.print_line()
+    return FinalizeOutcome(out, result)
+
+
+def top_candidates(settings: SearchSettings, rows: Sequence[Row], k: int, run_dir: Path) -> tuple[list[Candidate], dict[str, tuple[float, int]]]:
+    """The `k` best distinct architectures among the ok trials (by reward; ties: the earlier trial),
+    and each one's search reward and trial number."""
+    ok = sorted((r for r in rows if r.status == TrialStatus.OK), key=lambda r: (-r.reward, r.number))
+    if not ok:
+        raise ConfigError(f"{run_dir}: no trial finished ok (trials.csv has {len(rows)} rows); nothing to finalize")
+    picked: dict[str, Row] = {}
+    for r in ok:
+        picked.setdefault(r.values["arch_id"], r)
+        if len(picked) == k:
+            break
+    candidates, searched = [], {}
+    for arch_id, r in picked.items():
+        arch = settings.space.decode(r.actions, name=f"trial{r.number}")
+        if arch.id != arch_id:
+            raise ConfigError(f"{run_dir}: trial {r.number}'s actions decode to {arch.id}, not {arch_id}: the run's space differs from its config.yaml")
+        candidates.append(Candidate(f"trial{r.number}", "candidate", arch, 0))
+        searched[arch.id] = (r.reward, r.number)
+    return candidates, searched
+
+
+def fresh_seeds(search_seed: int, n: int) -> list[int]:
+    """`n` training seeds the search never used (every search trial trains with its proxy.seed)."""
+    return [search_seed + 1 + k for k in range(n)]
+
+
+def write_outputs(result: dict[str, Any], out: Path, archs: Sequence[Candidate], scale: Sequence[str]) -> None:
+    """final.yaml (the pick), the scaled specs, finalize.json and finalize.png."""
+    pick = next((c for c in archs if c.name == result["pick"]), None)
+    if pick is not None:
+        final = pick.arch.with_name(f"final-{pick.name}")
+        final.save(out / "final.yaml")
+        result["final"] = {"spec": str(out / "final.yaml"), "name": final.name, "arch_id": final.id}
+        result["scaled"] = [scaled_spec(final, name, out) for name in scale]
+    atomic_write_text(out / "finalize.json", json.dumps(result, indent=2, allow_nan=False) + "\n")
+    plot_finalize(result, out / "finalize.png")
+
+
+def scaled_spec(arch: Any, preset_name: str, out: Path) -> dict[str, Any]:
+    """The pick's permutation at another preset's scaling: its spec file, and params and FLOPs at
+    the preset's image size with a COCO RetinaNet head."""
+    preset = get_preset(preset_name)
+    spec = out / "scaled" / f"{preset_name}.yaml"
+    arch.with_name(f"{arch.name}-{preset_name}").save(spec)
+    cost = measure(arch, preset, preset.image_size, with_head=True, num_classes=NUM_CLASSES)
+    return {
+        "preset": preset_name, "spec": str(spec), "image_size": preset.image_size, "params": cost.params, "flops": cost.flops,
+        "export": f"spinenas export {spec} --preset {preset_name} --format torchscript --with-head",
+        "train": f"spinenas train arch={spec} preset={preset_name} proxy=full proxy.data.train_ann=... (and the other data paths)",
+    }  # fmt: skip
+
+
+__all__ = ["FinalizeOptions", "format_finalize", "fresh_seeds", "run_finalize", "top_candidates"]

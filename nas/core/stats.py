@@ -1,0 +1,61 @@
+"""Fresh-seed statistics of a finished search's candidates against baselines (`spinenas finalize`).
+
+Scores of one architecture under several seeds are summarised by mean, sample std (n - 1) and n.
+A candidate is compared with a baseline by the difference of means, that difference in pooled seed
+std (the gap), and Welch's t-test (scipy.stats, unequal variances, two-sided).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Sequence
+
+import numpy as np
+from scipy import stats
+
+CLEAR_GAP = 2.0  # a difference of more than two pooled seed stds is one a user can rely on
+
+
+def summary(values: Sequence[float]) -> dict[str, float | int | None]:
+    """Mean, sample std and count of the finite `values` (None where undefined)."""
+    v = np.asarray([x for x in values if x is not None and math.isfinite(x)], dtype=float)
+    return {
+        "mean": float(v.mean()) if len(v) else None,
+        "std": float(v.std(ddof=1)) if len(v) > 1 else None,
+        "n": int(len(v)),
+    }
+
+
+def pooled_std(a: Sequence[float], b: Sequence[float]) -> float:
+    """sqrt(((n_a - 1) s_a^2 + (n_b - 1) s_b^2) / (n_a + n_b - 2)); NaN with fewer than 3 values."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    dof = len(a) + len(b) - 2
+    if dof < 1:
+        return math.nan
+    ss = (len(a) - 1) * (a.var(ddof=1) if len(a) > 1 else 0.0) + (len(b) - 1) * (b.var(ddof=1) if len(b) > 1 else 0.0)
+    return float(math.sqrt(ss / dof))
+
+
+def compare(candidate: Sequence[float], baseline: Sequence[float]) -> dict[str, float | str | None]:
+    """Candidate against baseline: difference of means, gap in pooled std, Welch's p, a verdict.
+
+    The verdict is `better` or `worse` when the gap is beyond `CLEAR_GAP` pooled stds either way,
+    else `no clear difference`; with fewer than two values on a side it is `too few seeds`."""
+    a = np.asarray([x for x in candidate if math.isfinite(x)], dtype=float)
+    b = np.asarray([x for x in baseline if math.isfinite(x)], dtype=float)
+    if len(a) < 2 or len(b) < 2:
+        diff = float(a.mean() - b.mean()) if len(a) and len(b) else None
+        return {"difference": diff, "pooled_std": None, "gap": None, "p_value": None, "verdict": "too few seeds"}
+    diff = float(a.mean() - b.mean())
+    pooled = pooled_std(a, b)
+    gap = diff / pooled if pooled > 0 else (math.copysign(math.inf, diff) if diff else 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # identical samples: p is NaN
+        p = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+    verdict = "better" if gap > CLEAR_GAP else "worse" if gap < -CLEAR_GAP else "no clear difference"
+    return {"difference": diff, "pooled_std": pooled, "gap": _finite(gap), "p_value": _finite(p), "verdict": verdict}
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None

@@ -1,0 +1,125 @@
+"""A finalize run's folder (finalize.csv) and what is made of it: finalize.json, the printed table,
+finalize.png and the report section."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+from nas.core.stats import CLEAR_GAP, compare, summary
+from nas.core.status import TrialStatus
+from nas.reporting.planned_folder import PlannedFolder
+from nas.reporting.plots import save_figure
+from nas.reporting.run_folder import Row, number
+
+SEED_BASELINE = "resnet50_fpn"  # the architecture the paper's search starts from
+TIE_RULE = "the highest fresh mean; ties: the higher search reward, then the earlier trial"
+
+
+class FinalizeFolder(PlannedFolder):
+    """finalize.csv: a row per finished (architecture, fresh seed) run, read back on resume."""
+
+    CSV = "finalize.csv"
+
+
+def summarize_finalize(rows: Sequence[Row], candidates: Sequence[Any], baselines: Sequence[Any], searched: dict[str, tuple[float, int]], header: dict[str, Any]) -> dict[str, Any]:
+    """finalize.json: per architecture its fresh-seed scores and summary (with the search's reward
+    and the shrinkage for candidates), every candidate against every baseline, and the pick.
+    `searched` maps a candidate's arch id to (its search reward, its trial number)."""
+    fresh: dict[str, list[float]] = {}
+    cost: dict[str, dict[str, float]] = {}
+    for r in rows:
+        if r.status == TrialStatus.OK:
+            fresh.setdefault(r.values["arch_id"], []).append(r.reward)
+            cost.setdefault(r.values["arch_id"], {"flops": number(r.values.get("flops")), "params": number(r.values.get("params"))})
+    archs = [_arch_record(c, fresh.get(c.arch.id, []), cost.get(c.arch.id, {}), searched.get(c.arch.id)) for c in [*candidates, *baselines]]
+    comparisons = [
+        {"candidate": c.name, "baseline": b.name, **compare(fresh.get(c.arch.id, []), fresh.get(b.arch.id, []))}
+        for c in candidates
+        for b in baselines
+    ]
+    ranked = [a for a in archs if a["kind"] == "candidate" and a["mean"] is not None]
+    ranked.sort(key=lambda a: (-a["mean"], -(a["search_reward"] or -math.inf), a["search_trial"] or 0))
+    pick = ranked[0]["name"] if ranked else None
+    return {
+        **header,
+        "runs": len(rows),
+        "failed": sum(r.status != TrialStatus.OK for r in rows),
+        "archs": archs,
+        "comparisons": comparisons,
+        "pick": pick,
+        "pick_rule": TIE_RULE,
+        "clear_gap": CLEAR_GAP,
+    }
+
+
+def _arch_record(c: Any, scores: list[float], cost: dict[str, float], searched: tuple[float, int] | None) -> dict[str, Any]:
+    s = summary(scores)
+    record: dict[str, Any] = {"name": c.name, "kind": c.kind, "arch_id": c.arch.id, **s, "fresh": scores, **cost}
+    record["search_reward"], record["search_trial"] = searched if searched else (None, None)
+    record["shrinkage"] = searched[0] - s["mean"] if searched and s["mean"] is not None else None
+    return record
+
+
+def verdict_lines(result: dict[str, Any]) -> list[str]:
+    """The pick against each baseline, and a plain sentence when it does not clearly beat the seed."""
+    pick = result["pick"]
+    if pick is None:
+        return ["no candidate finished a fresh-seed run: nothing to pick"]
+    lines = []
+    for c in (c for c in result["comparisons"] if c["candidate"] == pick):
+        if c["gap"] is None:
+            lines.append(f"  vs {c['baseline']}: {c['verdict']}")
+            continue
+        p = "n/a" if c["p_value"] is None else f"{c['p_value']:.3g}"
+        lines.append(f"  vs {c['baseline']}: {c['difference']:+.4f}, {c['gap']:+.1f} pooled std, Welch p {p}: {c['verdict']}")
+    seed = next((c for c in result["comparisons"] if c["candidate"] == pick and c["baseline"] == SEED_BASELINE), None)
+    if seed is not None and seed["verdict"] != "better":
+        lines.append(
+            f"The pick does not beat the {SEED_BASELINE} seed by more than {CLEAR_GAP:g} pooled seed std on fresh seeds: "
+            "on this proxy, the search's answer is not clearly better than where it started."
+        )
+    return lines
+
+
+def format_finalize(result: dict[str, Any], out_dir: Path) -> str:
+    """The table `spinenas finalize` prints."""
+    lines = [
+        f"finalize of {result['run']}: {result['candidates']} candidates and {len(result['baselines'])} baselines x "
+        f"{len(result['seeds'])} fresh seeds ({', '.join(map(str, result['seeds']))}; the search trained with seed {result['search_seed']}), "
+        f"proxy {result['proxy']} ({result['runs']} runs, {result['failed']} failed)",
+        "",
+        f"{'arch':<16} {'kind':<10} {'FLOPs':>6} {'params':>7}  {'search':>7}  {'fresh ' + result['metric'] + ' mean +- std (n)':<28} shrinkage",
+    ]
+    for a in result["archs"]:
+        search = "-" if a["search_reward"] is None else f"{a['search_reward']:.4f}"
+        mean = "-" if a["mean"] is None else f"{a['mean']:.4f}" + ("" if a["std"] is None else f" +- {a['std']:.4f}") + f" ({a['n']})"
+        shrink = "" if a["shrinkage"] is None else f"{a['shrinkage']:+.4f}"
+        flops, params = a.get("flops", 0) / 1e6, a.get("params", 0) / 1e6
+        lines.append(f"{a['name']:<16} {a['kind']:<10} {flops:>5.0f}M {params:>6.2f}M  {search:>7}  {mean:<28} {shrink}")
+    lines += ["", f"pick: {result['pick']} ({result['pick_rule']})", *verdict_lines(result)]
+    lines += ["", *[f"  {out_dir / name}" for name in ("finalize.csv", "finalize.json", "final.yaml", "finalize.png")]]
+    lines += [f"  {s['spec']}: {s['preset']} at {s['image_size']} px, {s['params'] / 1e6:.1f}M params, {s['flops'] / 1e9:.1f}B FLOPs (with head)" for s in result.get("scaled", [])]
+    return "\n".join(lines)
+
+
+def plot_finalize(result: dict[str, Any], path: Path) -> None:
+    """Fresh-seed mean +- std per architecture (each seed a dot), baselines in their own colour, the
+    seed baseline's mean as a line."""
+    import matplotlib.pyplot as plt
+
+    archs = [a for a in result["archs"] if a["mean"] is not None]
+    fig, ax = plt.subplots(figsize=(1.2 * len(archs) + 2.5, 3.8))
+    for x, a in enumerate(archs):
+        colour = "#4c72b0" if a["kind"] == "candidate" else "#dd8452"
+        ax.errorbar([x], [a["mean"]], yerr=[a["std"] or 0.0], fmt="o", ms=6, capsize=4, color=colour)
+        ax.scatter([x] * len(a["fresh"]), a["fresh"], s=10, color=colour, alpha=0.5)
+        if a["search_reward"] is not None:
+            ax.scatter([x], [a["search_reward"]], marker="_", s=200, color="#8c8c8c")
+        if a["name"] == SEED_BASELINE:
+            ax.axhline(a["mean"], color=colour, lw=1, ls="--")
+    ax.set_xticks(range(len(archs)), [a["name"] + (" *" if a["name"] == result["pick"] else "") for a in archs], rotation=20, fontsize=8)
+    ax.set_ylabel(f"{result['metric']} on fresh seeds (mean +- std)")
+    ax.set_title(f"candidates (blue) against baselines (orange); grey: the search's reward; * the pick", fontsize=9)
+    save_figure(fig, path)
