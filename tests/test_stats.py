@@ -1,0 +1,39 @@
+"""Fresh-seed statistics against hand-computed values."""
+
+import math
+
+import pytest
+
+from nas.core.stats import compare, pooled_std, summary
+
+
+def student_t4_two_sided_p(t):
+    """Two-sided p of Student's t with 4 degrees of freedom, from its closed-form CDF."""
+    x = t * t
+    cdf = 0.5 + 3 / 8 * (t / math.sqrt(1 + x / 4)) * (1 - x / (1 + x / 4) / 12)
+    return 2 * (1 - cdf)
+
+
+def test_summary_uses_the_sample_std_and_skips_missing_runs():
+    assert summary([1.0, 2.0, 3.0, float("nan")]) == {"mean": 2.0, "std": 1.0, "n": 3}
+    assert summary([0.5]) == {"mean": 0.5, "std": None, "n": 1}
+    assert summary([]) == {"mean": None, "std": None, "n": 0}
+
+
+def test_gap_and_welch_p_by_hand():
+    # Both samples have std 1: pooled std 1, difference -3, gap -3. Welch: t = -3 / sqrt(1/3 + 1/3), 4 dof.
+    got = compare([1.0, 2.0, 3.0], [4.0, 5.0, 6.0])
+    assert got["difference"] == pytest.approx(-3.0) and got["pooled_std"] == pytest.approx(1.0) and got["gap"] == pytest.approx(-3.0)
+    assert got["p_value"] == pytest.approx(student_t4_two_sided_p(3 / math.sqrt(2 / 3)), rel=1e-9)  # 0.0213
+    assert got["verdict"] == "worse"
+
+
+def test_pooled_std_weights_by_degrees_of_freedom():
+    # s_a^2 = 1 (n 3), s_b^2 = 4 (n 2, values 0 and 2*sqrt(2)): (2*1 + 1*4) / 3 = 2.
+    assert pooled_std([1.0, 2.0, 3.0], [0.0, 2 * math.sqrt(2)]) == pytest.approx(math.sqrt(2))
+
+
+def test_verdicts_need_more_than_two_pooled_std():
+    assert compare([0.21, 0.22, 0.23], [0.20, 0.21, 0.22])["verdict"] == "no clear difference"  # gap 1
+    assert compare([0.2193 + 0.0049, 0.2193, 0.2193 - 0.0049], [0.1941 + 0.0037, 0.1941, 0.1941 - 0.0037])["verdict"] == "better"
+    assert compare([0.3], [0.1, 0.2])["verdict"] == "too few seeds"
