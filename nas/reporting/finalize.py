@@ -121,5 +121,5 @@ def plot_finalize(result: dict[str, Any], path: Path) -> None:
             ax.axhline(a["mean"], color=colour, lw=1, ls="--")
     ax.set_xticks(range(len(archs)), [a["name"] + (" *" if a["name"] == result["pick"] else "") for a in archs], rotation=20, fontsize=8)
     ax.set_ylabel(f"{result['metric']} on fresh seeds (mean +- std)")
-    ax.set_title(f"candidates (blue) against baselines (orange); grey: the search's reward; * the pick", fontsize=9)
+    ax.set_title("candidates (blue) against baselines (orange); grey: the search's reward; * the pick", fontsize=9)
     save_figure(fig, path)
