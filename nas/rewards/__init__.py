@@ -14,11 +14,11 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from nas.rewards.base import RewardKind, metric_value
-from nas.rewards.mnas import RewardConfig, mnas_reward
+from nas.rewards.mnas import RewardConfig, mnas_costs, mnas_reward
 from search_space.registry import Registry
 
 REWARDS: Registry[RewardKind] = Registry("reward")
-REWARDS.register("mnas", lambda: RewardKind(RewardConfig, mnas_reward))
+REWARDS.register("mnas", lambda: RewardKind(RewardConfig, mnas_reward, mnas_costs))
 
 
 def compute_reward(metrics: Mapping[str, Any], options: Any) -> float:

@@ -7,13 +7,20 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 
+def no_costs(options: Any) -> tuple[str, ...]:
+    return ()
+
+
 @dataclass(frozen=True)
 class RewardKind:
-    """A reward's options schema (a dataclass with `name`, `metric` and `validate()`) and its
-    function `(metrics, options) -> float` (NaN when it cannot be computed)."""
+    """A reward's options schema (a dataclass with `name`, `metric` and `validate()`), its function
+    `(metrics, options) -> float` (NaN when it cannot be computed), and the model costs (`flops`,
+    `params`) its options make it need, so that a search whose evaluator measures none is refused
+    at start-up."""
 
     options: type
     compute: Callable[[Mapping[str, Any], Any], float]
+    costs: Callable[[Any], tuple[str, ...]] = no_costs
 
 
 def metric_value(metrics: Mapping[str, Any], metric: str) -> float:

@@ -28,6 +28,11 @@ class RewardConfig:
             raise ValueError("set reward.target_flops or reward.target_params, not both")
 
 
+def mnas_costs(cfg: RewardConfig) -> tuple[str, ...]:
+    """The cost the target is set for (none without a target)."""
+    return ("flops",) if cfg.target_flops is not None else ("params",) if cfg.target_params is not None else ()
+
+
 def mnas_reward(metrics: Mapping[str, Any], cfg: RewardConfig) -> float:
     """The metric, times (cost / target) ** w when a FLOPs or params target is set; NaN without the metric."""
     value = metric_value(metrics, cfg.metric)

@@ -11,7 +11,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from nas.core.schedule import SchedulerConfig, rung_epochs
 from nas.evaluators import Evaluator, build_evaluator
+from nas.rewards import REWARDS
 from nas.settings.schemas import GROUPS, RayConfig, SearchTopLevel, compose, normalized, proxy_config, ray_config, reward_config, scheduler_config, search_space_of, search_top_level, typed_group
+from search_space.catalog import get_preset
 from search_space.errors import ConfigError
 from search_space.space import SearchSpace
 
@@ -91,8 +93,16 @@ def settings_of(cfg: DictConfig) -> SearchSettings:
     scheduler = scheduler_config(cfg.scheduler, evaluator.epochs)
     reward = reward_config(cfg.reward)
     evaluator.check()  # last: the slowest
+    _check_costs(reward, evaluator, space, top.preset, cfg.proxy.get("name"))
     evaluator.fit_to_trial(top.trial.gpus)
     return SearchSettings(cfg, top, space, searcher, evaluator.options, evaluator, reward, scheduler, ray_config(cfg.ray))
+
+
+def _check_costs(reward: Any, evaluator: Evaluator, space: SearchSpace, preset: str, proxy_name: str | None) -> None:
+    """Refuse a reward that needs a model cost the evaluator does not measure (it would fail every trial)."""
+    for key in REWARDS.get(reward.name).costs(reward):
+        if not evaluator.cost(space.coarsest(), get_preset(preset)).get(key):
+            raise ConfigError(f"reward.target_{key} needs {key}, and proxy={proxy_name} measures none; use a training proxy or reward=ap")
 
 
 def _check(top: SearchTopLevel) -> None:
