@@ -2,8 +2,10 @@
 search's final, and the ResNet-50-FPN seed, on fresh seeds?
 
 Runs (or reads back) one search per searcher with the same budget and seed on the built-in proxy,
-finalizes each (the top 3 distinct architectures and the baselines, 3 fresh seeds each), and
-prints a Markdown table: per search its best search reward, its pick, the pick's fresh mean and
+finalizes each (the top 3 distinct architectures, 3 fresh seeds each; the baselines, R50-FPN and
+SpineNet-49, only in the first search's finalize: the searches share the proxy and the search seed,
+so the fresh seeds are the same and a baseline's runs would be the same trainings), and prints a
+Markdown table: per search its best search reward, its pick, the pick's fresh mean and
 std, the shrinkage (search reward minus fresh mean), and the pick against the seed baseline and
 against the other search's pick (difference, gap in pooled seed std, Welch's p). A search or
 finalize whose folder is complete is read back, not run again; an interrupted one is resumed.
@@ -40,8 +42,9 @@ def finalize(run: Path, options: FinalizeOptions) -> dict:
     return run_finalize(run, resume, options).result
 
 
-def fresh(result: dict, name: str) -> list[float]:
-    return next(a["fresh"] for a in result["archs"] if a["name"] == name)
+def fresh(results: dict[str, dict], name: str) -> list[float]:
+    """The fresh scores of architecture `name` in whichever finalize trained it."""
+    return next(a["fresh"] for r in results.values() for a in r["archs"] if a["name"] == name)
 
 
 def table(results: dict[str, dict], searches: dict[str, Path]) -> str:
@@ -54,9 +57,9 @@ def table(results: dict[str, dict], searches: dict[str, Path]) -> str:
         r = results[name]
         pick = next(a for a in r["archs"] if a["name"] == r["pick"])
         best = max(row.reward for row in SearchFolder(searches[name]).read_rows())
-        seed = compare(pick["fresh"], fresh(r, "resnet50_fpn"))
+        seed = compare(pick["fresh"], fresh(results, "resnet50_fpn"))
         other = [o for o in names if o != name][0]
-        vs = compare(pick["fresh"], fresh(results[other], results[other]["pick"]))
+        vs = compare(pick["fresh"], fresh({other: results[other]}, results[other]["pick"]))
         wall = json.loads((searches[name] / "summary.json").read_text())["session_s"]
         fin = sum(float(x) for x in _column(searches[name] / "finalize" / "finalize.csv", "wall_s"))
         lines.append(
@@ -86,7 +89,8 @@ def main() -> None:
     parser.add_argument("extra", nargs="*", help="more search overrides (the default: the built-in proxy)")
     args = parser.parse_args()
     searches = {s: search(s, args.trials, args.out, args.extra) for s in args.searchers}
-    results = {s: finalize(run, FinalizeOptions()) for s, run in searches.items()}
+    first = args.searchers[0]
+    results = {s: finalize(run, FinalizeOptions() if s == first else FinalizeOptions(baselines=())) for s, run in searches.items()}
     print(table(results, searches))
 
 
