@@ -120,15 +120,21 @@ def _read_annotation_file(ann_file: Path) -> dict[str, Any]:
     return data
 
 
+def _record_where(rec: Any, k: int, src: str, kind: str, keys: tuple[str, ...]) -> str:
+    """How errors name record `k` of a list (`<file>: image 7`); checks it is an object with `keys`."""
+    where = f"{src}: {kind} {rec.get('id', f'#{k}') if isinstance(rec, dict) else f'#{k}'}"
+    if not isinstance(rec, dict):
+        raise DatasetError(f"{where}: must be an object")
+    for key in keys:
+        if key not in rec:
+            raise DatasetError(f"{where}: missing key '{key}'")
+    return where
+
+
 def _check_annotation(a: Any, k: int, src: str, images: dict[int, dict[str, Any]], categories: dict[int, str], seen: set[int]) -> list[float] | None:
     """One annotation record checked: its box clipped to the image as [x1, y1, x2, y2], or None for
     a crowd region; `seen` collects the ids."""
-    where = f"{src}: annotation {a.get('id', f'#{k}') if isinstance(a, dict) else f'#{k}'}"
-    if not isinstance(a, dict):
-        raise DatasetError(f"{where}: must be an object")
-    for key in ("id", "image_id", "category_id", "bbox"):
-        if key not in a:
-            raise DatasetError(f"{where}: missing key '{key}'")
+    where = _record_where(a, k, src, "annotation", ("id", "image_id", "category_id", "bbox"))
     if a["id"] in seen:
         raise DatasetError(f"{where}: duplicate annotation id")
     seen.add(a["id"])
@@ -173,12 +179,7 @@ def _check_categories(cats: list[Any], src: str) -> dict[int, str]:
 def _check_images(imgs: list[Any], src: str) -> dict[int, dict[str, Any]]:
     out: dict[int, dict[str, Any]] = {}
     for k, img in enumerate(imgs):
-        where = f"{src}: image {img.get('id', f'#{k}') if isinstance(img, dict) else f'#{k}'}"
-        if not isinstance(img, dict):
-            raise DatasetError(f"{where}: must be an object")
-        for key in ("id", "file_name", "width", "height"):
-            if key not in img:
-                raise DatasetError(f"{where}: missing key '{key}'")
+        where = _record_where(img, k, src, "image", ("id", "file_name", "width", "height"))
         if not _is_int(img["id"]):
             raise DatasetError(f"{where}: id must be an integer, got {img['id']!r}")
         if img["id"] in out:

@@ -170,3 +170,22 @@ def stop_ray_processes_of(temp_dir: str) -> None:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+def kill_9_after_rows(command: list[str], csv_path, rows: int, ray_dir: str, timeout_s: float = 120) -> None:
+    """Run `python -m nas <command>` and kill -9 it once `csv_path` holds more than `rows` rows (or
+    after `timeout_s`), then stop the Ray processes it started in `ray_dir`."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    proc = subprocess.Popen([sys.executable, "-m", "nas", *command], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + timeout_s
+    while time.time() < deadline and not (csv_path.exists() and len(csv_path.read_text().splitlines()) > rows):
+        time.sleep(0.2)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    stop_ray_processes_of(ray_dir)
+

@@ -2,11 +2,6 @@
 kill -9 without retraining, and one-line refusals."""
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import pytest
 import yaml
@@ -16,7 +11,7 @@ from nas.commands.finalize import FinalizeOptions, fresh_seeds, run_finalize
 from nas.commands.search import run_search
 from nas.reporting.finalize import FinalizeFolder
 from nas.reporting.trials import SearchFolder
-from tests.ray_cluster import stop_ray_processes_of
+from tests.ray_cluster import kill_9_after_rows
 
 NOISY = ["proxy=surrogate", "proxy.noise=0.02", "max_concurrent=1"]
 
@@ -66,15 +61,7 @@ def test_finalize_retrains_the_top_distinct_architectures_and_the_baselines(sear
 def test_a_killed_finalize_resumes_without_retraining(search_run, tmp_path, ray_dir):
     out = tmp_path / "killed"
     args = [str(search_run), "proxy.duration_s=0.5", f"out_dir={out}", f"ray.temp_dir={ray_dir}", "--seeds", "4"]
-    env = dict(os.environ, PYTHONPATH=os.getcwd())
-    proc = subprocess.Popen([sys.executable, "-m", "nas", "finalize", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    csv_path = out / "finalize.csv"
-    deadline = time.time() + 120
-    while time.time() < deadline and not (csv_path.exists() and len(csv_path.read_text().splitlines()) > 5):
-        time.sleep(0.2)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    stop_ray_processes_of(ray_dir)
+    kill_9_after_rows(["finalize", *args], out / "finalize.csv", 5, ray_dir)
     before = FinalizeFolder(out).read_rows()
     assert 5 <= len(before) < 20, len(before)
     outcome = run_finalize(search_run, ["proxy.duration_s=0.5", f"out_dir={out}", "resume=true"], FinalizeOptions(seeds=4))

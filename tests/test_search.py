@@ -3,10 +3,8 @@
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import yaml
@@ -17,7 +15,7 @@ from nas.reporting.trials import SearchFolder
 from nas.runner.failures import RepeatedFailureError
 from nas.commands.search import run_search
 from search_space import get_space, load_architecture
-from tests.ray_cluster import stop_ray_processes_of
+from tests.ray_cluster import kill_9_after_rows
 
 
 @pytest.mark.slow
@@ -96,17 +94,7 @@ def test_out_dir_of_another_run_is_not_overwritten(tmp_path):
 def test_resume_after_kill_9(tmp_path, ray_dir):
     out = tmp_path / "resumed"
     args = ["proxy=surrogate", "proxy.duration_s=0.4", "trials=24", "max_concurrent=2", f"out_dir={out}", f"ray.temp_dir={ray_dir}"]
-    env = dict(os.environ, PYTHONPATH=os.getcwd())
-    proc = subprocess.Popen([sys.executable, "-m", "nas", "search", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    csv_path = out / "trials.csv"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if csv_path.exists() and len(csv_path.read_text().splitlines()) > 7:
-            break
-        time.sleep(0.2)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    stop_ray_processes_of(ray_dir)
+    kill_9_after_rows(["search", *args], out / "trials.csv", 7, ray_dir)
     before = SearchFolder(out).read_rows()
     assert 6 <= len(before) < 24, len(before)
 
