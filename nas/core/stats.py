@@ -54,8 +54,10 @@ def compare(candidate: Sequence[float], baseline: Sequence[float]) -> dict[str, 
         warnings.simplefilter("ignore", RuntimeWarning)  # identical samples: p is NaN
         p = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
     verdict = "better" if gap > CLEAR_GAP else "worse" if gap < -CLEAR_GAP else "no clear difference"
-    return {"difference": diff, "pooled_std": pooled, "gap": _finite(gap), "p_value": _finite(p), "verdict": verdict}
+    return {"difference": diff, "pooled_std": pooled, "gap": finite_or_none(gap), "p_value": finite_or_none(p), "verdict": verdict}
 
 
-def _finite(x: float) -> float | None:
+def finite_or_none(x: float) -> float | None:
+    """`x` as a float for JSON, None where it is NaN or infinite."""
+    x = float(x)
     return x if math.isfinite(x) else None

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from nas.evaluators.base import Evaluator, EvaluatorKind, Reference, TrialContext
+from nas.evaluators.base import Evaluator, EvaluatorKind, Reference, TrialContext, with_overrides
 from nas.evaluators.surrogate import SurrogateEvaluator, SurrogateOptions
-from nas.evaluators.training import TrainingEvaluator, TrainingOptions, with_overrides
+from nas.evaluators.training import TrainingEvaluator, TrainingOptions
 from search_space.registry import Registry
 
 EVALUATORS: Registry[EvaluatorKind] = Registry("evaluator")

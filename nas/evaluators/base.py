@@ -9,6 +9,7 @@ faithful evaluation is (`reference`) and what one trial costs in time (`trial_se
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
@@ -80,3 +81,8 @@ class EvaluatorKind:
     options: type
     build: Callable[[Any], Evaluator]
     trains: bool = False
+
+
+def with_overrides(options: Any, overrides: Mapping[str, Any] | None) -> Any:
+    """Any evaluator's `options` with some fields replaced for one trial (a seed, a longer reference)."""
+    return dataclasses.replace(options, **overrides) if overrides else options

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -96,8 +95,3 @@ class TrainingEvaluator:
             "device": str(result.get("device", "")),
         }
         return per_trial, measured
-
-
-def with_overrides(options: Any, overrides: Mapping[str, Any] | None) -> Any:
-    """`options` with some fields replaced for one trial (a seed, a longer reference training)."""
-    return dataclasses.replace(options, **overrides) if overrides else options

@@ -9,6 +9,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from nas.core.ranking import kendall_tau, seed_agreement, signal_to_noise, spearman_rho
+from nas.core.stats import finite_or_none
 from nas.core.status import TrialStatus
 from nas.reporting.plots import save_figure
 from nas.reporting.planned_folder import REFERENCE, PlannedFolder
@@ -41,11 +42,11 @@ def summarize(rows: Sequence[Row], candidates: Sequence[Any], header: dict[str, 
             "kind": c.kind,
             "arch_id": c.arch.id,
             "flops": c.flops,
-            "proxy": [_finite(v) for v in table[i]],
-            "proxy_mean": _finite(means[i]),
-            "proxy_std": _finite(stds[i]),
+            "proxy": [finite_or_none(v) for v in table[i]],
+            "proxy_mean": finite_or_none(means[i]),
+            "proxy_std": finite_or_none(stds[i]),
             "proxy_rank": rank.get(i),
-            "reference": _finite(reference[i]),
+            "reference": finite_or_none(reference[i]),
         }
         for i, c in enumerate(candidates)
     ]
@@ -57,12 +58,12 @@ def summarize(rows: Sequence[Row], candidates: Sequence[Any], header: dict[str, 
         **{key: header[key] for key in ("seeds", "reference_epochs", "reference")},
         "runs": len(rows),
         "failed": sum(r.status != TrialStatus.OK for r in rows),
-        "seed_kendall_tau": _finite(agreement["kendall_tau"]),
-        "seed_spearman_rho": _finite(agreement["spearman_rho"]),
+        "seed_kendall_tau": finite_or_none(agreement["kendall_tau"]),
+        "seed_spearman_rho": finite_or_none(agreement["spearman_rho"]),
         "seed_pairs": agreement["pairs"],
-        "signal_to_noise": _finite(signal_to_noise(table)),
-        "reference_kendall_tau": _finite(kendall_tau(means, reference)) if with_reference else None,
-        "reference_spearman_rho": _finite(spearman_rho(means, reference)) if with_reference else None,
+        "signal_to_noise": finite_or_none(signal_to_noise(table)),
+        "reference_kendall_tau": finite_or_none(kendall_tau(means, reference)) if with_reference else None,
+        "reference_spearman_rho": finite_or_none(spearman_rho(means, reference)) if with_reference else None,
         "archs": archs,
     }
     summary["checks"] = _anchor_checks(archs)
@@ -174,11 +175,3 @@ def plot_fidelity(summary: dict[str, Any], path: Path) -> None:
         title += f", proxy-vs-reference tau {num(summary['reference_kendall_tau'])}"
     fig.suptitle(title, fontsize=10)
     save_figure(fig, path)
-
-
-def _finite(value: Any) -> float | None:
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-
