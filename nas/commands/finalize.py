@@ -74,7 +74,7 @@ def run_finalize(run_dir: str | Path, overrides: Sequence[str], options: Finaliz
     search_seed = int(OmegaConf.load(run_dir / "config.yaml").proxy.get("seed", 0))
     candidates, searched = top_candidates(settings, SearchFolder(run_dir).read_rows(), options.top, run_dir)
     taken = {c.arch.id for c in candidates}
-    baselines = [Candidate(n, "baseline", get_architecture(n), 0) for n in options.baselines if get_architecture(n).id not in taken]
+    baselines = [Candidate(n, "baseline", a, 0) for n in options.baselines if (a := get_architecture(n)).id not in taken]
     seeds = fresh_seeds(search_seed, options.seeds)
     out = Path(settings.top.out_dir) if settings.top.out_dir else run_dir / "finalize"
     record = OmegaConf.create(OmegaConf.to_container(settings.cfg, resolve=True))
