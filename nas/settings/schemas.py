@@ -253,6 +253,7 @@ def _one_line(e: Exception, group: str = "", top: type | None = None, kind: str 
 
 def _unknown_key(key: str, schema: type, kind: str | None) -> str:
     """A key the schema does not have: the key it was probably meant to be, and the valid keys."""
+    kind = kind or _kind_label(schema)
     names = [f.name for f in dataclasses.fields(schema) if kind is None or f.name not in ("name", "evaluator")]
     prefix, _, last = key.rpartition(".")
     moved = [  # a key that lives one level down (proxy.lr is proxy.optim.lr)
@@ -265,6 +266,15 @@ def _unknown_key(key: str, schema: type, kind: str | None) -> str:
     hint = f": did you mean {(moved or close)[0]}?" if moved or close else ""
     owner = kind or schema.__name__
     return f"unknown config key '{key}'{hint} ({owner}'s keys: {', '.join(names) or 'none'})"
+
+
+def _kind_label(schema: type) -> str | None:
+    """`searcher reinforce`, `proxy training`, ...: how messages name a kind's schema (None for others)."""
+    for group, (registry, _key) in KIND_KEYS.items():
+        for name in registry:
+            if registry.get(name).options is schema:
+                return f"{group} {name}"
+    return None
 
 
 def search_space_of(cfg: DictConfig) -> SearchSpace:
