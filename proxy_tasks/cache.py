@@ -38,8 +38,11 @@ class ImageCache:
 
 def cache_key(ds: CocoDataset, size: int) -> str:
     """Stable key of a dataset's cache at `size`."""
-    st = ds.ann_file.stat()
-    ident = f"{ds.ann_file.resolve()}|{st.st_size}|{st.st_mtime_ns}|{ds.image_dir.resolve()}|{size}"
+    if ds.fingerprint:  # labels read from another format: their content identifies them
+        ident = f"{ds.fingerprint}|{ds.image_dir.resolve()}|{size}"
+    else:
+        st = ds.ann_file.stat()
+        ident = f"{ds.ann_file.resolve()}|{st.st_size}|{st.st_mtime_ns}|{ds.image_dir.resolve()}|{size}"
     return hashlib.sha256(ident.encode()).hexdigest()[:16]
 
 

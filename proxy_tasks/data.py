@@ -43,7 +43,8 @@ class CocoDataset:
     images: tuple[ImageRecord, ...]
     category_ids: tuple[int, ...]  # label i <-> category_ids[i]
     category_names: tuple[str, ...]
-    coco: dict[str, Any]  # the parsed annotation file, for the evaluator
+    coco: dict[str, Any]  # the parsed annotation file (or what a reader made of VOC/YOLO/CSV labels), for the evaluator
+    fingerprint: str = ""  # identifies the labels for the image cache ("": the annotation file's path, size and time)
 
     @property
     def num_classes(self) -> int:
@@ -62,9 +63,20 @@ def load_coco(ann_file: str | os.PathLike[str], image_dir: str | os.PathLike[str
         image_dir: folder the images' `file_name`s are relative to.
         check_files: also check that every image file exists (decoding is checked when cached).
     """
+    ann_file = Path(ann_file)
+    return coco_dataset(_read_annotation_file(ann_file), ann_file, image_dir, check_files)
+
+
+def coco_dataset(
+    data: dict[str, Any], ann_file: str | os.PathLike[str], image_dir: str | os.PathLike[str], check_files: bool = True, fingerprint: str = ""
+) -> CocoDataset:
+    """A COCO dict (images, annotations, categories) validated into a dataset; `ann_file` names it
+    in messages (the readers of other label formats pass their own source and a `fingerprint`)."""
     ann_file, image_dir = Path(ann_file), Path(image_dir)
     src = str(ann_file)
-    data = _read_annotation_file(ann_file)
+    for key in ("images", "annotations", "categories"):
+        if not isinstance(data.get(key), list):
+            raise DatasetError(f"{src}: missing or non-list key '{key}' (COCO detection format)")
     if not image_dir.is_dir():
         raise DatasetError(f"{image_dir}: image folder not found (images of {src})")
     categories = _check_categories(data["categories"], src)
@@ -97,7 +109,10 @@ def load_coco(ann_file: str | os.PathLike[str], image_dir: str | os.PathLike[str
     if not records:
         raise DatasetError(f"{src}: has no images")
     category_names = tuple(str(categories[c]) for c in cat_ids)
-    return CocoDataset(ann_file=ann_file, image_dir=image_dir, images=tuple(records), category_ids=cat_ids, category_names=category_names, coco=data)
+    return CocoDataset(
+        ann_file=ann_file, image_dir=image_dir, images=tuple(records), category_ids=cat_ids, category_names=category_names, coco=data,
+        fingerprint=fingerprint,
+    )  # fmt: skip
 
 
 def _read_annotation_file(ann_file: Path) -> dict[str, Any]:
@@ -114,9 +129,6 @@ def _read_annotation_file(ann_file: Path) -> dict[str, Any]:
         raise DatasetError(f"{src}: cannot read annotation file ({e})") from None
     if not isinstance(data, dict):
         raise DatasetError(f"{src}: top level must be an object with images, annotations, categories")
-    for key in ("images", "annotations", "categories"):
-        if not isinstance(data.get(key), list):
-            raise DatasetError(f"{src}: missing or non-list key '{key}' (COCO detection format)")
     return data
 
 

@@ -10,41 +10,22 @@ import dataclasses
 import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import torch
 
 from proxy_tasks.cache import ImageCache, build_cache
-from proxy_tasks.data import CocoDataset, DatasetError, load_coco
+from proxy_tasks.data import CocoDataset
+from proxy_tasks.datasets import DataConfig, load_datasets
 from proxy_tasks.evaluate import BACKENDS, evaluate_model
 from proxy_tasks.loader import BatchLoader
 from proxy_tasks.retinanet import AnchorConfig, DetectorConfig, InferenceConfig, LossConfig, RetinaNet, build_detector
-from proxy_tasks.synthetic import SYNTHETIC_PRESETS, ensure_synthetic
 from proxy_tasks.train import OPTIMIZERS, OptimConfig, StepInfo, TrainStats, recalibrate_batch_norm, train
 from search_space.blocks import NORMS
 from search_space.catalog import BackboneConfig, ModelPreset, preset_for
 from search_space.cost import count_flops, count_params
 from search_space.errors import InputError
 from search_space.spec import Architecture
-
-
-@dataclass
-class DataConfig:
-    """Where the data is: COCO-format paths, or a built-in synthetic dataset (`tiny`, `demo`)."""
-
-    synthetic: str | None = None
-    train_ann: str | None = None
-    train_images: str | None = None
-    val_ann: str | None = None
-    val_images: str | None = None
-    cache_dir: str | None = None
-    max_val_images: int | None = None
-
-    @property
-    def cache_path(self) -> Path | None:
-        """The cache folder as a path (None: the default, see `default_cache_dir`)."""
-        return Path(self.cache_dir) if self.cache_dir else None
 
 
 @dataclass
@@ -196,24 +177,7 @@ class ProxyTask:
 
     def datasets(self) -> tuple[CocoDataset, CocoDataset]:
         """Train and validation datasets, validated (synthetic ones generated on first use)."""
-        d = self.config.data
-        if d.synthetic:
-            if d.synthetic not in SYNTHETIC_PRESETS:
-                raise InputError(f"proxy.data.synthetic: unknown {d.synthetic!r}; valid: {', '.join(SYNTHETIC_PRESETS)}")
-            paths = ensure_synthetic(SYNTHETIC_PRESETS[d.synthetic], d.cache_path)
-            train_ann, train_images, val_ann, val_images = paths.train_ann, paths.train_images, paths.val_ann, paths.val_images
-        else:
-            missing = [k for k in ("train_ann", "train_images", "val_ann", "val_images") if not getattr(d, k)]
-            if missing:
-                raise InputError(f"proxy.data needs {', '.join('data.' + k for k in missing)} (or data.synthetic)")
-            train_ann, train_images, val_ann, val_images = d.train_ann, d.train_images, d.val_ann, d.val_images
-        train_ds = load_coco(train_ann, train_images)
-        val_ds = load_coco(val_ann, val_images)
-        if d.max_val_images is not None and d.max_val_images < len(val_ds.images):
-            val_ds = dataclasses.replace(val_ds, images=val_ds.images[: d.max_val_images])
-        if train_ds.category_ids != val_ds.category_ids:
-            raise DatasetError(f"{val_ds.ann_file}: categories differ from those of {train_ds.ann_file}")
-        return train_ds, val_ds
+        return load_datasets(self.config.data)
 
     def variant(self, config: ProxyConfig) -> "ProxyTask":
         """A task for `config` (another seed or length, say) that shares this one's prepared data."""

@@ -83,7 +83,7 @@ def test_every_choice_composes_to_its_schema_type():
         (["ray.num_gpus=some"], "ray.num_gpus: 'some' is not an integer"),
         (["scheduler.grace_period=x"], "scheduler.grace_period: 'x' is not an integer"),
         (["searcher=evolution", "searcher.population=many"], "searcher.population: 'many' is not an integer"),
-        (["proxy=custom"], "missing value for proxy.data.train_ann"),
+        (["proxy=coco"], "missing value for proxy.data.train_ann"),
     ],
 )
 def test_a_wrong_key_or_type_names_the_key(overrides, message):

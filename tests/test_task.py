@@ -60,7 +60,7 @@ def test_bad_config_values_are_named():
         ProxyTask(dataclasses.replace(TINY, image_size=100))
     with pytest.raises(ValueError, match="proxy.eval_backend"):
         ProxyTask(dataclasses.replace(TINY, eval_backend="x"))
-    with pytest.raises(ValueError, match="proxy.data needs data.train_ann"):
+    with pytest.raises(ValueError, match="proxy.data.format=coco needs proxy.data.train_ann"):
         ProxyTask(dataclasses.replace(TINY, data=DataConfig())).datasets()
 
 

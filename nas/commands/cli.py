@@ -1,4 +1,4 @@
-"""The `spinenas` command line: show | train | split | search | plan | fidelity | finalize | export | report."""
+"""The `spinenas` command line: show | train | split | data | search | plan | fidelity | proxy-design | finalize | export | report."""
 
 from __future__ import annotations
 
@@ -112,6 +112,23 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--checkpoint", help="a `spinenas train` checkpoint.pt: export that trained model")
     export.add_argument("--json", action="store_true", help="print one JSON object")
     export.set_defaults(func=cmd_export)
+
+    data = sub.add_parser("data", help="read a dataset as a search would: statistics, or its labels as COCO JSON")
+    data_sub = data.add_subparsers(dest="data_command", required=True)
+    stats = data_sub.add_parser(
+        "stats",
+        help="images, boxes per class, box sizes relative to the image, image sizes",
+        description="Reads the dataset the overrides configure (proxy=custom proxy.data.format=coco|voc|yolo|csv "
+        "proxy.data.root=... or proxy.data.train_ann=...) with every check a search runs, and prints what a "
+        "proxy's image size and anchors depend on. See docs/custom_data.md.",
+    )
+    stats.add_argument("overrides", nargs="*", help="key=value Hydra overrides (proxy.data.*)")
+    stats.add_argument("--json", action="store_true", help="print one JSON object")
+    stats.set_defaults(func=cmd_data_stats)
+    conv = data_sub.add_parser("convert", help="write the dataset's labels as COCO JSON (train.json, val.json)")
+    conv.add_argument("out_dir", help="folder for train.json and val.json")
+    conv.add_argument("overrides", nargs="*", help="key=value Hydra overrides (proxy.data.*)")
+    conv.set_defaults(func=cmd_data_convert)
 
     report = sub.add_parser("report", help="write a search's report.html (running or finished) and print its path")
     report.add_argument("run_dir", help="the search's out_dir (results/search-...)")
@@ -340,6 +357,27 @@ def cmd_report(args: argparse.Namespace) -> int:
         import webbrowser
 
         webbrowser.open(path.resolve().as_uri())
+    return 0
+
+
+def cmd_data_stats(args: argparse.Namespace) -> int:
+    """`spinenas data stats`: what the configured dataset holds."""
+    from nas.commands.data import data_stats
+    from proxy_tasks.stats import format_stats
+
+    stats = data_stats(args.overrides)
+    print(json.dumps(stats) if args.json else format_stats(stats))
+    return 0
+
+
+def cmd_data_convert(args: argparse.Namespace) -> int:
+    """`spinenas data convert`: the configured dataset's labels as COCO JSON."""
+    from pathlib import Path
+
+    from nas.commands.data import convert
+
+    for path in convert(args.overrides, Path(args.out_dir)):
+        print(path)
     return 0
 
 

@@ -1,0 +1,127 @@
+"""Where a proxy's data comes from (`proxy.data.*`) and reading it, in any supported format.
+
+Labels are read where they are, in the user's format (COCO JSON, Pascal VOC, YOLO, CSV), rather
+than converted first: there is no second copy to fall out of date, and every error names the
+user's own file and line. `spinenas data convert` writes the COCO JSON for use elsewhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+from proxy_tasks.data import CocoDataset, DatasetError, load_coco
+from proxy_tasks.labels.csv_table import read_csv
+from proxy_tasks.labels.voc import read_voc
+from proxy_tasks.labels.yolo import read_yolo
+from proxy_tasks.synthetic import SYNTHETIC_PRESETS, ensure_synthetic
+from search_space.errors import InputError
+
+FORMATS = ("coco", "voc", "yolo", "csv")
+
+
+@dataclass
+class DataConfig:
+    """The proxy's dataset. `format` chooses the reader:
+
+    - coco: train_ann/val_ann COCO JSON files, train_images/val_images their image folders;
+    - csv: train_ann/val_ann CSV box tables (filename, width, height, class, xmin..ymax),
+      train_images (val_images defaults to it);
+    - voc: root (Annotations/ or annotations/, JPEGImages/ or images/), train_split/val_split
+      (ImageSets/Main names or id-list files) or val_fraction;
+    - yolo: root (data.yaml, or the folder holding it).
+
+    `synthetic` (tiny, demo, shapes) generates a built-in dataset instead. `classes` fixes the
+    class order of VOC and CSV labels (others are refused); by default it is the training split's
+    names, sorted.
+    """
+
+    format: str = "coco"
+    synthetic: str | None = None
+    root: str | None = None
+    train_ann: str | None = None
+    train_images: str | None = None
+    val_ann: str | None = None
+    val_images: str | None = None
+    train_split: str = "train"
+    val_split: str = "val"
+    val_fraction: float | None = None
+    split_seed: int = 0
+    classes: list[str] | None = None
+    cache_dir: str | None = None
+    max_val_images: int | None = None
+    max_train_images: int | None = None  # a share of the training set (the first N of a seeded shuffle)
+
+    @property
+    def cache_path(self) -> Path | None:
+        """The cache folder as a path (None: the default, see `default_cache_dir`)."""
+        return Path(self.cache_dir) if self.cache_dir else None
+
+    def describe(self) -> str:
+        """One line naming the data (for reports)."""
+        if self.synthetic:
+            return f"synthetic {self.synthetic}"
+        where = self.root or self.train_ann or "?"
+        return f"{self.format} {where}"
+
+
+def load_datasets(d: DataConfig) -> tuple[CocoDataset, CocoDataset]:
+    """Train and validation datasets, read in `d.format` and validated; a problem raises one
+    `DatasetError` (or `InputError` for a missing key) naming the file, record and rule."""
+    given = [k for k in ("root", "train_ann", "val_ann") if getattr(d, k)]
+    if d.synthetic and given:
+        raise InputError(
+            f"proxy.data.synthetic={d.synthetic} and proxy.data.{given[0]} are both set: for your own data "
+            f"choose proxy=custom (or set proxy.data.synthetic=null)"
+        )
+    if d.synthetic:
+        if d.synthetic not in SYNTHETIC_PRESETS:
+            raise InputError(f"proxy.data.synthetic: unknown {d.synthetic!r}; valid: {', '.join(SYNTHETIC_PRESETS)}")
+        paths = ensure_synthetic(SYNTHETIC_PRESETS[d.synthetic], d.cache_path)
+        train_ds, val_ds = load_coco(paths.train_ann, paths.train_images), load_coco(paths.val_ann, paths.val_images)
+    elif d.format == "coco":
+        _require(d, ("train_ann", "train_images", "val_ann", "val_images"), "data.synthetic")
+        train_ds, val_ds = load_coco(d.train_ann, d.train_images), load_coco(d.val_ann, d.val_images)  # type: ignore[arg-type]
+    elif d.format == "csv":
+        _require(d, ("train_ann", "val_ann", "train_images"))
+        train, val = read_csv(d.train_ann, d.val_ann, d.train_images, d.val_images, d.classes)  # type: ignore[arg-type]
+        train_ds, val_ds = train.dataset(), val.dataset()
+    elif d.format == "voc":
+        _require(d, ("root",))
+        train, val = read_voc(d.root, d.train_split, d.val_split, d.val_fraction, d.split_seed, d.classes)  # type: ignore[arg-type]
+        train_ds, val_ds = train.dataset(), val.dataset()
+    elif d.format == "yolo":
+        _require(d, ("root",))
+        train, val = read_yolo(d.root)  # type: ignore[arg-type]
+        train_ds, val_ds = train.dataset(), val.dataset()
+    else:
+        raise InputError(f"proxy.data.format: unknown {d.format!r}; valid: {', '.join(FORMATS)}")
+    if d.max_train_images is not None and d.max_train_images < len(train_ds.images):
+        train_ds = subset(train_ds, d.max_train_images, d.split_seed)
+    if d.max_val_images is not None and d.max_val_images < len(val_ds.images):
+        val_ds = dataclasses.replace(val_ds, images=val_ds.images[: d.max_val_images])
+    if train_ds.category_names != val_ds.category_names:
+        raise DatasetError(f"{val_ds.ann_file}: categories differ from those of {train_ds.ann_file}")
+    return train_ds, val_ds
+
+
+def subset(ds: CocoDataset, n: int, seed: int) -> CocoDataset:
+    """`n` images of `ds` drawn by a seeded shuffle, in their original order."""
+    import numpy as np
+
+    keep = np.sort(np.random.default_rng(seed).permutation(len(ds.images))[:n])
+    if ds.fingerprint:
+        base = ds.fingerprint
+    else:
+        st = ds.ann_file.stat()
+        base = f"{ds.ann_file.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+    fingerprint = f"{base}|subset{n}|{seed}"
+    return dataclasses.replace(ds, images=tuple(ds.images[i] for i in keep), fingerprint=fingerprint)
+
+
+def _require(d: DataConfig, keys: tuple[str, ...], alternative: str | None = None) -> None:
+    missing = [k for k in keys if not getattr(d, k)]
+    if missing:
+        alt = f" (or {alternative})" if alternative else ""
+        raise InputError(f"proxy.data.format={d.format} needs {', '.join('proxy.data.' + k for k in missing)}{alt}")

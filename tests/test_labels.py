@@ -1,0 +1,194 @@
+"""The VOC, YOLO and CSV readers: one dataset written in each format reads to the same records,
+the real raccoon photographs read the same from their VOC files and their CSV split, and every
+broken variant is refused with one line naming the file, the record and the rule (exit 2)."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nas.commands.cli import main
+from proxy_tasks.data import DatasetError
+from proxy_tasks.datasets import DataConfig, load_datasets
+
+RACCOON = Path(__file__).resolve().parents[2] / "shared" / "data" / "raccoon"
+CLASSES = ("cat", "dog")
+# file, (width, height), boxes (class, x1, y1, x2, y2); val is the last image
+IMAGES = [
+    ("a.jpg", (64, 48), [("cat", 4, 6, 30, 40), ("dog", 32, 2, 60, 20)]),
+    ("b.jpg", (40, 80), [("dog", 0, 0, 40, 80)]),
+    ("c.jpg", (50, 50), [("cat", 10, 10, 20, 22)]),
+]
+
+
+def write_images(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, size, _ in IMAGES:
+        Image.new("RGB", size, (90, 120, 150)).save(folder / name)
+
+
+def write_voc(root: Path) -> DataConfig:
+    write_images(root / "JPEGImages")
+    (root / "Annotations").mkdir()
+    for name, (w, h), boxes in IMAGES:
+        objects = "".join(
+            f"<object><name>{c}</name><difficult>0</difficult><bndbox><xmin>{x1}</xmin><ymin>{y1}</ymin>"
+            f"<xmax>{x2}</xmax><ymax>{y2}</ymax></bndbox></object>"
+            for c, x1, y1, x2, y2 in boxes
+        )
+        xml = f"<annotation><filename>{name}</filename><size><width>{w}</width><height>{h}</height><depth>3</depth></size>{objects}</annotation>"
+        (root / "Annotations" / f"{Path(name).stem}.xml").write_text(xml)
+    (root / "ImageSets" / "Main").mkdir(parents=True)
+    (root / "ImageSets" / "Main" / "train.txt").write_text("a\nb\n")
+    (root / "ImageSets" / "Main" / "val.txt").write_text("c\n")
+    return DataConfig(format="voc", root=str(root))
+
+
+def write_yolo(root: Path) -> DataConfig:
+    for split, items in (("train", IMAGES[:2]), ("val", IMAGES[2:])):
+        (root / "images" / split).mkdir(parents=True)
+        (root / "labels" / split).mkdir(parents=True)
+        for name, (w, h), boxes in items:
+            Image.new("RGB", (w, h)).save(root / "images" / split / name)
+            lines = [f"{CLASSES.index(c)} {(x1 + x2) / 2 / w} {(y1 + y2) / 2 / h} {(x2 - x1) / w} {(y2 - y1) / h}" for c, x1, y1, x2, y2 in boxes]
+            (root / "labels" / split / f"{Path(name).stem}.txt").write_text("\n".join(lines) + "\n")
+    (root / "data.yaml").write_text("path: .\ntrain: images/train\nval: images/val\nnames: [cat, dog]\n")
+    return DataConfig(format="yolo", root=str(root))
+
+
+def write_csv(root: Path) -> DataConfig:
+    write_images(root / "images")
+    header = "filename,width,height,class,xmin,ymin,xmax,ymax\n"
+    for split, items in (("train", IMAGES[:2]), ("val", IMAGES[2:])):
+        rows = [f"{n},{w},{h},{c},{x1},{y1},{x2},{y2}\n" for n, (w, h), boxes in items for c, x1, y1, x2, y2 in boxes]
+        (root / f"{split}.csv").write_text(header + "".join(rows))
+    return DataConfig(format="csv", train_ann=str(root / "train.csv"), val_ann=str(root / "val.csv"), train_images=str(root / "images"))
+
+
+WRITERS = {"voc": write_voc, "yolo": write_yolo, "csv": write_csv}
+
+
+def records(ds):
+    return {Path(r.file_name).name: (r.width, r.height, r.boxes.round(3).tolist(), r.labels.tolist()) for r in ds.images}
+
+
+@pytest.mark.parametrize("fmt", sorted(WRITERS))
+def test_every_format_reads_to_the_same_records(tmp_path, fmt):
+    train, val = load_datasets(WRITERS[fmt](tmp_path))
+    assert train.category_names == CLASSES == val.category_names
+    expected = {n: (w, h, [[x1, y1, x2, y2] for _, x1, y1, x2, y2 in b], [CLASSES.index(c) for c, *_ in b]) for n, (w, h), b in IMAGES}
+    got = {**records(train), **records(val)}
+    assert got == {n: (w, h, [[float(v) for v in box] for box in bx], lb) for n, (w, h, bx, lb) in expected.items()}
+    assert sorted(records(val)) == ["c.jpg"]
+    assert train.fingerprint and train.fingerprint != val.fingerprint  # the image cache tells the splits apart
+
+
+def test_voc_difficult_objects_are_crowd_regions_and_val_fraction_splits(tmp_path):
+    cfg = write_voc(tmp_path)
+    xml = tmp_path / "Annotations" / "a.xml"
+    xml.write_text(xml.read_text().replace("<difficult>0</difficult>", "<difficult>1</difficult>", 1))
+    train, _ = load_datasets(cfg)
+    a = next(r for r in train.images if r.file_name == "a.jpg")
+    assert a.labels.tolist() == [1]  # the difficult cat is not a training target
+    assert [x["iscrowd"] for x in train.coco["annotations"] if x["image_id"] == a.id] == [1, 0]  # COCOeval ignores it
+    cfg.val_fraction = 0.34
+    train, val = load_datasets(cfg)
+    assert len(train.images) == 2 and len(val.images) == 1
+
+
+@pytest.mark.skipif(not RACCOON.is_dir(), reason="needs ../shared/data/raccoon")
+def test_raccoon_reads_the_same_from_voc_xml_and_the_authors_csv(tmp_path):
+    csv_cfg = DataConfig(format="csv", train_ann=str(RACCOON / "data/train_labels.csv"), val_ann=str(RACCOON / "data/test_labels.csv"), train_images=str(RACCOON / "images"))
+    train, val = load_datasets(csv_cfg)
+    assert (len(train.images), len(val.images)) == (160, 40)
+    assert sum(len(r.boxes) for r in train.images) == 173 and sum(len(r.boxes) for r in val.images) == 44
+    for name, ds in (("train", train), ("val", val)):  # the author's split as VOC id lists
+        (tmp_path / f"{name}.txt").write_text("".join(Path(r.file_name).stem + "\n" for r in ds.images))
+    voc_train, voc_val = load_datasets(DataConfig(format="voc", root=str(RACCOON), train_split=str(tmp_path / "train.txt"), val_split=str(tmp_path / "val.txt")))
+    for a, b in ((train, voc_train), (val, voc_val)):
+        ra, rb = records(a), records(b)
+        assert ra.keys() == rb.keys()
+        for k in ra:
+            assert ra[k][:2] == rb[k][:2] and sorted(ra[k][2]) == sorted(rb[k][2])
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new, 1))
+
+
+# (format, how to break the written dataset, regex the message must match: file, record, rule)
+BROKEN = [
+    ("voc", lambda r: (r / "Annotations" / "a.xml").write_text("<annotation><filename>a.jpg</filename"), r"a\.xml: not well-formed XML"),
+    ("voc", lambda r: _edit(r / "Annotations" / "b.xml", "<xmax>40</xmax>", "<xmax>90</xmax>"), r"b\.xml: object #1 \(dog\): box .* reaches outside its 40x80 image"),
+    ("voc", lambda r: _edit(r / "Annotations" / "a.xml", "<ymin>6</ymin>", "<ymin>six</ymin>"), r"a\.xml: object #1 \(cat\): <bndbox><ymin> must be a number, got 'six'"),
+    ("voc", lambda r: _edit(r / "Annotations" / "c.xml", "<name>cat</name>", "<name>cow</name>"), r"c\.xml: object #1 \(cow\): unknown class 'cow'"),
+    ("voc", lambda r: _edit(r / "Annotations" / "a.xml", "<difficult>0</difficult>", "<difficult>2</difficult>"), r"a\.xml: object #1 \(cat\): <difficult> must be 0 or 1"),
+    ("voc", lambda r: (r / "ImageSets/Main/val.txt").write_text("c\nzz\n"), r"val\.txt: line 2: image id 'zz' has no Annotations/zz\.xml"),
+    ("voc", lambda r: (r / "ImageSets/Main/val.txt").write_text("b\n"), r"share 1 images \(e\.g\. b\): validation must be held out"),
+    ("voc", lambda r: (r / "Annotations" / "a.txt").write_text("0 0.5 0.5 0.1 0.1\n"), r"Annotations: mixes label formats: .*a\.txt is a YOLO"),
+    ("voc", lambda r: (r / "JPEGImages" / "b.jpg").unlink(), r"image \d+: file .*b\.jpg is missing"),
+    ("yolo", lambda r: (r / "labels/train/a.txt").write_text("0 0.5 0.5 0.2\n"), r"a\.txt: line 1: expected 'class cx cy w h' \(5 fields\), got 4 fields"),
+    ("yolo", lambda r: (r / "labels/train/a.txt").write_text("0 0.5 0.5 0.2 0.2\n7 0.5 0.5 0.1 0.1\n"), r"a\.txt: line 2: class '7' is not an index of names \(0\.\.1\)"),
+    ("yolo", lambda r: (r / "labels/train/b.txt").write_text("1 20 40 40 80\n"), r"b\.txt: line 1: coordinates must be normalised to \[0, 1\]"),
+    ("yolo", lambda r: (r / "labels/val/c.txt").write_text("0 0.5 0.5 0 0.1\n"), r"c\.txt: line 1: box width and height must be > 0"),
+    ("yolo", lambda r: (r / "labels/train/a.txt").write_text("0 0.1 0.1 0.2 0.1 0.2 0.2\n"), r"a\.txt: line 1: .*polygon \(segmentation\) label"),
+    ("yolo", lambda r: _edit(r / "data.yaml", "names: [cat, dog]", "names: [cat, dog]\nnc: 3"), r"data\.yaml: nc is 3 but names lists 2 classes"),
+    ("yolo", lambda r: _edit(r / "data.yaml", "val: images/val", "val: images/valid"), r"data\.yaml: val: .*images/valid is neither an image folder"),
+    ("yolo", lambda r: (r / "labels/train/b.xml").write_text("<annotation/>"), r"labels: mixes label formats: .*train/b\.xml is a Pascal VOC"),
+    ("csv", lambda r: _edit(r / "train.csv", "xmax,ymax", "x2,ymax"), r"train\.csv: line 1: header lacks xmax"),
+    ("csv", lambda r: _edit(r / "train.csv", "a.jpg,64,48,cat,4,6,30,40", "a.jpg,64,48,cat,34,6,30,40"), r"train\.csv: line 2: empty box: xmin 34 must be < xmax 30"),
+    ("csv", lambda r: _edit(r / "train.csv", "a.jpg,64,48,dog", "a.jpg,64,50,dog"), r"train\.csv: line 3: a\.jpg is 64x50 here but 64x48 in an earlier row"),
+    ("csv", lambda r: _edit(r / "val.csv", ",cat,", ",bird,"), r"val\.csv: line 2: unknown class 'bird' \(classes: cat, dog\)"),
+    ("csv", lambda r: _edit(r / "train.csv", "b.jpg,40,80", "b.jpg,40.5,80"), r"train\.csv: line 4: width must be a positive whole number of pixels, got '40\.5'"),
+    ("csv", lambda r: _edit(r / "train.csv", "b.jpg,40,80,dog,0,0,40,80", "b.jpg,40,80,dog,0,0,40"), r"train\.csv: line 4: expected 8 fields as the header has"),
+    ("csv", lambda r: (r / "val.csv").write_text("filename,width,height,class,xmin,ymin,xmax,ymax\n"), r"val\.csv: no rows under the header"),
+]
+
+
+@pytest.mark.parametrize("fmt,breaker,pattern", BROKEN, ids=[f"{f}-{k}" for k, (f, _, _) in enumerate(BROKEN)])
+def test_broken_labels_are_refused_naming_file_record_and_rule(tmp_path, fmt, breaker, pattern):
+    cfg = WRITERS[fmt](tmp_path)
+    load_datasets(cfg)  # the unbroken dataset reads
+    breaker(tmp_path)
+    with pytest.raises(DatasetError) as err:
+        load_datasets(cfg)
+    message = str(err.value)
+    assert "\n" not in message and re.search(pattern, message), message
+
+
+def test_the_cli_refuses_a_broken_dataset_in_one_line_with_exit_2(tmp_path, capsys):
+    cfg = write_csv(tmp_path)
+    _edit(tmp_path / "val.csv", ",cat,", ",bird,")
+    args = ["data", "stats", "proxy=custom", "proxy.data.format=csv", f"proxy.data.train_ann={cfg.train_ann}", f"proxy.data.val_ann={cfg.val_ann}", f"proxy.data.train_images={cfg.train_images}"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "val.csv: line 2: unknown class 'bird'" in err and "Traceback" not in err
+    _edit(tmp_path / "val.csv", ",bird,", ",cat,")
+    assert main(args + ["--json"]) == 0
+    import json
+
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["train"]["boxes_per_class"] == {"cat": 1, "dog": 2} and stats["val"]["images"] == 1
+
+
+def test_classes_given_fix_the_order_and_refuse_others(tmp_path):
+    cfg = write_voc(tmp_path)
+    cfg.classes = ["dog", "cat"]
+    train, _ = load_datasets(cfg)
+    assert train.category_names == ("dog", "cat")
+    cfg.classes = ["dog"]
+    with pytest.raises(DatasetError, match=r"a\.xml: object #1 \(cat\): unknown class 'cat' \(classes: dog\)"):
+        load_datasets(cfg)
+
+
+def test_data_convert_writes_coco_json_that_reads_back_the_same(tmp_path, capsys):
+    cfg = write_yolo(tmp_path / "d")
+    assert main(["data", "convert", str(tmp_path / "out"), "proxy=custom", "proxy.data.format=yolo", f"proxy.data.root={cfg.root}"]) == 0
+    train, val = load_datasets(cfg)
+    back = load_datasets(DataConfig(train_ann=str(tmp_path / "out/train.json"), train_images=cfg.root, val_ann=str(tmp_path / "out/val.json"), val_images=cfg.root))
+    assert records(back[0]) == records(train) and records(back[1]) == records(val)
+    assert np.isclose(sum(a["area"] for a in back[0].coco["annotations"]), 26 * 34 + 28 * 18 + 40 * 80)
