@@ -80,6 +80,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--reference-epochs", type=int, default=None, help="epochs of the reference training (default 4x proxy.epochs; 0: none)"
     )
 
+    design = overrides_command(
+        sub,
+        "proxy-design",
+        cmd_proxy_design,
+        "find the cheapest proxy that ranks architectures on your data within a per-trial time budget",
+        "Takes the same Hydra overrides as `spinenas search` (proxy=custom proxy.data.*, out_dir=..., resume=true). "
+        "Derives candidate proxies (input size, steps, data share, learning rate; anchor, batch and norm by rule) from "
+        "the data's statistics and step times measured here, and measures them by successive halving on fidelity's "
+        "architectures against a longer, larger reference training. Writes OUT/proxy.yaml for `spinenas search "
+        "proxy=OUT/proxy.yaml`. See docs/custom_data.md.",
+    )
+    design.add_argument("--budget-s", type=float, required=True, help="seconds one proxy trial may take on this machine")
+    design.add_argument("--archs", type=int, default=4, help="architectures sampled from the space (default 4; 3 anchors are added)")
+    design.add_argument("--seeds", type=int, default=3, help="seeds per architecture for the proxies that reach the last rung (default 3)")
+    design.add_argument("--reference", type=_names, default=(), help="key=value overrides of the reference training, comma-separated (e.g. image_size=256,epochs=40)")
+    design.add_argument("--reference-scale", type=float, default=4.0, help="the reference run may take this many times --budget-s (default 4)")
+
     finalize = sub.add_parser(
         "finalize",
         help="retrain a search's best architectures and the baselines with fresh seeds; pick one, scale it",
@@ -274,6 +291,16 @@ def cmd_fidelity(args: argparse.Namespace) -> int:
 
     outcome = run_fidelity(args.overrides, FidelityOptions(args.archs, args.seeds, args.reference_epochs))
     print(format_summary(outcome.summary, outcome.out_dir))
+    return 0
+
+
+def cmd_proxy_design(args: argparse.Namespace) -> int:
+    """`spinenas proxy-design`: a proxy that ranks on the user's data."""
+    from nas.commands.proxy_design import DesignOptions, format_design, run_proxy_design
+
+    options = DesignOptions(args.budget_s, args.archs, args.seeds, tuple(args.reference), args.reference_scale)
+    outcome = run_proxy_design(args.overrides, options)
+    print(format_design(outcome.design, outcome.out_dir))
     return 0
 
 

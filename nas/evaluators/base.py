@@ -84,5 +84,18 @@ class EvaluatorKind:
 
 
 def with_overrides(options: Any, overrides: Mapping[str, Any] | None) -> Any:
-    """Any evaluator's `options` with some fields replaced for one trial (a seed, a longer reference)."""
-    return dataclasses.replace(options, **overrides) if overrides else options
+    """Any evaluator's `options` with some fields replaced for one trial (a seed, a longer
+    reference); a dotted key (`model.anchor_size`, `optim.lr`) replaces a field of a nested part."""
+    if not overrides:
+        return options
+    flat: dict[str, Any] = {}
+    nested: dict[str, dict[str, Any]] = {}
+    for key, value in overrides.items():
+        head, _, rest = key.partition(".")
+        if rest:
+            nested.setdefault(head, {})[rest] = value
+        else:
+            flat[key] = value
+    for head, sub in nested.items():
+        flat[head] = with_overrides(getattr(options, head), sub)
+    return dataclasses.replace(options, **flat)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -168,12 +170,35 @@ def compose(config_name: str, overrides: Sequence[str]) -> DictConfig:
     from hydra.errors import HydraException
 
     register_schemas()
-    try:
-        with initialize_config_dir(version_base=None, config_dir=str(CONF_DIR), job_name="spinenas"):
-            return hydra_compose(config_name=config_name, overrides=list(overrides))
-    except (HydraException, OmegaConfBaseException) as e:
-        cause = e.__cause__ if isinstance(e.__cause__, OmegaConfBaseException) else e  # a bad override: the schema's verdict
-        raise ConfigError(_one_line(cause)) from None
+    with tempfile.TemporaryDirectory(prefix="spinenas-conf-") as extra:
+        overrides = group_files_as_options(overrides, Path(extra))
+        try:
+            with initialize_config_dir(version_base=None, config_dir=str(CONF_DIR), job_name="spinenas"):
+                return hydra_compose(config_name=config_name, overrides=list(overrides))
+        except (HydraException, OmegaConfBaseException) as e:
+            cause = e.__cause__ if isinstance(e.__cause__, OmegaConfBaseException) else e  # a bad override: the schema's verdict
+            raise ConfigError(_one_line(cause)) from None
+
+
+FILE_GROUPS = ("proxy",)  # groups that take a YAML file as their choice (`proxy=results/.../proxy.yaml`)
+
+
+def group_files_as_options(overrides: Sequence[str], folder: Path) -> list[str]:
+    """`proxy=path/to/file.yaml` becomes a choice of the group: the file is copied into
+    `folder/proxy/` and `folder` joins Hydra's search path, so the file is read exactly as the
+    files of conf/proxy/ are (defaults list, schema checks). A missing file is refused by name."""
+    out, used = [], False
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if sep and key in FILE_GROUPS and value.endswith((".yaml", ".yml")):
+            path = Path(value)
+            if not path.is_file():
+                raise ConfigError(f"{key}={value}: no such file (a {key} choice ending in .yaml is read as a file)")
+            (folder / key).mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, folder / key / f"_file_{path.stem}.yaml")
+            item, used = f"{key}=_file_{path.stem}", True
+        out.append(item)
+    return [f"hydra.searchpath=[file://{folder}]", *out] if used else out
 
 
 def proxy_config(node: DictConfig | dict[str, Any]) -> Any:

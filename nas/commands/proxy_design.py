@@ -1,0 +1,308 @@
+"""`spinenas proxy-design`: find the cheapest proxy that ranks architectures on the user's data.
+
+1. Read the data (every check a search runs) and derive rules from its statistics
+   (`proxy_tasks.design`): input sizes worth measuring, anchor size, batch.
+2. Time a few training steps of a typical architecture at each size on this machine, so every
+   candidate proxy's trial fits `--budget-s`; candidates differ in input size, steps (and with
+   them the data share) and learning rate.
+3. Train fidelity's architectures (samples spread over FLOPs, SpineNet-49, the R50-FPN seed and the
+   space's coarsest member) under each candidate by successive halving: every candidate with one
+   seed next to a longer, larger reference training; the better half gets a second seed (seed
+   agreement and signal-to-noise become measurable); the better half of those the remaining seeds.
+   A candidate with a run that never leaves the background-only plateau is out, whatever its tau.
+4. The cheapest candidate meeting every threshold is written as proxy.yaml (`spinenas search
+   proxy=<out>/proxy.yaml`); without one, the numbers reached and what a larger budget buys.
+
+Every run is a Ray trial through the search's trial code; runs.csv holds each finished one, so a
+killed design resumes with `resume=true out_dir=...`, re-running only what is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from omegaconf import OmegaConf
+
+from nas.commands.fidelity import choose_candidates
+from nas.commands.plan import typical_architecture
+from nas.core.status import TrialStatus
+from nas.evaluators import EVALUATORS, with_overrides
+from nas.reporting.planned_folder import REFERENCE
+from nas.reporting.proxy_design import DesignFolder, candidate_summary, format_design, plot_design, reference_plateau, run_name
+from nas.reporting.run_folder import default_out_dir, parse_cell
+from nas.runner.campaign import Progress, run_trials
+from nas.runner.planned import PlannedRun, PlannedRuns
+from nas.runner.ray_session import ray_session
+from nas.runner.trial import run_trial
+from nas.settings.search import SearchSettings, check_resumable, load_settings
+from proxy_tasks.design import DesignRules, ProxyCandidate, StepTiming, candidates, reference_overrides, rules_from_stats, score
+from proxy_tasks.stats import dataset_stats
+from search_space.errors import ConfigError
+from search_space.fileio import atomic_write_text
+
+__all__ = ["DesignOptions", "THRESHOLDS", "format_design", "run_proxy_design"]
+
+THRESHOLDS = {"seed_tau": 0.6, "snr": 3.0, "reference_tau": 0.65}
+FIXED = ("space", "proxy", "reward", "preset", "design")  # must not change between a run and its resume
+TIMED_STEPS = 8
+
+
+@dataclass(frozen=True)
+class DesignOptions:
+    """The per-trial budget, how many sampled architectures and seeds, the reference training."""
+
+    budget_s: float
+    archs: int = 4
+    seeds: int = 3
+    reference: tuple[str, ...] = ()  # key=value overrides of the derived reference training
+    reference_scale: float = 4.0  # the reference may take this many times the budget per run
+
+    def check(self) -> None:
+        if self.budget_s <= 0:
+            raise ConfigError(f"--budget-s must be > 0, got {self.budget_s:g}")
+        if self.archs < 2:
+            raise ConfigError(f"--archs must be >= 2, got {self.archs}")
+        if self.seeds < 2:
+            raise ConfigError(f"--seeds must be >= 2 (seed agreement needs two), got {self.seeds}")
+        if self.reference_scale < 1:
+            raise ConfigError(f"--reference-scale must be >= 1, got {self.reference_scale:g}")
+
+
+@dataclass
+class DesignOutcome:
+    out_dir: Path
+    design: dict[str, Any]
+
+
+def run_proxy_design(overrides: Sequence[str], options: DesignOptions, log: Callable[[str], None] = print) -> DesignOutcome:
+    """Measure candidate proxies on the configured data and write the cheapest that ranks."""
+    options.check()
+    settings = load_settings(overrides)
+    cfg = settings.cfg
+    if not EVALUATORS.get(settings.proxy.evaluator).trains:
+        raise ConfigError(f"proxy={settings.proxy.name} does not train a detector; proxy-design needs a training proxy (proxy=custom with proxy.data.*)")
+    out = Path(cfg.out_dir) if cfg.out_dir else default_out_dir("proxy-design")
+    record = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
+    record.design = {**asdict(options), "reference": list(options.reference)}
+    folder = DesignFolder(out)
+    if cfg.resume:
+        check_resumable(out, record, FIXED)
+    elif folder.csv.exists():
+        raise ConfigError(f"{out} already holds a proxy design; continue it with resume=true or choose another out_dir")
+    out.mkdir(parents=True, exist_ok=True)
+
+    train_ds, val_ds = settings.evaluator.task.loaded()
+    stats = dataset_stats(train_ds, val_ds, settings.proxy.data.describe())
+    rules = rules_from_stats(stats)
+    timings = _timings(settings, rules, out / "timing.json", log)
+    cands, notes = candidates(rules, timings, options.budget_s, len(train_ds.images))
+    if not cands:
+        raise ConfigError(f"no proxy fits --budget-s {options.budget_s:g} on this machine: {'; '.join(notes)}")
+    longest = max(cands, key=lambda c: c.steps)
+    ref_overrides, ref_steps, ref_s = reference_overrides(rules, timings, longest, options.reference_scale * options.budget_s, len(train_ds.images))
+    ref_overrides.update(_parse_pairs(options.reference))
+    archs = choose_candidates(settings, options.archs)
+    base_seed = int(settings.proxy.seed)
+    reference_runs = [PlannedRun(a, REFERENCE, base_seed, {**ref_overrides, "seed": base_seed}, ref_s) for a in archs]
+    metric = settings.reward.metric
+
+    def planned(c: ProxyCandidate, k: int) -> list[PlannedRun]:
+        return [PlannedRun(a, run_name(c.name, k), base_seed + k, {**c.overrides, "seed": base_seed + k}, c.est_trial_s) for a in archs]
+
+    log(f"proxy design: {len(cands)} candidate proxies x {len(archs)} architectures, up to {options.seeds} seeds; reference {ref_steps} steps at {ref_overrides['image_size']} px")
+    rungs = [[0], [1], list(range(2, options.seeds))]
+    alive = list(cands)
+    summaries: dict[str, dict[str, Any]] = {}
+    with ray_session(settings.ray):
+        folder.start(resume=settings.top.resume)
+        atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(record))
+        for a in archs:
+            a.arch.with_name(a.name).save(out / "archs" / f"{a.name}.yaml")
+        stopped: dict[str, str] = {}
+        for r, seed_indices in enumerate(rungs):
+            if not seed_indices or not alive:
+                break
+            runs = (reference_runs if r == 0 else []) + [run for c in alive for k in seed_indices for run in planned(c, k)]
+            _campaign(settings, folder, runs, out, f"rung {r}: {len(alive)} proxies, seeds {seed_indices[0]}..{seed_indices[-1]}")
+            summaries = {c.name: candidate_summary(folder.rows, c.name, archs, options.seeds, metric) for c in cands}
+            if r + 1 < len(rungs) and rungs[r + 1]:
+                alive, cut = _survivors(alive, summaries)
+                stopped.update({name: f"stopped after rung {r}" for name in cut})
+    design = _design(settings, options, stats, rules, notes, cands, summaries, stopped, ref_overrides, ref_steps, ref_s, folder.rows, len(train_ds.images))
+    chosen = design["chosen"]
+    if chosen is not None:
+        _write_proxy(settings, next(c for c in cands if c.name == chosen), out / "proxy.yaml", design)
+    elif design["best"] is not None:
+        _write_proxy(settings, next(c for c in cands if c.name == design["best"]), out / "proxy-unverified.yaml", design)
+    atomic_write_text(out / "design.json", json.dumps(design, indent=2, allow_nan=False, default=str) + "\n")
+    plot_design(design, out / "design.png")
+    return DesignOutcome(out, design)
+
+
+def _timings(settings: SearchSettings, rules: DesignRules, path: Path, log: Callable[[str], None]) -> dict[int, StepTiming]:
+    """Seconds per step and fixed seconds per trial at each size, timed here on a typical
+    architecture with the trial's threads (kept in timing.json: a resumed design reuses them, so
+    its candidates are the same)."""
+    if path.exists():
+        saved = json.loads(path.read_text())
+        if sorted(saved) == sorted(str(s) for s in rules.sizes):
+            return {int(k): StepTiming(**v) for k, v in saved.items()}
+    arch, _ = typical_architecture(settings, settings.evaluator, 16)
+    out = {}
+    for size in rules.sizes:
+        overrides = {"image_size": size, "batch_size": rules.batch_size, "model.norm": "group", "model.anchor_size": rules.anchor_size,
+                     "optim.optimizer": "adamw", "optim.lr": 0.003, "epochs": 1}  # fmt: skip
+        log(f"timing {TIMED_STEPS} steps at {size} px on {arch.name} ({arch.id}) ...")
+        config = {"arch": arch.to_dict(), "arch_id": arch.id, "proxy_overrides": overrides}
+        result = run_trial(config, settings.proxy, settings.reward, settings.top.preset, settings.threads, settings.top.trial.gpus, [], max_steps=TIMED_STEPS)
+        if result["status"] != TrialStatus.OK:
+            raise ConfigError(f"the timed trial at {size} px failed: {result['error']}")
+        step_s = float(result["step_s"])
+        fixed = float(result["build_s"]) + max(0.0, float(result["first_step_s"]) - step_s) + float(result["eval_s"])
+        out[size] = StepTiming(size, step_s, fixed)
+        log(f"  {step_s * 1000:.0f} ms/step, {fixed:.1f} s fixed (build, first step, evaluation)")
+    atomic_write_text(path, json.dumps({str(k): asdict(v) for k, v in out.items()}, indent=2) + "\n")
+    return out
+
+
+def _campaign(settings: SearchSettings, folder: DesignFolder, runs: list[PlannedRun], out: Path, label: str) -> None:
+    """Run the planned runs the folder does not hold yet."""
+    done = folder.done()
+    remaining = [r for r in runs if r.key not in done]
+    folder.planned = runs
+    if remaining:
+        progress = Progress(folder, len(runs), settings.top.progress_every_s, label=f"proxy-design {label}")
+        run_trials(settings, PlannedRuns(remaining, folder.append), len(remaining), out, "proxy-design", [progress])
+        progress.print_line()
+
+
+def _passes(s: dict[str, Any]) -> bool:
+    return not s["plateau_runs"] and _score(s) >= 1.0
+
+
+def _score(s: dict[str, Any]) -> float:
+    """Thresholds met so far: with one seed only the reference tau is known."""
+    if s["seeds_done"] < 2:
+        ref = s["reference_kendall_tau"]
+        return 0.0 if ref is None else ref / THRESHOLDS["reference_tau"]
+    return score(s["seed_kendall_tau"], s["signal_to_noise"], s["reference_kendall_tau"], THRESHOLDS)
+
+
+def _survivors(alive: list[ProxyCandidate], summaries: dict[str, dict[str, Any]]) -> tuple[list[ProxyCandidate], list[str]]:
+    """The better half goes on: candidates meeting every threshold so far first, cheapest first
+    (the aim is the cheapest that ranks), then the rest by how close they come; plateau runs are out."""
+    clean = [c for c in alive if not summaries[c.name]["plateau_runs"]]
+    ordered = sorted(clean, key=lambda c: (not _passes(summaries[c.name]), c.est_trial_s if _passes(summaries[c.name]) else -_score(summaries[c.name])))
+    keep = ordered[: max(1, math.ceil(len(alive) / 2))]
+    return keep, [c.name for c in alive if c not in keep]
+
+
+def _design(
+    settings: SearchSettings, options: DesignOptions, stats: dict[str, Any], rules: DesignRules, notes: list[str], cands: list[ProxyCandidate],
+    summaries: dict[str, dict[str, Any]], stopped: dict[str, str], ref_overrides: dict[str, Any], ref_steps: int, ref_s: float,
+    rows: Sequence[Any], num_train: int,
+) -> dict[str, Any]:  # fmt: skip
+    """design.json: the data, rules, candidates with their numbers and verdicts, and the choice."""
+    out_cands = []
+    for c in cands:
+        s = summaries.get(c.name, {"seeds_done": 0, "plateau_runs": [], "reference_kendall_tau": None})
+        if s["plateau_runs"]:
+            verdict = f"plateau: {', '.join(s['plateau_runs'][:3])}" + (" ..." if len(s["plateau_runs"]) > 3 else "")
+        elif s["seeds_done"] >= options.seeds and _passes(s):
+            verdict = "ranks"
+        elif c.name in stopped:
+            verdict = stopped[c.name]
+        else:
+            verdict = "short of " + ", ".join(_short_of(s)) if _short_of(s) else "measured"
+        out_cands.append({"name": c.name, "describe": c.describe(), "overrides": c.overrides, "steps": c.steps, "est_trial_s": c.est_trial_s, **{k: v for k, v in s.items() if k not in ("archs",)}, "archs": s.get("archs"), "verdict": verdict})
+    full = [c for c in out_cands if c["seeds_done"] >= options.seeds and not c["plateau_runs"]]
+    ranking = [c for c in full if c["verdict"] == "ranks"]
+    chosen = min(ranking, key=lambda c: c["est_trial_s"])["name"] if ranking else None
+    best = max(full, key=lambda c: _score(c))["name"] if full else None
+    design = {
+        "data": stats["source"],
+        "train_images": num_train,
+        "budget_s": options.budget_s,
+        "archs": options.archs,
+        "seeds": options.seeds,
+        "thresholds": THRESHOLDS,
+        "rules": rules.reasons,
+        "notes": notes,
+        "stats": stats,
+        "reference": {"overrides": ref_overrides, "steps": ref_steps, "est_trial_s": ref_s, "plateau": reference_plateau(rows),
+                      "describe": f"{ref_overrides['image_size']} px, {ref_steps} steps ({ref_overrides['epochs']} ep), lr {ref_overrides['optim.lr']:g}"},  # fmt: skip
+        "candidates": out_cands,
+        "chosen": chosen,
+        "best": best,
+    }
+    design["conclusion"] = _conclusion(design, settings, options)
+    return design
+
+
+def _short_of(s: dict[str, Any]) -> list[str]:
+    parts = []
+    for key, label, threshold in (("seed_kendall_tau", "seed tau", "seed_tau"), ("signal_to_noise", "SNR", "snr"), ("reference_kendall_tau", "ref tau", "reference_tau")):
+        v = s.get(key)
+        if v is not None and v < THRESHOLDS[threshold]:
+            parts.append(f"{label} {v:.2f} < {THRESHOLDS[threshold]}")
+    return parts
+
+
+def _conclusion(design: dict[str, Any], settings: SearchSettings, options: DesignOptions) -> list[str]:
+    by_name = {c["name"]: c for c in design["candidates"]}
+    if design["reference"]["plateau"]:
+        lines = [f"warning: the reference training stayed on the plateau for {', '.join(design['reference']['plateau'])}: its ranking is not a truth to match; raise --reference-scale"]
+    else:
+        lines = []
+    if design["chosen"]:
+        c = by_name[design["chosen"]]
+        return lines + [
+            f"chosen: {c['name']} ({c['describe']}), {c['median_trial_s'] or c['est_trial_s']:.0f} s per trial measured: "
+            f"seed tau {c['seed_kendall_tau']:.2f}, SNR {c['signal_to_noise']:.2f}, reference tau {c['reference_kendall_tau']:.2f}",
+            "use it: spinenas search proxy=<out_dir>/proxy.yaml (and spinenas finalize takes the run as it is)",
+        ]
+    lines.append(f"no candidate within {options.budget_s:.0f} s per trial meets every threshold")
+    if design["best"]:
+        c = by_name[design["best"]]
+        lines.append(f"closest: {c['name']} ({c['describe']}): {', '.join(_short_of(c)) or 'plateau-free but unmeasured'}; written as proxy-unverified.yaml")
+    plateaued = [c["name"] for c in design["candidates"] if c["plateau_runs"]]
+    if plateaued:
+        lines.append(f"plateau runs (AP50 ~ 0: background only) under {', '.join(plateaued)}: those proxies are too short or too slow to learn for this data")
+    lines.append(f"a larger budget buys: with --budget-s {2 * options.budget_s:.0f}, each size trains about twice the steps (the plateau is left more reliably, seed noise falls)")
+    return lines
+
+
+def _write_proxy(settings: SearchSettings, cand: ProxyCandidate, path: Path, design: dict[str, Any]) -> None:
+    """The proxy as a conf/proxy-style YAML with every key, data paths made absolute."""
+    options = with_overrides(settings.proxy, cand.overrides)
+    node = OmegaConf.to_container(OmegaConf.structured(options), resolve=True)
+    data = node["data"]
+    for key in ("root", "train_ann", "train_images", "val_ann", "val_images", "cache_dir", "train_split", "val_split"):
+        value = data.get(key)
+        if value and (key not in ("train_split", "val_split") or Path(value).suffix) and os.path.exists(value):
+            data[key] = str(Path(value).resolve())
+    node["name"] = f"design-{cand.name}"
+    verified = "meets" if design["chosen"] == cand.name else "does NOT meet"
+    header = (
+        f"# Written by spinenas proxy-design on {design['data']}: {cand.describe()}.\n"
+        f"# It {verified} the thresholds (seed tau >= 0.6, SNR >= 3, reference tau >= 0.65; design.json has the numbers).\n"
+        f"# Use it: spinenas search proxy={path}\n"
+    )
+    body = OmegaConf.to_yaml(OmegaConf.create({"defaults": ["base_training", "_self_"], **node}))
+    atomic_write_text(path, header + body)
+
+
+def _parse_pairs(pairs: Sequence[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in pairs:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--reference: expected key=value (e.g. image_size=256), got {item!r}")
+        text = value.strip()
+        out[key.strip()] = {"true": True, "false": False, "null": None}.get(text.lower(), parse_cell(text))
+    return out

@@ -1,0 +1,124 @@
+"""A proxy-design run's folder (runs.csv) and what is made of it: each candidate proxy's fidelity
+numbers, plateau runs, design.json, design.png and the printed report."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from nas.core.stats import finite_or_none
+from nas.core.status import TrialStatus
+from nas.reporting.fidelity import summarize
+from nas.reporting.planned_folder import COLUMNS, REFERENCE, PlannedFolder
+from nas.reporting.plots import save_figure
+from nas.reporting.run_folder import Row
+
+PLATEAU_AP50 = 0.01  # AP50 under this: the detector still predicts background only (the focal-loss plateau)
+
+
+class DesignFolder(PlannedFolder):
+    """runs.csv: a row per finished run (candidate proxy x architecture x seed, and the reference
+    runs), read back on resume; the loss at the end is kept to tell plateau runs apart."""
+
+    CSV = "runs.csv"
+    COLUMNS = (*COLUMNS, "final_loss", "steps")
+
+
+def run_name(proxy: str, seed_index: int) -> str:
+    """The `run` cell of a candidate proxy's seed: `p3.seed1`."""
+    return f"{proxy}.seed{seed_index}"
+
+
+def is_plateau(row: Row) -> bool:
+    """A finished run whose detector never left the background-only plateau (AP50 near 0)."""
+    try:
+        return row.status == TrialStatus.OK and float(row.values["AP50"]) < PLATEAU_AP50
+    except (TypeError, ValueError):
+        return False
+
+
+def candidate_summary(rows: Sequence[Row], proxy: str, archs: Sequence[Any], seeds: int, metric: str) -> dict[str, Any]:
+    """Fidelity numbers of one candidate proxy (fidelity's `summarize` on its rows and the shared
+    reference rows), with its plateau runs and measured trial time."""
+    prefix = f"{proxy}."
+    mine = [dataclasses.replace(r, values={**r.values, "run": r.values["run"][len(prefix):]}) for r in rows if str(r.values["run"]).startswith(prefix)]
+    reference = [r for r in rows if r.values["run"] == REFERENCE]
+    done_seeds = max((int(r.values["run"][4:]) + 1 for r in mine), default=0)
+    header = {"proxy": proxy, "space": "", "metric": metric, "seeds": max(1, min(seeds, done_seeds)), "reference_epochs": 1, "reference": REFERENCE}
+    s = summarize([*mine, *reference], archs, header)
+    walls = sorted(float(r.values["wall_s"]) for r in mine if r.status == TrialStatus.OK and _number(r.values.get("wall_s")))
+    plateau = sorted({f"{r.values['arch']} seed{r.values['run'][4:]}" for r in mine if is_plateau(r)})
+    return {
+        "proxy": proxy,
+        "seeds_done": done_seeds,
+        "runs": len(mine),
+        "failed": sum(r.status != TrialStatus.OK for r in mine),
+        "seed_kendall_tau": s["seed_kendall_tau"] if done_seeds >= 2 else None,
+        "signal_to_noise": s["signal_to_noise"] if done_seeds >= 2 else None,
+        "reference_kendall_tau": s["reference_kendall_tau"],
+        "plateau_runs": plateau,
+        "median_trial_s": finite_or_none(walls[len(walls) // 2]) if walls else None,
+        "archs": s["archs"],
+        "checks": s["checks"],
+    }
+
+
+def reference_plateau(rows: Sequence[Row]) -> list[str]:
+    """Architectures whose reference training stayed on the plateau."""
+    return sorted(r.values["arch"] for r in rows if r.values["run"] == REFERENCE and is_plateau(r))
+
+
+def _number(v: Any) -> bool:
+    try:
+        return math.isfinite(float(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def format_design(design: Mapping[str, Any], out_dir: Path) -> str:
+    """The report `spinenas proxy-design` prints."""
+    t = design["thresholds"]
+    lines = [f"proxy design on {design['data']} ({design['train_images']} training images), budget {design['budget_s']:.0f} s per trial", ""]
+    lines += [f"rule: {r}" for r in design["rules"]]
+    lines += [f"note: {n}" for n in design["notes"]]
+    ref = design["reference"]
+    lines += ["", f"reference: {ref['describe']}, about {ref['est_trial_s']:.0f} s per run" + (f"; plateau on {', '.join(ref['plateau'])}" if ref["plateau"] else "")]
+    lines += ["", f"{'proxy':<5} {'setting':<58} {'est s':>6} {'run s':>6} {'seeds':>5} {'seed tau':>8} {'SNR':>6} {'ref tau':>7}  verdict"]
+
+    def num(v: Any, fmt: str = ".2f") -> str:
+        return "-" if v is None else format(v, fmt)
+
+    for c in design["candidates"]:
+        lines.append(
+            f"{c['name']:<5} {c['describe']:<58} {c['est_trial_s']:>6.0f} {num(c.get('median_trial_s'), '.0f'):>6} {c.get('seeds_done', 0):>5} "
+            f"{num(c.get('seed_kendall_tau')):>8} {num(c.get('signal_to_noise')):>6} {num(c.get('reference_kendall_tau')):>7}  {c['verdict']}"
+        )
+    lines.append("")
+    lines.append(f"thresholds: seed tau >= {t['seed_tau']}, signal-to-noise >= {t['snr']}, proxy-vs-reference tau >= {t['reference_tau']}, no plateau run")
+    lines += design["conclusion"]
+    lines += ["", *(f"  {out_dir / name}" for name in ("proxy.yaml", "design.json", "design.png", "runs.csv") if (out_dir / name).exists())]
+    return "\n".join(lines)
+
+
+def plot_design(design: Mapping[str, Any], path: Path) -> None:
+    """Each measured candidate's three numbers against its measured trial time, thresholds dashed."""
+    import matplotlib.pyplot as plt
+
+    keys = (("seed_kendall_tau", "seed-to-seed Kendall tau", "seed_tau"), ("signal_to_noise", "signal-to-noise", "snr"),
+            ("reference_kendall_tau", "proxy-vs-reference Kendall tau", "reference_tau"))  # fmt: skip
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    for ax, (key, label, threshold) in zip(axes, keys):
+        for c in design["candidates"]:
+            if c.get(key) is None:
+                continue
+            x = c.get("median_trial_s") or c["est_trial_s"]
+            colour = "#2a9d3f" if c["verdict"].startswith("ranks") else ("#c44e52" if "plateau" in c["verdict"] else "#4c72b0")
+            ax.scatter([x], [c[key]], color=colour, s=20 + 12 * c.get("seeds_done", 1))
+            ax.annotate(c["name"], (x, c[key]), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        ax.axhline(design["thresholds"][threshold], ls="--", color="grey", lw=1)
+        ax.set_xlabel("trial time (s, measured median)")
+        ax.set_ylabel(label)
+    fig.suptitle(f"proxy design on {design['data']}: green ranks, red plateau; dot size = seeds measured", fontsize=10)
+    save_figure(fig, path)

@@ -1,0 +1,69 @@
+"""The proxy-design rules: sizes and anchors from dataset statistics, candidates within the budget."""
+
+import pytest
+
+from proxy_tasks.design import MIN_STEPS, StepTiming, best_anchor, candidates, reference_overrides, rules_from_stats, score
+
+
+def stats_with(median_px_at: dict[int, float], small_at: dict[int, float], rel=(0.4, 0.7, 0.9), images=160):
+    return {
+        "train": {
+            "images": images,
+            "relative_size": {"p10": rel[0], "median": rel[1], "p90": rel[2]},
+            "at_input_size": {s: {"median_px": median_px_at[s], "share_under_small": small_at[s]} for s in median_px_at},
+        }
+    }
+
+
+LARGE = stats_with({128: 75, 256: 150, 384: 225, 512: 300}, {128: 0, 256: 0, 384: 0, 512: 0})
+SMALL = stats_with({128: 5, 256: 10, 384: 15, 512: 20}, {128: 0.7, 256: 0.4, 384: 0.2, 512: 0.08}, rel=(0.017, 0.04, 0.09), images=400)
+TIMINGS = {128: StepTiming(128, 0.5, 2.0), 256: StepTiming(256, 1.8, 5.0), 384: StepTiming(384, 4.0, 9.0), 512: StepTiming(512, 7.0, 14.0)}
+
+
+def test_sizes_follow_the_objects():
+    assert rules_from_stats(LARGE).sizes == [128, 256]  # big objects: the smallest size shows them
+    assert rules_from_stats(SMALL).sizes == [512]  # small ones need the largest (nothing above it to try)
+    assert rules_from_stats(LARGE).batch_size == 8 and rules_from_stats(stats_with({128: 75}, {128: 0}, images=40)).batch_size == 4
+
+
+def test_anchor_covers_the_boxes():
+    assert best_anchor(LARGE["train"], 128) == (2.0, 1.0)  # everything covered: ties go to the smaller anchor
+    assert best_anchor({"relative_size": {"p10": 0.005, "median": 0.01, "p90": 0.02}}, 512)[0] == 2.0
+    # big boxes at a large input: only the larger anchors reach them
+    assert best_anchor({"relative_size": {"p10": 1.0, "median": 1.0, "p90": 1.0}}, 640)[0] == 3.0
+
+
+def test_candidates_fit_the_budget_cheapest_first_without_duplicates():
+    rules = rules_from_stats(LARGE)
+    cands, notes = candidates(rules, TIMINGS, 60.0, 160)
+    assert cands and all(c.est_trial_s <= 60.0 for c in cands)
+    assert [c.est_trial_s for c in cands] == sorted(c.est_trial_s for c in cands)
+    assert len({repr(sorted(c.overrides.items())) for c in cands}) == len(cands)
+    assert {c.overrides["optim.lr"] for c in cands} == {0.003, 0.006}
+    assert all(c.steps >= MIN_STEPS - 20 and c.steps % 20 == 0 for c in cands)  # whole epochs of 160 / 8 images
+    assert any("256 px does not fit" in n for n in notes)  # 60 s buys 30 steps at 256 px
+    bigger, _ = candidates(rules, TIMINGS, 200.0, 160)
+    assert {c.overrides["image_size"] for c in bigger} == {128, 256}
+
+
+def test_few_steps_train_on_a_share_of_the_data():
+    rules = rules_from_stats(stats_with({128: 75, 256: 150}, {128: 0, 256: 0}, images=4000))
+    cands, _ = candidates(rules, TIMINGS, 60.0, 4000)
+    assert all(c.overrides["data.max_train_images"] == c.steps * 8 and c.overrides["epochs"] == 1 for c in cands)
+
+
+def test_reference_is_longer_and_larger_when_affordable():
+    rules = rules_from_stats(LARGE)
+    cands, _ = candidates(rules, TIMINGS, 60.0, 160)
+    longest = max(cands, key=lambda c: c.steps)
+    ref, steps, _ = reference_overrides(rules, TIMINGS, longest, 240.0, 160)
+    assert ref["image_size"] == 128 and steps >= 3 * longest.steps  # 240 s at 256 px is fewer than 2x the steps
+    ref, steps, est = reference_overrides(rules, TIMINGS, longest, 1000.0, 160)
+    assert ref["image_size"] == 256 and steps >= 2 * longest.steps and est <= 1000.0
+
+
+def test_score_is_the_weakest_threshold_share():
+    t = {"seed_tau": 0.6, "snr": 3.0, "reference_tau": 0.65}
+    assert score(0.9, 6.0, 0.65, t) == pytest.approx(1.0)
+    assert score(0.3, 6.0, 0.9, t) == pytest.approx(0.5)
+    assert score(None, 6.0, 0.9, t) == 0.0

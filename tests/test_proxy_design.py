@@ -1,0 +1,111 @@
+"""`spinenas proxy-design`: successive halving keeps the cheap proxies that rank, drops plateau
+runs, chooses the cheapest that meets every threshold; end to end on the tiny built-in data with
+a real Ray, where a few steps leave every run on the plateau, and a resume that re-runs nothing."""
+
+import json
+import math
+
+import pytest
+
+import proxy_tasks.design
+from nas.commands.proxy_design import DesignOptions, _design, _survivors, _write_proxy, run_proxy_design
+from nas.reporting.proxy_design import DesignFolder, candidate_summary, format_design, run_name
+from nas.reporting.run_folder import Row
+from nas.runner.planned import Candidate
+from nas.settings.search import load_settings
+from proxy_tasks.design import DesignRules, ProxyCandidate
+from search_space.catalog import get_architecture
+
+NAMES = ("spinenet49", "resnet50_fpn", "spinenet49s", "spinenet96", "spinenet143")
+ARCHS = [Candidate(n, "catalog", get_architecture(n), 0) for n in NAMES]
+TRUTH = [0.30, 0.10, 0.25, 0.20, 0.15]  # the reference's scores, in ARCHS order
+
+
+def rows_for(proxy: str, seeds: list[list[float]], ap50: float = 0.5) -> list[Row]:
+    return [
+        Row({"arch": a.name, "arch_id": a.arch.id, "run": run_name(proxy, k), "status": "ok", "reward": v, "AP50": ap50 if v > 0.001 else 0.0, "wall_s": 10.0})
+        for k, scores in enumerate(seeds)
+        for a, v in zip(ARCHS, scores)
+    ]
+
+
+REFERENCE = [Row({"arch": a.name, "arch_id": a.arch.id, "run": "reference", "status": "ok", "reward": v, "AP50": 0.6, "wall_s": 50.0}) for a, v in zip(ARCHS, TRUTH)]
+
+
+def cand(name: str, est: float) -> ProxyCandidate:
+    overrides = {"image_size": 128, "epochs": 3, "batch_size": 8, "model.norm": "group", "model.anchor_size": 2.0,
+                 "optim.optimizer": "adamw", "optim.lr": 0.003, "optim.warmup_steps": 6}  # fmt: skip
+    return ProxyCandidate(name, overrides, 60, est)
+
+
+def test_halving_keeps_cheap_rankers_and_drops_plateaus_then_chooses_the_cheapest():
+    good = [[v + 0.01 * ((k + i) % 2) for i, v in enumerate(TRUTH)] for k in range(3)]  # the truth's order, small noise
+    noisy = [[0.2, 0.21, 0.19, 0.2, 0.2], [0.19, 0.2, 0.21, 0.2, 0.2], [0.21, 0.19, 0.2, 0.2, 0.2]]
+    plateau = [[0.3, 0.0, 0.25, 0.2, 0.15]]  # one architecture stayed on the plateau (AP50 0)
+    cands = [cand("p0", 20.0), cand("p1", 30.0), cand("p2", 40.0), cand("p3", 10.0)]
+    rung0 = REFERENCE + rows_for("p0", good[:1]) + rows_for("p1", good[:1]) + rows_for("p2", noisy[:1]) + rows_for("p3", plateau)
+    summaries = {c.name: candidate_summary(rung0, c.name, ARCHS, 3, "AP") for c in cands}
+    assert summaries["p3"]["plateau_runs"] == ["resnet50_fpn seed0"]
+    assert summaries["p0"]["reference_kendall_tau"] == pytest.approx(1.0) and summaries["p0"]["seed_kendall_tau"] is None
+    alive, cut = _survivors(cands, summaries)
+    assert [c.name for c in alive] == ["p0", "p1"] and sorted(cut) == ["p2", "p3"]  # the cheapest plateau one is out
+
+    rows = rung0 + rows_for("p0", good)[5:] + rows_for("p1", good)[5:]
+    summaries = {c.name: candidate_summary(rows, c.name, ARCHS, 3, "AP") for c in cands}
+    assert summaries["p0"]["seed_kendall_tau"] == pytest.approx(1.0) and summaries["p0"]["signal_to_noise"] > 3
+    options = DesignOptions(budget_s=40.0, archs=2, seeds=3)
+    rules = DesignRules([128], 2.0, 8, ["rule"])
+    stats = {"source": "csv test"}
+    design = _design(None, options, stats, rules, [], cands, summaries, {"p2": "stopped after rung 0", "p3": "stopped after rung 0"},
+                     {"image_size": 128, "epochs": 12, "optim.lr": 0.003}, 240, 100.0, rows, 160)  # fmt: skip
+    verdicts = {c["name"]: c["verdict"] for c in design["candidates"]}
+    assert verdicts["p0"] == verdicts["p1"] == "ranks" and verdicts["p3"].startswith("plateau") and verdicts["p2"] == "stopped after rung 0"
+    assert design["chosen"] == "p0"  # the cheaper of the two that rank
+    text = format_design(design, DesignFolder("/nonexistent").path)
+    assert "chosen: p0" in text and "seed tau 1.00" in text
+    json.dumps(design, allow_nan=False, default=str)
+
+
+def test_no_ranking_proxy_says_what_was_reached():
+    noisy = [[0.2, 0.21, 0.19, 0.2, 0.2], [0.19, 0.2, 0.21, 0.2, 0.2], [0.21, 0.19, 0.2, 0.2, 0.2]]
+    rows = REFERENCE + rows_for("p0", noisy)
+    c = cand("p0", 20.0)
+    summaries = {"p0": candidate_summary(rows, "p0", ARCHS, 3, "AP")}
+    design = _design(None, DesignOptions(40.0, 2, 3), {"source": "x"}, DesignRules([128], 2.0, 8, []), [], [c], summaries, {},
+                     {"image_size": 128, "epochs": 12, "optim.lr": 0.003}, 240, 100.0, rows, 160)  # fmt: skip
+    assert design["chosen"] is None and design["best"] == "p0"
+    assert design["candidates"][0]["verdict"].startswith("short of seed tau")
+    text = "\n".join(design["conclusion"])
+    assert "no candidate within 40 s per trial meets every threshold" in text and "--budget-s 80" in text
+
+
+def test_the_written_proxy_is_what_search_composes(tmp_path):
+    settings = load_settings(["proxy=synthetic_tiny"])
+    c = cand("p0", 20.0)
+    c.overrides.update({"optim.lr": 0.006, "model.anchor_size": 3.0, "epochs": 7})
+    _write_proxy(settings, c, tmp_path / "proxy.yaml", {"data": "tiny", "chosen": "p0"})
+    again = load_settings([f"proxy={tmp_path / 'proxy.yaml'}"]).proxy
+    assert (again.optim.lr, again.model.anchor_size, again.epochs, again.image_size, again.model.norm) == (0.006, 3.0, 7, 128, "group")
+    assert again.data.synthetic == "tiny" and again.name == "design-p0"
+
+
+def test_end_to_end_on_tiny_data_recognises_plateau_runs_and_resumes(tmp_path, monkeypatch, ray_dir, capsys):
+    monkeypatch.setattr(proxy_tasks.design, "MIN_STEPS", 3)  # a CI-sized proxy: a few steps, far from leaving the plateau
+    out = tmp_path / "design"
+    overrides = ["proxy=synthetic_tiny", "proxy.data.max_train_images=16", "proxy.data.max_val_images=8", f"out_dir={out}",
+                 f"ray.temp_dir={ray_dir}", "progress_every_s=1000"]  # fmt: skip
+    options = DesignOptions(budget_s=6.0, archs=2, seeds=2, reference=("epochs=3",))
+    outcome = run_proxy_design(overrides, options, log=lambda _m: None)
+    design = outcome.design
+    rows = DesignFolder(out).read_rows()
+    n_cands = len(design["candidates"])
+    assert n_cands >= 2 and len({c["overrides"]["image_size"] for c in design["candidates"]}) == 1  # 256 px does not fit 6 s
+    assert sum(r.values["run"] == "reference" for r in rows) == 5  # 2 samples + SpineNet-49, R50-FPN, coarsest
+    assert len(rows) == 5 + 5 * n_cands + 5 * math.ceil(n_cands / 2)  # rung 0: every proxy, rung 1: the better half
+    assert all(c["verdict"].startswith("plateau") or c["verdict"].startswith("stopped") for c in design["candidates"])
+    assert design["chosen"] is None and "plateau runs" in "\n".join(design["conclusion"])
+    for name in ("design.json", "design.png", "runs.csv", "timing.json", "config.yaml"):
+        assert (out / name).exists(), name
+    assert not (out / "proxy.yaml").exists()
+    again = run_proxy_design([*overrides, "resume=true"], options, log=lambda _m: None)  # nothing left to run
+    assert len(DesignFolder(out).read_rows()) == len(rows) and again.design["candidates"] == design["candidates"]
