@@ -29,7 +29,7 @@ from typing import Any, Callable, Sequence
 from omegaconf import OmegaConf
 
 from nas.commands.fidelity import choose_candidates
-from nas.commands.plan import typical_architecture
+from nas.commands.plan import cluster_size, concurrent_trials, typical_architecture
 from nas.core.status import TrialStatus
 from nas.evaluators import EVALUATORS, with_overrides
 from nas.reporting.planned_folder import REFERENCE
@@ -114,7 +114,13 @@ def run_proxy_design(overrides: Sequence[str], options: DesignOptions, log: Call
     def planned(c: ProxyCandidate, k: int) -> list[PlannedRun]:
         return [PlannedRun(a, run_name(c.name, k), base_seed + k, {**c.overrides, "seed": base_seed + k}, c.est_trial_s) for a in archs]
 
-    log(f"proxy design: {len(cands)} candidate proxies x {len(archs)} architectures, up to {options.seeds} seeds; reference {ref_steps} steps at {ref_overrides['image_size']} px")
+    concurrent = concurrent_trials(settings, cluster_size(settings, None, None))
+    worst = len(archs) * (ref_s + sum(c.est_trial_s for c in cands) + sum(c.est_trial_s for c in cands[: math.ceil(len(cands) / 2)])
+                          + (options.seeds - 2) * max(c.est_trial_s for c in cands))  # fmt: skip
+    log(
+        f"proxy design: {len(cands)} candidate proxies x {len(archs)} architectures, up to {options.seeds} seeds; reference "
+        f"{ref_steps} steps at {ref_overrides['image_size']} px; at most about {worst / concurrent / 60:.0f} min at {concurrent} trials at once"
+    )
     rungs = [[0], [1], list(range(2, options.seeds))]
     alive = list(cands)
     summaries: dict[str, dict[str, Any]] = {}
@@ -134,6 +140,10 @@ def run_proxy_design(overrides: Sequence[str], options: DesignOptions, log: Call
                 alive, cut = _survivors(alive, summaries)
                 stopped.update({name: f"stopped after rung {r}" for name in cut})
     design = _design(settings, options, stats, rules, notes, cands, summaries, stopped, ref_overrides, ref_steps, ref_s, folder.rows, len(train_ds.images))
+    design["timings"] = {str(k): asdict(v) for k, v in timings.items()}
+    design["larger_budget"] = larger_budget(rules, timings, options.budget_s, cands, len(train_ds.images))
+    if design["chosen"] is None:
+        design["conclusion"].append(f"a larger budget buys: with --budget-s {2 * options.budget_s:.0f}, {design['larger_budget']}")
     chosen = design["chosen"]
     if chosen is not None:
         _write_proxy(settings, next(c for c in cands if c.name == chosen), out / "proxy.yaml", design)
@@ -273,8 +283,20 @@ def _conclusion(design: dict[str, Any], settings: SearchSettings, options: Desig
     plateaued = [c["name"] for c in design["candidates"] if c["plateau_runs"]]
     if plateaued:
         lines.append(f"plateau runs (AP50 ~ 0: background only) under {', '.join(plateaued)}: those proxies are too short or too slow to learn for this data")
-    lines.append(f"a larger budget buys: with --budget-s {2 * options.budget_s:.0f}, each size trains about twice the steps (the plateau is left more reliably, seed noise falls)")
     return lines
+
+
+def larger_budget(rules: DesignRules, timings: dict[int, StepTiming], budget_s: float, cands: list[ProxyCandidate], num_train: int) -> str:
+    """What twice the budget adds, size by size: the most steps a candidate could train."""
+    now: dict[int, int] = {}
+    for c in cands:
+        now[c.overrides["image_size"]] = max(now.get(c.overrides["image_size"], 0), c.steps)
+    more, _ = candidates(rules, timings, 2 * budget_s, num_train)
+    then: dict[int, int] = {}
+    for c in more:
+        then[c.overrides["image_size"]] = max(then.get(c.overrides["image_size"], 0), c.steps)
+    parts = [f"{size} px trains up to {steps} steps " + (f"(now {now[size]})" if size in now else "(does not fit now)") for size, steps in sorted(then.items())]
+    return "; ".join(parts) or "still no size fits"
 
 
 def _write_proxy(settings: SearchSettings, cand: ProxyCandidate, path: Path, design: dict[str, Any]) -> None:
