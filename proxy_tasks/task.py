@@ -340,6 +340,7 @@ class ProxyTask:
             "epochs": cfg.epochs,
             "epoch": cfg.epochs,
             "final_loss": stats.final_loss,
+            "initial_loss": stats.initial_loss,
             "data_prep_s": run.timings["data_prep_s"],
             "build_s": run.timings["build_s"],
             "train_s": stats.train_s,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import torch
@@ -42,6 +42,9 @@ class OptimConfig:
             raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
 
 
+INITIAL_STEPS = 5  # steps averaged into `TrainStats.initial_loss`
+
+
 @dataclass
 class TrainStats:
     """What a training run measured."""
@@ -52,6 +55,13 @@ class TrainStats:
     data_wait_s: float = 0.0
     first_step_s: float = 0.0  # includes one-off costs (allocator warm-up, lazy init)
     final_loss: float = float("nan")
+    first_losses: list[float] = field(default_factory=list)  # the first INITIAL_STEPS steps' losses
+
+    @property
+    def initial_loss(self) -> float:
+        """Mean loss of the first steps: with `final_loss`, whether training left where it started
+        (a detector still on the focal loss's background-only plateau has not)."""
+        return sum(self.first_losses) / len(self.first_losses) if self.first_losses else float("nan")
 
     @property
     def step_s(self) -> float:
@@ -70,6 +80,8 @@ class TrainStats:
             self.first_step_s = seconds
         self.images += images
         self.final_loss = loss
+        if len(self.first_losses) < INITIAL_STEPS:
+            self.first_losses.append(loss)
         self.train_s += seconds
 
 

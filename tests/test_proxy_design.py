@@ -9,7 +9,7 @@ import pytest
 
 import proxy_tasks.design
 from nas.commands.proxy_design import DesignOptions, _design, _survivors, _write_proxy, larger_budget, run_proxy_design
-from nas.reporting.proxy_design import DesignFolder, candidate_summary, format_design, run_name
+from nas.reporting.proxy_design import DesignFolder, candidate_summary, format_design, is_plateau, run_name
 from nas.reporting.run_folder import Row
 from nas.runner.planned import Candidate
 from nas.settings.search import load_settings
@@ -121,3 +121,13 @@ def test_a_larger_budget_names_what_it_buys():
     cands, _ = candidates(rules, timings, 60.0, 160)
     text = larger_budget(rules, timings, 60.0, cands, 160)
     assert "128 px trains up to 220 steps (now 100)" in text and "256 px trains up to 60 steps (does not fit now)" in text
+
+
+def test_plateau_runs_are_told_by_ap50_and_the_loss_curve():
+    def row(ap50, start, end, status="ok"):
+        return Row({"status": status, "AP50": ap50, "initial_loss": start, "final_loss": end})
+
+    assert is_plateau(row(0.004, 1.1, 0.5))  # background only, whatever the loss did
+    assert is_plateau(row(0.03, 1.1, 1.05))  # weak, and the loss barely moved
+    assert not is_plateau(row(0.03, 1.1, 0.6))  # weak but learning: a poor architecture, not a plateau
+    assert not is_plateau(row(0.4, 1.1, 1.05)) and not is_plateau(row("", "", "", status="failed"))

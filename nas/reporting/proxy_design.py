@@ -16,6 +16,8 @@ from nas.reporting.plots import save_figure
 from nas.reporting.run_folder import Row
 
 PLATEAU_AP50 = 0.01  # AP50 under this: the detector still predicts background only (the focal-loss plateau)
+WEAK_AP50 = 0.05  # AP50 under this with a loss that fell by less than LOSS_DROP: still on the plateau
+LOSS_DROP = 0.1
 
 
 class DesignFolder(PlannedFolder):
@@ -23,7 +25,7 @@ class DesignFolder(PlannedFolder):
     runs), read back on resume; the loss at the end is kept to tell plateau runs apart."""
 
     CSV = "runs.csv"
-    COLUMNS = (*COLUMNS, "final_loss", "steps")
+    COLUMNS = (*COLUMNS, "initial_loss", "final_loss", "steps")
 
 
 def run_name(proxy: str, seed_index: int) -> str:
@@ -32,11 +34,15 @@ def run_name(proxy: str, seed_index: int) -> str:
 
 
 def is_plateau(row: Row) -> bool:
-    """A finished run whose detector never left the background-only plateau (AP50 near 0)."""
-    try:
-        return row.status == TrialStatus.OK and float(row.values["AP50"]) < PLATEAU_AP50
-    except (TypeError, ValueError):
+    """A finished run whose detector never left the background-only plateau: AP50 near 0, or a
+    weak AP50 with a loss curve that ends about where it began."""
+    if row.status != TrialStatus.OK or not _number(row.values.get("AP50")):
         return False
+    ap50 = float(row.values["AP50"])
+    if ap50 < PLATEAU_AP50:
+        return True
+    start, end = row.values.get("initial_loss"), row.values.get("final_loss")
+    return ap50 < WEAK_AP50 and _number(start) and _number(end) and float(end) > (1 - LOSS_DROP) * float(start)
 
 
 def candidate_summary(rows: Sequence[Row], proxy: str, archs: Sequence[Any], seeds: int, metric: str) -> dict[str, Any]:
