@@ -8,8 +8,8 @@ What is fixed by rule, from the built-in proxy's ablations (docs/proxy.md) and t
 - batch 8 (4 when the training split is tiny);
 - the anchor size that covers the most boxes at the chosen input size (2 on ties: P3..P6 share
   the objects rather than leaving P6/P7 idle);
-- the data share: all training images while an epoch fits the steps, else the images the steps
-  reach once.
+- the data share: the steps that fit are spread over whole epochs; where they end mid-epoch, each
+  epoch takes the share of the images that fills it (never more steps than the budget allows).
 What is measured, because no rule predicts it: the input size (the smallest that shows the
 objects, and the next one up), the number of steps (what fits the budget, and half of it), and the
 learning rate (0.003 and 0.006: the plateau is left sooner at the higher one, at some risk).
@@ -128,9 +128,11 @@ def candidates(rules: DesignRules, timings: Mapping[int, StepTiming], budget_s: 
 def _candidate(rules: DesignRules, timing: StepTiming, steps: int, lr: float, num_train: int) -> ProxyCandidate:
     batch = rules.batch_size
     per_epoch = max(1, num_train // batch)
-    if steps >= per_epoch:  # whole epochs, never more steps than the budget allows
-        epochs, share = steps // per_epoch, None
-        steps = epochs * per_epoch
+    if steps >= per_epoch:  # whole epochs over a share of the images where the steps end mid-epoch
+        epochs = math.ceil(steps / per_epoch)
+        images = (steps // epochs) * batch
+        share = images if images < num_train else None
+        steps = epochs * (images // batch)
     else:  # fewer steps than an epoch: train one epoch on the images the steps reach
         epochs, share = 1, steps * batch
     overrides: dict[str, Any] = {

@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+import nas.commands.proxy_design
 import proxy_tasks.design
 from nas.commands.proxy_design import DesignOptions, _design, _survivors, _write_proxy, larger_budget, run_proxy_design
 from nas.reporting.proxy_design import DesignFolder, candidate_summary, format_design, is_plateau, run_name
@@ -55,7 +56,7 @@ def test_halving_keeps_cheap_rankers_and_drops_plateaus_then_chooses_the_cheapes
     assert summaries["p0"]["seed_kendall_tau"] == pytest.approx(1.0) and summaries["p0"]["signal_to_noise"] > 3
     options = DesignOptions(budget_s=40.0, archs=2, seeds=3)
     rules = DesignRules([128], 2.0, 8, ["rule"])
-    stats = {"source": "csv test"}
+    stats = {"source": "csv test", "val": {"boxes": 500}}
     design = _design(None, options, stats, rules, [], cands, summaries, {"p2": "stopped after rung 0", "p3": "stopped after rung 0"},
                      {"image_size": 128, "epochs": 12, "optim.lr": 0.003}, 240, 100.0, rows, 160)  # fmt: skip
     verdicts = {c["name"]: c["verdict"] for c in design["candidates"]}
@@ -71,12 +72,13 @@ def test_no_ranking_proxy_says_what_was_reached():
     rows = REFERENCE + rows_for("p0", noisy)
     c = cand("p0", 20.0)
     summaries = {"p0": candidate_summary(rows, "p0", ARCHS, 3, "AP")}
-    design = _design(None, DesignOptions(40.0, 2, 3), {"source": "x"}, DesignRules([128], 2.0, 8, []), [], [c], summaries, {},
+    design = _design(None, DesignOptions(40.0, 2, 3), {"source": "x", "val": {"boxes": 44}}, DesignRules([128], 2.0, 8, []), [], [c], summaries, {},
                      {"image_size": 128, "epochs": 12, "optim.lr": 0.003}, 240, 100.0, rows, 160)  # fmt: skip
     assert design["chosen"] is None and design["best"] == "p0"
     assert design["candidates"][0]["verdict"].startswith("short of seed tau")
     text = "\n".join(design["conclusion"])
     assert "no candidate within 40 s per trial meets every threshold" in text and "closest: p0" in text
+    assert "the reference training spreads them 0.079" in text and "the validation split holds 44 boxes" in text
 
 
 def test_the_written_proxy_is_what_search_composes(tmp_path):
@@ -91,16 +93,18 @@ def test_the_written_proxy_is_what_search_composes(tmp_path):
 
 def test_end_to_end_on_tiny_data_recognises_plateau_runs_and_resumes(tmp_path, monkeypatch, ray_dir, capsys):
     monkeypatch.setattr(proxy_tasks.design, "MIN_STEPS", 3)  # a CI-sized proxy: a few steps, far from leaving the plateau
+    monkeypatch.setattr(nas.commands.proxy_design, "TIMED_STEPS", 3)
     out = tmp_path / "design"
     overrides = ["proxy=synthetic_tiny", "proxy.data.max_train_images=16", "proxy.data.max_val_images=8", f"out_dir={out}",
                  f"ray.temp_dir={ray_dir}", "progress_every_s=1000"]  # fmt: skip
-    options = DesignOptions(budget_s=6.0, archs=2, seeds=2, reference=("epochs=3",))
+    options = DesignOptions(budget_s=6.0, archs=2, seeds=2, reference=("epochs=1",))
     outcome = run_proxy_design(overrides, options, log=lambda _m: None)
     design = outcome.design
     rows = DesignFolder(out).read_rows()
     n_cands = len(design["candidates"])
     assert n_cands >= 2 and len({c["overrides"]["image_size"] for c in design["candidates"]}) == 1  # 256 px does not fit 6 s
     assert sum(r.values["run"] == "reference" for r in rows) == 5  # 2 samples + SpineNet-49, R50-FPN, coarsest
+    assert design["reference"]["steps"] == 4 and all(int(r.values["steps"]) == 4 for r in rows if r.values["run"] == "reference")
     promoted = [c for c in design["candidates"] if c["seeds_done"] == 2]
     assert len(rows) == 5 + 5 * n_cands + 5 * len(promoted)  # rung 0: every proxy once; rung 1: the promoted ones' second seed
     assert len(promoted) <= math.ceil(n_cands / 2)
@@ -120,7 +124,7 @@ def test_a_larger_budget_names_what_it_buys():
     timings = {128: StepTiming(128, 0.5, 2.0), 256: StepTiming(256, 1.8, 5.0)}
     cands, _ = candidates(rules, timings, 60.0, 160)
     text = larger_budget(rules, timings, 60.0, cands, 160)
-    assert "128 px trains up to 220 steps (now 100)" in text and "256 px trains up to 60 steps (does not fit now)" in text
+    assert "128 px trains up to 228 steps (now 114)" in text and "256 px trains up to 60 steps (does not fit now)" in text
 
 
 def test_plateau_runs_are_told_by_ap50_and_the_loss_curve():

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import statistics
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -99,13 +100,17 @@ def run_proxy_design(overrides: Sequence[str], options: DesignOptions, log: Call
     train_ds, val_ds = settings.evaluator.task.loaded()
     stats = dataset_stats(train_ds, val_ds, settings.proxy.data.describe())
     rules = rules_from_stats(stats)
-    timings = _timings(settings, rules, out / "timing.json", log)
+    timings = _timings(settings, rules, out / "timing.json", settings.top.resume, log)
     cands, notes = candidates(rules, timings, options.budget_s, len(train_ds.images))
     if not cands:
         raise ConfigError(f"no proxy fits --budget-s {options.budget_s:g} on this machine: {'; '.join(notes)}")
     longest = max(cands, key=lambda c: c.steps)
     ref_overrides, ref_steps, ref_s = reference_overrides(rules, timings, longest, options.reference_scale * options.budget_s, len(train_ds.images))
-    ref_overrides.update(_parse_pairs(options.reference))
+    given = _parse_pairs(options.reference)
+    ref_overrides.update(given)
+    if given:  # the steps follow the reference's own epochs, batch and data share
+        used = min(len(train_ds.images), ref_overrides.get("data.max_train_images") or len(train_ds.images))
+        ref_steps = int(ref_overrides["epochs"]) * max(1, used // int(ref_overrides["batch_size"]))
     archs = choose_candidates(settings, options.archs)
     base_seed = int(settings.proxy.seed)
     reference_runs = [PlannedRun(a, REFERENCE, base_seed, {**ref_overrides, "seed": base_seed}, ref_s) for a in archs]
@@ -154,11 +159,11 @@ def run_proxy_design(overrides: Sequence[str], options: DesignOptions, log: Call
     return DesignOutcome(out, design)
 
 
-def _timings(settings: SearchSettings, rules: DesignRules, path: Path, log: Callable[[str], None]) -> dict[int, StepTiming]:
+def _timings(settings: SearchSettings, rules: DesignRules, path: Path, resume: bool, log: Callable[[str], None]) -> dict[int, StepTiming]:
     """Seconds per step and fixed seconds per trial at each size, timed here on a typical
     architecture with the trial's threads (kept in timing.json: a resumed design reuses them, so
     its candidates are the same)."""
-    if path.exists():
+    if resume and path.exists():
         saved = json.loads(path.read_text())
         if sorted(saved) == sorted(str(s) for s in rules.sizes):
             return {int(k): StepTiming(**v) for k, v in saved.items()}
@@ -186,7 +191,7 @@ def _campaign(settings: SearchSettings, folder: DesignFolder, runs: list[Planned
     remaining = [r for r in runs if r.key not in done]
     folder.planned = runs
     if remaining:
-        progress = Progress(folder, len(runs), settings.top.progress_every_s, label=f"proxy-design {label}")
+        progress = Progress(folder, len(folder.rows) + len(remaining), settings.top.progress_every_s, label=f"proxy-design {label}")
         run_trials(settings, PlannedRuns(remaining, folder.append), len(remaining), out, "proxy-design", [progress])
         progress.print_line()
 
@@ -280,9 +285,30 @@ def _conclusion(design: dict[str, Any], settings: SearchSettings, options: Desig
     if design["best"]:
         c = by_name[design["best"]]
         lines.append(f"closest: {c['name']} ({c['describe']}): {', '.join(_short_of(c)) or 'plateau-free but unmeasured'}; written as proxy-unverified.yaml")
+        lines += _spread_lines(c, design["stats"]["val"]["boxes"])
     plateaued = [c["name"] for c in design["candidates"] if c["plateau_runs"]]
     if plateaued:
         lines.append(f"plateau runs (AP50 ~ 0: background only) under {', '.join(plateaued)}: those proxies are too short or too slow to learn for this data")
+    return lines
+
+
+def _spread_lines(c: dict[str, Any], val_boxes: int) -> list[str]:
+    """Why a proxy does not rank: how far apart its architectures' means lie against the seed
+    noise, next to the reference's spread, and how many boxes the validation score rests on."""
+    archs = [a for a in c.get("archs") or [] if a["proxy_mean"] is not None]
+    means = [a["proxy_mean"] for a in archs]
+    stds = [a["proxy_std"] for a in archs if a["proxy_std"] is not None]
+    refs = [a["reference"] for a in archs if a["reference"] is not None]
+    if len(means) < 2 or not stds:
+        return []
+    spread = statistics.stdev(means)
+    noise = statistics.fmean(stds)
+    line = f"why: its architectures' mean scores spread {spread:.3f} (std) against a seed std of {noise:.3f}"
+    if len(refs) >= 2:
+        line += f"; the reference training spreads them {statistics.stdev(refs):.3f}, so longer training separates them"
+    lines = [line]
+    if val_boxes < 300:
+        lines.append(f"the validation split holds {val_boxes} boxes: AP on so few moves a lot between seeds; more validation images lower the noise")
     return lines
 
 

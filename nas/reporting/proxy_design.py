@@ -27,6 +27,12 @@ class DesignFolder(PlannedFolder):
     CSV = "runs.csv"
     COLUMNS = (*COLUMNS, "initial_loss", "final_loss", "steps")
 
+    def headline(self) -> str:
+        """The status line's summary: proxy runs done, how many stayed on the plateau, references."""
+        proxy = [r for r in self.rows if r.values["run"] != REFERENCE]
+        refs = len(self.rows) - len(proxy)
+        return f"{len(proxy)} proxy runs ({sum(map(is_plateau, proxy))} on the plateau), {refs} reference runs"
+
 
 def run_name(proxy: str, seed_index: int) -> str:
     """The `run` cell of a candidate proxy's seed: `p3.seed1`."""
@@ -91,14 +97,14 @@ def format_design(design: Mapping[str, Any], out_dir: Path) -> str:
     lines += [f"note: {n}" for n in design["notes"]]
     ref = design["reference"]
     lines += ["", f"reference: {ref['describe']}, about {ref['est_trial_s']:.0f} s per run" + (f"; plateau on {', '.join(ref['plateau'])}" if ref["plateau"] else "")]
-    lines += ["", f"{'proxy':<5} {'setting':<58} {'est s':>6} {'run s':>6} {'seeds':>5} {'seed tau':>8} {'SNR':>6} {'ref tau':>7}  verdict"]
+    lines += ["", f"{'proxy':<5} {'setting':<70} {'est s':>6} {'run s':>6} {'seeds':>5} {'seed tau':>8} {'SNR':>6} {'ref tau':>7}  verdict"]
 
     def num(v: Any, fmt: str = ".2f") -> str:
         return "-" if v is None else format(v, fmt)
 
     for c in design["candidates"]:
         lines.append(
-            f"{c['name']:<5} {c['describe']:<58} {c['est_trial_s']:>6.0f} {num(c.get('median_trial_s'), '.0f'):>6} {c.get('seeds_done', 0):>5} "
+            f"{c['name']:<5} {c['describe']:<70} {c['est_trial_s']:>6.0f} {num(c.get('median_trial_s'), '.0f'):>6} {c.get('seeds_done', 0):>5} "
             f"{num(c.get('seed_kendall_tau')):>8} {num(c.get('signal_to_noise')):>6} {num(c.get('reference_kendall_tau')):>7}  {c['verdict']}"
         )
     lines.append("")
