@@ -5,6 +5,7 @@ a real Ray, where a few steps leave every run on the plateau, and a resume that 
 import json
 import math
 
+import numpy as np
 import pytest
 
 import nas.commands.proxy_design
@@ -16,9 +17,11 @@ from nas.runner.planned import Candidate
 from nas.settings.search import load_settings
 from proxy_tasks.design import DesignRules, ProxyCandidate, StepTiming, candidates
 from search_space.catalog import get_architecture
+from search_space.space import get_space
 
-NAMES = ("spinenet49", "resnet50_fpn", "spinenet49s", "spinenet96", "spinenet143")
-ARCHS = [Candidate(n, "catalog", get_architecture(n), 0) for n in NAMES]
+ARCHS = [Candidate("resnet50_fpn", "catalog", get_architecture("resnet50_fpn"), 0), Candidate("spinenet49", "catalog", get_architecture("spinenet49"), 0)]
+ARCHS += [Candidate(f"sample{k}", "sampled", get_space("r0_sp53").sample(np.random.default_rng(k)), 0) for k in range(3)]
+assert len({a.arch.id for a in ARCHS}) == 5
 TRUTH = [0.30, 0.10, 0.25, 0.20, 0.15]  # the reference's scores, in ARCHS order
 
 
@@ -46,7 +49,7 @@ def test_halving_keeps_cheap_rankers_and_drops_plateaus_then_chooses_the_cheapes
     cands = [cand("p0", 20.0), cand("p1", 30.0), cand("p2", 40.0), cand("p3", 10.0)]
     rung0 = REFERENCE + rows_for("p0", good[:1]) + rows_for("p1", good[:1]) + rows_for("p2", noisy[:1]) + rows_for("p3", plateau)
     summaries = {c.name: candidate_summary(rung0, c.name, ARCHS, 3, "AP") for c in cands}
-    assert summaries["p3"]["plateau_runs"] == ["resnet50_fpn seed0"]
+    assert summaries["p3"]["plateau_runs"] == ["spinenet49 seed0"]
     assert summaries["p0"]["reference_kendall_tau"] == pytest.approx(1.0) and summaries["p0"]["seed_kendall_tau"] is None
     alive, cut = _survivors(cands, summaries)
     assert [c.name for c in alive] == ["p0", "p1"] and sorted(cut) == ["p2", "p3"]  # the cheapest plateau one is out
