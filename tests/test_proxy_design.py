@@ -17,6 +17,7 @@ from nas.runner.planned import Candidate
 from nas.settings.search import load_settings
 from proxy_tasks.design import DesignRules, ProxyCandidate, StepTiming, candidates
 from search_space.catalog import get_architecture
+from search_space.errors import ConfigError
 from search_space.space import get_space
 
 ARCHS = [Candidate("resnet50_fpn", "catalog", get_architecture("resnet50_fpn"), 0), Candidate("spinenet49", "catalog", get_architecture("spinenet49"), 0)]
@@ -121,6 +122,15 @@ def test_end_to_end_on_tiny_data_recognises_plateau_runs_and_resumes(tmp_path, m
     again = run_proxy_design([*overrides, "resume=true"], options, log=lambda _m: None)  # nothing left to run
     assert len(DesignFolder(out).read_rows()) == len(rows) and again.design["candidates"] == design["candidates"]
 
+    second = tmp_path / "second"  # a design at another budget reuses the first one's reference runs
+    overrides2 = [o if not o.startswith("out_dir=") else f"out_dir={second}" for o in overrides]
+    run_proxy_design(overrides2, DesignOptions(budget_s=5.0, archs=2, seeds=2, reference_from=str(out)), log=lambda _m: None)
+    refs = {r.values["arch_id"]: r.trial_id for r in DesignFolder(second).read_rows() if r.values["run"] == "reference"}
+    assert refs == {r.values["arch_id"]: r.trial_id for r in rows if r.values["run"] == "reference"}
+    with pytest.raises(ConfigError, match="trained on other data"):
+        other = [o for o in overrides2 if not o.startswith("out_dir=")] + ["proxy.data.max_val_images=4", f"out_dir={tmp_path / 'third'}"]
+        run_proxy_design(other, DesignOptions(5.0, 2, 2, reference_from=str(out)))
+
 
 def test_a_larger_budget_names_what_it_buys():
     rules = DesignRules([128, 256], 2.0, 8, [])
@@ -138,3 +148,12 @@ def test_plateau_runs_are_told_by_ap50_and_the_loss_curve():
     assert is_plateau(row(0.03, 1.1, 1.05))  # weak, and the loss barely moved
     assert not is_plateau(row(0.03, 1.1, 0.6))  # weak but learning: a poor architecture, not a plateau
     assert not is_plateau(row(0.4, 1.1, 1.05)) and not is_plateau(row("", "", "", status="failed"))
+
+
+def test_a_plateau_the_reference_shares_is_the_architectures_not_the_proxys():
+    reference = [Row(dict(r.values, AP50=0.001 if r.values["arch"] == "sample2" else 0.6)) for r in REFERENCE]
+    scores = [[0.30, 0.10, 0.25, 0.20, 0.0005]]  # sample2 (the last) stays on the plateau under the proxy too
+    summary = candidate_summary(reference + rows_for("p0", scores), "p0", ARCHS, 3, "AP")
+    assert summary["plateau_runs"] == []
+    summary = candidate_summary(REFERENCE + rows_for("p0", scores), "p0", ARCHS, 3, "AP")
+    assert summary["plateau_runs"] == ["sample2 seed0"]

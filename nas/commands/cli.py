@@ -96,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     design.add_argument("--seeds", type=int, default=3, help="seeds per architecture for the proxies that reach the last rung (default 3)")
     design.add_argument("--reference", type=_names, default=(), help="key=value overrides of the reference training, comma-separated (e.g. image_size=256,epochs=40)")
     design.add_argument("--reference-scale", type=float, default=4.0, help="the reference run may take this many times --budget-s (default 4)")
+    design.add_argument("--reference-from", metavar="DIR", help="reuse the reference runs of an earlier proxy-design on the same data (its reference settings too)")
 
     finalize = sub.add_parser(
         "finalize",
@@ -298,7 +299,7 @@ def cmd_proxy_design(args: argparse.Namespace) -> int:
     """`spinenas proxy-design`: a proxy that ranks on the user's data."""
     from nas.commands.proxy_design import DesignOptions, format_design, run_proxy_design
 
-    options = DesignOptions(args.budget_s, args.archs, args.seeds, tuple(args.reference), args.reference_scale)
+    options = DesignOptions(args.budget_s, args.archs, args.seeds, tuple(args.reference), args.reference_scale, args.reference_from)
     outcome = run_proxy_design(args.overrides, options)
     print(format_design(outcome.design, outcome.out_dir))
     return 0

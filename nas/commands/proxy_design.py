@@ -62,6 +62,7 @@ class DesignOptions:
     seeds: int = 3
     reference: tuple[str, ...] = ()  # key=value overrides of the derived reference training
     reference_scale: float = 4.0  # the reference may take this many times the budget per run
+    reference_from: str | None = None  # an earlier design's folder on the same data: reuse its reference runs
 
     def check(self) -> None:
         if self.budget_s <= 0:
@@ -87,6 +88,7 @@ def run_proxy_design(overrides: Sequence[str], options: DesignOptions, log: Call
     cfg = settings.cfg
     if not EVALUATORS.get(settings.proxy.evaluator).trains:
         raise ConfigError(f"proxy={settings.proxy.name} does not train a detector; proxy-design needs a training proxy (proxy=custom with proxy.data.*)")
+    prior = _prior_reference(options.reference_from, settings) if options.reference_from else None
     out = Path(cfg.out_dir) if cfg.out_dir else default_out_dir("proxy-design")
     record = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
     record.design = {**asdict(options), "reference": list(options.reference)}
@@ -111,6 +113,8 @@ def run_proxy_design(overrides: Sequence[str], options: DesignOptions, log: Call
     if given:  # the steps follow the reference's own epochs, batch and data share
         used = min(len(train_ds.images), ref_overrides.get("data.max_train_images") or len(train_ds.images))
         ref_steps = int(ref_overrides["epochs"]) * max(1, used // int(ref_overrides["batch_size"]))
+    if prior is not None:  # another design's reference on the same data: its settings and finished runs
+        ref_overrides, ref_steps, ref_s = prior["overrides"], prior["steps"], prior["est_trial_s"]
     archs = choose_candidates(settings, options.archs)
     base_seed = int(settings.proxy.seed)
     reference_runs = [PlannedRun(a, REFERENCE, base_seed, {**ref_overrides, "seed": base_seed}, ref_s) for a in archs]
@@ -120,7 +124,7 @@ def run_proxy_design(overrides: Sequence[str], options: DesignOptions, log: Call
         return [PlannedRun(a, run_name(c.name, k), base_seed + k, {**c.overrides, "seed": base_seed + k}, c.est_trial_s) for a in archs]
 
     concurrent = concurrent_trials(settings, cluster_size(settings, None, None))
-    worst = len(archs) * (ref_s + sum(c.est_trial_s for c in cands) + sum(c.est_trial_s for c in cands[: math.ceil(len(cands) / 2)])
+    worst = len(archs) * ((0.0 if prior is not None else ref_s) + sum(c.est_trial_s for c in cands) + sum(c.est_trial_s for c in cands[: math.ceil(len(cands) / 2)])
                           + (options.seeds - 2) * max(c.est_trial_s for c in cands))  # fmt: skip
     log(
         f"proxy design: {len(cands)} candidate proxies x {len(archs)} architectures, up to {options.seeds} seeds; reference "
@@ -131,6 +135,8 @@ def run_proxy_design(overrides: Sequence[str], options: DesignOptions, log: Call
     summaries: dict[str, dict[str, Any]] = {}
     with ray_session(settings.ray):
         folder.start(resume=settings.top.resume)
+        if prior is not None:
+            _copy_reference_rows(folder, prior["rows"], archs)
         atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(record))
         for a in archs:
             a.arch.with_name(a.name).save(out / "archs" / f"{a.name}.yaml")
@@ -183,6 +189,33 @@ def _timings(settings: SearchSettings, rules: DesignRules, path: Path, resume: b
         log(f"  {step_s * 1000:.0f} ms/step, {fixed:.1f} s fixed (build, first step, evaluation)")
     atomic_write_text(path, json.dumps({str(k): asdict(v) for k, v in out.items()}, indent=2) + "\n")
     return out
+
+
+def _prior_reference(folder: str, settings: SearchSettings) -> dict[str, Any]:
+    """The reference of an earlier design (`--reference-from`): its overrides, steps, estimate and
+    finished reference rows; refused when it was made on other data or without a design.json."""
+    path = Path(folder)
+    if not (path / "design.json").is_file() or not (path / "config.yaml").is_file():
+        raise ConfigError(f"--reference-from {folder}: not a finished proxy-design folder (no design.json or config.yaml)")
+    saved = OmegaConf.load(path / "config.yaml")
+    now = OmegaConf.to_container(OmegaConf.structured(settings.proxy.data), resolve=True)
+    if OmegaConf.to_container(saved.proxy.data, resolve=True) != now:
+        raise ConfigError(f"--reference-from {folder}: its reference was trained on other data (proxy.data differs)")
+    if int(saved.proxy.seed) != int(settings.proxy.seed):
+        raise ConfigError(f"--reference-from {folder}: its reference used proxy.seed={saved.proxy.seed}, this design {settings.proxy.seed}")
+    reference = json.loads((path / "design.json").read_text())["reference"]
+    rows = [r for r in DesignFolder(path).read_rows() if r.values["run"] == REFERENCE and r.status == TrialStatus.OK]
+    return {**reference, "rows": rows}
+
+
+def _copy_reference_rows(folder: DesignFolder, rows: Sequence[Any], archs: Sequence[Any]) -> None:
+    """Record the earlier design's reference runs of this design's architectures as this one's."""
+    done = folder.done()
+    by_id = {a.arch.id: a for a in archs}
+    for row in rows:
+        a = by_id.get(row.values["arch_id"])
+        if a is not None and (a.arch.id, REFERENCE) not in done:
+            folder.append_row(row.trial_id, dict(row.values), arch=a.name, arch_id=a.arch.id, kind=a.kind, run=REFERENCE, seed=row.values["seed"], epochs=row.values["epochs"])
 
 
 def _campaign(settings: SearchSettings, folder: DesignFolder, runs: list[PlannedRun], out: Path, label: str) -> None:
@@ -271,7 +304,10 @@ def _short_of(s: dict[str, Any]) -> list[str]:
 def _conclusion(design: dict[str, Any], settings: SearchSettings, options: DesignOptions) -> list[str]:
     by_name = {c["name"]: c for c in design["candidates"]}
     if design["reference"]["plateau"]:
-        lines = [f"warning: the reference training stayed on the plateau for {', '.join(design['reference']['plateau'])}: its ranking is not a truth to match; raise --reference-scale"]
+        lines = [
+            f"note: the reference training left {', '.join(design['reference']['plateau'])} on the plateau too: they do not learn this "
+            f"data in {design['reference']['steps']} steps, so their plateau runs under a proxy are not held against it (raise --reference-scale to tell)"
+        ]
     else:
         lines = []
     if design["chosen"]:

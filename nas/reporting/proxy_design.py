@@ -61,7 +61,10 @@ def candidate_summary(rows: Sequence[Row], proxy: str, archs: Sequence[Any], see
     header = {"proxy": proxy, "space": "", "metric": metric, "seeds": max(1, min(seeds, done_seeds)), "reference_epochs": 1, "reference": REFERENCE}
     s = summarize([*mine, *reference], archs, header)
     walls = sorted(float(r.values["wall_s"]) for r in mine if r.status == TrialStatus.OK and _number(r.values.get("wall_s")))
-    plateau = sorted({f"{r.values['arch']} seed{r.values['run'][4:]}" for r in mine if is_plateau(r)})
+    # An architecture the reference training leaves on the plateau too does not learn this data at
+    # all: its plateau runs are the architecture's, not the proxy's luck, and are not held against it.
+    stuck = {r.values["arch"] for r in reference if is_plateau(r)}
+    plateau = sorted({f"{r.values['arch']} seed{r.values['run'][4:]}" for r in mine if is_plateau(r) and r.values["arch"] not in stuck})
     return {
         "proxy": proxy,
         "seeds_done": done_seeds,
