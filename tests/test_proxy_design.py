@@ -98,6 +98,7 @@ def test_the_written_proxy_is_what_search_composes(tmp_path):
 def test_end_to_end_on_tiny_data_recognises_plateau_runs_and_resumes(tmp_path, monkeypatch, ray_dir, capsys):
     monkeypatch.setattr(proxy_tasks.design, "MIN_STEPS", 3)  # a CI-sized proxy: a few steps, far from leaving the plateau
     monkeypatch.setattr(nas.commands.proxy_design, "TIMED_STEPS", 3)
+    monkeypatch.setattr(proxy_tasks.design, "SIZES", (128,))  # one input size: whether 256 px fits depends on the machine's load
     out = tmp_path / "design"
     overrides = ["proxy=synthetic_tiny", "proxy.data.max_train_images=16", "proxy.data.max_val_images=8", f"out_dir={out}",
                  f"ray.temp_dir={ray_dir}", "progress_every_s=1000"]  # fmt: skip
@@ -106,19 +107,24 @@ def test_end_to_end_on_tiny_data_recognises_plateau_runs_and_resumes(tmp_path, m
     design = outcome.design
     rows = DesignFolder(out).read_rows()
     n_cands = len(design["candidates"])
-    assert n_cands >= 2 and len({c["overrides"]["image_size"] for c in design["candidates"]}) == 1  # 256 px does not fit 6 s
+    assert n_cands >= 2 and {c["overrides"]["image_size"] for c in design["candidates"]} == {128}
+    assert [c["est_trial_s"] for c in design["candidates"]] == sorted(c["est_trial_s"] for c in design["candidates"])
     assert sum(r.values["run"] == "reference" for r in rows) == 5  # 2 samples + SpineNet-49, R50-FPN, coarsest
-    assert design["reference"]["steps"] == 4 and all(int(r.values["steps"]) == 4 for r in rows if r.values["run"] == "reference")
+    ref_steps = design["reference"]["steps"]  # one epoch (the override) of the reference's data share, at batch 4
+    assert ref_steps <= 4 and all(int(r.values["steps"]) == ref_steps for r in rows if r.values["run"] == "reference")
     promoted = [c for c in design["candidates"] if c["seeds_done"] == 2]
     assert len(rows) == 5 + 5 * n_cands + 5 * len(promoted)  # rung 0: every proxy once; rung 1: the promoted ones' second seed
     assert len(promoted) <= math.ceil(n_cands / 2)
     plateaued = [c for c in design["candidates"] if c["plateau_runs"]]
-    assert plateaued  # a few steps on tiny data stay on the plateau
+    # A few steps on tiny data stay on the plateau: held against the proxies, or shared by the
+    # (also short) reference and then named as the architectures' own.
+    assert plateaued or design["reference"]["plateau"]
     assert all(c["seeds_done"] == 1 for c in plateaued if any(r.endswith("seed0") for r in c["plateau_runs"]))  # not measured further
-    assert design["chosen"] is None and "plateau runs" in "\n".join(design["conclusion"])
+    conclusion = "\n".join(design["conclusion"])
+    assert ("plateau runs" in conclusion) if plateaued else ("on the plateau too" in conclusion)
+    assert (out / "proxy.yaml").exists() == (design["chosen"] is not None)
     for name in ("design.json", "design.png", "runs.csv", "timing.json", "config.yaml"):
         assert (out / name).exists(), name
-    assert not (out / "proxy.yaml").exists()
     again = run_proxy_design([*overrides, "resume=true"], options, log=lambda _m: None)  # nothing left to run
     assert len(DesignFolder(out).read_rows()) == len(rows) and again.design["candidates"] == design["candidates"]
 

@@ -146,7 +146,11 @@ def run_proxy_design(overrides: Sequence[str], options: DesignOptions, log: Call
                 break
             runs = (reference_runs if r == 0 else []) + [run for c in alive for k in seed_indices for run in planned(c, k)]
             _campaign(settings, folder, runs, out, f"rung {r}: {len(alive)} proxies, seeds {seed_indices[0]}..{seed_indices[-1]}")
-            summaries = {c.name: candidate_summary(folder.rows, c.name, archs, options.seeds, metric) for c in cands}
+            # Decide on this rung's seeds only: a resumed design holds later rungs' rows already,
+            # and must remake the same decisions the first pass made.
+            upto = seed_indices[-1]
+            seen = [row for row in folder.rows if row.values["run"] == REFERENCE or int(str(row.values["run"]).rsplit("seed", 1)[1]) <= upto]
+            summaries = {c.name: candidate_summary(seen, c.name, archs, options.seeds, metric) for c in cands}
             if r + 1 < len(rungs) and rungs[r + 1]:
                 alive, cut = _survivors(alive, summaries)
                 stopped.update({name: f"stopped after rung {r}" for name in cut})
