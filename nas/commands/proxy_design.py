@@ -34,7 +34,7 @@ from nas.commands.plan import cluster_size, concurrent_trials, typical_architect
 from nas.core.status import TrialStatus
 from nas.evaluators import EVALUATORS, with_overrides
 from nas.reporting.planned_folder import REFERENCE
-from nas.reporting.proxy_design import DesignFolder, candidate_summary, format_design, plot_design, reference_plateau, run_name
+from nas.reporting.proxy_design import DesignFolder, candidate_summary, format_design, plot_design, reference_plateau, run_name, seed_index
 from nas.reporting.run_folder import default_out_dir, parse_cell
 from nas.runner.campaign import Progress, run_trials
 from nas.runner.planned import PlannedRun, PlannedRuns
@@ -149,7 +149,7 @@ def run_proxy_design(overrides: Sequence[str], options: DesignOptions, log: Call
             # Decide on this rung's seeds only: a resumed design holds later rungs' rows already,
             # and must remake the same decisions the first pass made.
             upto = seed_indices[-1]
-            seen = [row for row in folder.rows if row.values["run"] == REFERENCE or int(str(row.values["run"]).rsplit("seed", 1)[1]) <= upto]
+            seen = [row for row in folder.rows if row.values["run"] == REFERENCE or seed_index(row.values["run"]) <= upto]
             summaries = {c.name: candidate_summary(seen, c.name, archs, options.seeds, metric) for c in cands}
             if r + 1 < len(rungs) and rungs[r + 1]:
                 alive, cut = _survivors(alive, summaries)

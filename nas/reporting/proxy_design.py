@@ -39,6 +39,11 @@ def run_name(proxy: str, seed_index: int) -> str:
     return f"{proxy}.seed{seed_index}"
 
 
+def seed_index(run: str) -> int:
+    """The seed index of a `run_name` cell, or of its `seed<k>` part (`p3.seed1`, `seed1` -> 1)."""
+    return int(str(run).rsplit("seed", 1)[1])
+
+
 def is_plateau(row: Row) -> bool:
     """A finished run whose detector never left the background-only plateau: AP50 near 0, or a
     weak AP50 with a loss curve that ends about where it began."""
@@ -57,14 +62,14 @@ def candidate_summary(rows: Sequence[Row], proxy: str, archs: Sequence[Any], see
     prefix = f"{proxy}."
     mine = [dataclasses.replace(r, values={**r.values, "run": r.values["run"][len(prefix):]}) for r in rows if str(r.values["run"]).startswith(prefix)]
     reference = [r for r in rows if r.values["run"] == REFERENCE]
-    done_seeds = max((int(r.values["run"][4:]) + 1 for r in mine), default=0)
+    done_seeds = max((seed_index(r.values["run"]) + 1 for r in mine), default=0)
     header = {"proxy": proxy, "space": "", "metric": metric, "seeds": max(1, min(seeds, done_seeds)), "reference_epochs": 1, "reference": REFERENCE}
     s = summarize([*mine, *reference], archs, header)
     walls = sorted(float(r.values["wall_s"]) for r in mine if r.status == TrialStatus.OK and _number(r.values.get("wall_s")))
     # An architecture the reference training leaves on the plateau too does not learn this data at
     # all: its plateau runs are the architecture's, not the proxy's luck, and are not held against it.
     stuck = {r.values["arch"] for r in reference if is_plateau(r)}
-    plateau = sorted({f"{r.values['arch']} seed{r.values['run'][4:]}" for r in mine if is_plateau(r) and r.values["arch"] not in stuck})
+    plateau = sorted({f"{r.values['arch']} {r.values['run']}" for r in mine if is_plateau(r) and r.values["arch"] not in stuck})
     return {
         "proxy": proxy,
         "seeds_done": done_seeds,
