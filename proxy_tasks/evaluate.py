@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from proxy_tasks.cache import ImageCache
+from proxy_tasks.config import BACKENDS
 from proxy_tasks.data import CocoDataset
 from proxy_tasks.loader import BatchLoader, normalize
 from proxy_tasks.retinanet import RetinaNet
@@ -19,7 +20,7 @@ from proxy_tasks.train import autocast
 from search_space.errors import InputError
 
 METRICS: tuple[str, ...] = ("AP", "AP50", "AP75", "APs", "APm", "APl")
-BACKENDS: tuple[str, ...] = ("pycocotools", "faster_coco_eval")
+
 
 
 def coco_metrics(

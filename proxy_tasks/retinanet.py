@@ -8,65 +8,17 @@ which the head's `(N, A*K, H, W)` maps flatten after moving channels last.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from proxy_tasks.config import AnchorConfig, DetectorConfig, InferenceConfig, LossConfig
 from proxy_tasks.boxes import batched_nms, box_iou, decode, encode
 from search_space.builder import Backbone, build_backbone
-from search_space.catalog import BackboneConfig
 from search_space.head import RetinaNetHead
-from search_space.spec import OUTPUT_LEVELS, Architecture
-
-
-@dataclass(frozen=True)
-class AnchorConfig:
-    """Anchors per location: `num_scales` octave scales x `aspect_ratios`, base size anchor_size x stride."""
-
-    anchor_size: float = 3.0
-    num_scales: int = 3
-    aspect_ratios: tuple[float, ...] = (0.5, 1.0, 2.0)
-    levels: tuple[int, ...] = OUTPUT_LEVELS
-
-    @property
-    def num_anchors(self) -> int:
-        return self.num_scales * len(self.aspect_ratios)
-
-
-@dataclass
-class LossConfig:
-    """Focal loss and Huber box loss as in the official configs."""
-
-    focal_alpha: float = 0.25
-    focal_gamma: float = 1.5
-    huber_delta: float = 0.1
-    box_loss_weight: float = 50.0
-    positive_iou: float = 0.5
-    negative_iou: float = 0.4
-
-
-@dataclass
-class InferenceConfig:
-    """Post-processing: score threshold, per-level top-k, class-wise NMS, detections per image."""
-
-    score_threshold: float = 0.05
-    topk_per_level: int = 1000
-    nms_iou: float = 0.5
-    max_detections: int = 100
-
-
-@dataclass(frozen=True)
-class DetectorConfig:
-    """Everything that shapes a detector: backbone scaling, head, anchors, loss, inference."""
-
-    backbone: BackboneConfig = field(default_factory=BackboneConfig)
-    head_filters: int = 256
-    head_convs: int = 4
-    anchors: AnchorConfig = field(default_factory=AnchorConfig)
-    loss: LossConfig = field(default_factory=LossConfig)
-    inference: InferenceConfig = field(default_factory=InferenceConfig)
+from search_space.spec import Architecture
 
 
 def generate_anchors(image_size: int, cfg: AnchorConfig, device: torch.device | str = "cpu") -> torch.Tensor:

@@ -10,6 +10,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from proxy_tasks.config import OptimConfig
 from proxy_tasks.loader import BatchLoader, normalize
 from proxy_tasks.retinanet import RetinaNet
 from search_space.errors import SpineNASError
@@ -17,29 +18,6 @@ from search_space.errors import SpineNASError
 
 class NonFiniteLossError(SpineNASError, FloatingPointError):
     """The training loss became NaN or infinite; the trial is failed, not retried."""
-
-
-OPTIMIZERS = ("sgd", "adamw")
-
-
-@dataclass
-class OptimConfig:
-    """Optimiser and schedule; `lr` is for the configured batch size.
-
-    `sgd` is the official recipe (momentum, L2 weight decay); `adamw` (decoupled weight decay,
-    betas 0.9/0.999) reaches a usable detector in far fewer steps, which short CPU proxies need.
-    """
-
-    lr: float = 0.08
-    momentum: float = 0.9
-    weight_decay: float = 4e-5
-    warmup_steps: int = 100
-    grad_clip: float = 10.0
-    optimizer: str = "sgd"
-
-    def __post_init__(self) -> None:
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
 
 
 INITIAL_STEPS = 5  # steps averaged into `TrainStats.initial_loss`

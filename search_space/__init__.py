@@ -1,36 +1,49 @@
 """Architectures as data, the SpineNet search spaces, and the PyTorch backbones built from them.
 
-This package knows nothing of Ray, Hydra or datasets: import it just to build a SpineNet.
+This package knows nothing of Ray, Hydra or datasets: import it just to build a SpineNet. Its names
+are loaded on first use, so that `search_space.spec` or `search_space.catalog` alone (a command
+line, a config check) does not import torch.
 """
 
-from search_space.builder import build_backbone
-from search_space.catalog import ModelPreset, get_architecture, get_preset, list_architectures
-from search_space.cost import Cost, measure
-from search_space.errors import SpineNASError
-from search_space.export import DetectionBackbone, spinenet_backbone
-from search_space.head import RetinaNetHead
-from search_space.space import Decision, SearchSpace, get_space, list_spaces
-from search_space.spec import Architecture, BlockSpec, SpecError, StemGroup, load_architecture
+from __future__ import annotations
 
-__all__ = [
-    "Architecture",
-    "BlockSpec",
-    "Cost",
-    "Decision",
-    "DetectionBackbone",
-    "ModelPreset",
-    "RetinaNetHead",
-    "SearchSpace",
-    "SpecError",
-    "SpineNASError",
-    "StemGroup",
-    "build_backbone",
-    "get_architecture",
-    "get_preset",
-    "get_space",
-    "list_architectures",
-    "list_spaces",
-    "load_architecture",
-    "measure",
-    "spinenet_backbone",
-]
+import importlib
+from typing import Any
+
+_HOMES = {
+    "build_backbone": "builder",
+    "ModelPreset": "catalog",
+    "get_architecture": "catalog",
+    "get_preset": "catalog",
+    "list_architectures": "catalog",
+    "Cost": "cost",
+    "measure": "cost",
+    "SpineNASError": "errors",
+    "DetectionBackbone": "export",
+    "spinenet_backbone": "export",
+    "RetinaNetHead": "head",
+    "Decision": "space",
+    "SearchSpace": "space",
+    "get_space": "space",
+    "list_spaces": "space",
+    "Architecture": "spec",
+    "BlockSpec": "spec",
+    "SpecError": "spec",
+    "StemGroup": "spec",
+    "load_architecture": "spec",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    """`search_space.X` imports X's module the first time it is asked for."""
+    if name not in _HOMES:
+        raise AttributeError(f"module 'search_space' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"search_space.{_HOMES[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOMES))

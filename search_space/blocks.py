@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from search_space.catalog import NORMS
 from search_space.errors import InputError
 from search_space.spec import EXPANSION
 
@@ -26,7 +27,6 @@ def make_activation(name: str) -> nn.Module:
         raise InputError(f"unknown activation {name!r}; valid: {', '.join(ACTIVATIONS)}") from None
 
 
-NORMS = ("batch", "group")
 GROUP_CHANNELS = 8  # channels per group of group norm
 
 

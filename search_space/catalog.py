@@ -44,6 +44,9 @@ RESNET50_STEM: tuple[StemGroup, ...] = (
 )
 
 
+NORMS = ("batch", "group")  # batch norm (official) or group norm (`search_space.blocks.norm_layer`)
+
+
 @dataclass(frozen=True)
 class BackboneConfig:
     """Scaling arguments of `build_backbone`, as plain values (models never see a config object)."""

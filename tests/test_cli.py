@@ -62,3 +62,29 @@ def test_invalid_spec_file_names_block_and_rule(tmp_path, capsys):
     assert main(["show", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "bad.yaml: architecture 'b', block 1: level 9 outside 2..7" in err
+
+
+HEAVY = ("torch", "ray", "matplotlib", "pandas")
+
+
+@pytest.mark.parametrize(
+    "args, code",
+    [
+        (["--help"], 0),
+        (["search", "trials=abc"], 2),
+        (["search", "searcher.lr=x"], 2),
+        (["fidelity", "proxy.epochs=0"], 2),
+        (["search", "not_a_key=1"], 2),
+    ],
+)
+def test_help_and_config_mistakes_load_neither_torch_nor_ray(args, code, tmp_path):
+    """`--help` and a refused config answer without importing torch, Ray, matplotlib or pandas
+    (seconds each on a slow laptop; benchmarks/RESULTS.md has the import times)."""
+    probe = (
+        "import sys\nfrom nas.commands.cli import main\n"
+        f"try:\n    code = main({args!r})\nexcept SystemExit as e:\n    code = e.code\n"
+        f"print('LOADED', [m for m in {HEAVY!r} if m in sys.modules], code)\n"
+    )
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert proc.stdout.strip().splitlines()[-1] == f"LOADED [] {code}", proc.stdout + proc.stderr

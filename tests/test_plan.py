@@ -1,4 +1,5 @@
-"""`spinenas plan`: a timed trial scaled to the search, checked against a real search's trials."""
+"""`spinenas plan`: a timed trial scaled to the search. How close the estimate comes to a real
+search's trials is a timing: benchmarks/plan_accuracy.py measures it, results in benchmarks/RESULTS.md."""
 
 import json
 
@@ -7,24 +8,7 @@ import pytest
 from nas.commands.cli import main
 from nas.settings.schemas import ConfigError
 from nas.commands.plan import Cluster, concurrent_trials, plan
-from nas.reporting.trials import SearchFolder
 from nas.settings.search import load_settings
-from nas.commands.search import run_search
-
-
-@pytest.mark.slow
-def test_plan_per_trial_time_is_within_2x_of_a_measured_trial(tmp_path):
-    args = ["proxy=synthetic_tiny", "proxy.epochs=2", "trials=2", "max_concurrent=1", "trial.cpus=2"]
-    estimate = plan(args, steps=8)
-    assert estimate.measured["steps_timed"] == 8 and estimate.measured["steps_per_epoch"] == 256 // 8  # tiny: 256 images, batch 8
-    assert estimate.concurrent == 1 and estimate.wall_s >= 2 * estimate.per_trial_s
-
-    run_search([*args, f"out_dir={tmp_path / 'run'}"])
-    rows = SearchFolder(tmp_path / "run").read_rows()
-    measured = [float(r.values["wall_s"]) for r in rows if r.status == "ok"]
-    assert len(measured) == 2
-    ratio = estimate.per_trial_s / (sum(measured) / len(measured))
-    assert 0.5 <= ratio <= 2.0, (estimate.per_trial_s, measured)
 
 
 @pytest.mark.parametrize(
@@ -52,3 +36,13 @@ def test_plan_cli_prints_json_for_a_given_cluster(capsys):
     assert out["per_trial_s"] == pytest.approx(0.2, abs=0.1)
     assert out["gpu_hours"] == pytest.approx(1000 * out["per_trial_s"] * 0.5 / 3600)
     assert out["wall_s"] == pytest.approx(out["measured"]["setup_s"] + 1000 * out["per_trial_s"] / 16)
+
+
+@pytest.mark.slow
+def test_plan_times_the_asked_steps_of_a_real_trial_and_scales_them():
+    """The real timing path (a tiny trial's first steps); its accuracy against a real search is
+    benchmarks/plan_accuracy.py's, not a test's."""
+    args = ["proxy=synthetic_tiny", "proxy.epochs=2", "trials=2", "max_concurrent=1", "trial.cpus=2"]
+    estimate = plan(args, steps=3)
+    assert estimate.measured["steps_timed"] == 3 and estimate.measured["steps_per_epoch"] == 256 // 8  # tiny: 256 images, batch 8
+    assert estimate.concurrent == 1 and estimate.wall_s >= 2 * estimate.per_trial_s > 0

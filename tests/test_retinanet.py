@@ -5,7 +5,8 @@ import torch
 
 from proxy_tasks.boxes import encode
 from search_space.catalog import BackboneConfig
-from proxy_tasks.retinanet import AnchorConfig, DetectorConfig, LossConfig, build_detector, focal_loss, generate_anchors, match_anchors
+from proxy_tasks.config import AnchorConfig, DetectorConfig, LossConfig
+from proxy_tasks.retinanet import build_detector, focal_loss, generate_anchors, match_anchors
 from search_space import get_architecture
 
 

@@ -7,7 +7,8 @@ import torch
 
 from nas.settings.schemas import compose, proxy_config
 from proxy_tasks.evaluate import evaluate_model
-from proxy_tasks.task import DataConfig, ProxyTask
+from proxy_tasks.config import DataConfig
+from proxy_tasks.task import ProxyTask
 from proxy_tasks.retinanet import build_detector
 from proxy_tasks.train import recalibrate_batch_norm
 from proxy_tasks.loader import BatchLoader

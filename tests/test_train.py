@@ -7,9 +7,10 @@ from proxy_tasks.cache import build_cache
 from proxy_tasks.data import load_coco
 from proxy_tasks.loader import BatchLoader
 from search_space.catalog import BackboneConfig
-from proxy_tasks.retinanet import DetectorConfig, build_detector
+from proxy_tasks.config import DetectorConfig, OptimConfig
+from proxy_tasks.retinanet import build_detector
 from proxy_tasks.synthetic import SYNTHETIC_PRESETS, ensure_synthetic
-from proxy_tasks.train import NonFiniteLossError, OptimConfig, autocast_dtype, lr_at, make_optimizer, train
+from proxy_tasks.train import NonFiniteLossError, autocast_dtype, lr_at, make_optimizer, train
 from search_space import get_architecture
 
 

@@ -10,7 +10,7 @@ from nas.rewards import RewardConfig
 from nas.settings.search import load_settings
 from nas.runner.trial import node_name, run_trial
 from nas.evaluators import SurrogateOptions
-from proxy_tasks.task import ProxyConfig
+from proxy_tasks.config import ProxyConfig
 from search_space import get_space
 
 

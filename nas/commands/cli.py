@@ -8,11 +8,11 @@ import sys
 from typing import Any, Callable, Sequence
 
 from search_space.catalog import PRESETS, get_preset, preset_for, preset_name_for, resolve_architecture
-from search_space.cost import measure
 from search_space.errors import SpineNASError
 from search_space.spec import Architecture
 
 EXIT_USAGE = 2
+SEARCH_CONFIG_COMMANDS = ("search", "plan", "fidelity", "proxy-design")  # composed as conf/search.yaml
 
 
 class UserError(SpineNASError):
@@ -180,6 +180,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
+        if args.command in SEARCH_CONFIG_COMMANDS:  # a config mistake is refused before torch and Ray load
+            from nas.settings.search import check_overrides
+
+            check_overrides(args.overrides)
         return args.func(args)
     except SpineNASError as e:  # the user's input: one line; anything else is our bug and shows its traceback
         print(f"spinenas {args.command}: error: {e}", file=sys.stderr)
@@ -188,6 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     """`spinenas show`: the architecture as a table or JSON, with params and FLOPs."""
+    from search_space.cost import measure
+
     arch = resolve_architecture(args.arch)
     preset = get_preset(args.preset) if args.preset else preset_for(args.arch)
     size = args.image_size or preset.image_size

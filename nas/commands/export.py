@@ -10,8 +10,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from proxy_tasks.retinanet import DetectorConfig, InferenceConfig, LossConfig, build_detector
-from proxy_tasks.task import ModelScaling
+from proxy_tasks.config import DetectorConfig, InferenceConfig, LossConfig, ModelScaling
+from proxy_tasks.retinanet import build_detector
 from search_space.catalog import ModelPreset, get_preset, preset_for, resolve_architecture
 from search_space.errors import InputError
 from search_space.export import DetectionBackbone, flatten, load_weights, max_difference, output_names, read_tensors, run_exported, save_module

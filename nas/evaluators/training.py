@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from nas.core.schedule import SchedulerConfig, expected_epochs, rung_epochs
 from nas.evaluators.base import Reference, TrialContext
-from proxy_tasks.task import ProxyConfig, ProxyTask
+from proxy_tasks.config import ProxyConfig
 from search_space.catalog import ModelPreset
 from search_space.spec import Architecture
+
+if TYPE_CHECKING:  # torch loads with the first task, not with the config schemas
+    from proxy_tasks.task import ProxyTask
 
 
 @dataclass
@@ -25,6 +28,8 @@ _TASKS: list[ProxyTask] = []  # this process's tasks: options that differ only i
 def shared_task(options: ProxyConfig) -> ProxyTask:
     """A quiet `ProxyTask` for `options` that shares the validated, cached data of an earlier task of
     this process on the same data (a re-used trial worker prepares its data once)."""
+    from proxy_tasks.task import ProxyTask
+
     sibling = next((t for t in _TASKS if t.config.data == options.data), None)
     task = sibling.variant(options) if sibling else ProxyTask(options, log=lambda _msg: None)
     if sibling is None:

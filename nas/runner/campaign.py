@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, TextIO
 
 from ray.tune import Callback
 from ray.tune.search import Searcher
@@ -105,11 +105,21 @@ class SearcherBridge(Searcher):
 class Progress(Callback):
     """Prints a live status line: trials done/running/failed, the folder's headline (best so far),
     elapsed and time left (per unit of the folder's `work`: trials, or epochs where trials differ
-    in length); counts trials restarted after a lost worker into the folder's `retries`."""
+    in length); counts trials restarted after a lost worker into the folder's `retries`.
 
-    def __init__(self, folder: RunFolder, total: int, every_s: float, label: str = "search", tick: Callable[[], None] | None = None) -> None:
+    On a terminal the line comes every `every_s`; into a log file or pipe it comes when a trial
+    finishes or fails and otherwise at most every `quiet_every_s`, so a long search's log stays
+    short. `tick` (the report's catch-up) runs every `every_s` either way."""
+
+    def __init__(
+        self, folder: RunFolder, total: int, every_s: float, label: str = "search", tick: Callable[[], None] | None = None,
+        stream: TextIO | None = None, quiet_every_s: float = 60.0,
+    ) -> None:  # fmt: skip
         super().__init__()
         self.folder, self.total, self.every_s, self.label = folder, total, every_s, label
+        self.stream = stream or sys.stderr
+        self.line_every_s = every_s if _is_terminal(self.stream) else max(every_s, quiet_every_s)
+        self.ticked = 0.0
         self.tick = tick  # called with each timed status line (the report catches up there)
         self.start = time.perf_counter()
         self.start_rows = len(folder.rows)
@@ -119,10 +129,12 @@ class Progress(Callback):
 
     def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
         self.running = sum(t.status == "RUNNING" for t in trials)
-        if time.perf_counter() - self.last >= self.every_s:
+        now = time.perf_counter()
+        if now - self.last >= self.line_every_s:
             self.print_line()
-            if self.tick is not None:
-                self.tick()
+        if self.tick is not None and now - self.ticked >= self.every_s:
+            self.ticked = now
+            self.tick()
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self.running = sum(t.status == "RUNNING" and t is not trial for t in trials)  # Tune updates it later
@@ -134,7 +146,7 @@ class Progress(Callback):
     def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         """A trial lost with its worker or node is started again (trial.max_failures)."""
         self.folder.retries[trial.trial_id] = self.folder.retries.get(trial.trial_id, 0) + 1
-        print(f"[{self.label}] trial {trial.trial_id} lost its worker or node; retrying it", file=sys.stderr, flush=True)
+        print(f"[{self.label}] trial {trial.trial_id} lost its worker or node; retrying it", file=self.stream, flush=True)
 
     def print_line(self) -> None:
         self.last = time.perf_counter()
@@ -156,9 +168,16 @@ class Progress(Callback):
         print(
             f"[{self.label}] {done}/{self.total} done, {self.running} running, {failed} failed{f', {stopped} stopped' if stopped else ''} | {self.folder.headline()} | "
             f"elapsed {_hms(elapsed)} | left {left}",
-            file=sys.stderr,
+            file=self.stream,
             flush=True,
         )
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # a closed or odd stream: treat as a log
+        return False
 
 
 def _hms(seconds: float) -> str:

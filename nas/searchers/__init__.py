@@ -13,80 +13,19 @@ state), its options dataclass and builder, and one `SEARCHER_KINDS.register` lin
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, fields
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable
 
-from nas.searchers.base import ArchSearcher, Completion, Proposal
-from nas.searchers.controller import ControllerConfig
-from nas.searchers.controller_searcher import ControllerSearcher
-from nas.searchers.evolution import EvolutionSearcher
-from nas.searchers.random_search import RandomSearcher
+from nas.searchers.options import ControllerConfig, ControllerOptions, EvolutionOptions, PPOOptions, RandomOptions
 from search_space.errors import ConfigError
 from search_space.registry import Registry
-from search_space.space import SearchSpace
 
+if TYPE_CHECKING:  # torch and Ray load with the first searcher built, not with the config schemas
+    from nas.searchers.base import ArchSearcher
+    from search_space.space import SearchSpace
 
-@dataclass
-class ControllerOptions(ControllerConfig):
-    """`searcher=reinforce|ppo`: the controller's settings and how completions are batched into
-    policy updates (`batch_size` per update, `late_batch_size` after `late_after` completions, each
-    update also re-learning the last `reuse` completions). Defaults: REINFORCE's (docs/search.md)."""
-
-    name: str = "reinforce"
-    batch_size: int = 2
-    late_batch_size: Optional[int] = 8  # None: batch_size throughout
-    late_after: int = 64
-    reuse: int = 16
-
-    def validate(self) -> None:
-        """Raise `ValueError` naming the key for values no controller can use."""
-        late = self.late_batch_size or self.batch_size
-        if min(self.batch_size, late) < 1 or self.reuse < 0 or self.late_after < 0:
-            raise ValueError(
-                f"searcher.batch_size and searcher.late_batch_size must be >= 1, searcher.reuse and searcher.late_after >= 0; "
-                f"got {self.batch_size}, {self.late_batch_size}, {self.reuse}, {self.late_after}"
-            )
-
-
-@dataclass
-class PPOOptions(ControllerOptions):
-    """`searcher=ppo`: the same controller trained with clipped PPO on each batch of completions;
-    a smaller learning rate, a small entropy bonus, a fixed batch and no re-use."""
-
-    name: str = "ppo"
-    batch_size: int = 4
-    late_batch_size: Optional[int] = None
-    late_after: int = 0
-    reuse: int = 0
-    lr: float = 0.001
-    entropy_weight: float = 0.001
-    tanh_constant: Optional[float] = 2.5
-
-
-@dataclass
-class EvolutionOptions:
-    """`searcher=evolution`: regularized evolution's population and tournament size."""
-
-    name: str = "evolution"
-    population: int = 20
-    sample_size: int = 5
-
-    def validate(self) -> None:
-        if not 1 <= self.sample_size <= self.population:
-            raise ValueError(f"searcher.sample_size must be between 1 and searcher.population, got {self.sample_size} and {self.population}")
-
-
-@dataclass
-class RandomOptions:
-    """`searcher=random`: no options."""
-
-    name: str = "random"
-
-    def validate(self) -> None:
-        pass
-
-
-Builder = Callable[..., ArchSearcher]  # (space, options, concurrency, **common) -> searcher
+Builder = Callable[..., "ArchSearcher"]  # (space, options, concurrency, **common) -> searcher
 
 
 @dataclass(frozen=True)
@@ -98,6 +37,8 @@ class SearcherKind:
 
 
 def _controller(space: SearchSpace, o: ControllerOptions, concurrency: int, **common: Any) -> ArchSearcher:
+    from nas.searchers.controller_searcher import ControllerSearcher
+
     rule = {f.name: getattr(o, f.name) for f in fields(ControllerConfig)}
     return ControllerSearcher(
         space, ControllerConfig(**rule), batch_size=o.batch_size, reuse=o.reuse, late_batch_size=o.late_batch_size,
@@ -106,10 +47,14 @@ def _controller(space: SearchSpace, o: ControllerOptions, concurrency: int, **co
 
 
 def _evolution(space: SearchSpace, o: EvolutionOptions, concurrency: int, **common: Any) -> ArchSearcher:
+    from nas.searchers.evolution import EvolutionSearcher
+
     return EvolutionSearcher(space, population=o.population, sample_size=o.sample_size, **common)
 
 
 def _random(space: SearchSpace, o: RandomOptions, concurrency: int, **common: Any) -> ArchSearcher:
+    from nas.searchers.random_search import RandomSearcher
+
     return RandomSearcher(space, **common)
 
 
@@ -153,3 +98,16 @@ __all__ = [
     "ArchSearcher", "Completion", "ControllerOptions", "ControllerSearcher", "EvolutionOptions", "EvolutionSearcher", "PPOOptions",
     "Proposal", "RandomOptions", "RandomSearcher", "SEARCHERS", "SEARCHER_KINDS", "make_searcher", "searcher_options",
 ]  # fmt: skip
+
+
+_LAZY = {
+    "ArchSearcher": "base", "Completion": "base", "Proposal": "base", "ControllerSearcher": "controller_searcher",
+    "EvolutionSearcher": "evolution", "RandomSearcher": "random_search",
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    """The searcher classes load (with torch and Ray) when first asked for."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'nas.searchers' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"nas.searchers.{_LAZY[name]}"), name)

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nas.searchers.options import ControllerConfig
 from search_space.space import SearchSpace
 
 NEG_INF = -1e9
@@ -35,23 +36,6 @@ def one_thread() -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
-
-
-@dataclass
-class ControllerConfig:
-    """Policy size and the learning rule's settings."""
-
-    hidden: int = 64
-    lr: float = 0.015
-    entropy_weight: float = 0.002  # keeps a little exploration late in a search (benchmarks/RESULTS.md)
-    baseline_decay: float = 0.9
-    tanh_constant: float | None = 5.0  # logits = c * tanh(logits / c) bounds how sure a choice can get
-    temperature: float = 1.0
-    grad_clip: float = 5.0
-    ppo_clip: float = 0.2
-    ppo_epochs: int = 4
-    max_importance_weight: float = 2.0  # REINFORCE: truncated ratio new/old policy of late rewards
-    normalize_advantage: bool = False  # divide advantages by a running std of the rewards
 
 
 @dataclass

@@ -26,7 +26,7 @@ from nas.core.schedule import SchedulerConfig
 from nas.evaluators import EVALUATORS, TrainingOptions
 from nas.rewards import REWARDS, RewardConfig
 from nas.searchers import SEARCHER_KINDS
-from proxy_tasks.task import DataConfig, ProxyConfig
+from proxy_tasks.config import DataConfig, ProxyConfig
 from search_space.errors import ConfigError, SpineNASError
 from search_space.registry import Registry
 from search_space.space import SearchSpace, get_space

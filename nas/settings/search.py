@@ -84,18 +84,29 @@ def run_settings(run_dir: Path, overrides: Sequence[str]) -> SearchSettings:
 
 def settings_of(cfg: DictConfig) -> SearchSettings:
     """A composed (or read back) search config as typed, checked settings."""
-    top = search_top_level(cfg)
-    _check(top)
-    space = search_space_of(cfg)
-    searcher = typed_group("searcher", cfg.searcher)  # a wrong option or value stops here, before Ray
-    proxy = proxy_config(cfg.proxy)
-    evaluator = build_evaluator(proxy)
-    scheduler = scheduler_config(cfg.scheduler, evaluator.epochs)
-    reward = reward_config(cfg.reward)
+    top, space, searcher, evaluator, scheduler, reward = _typed(cfg)
     evaluator.check()  # last: the slowest
     _check_costs(reward, evaluator, space, top.preset, cfg.proxy.get("name"))
     evaluator.fit_to_trial(top.trial.gpus)
     return SearchSettings(cfg, top, space, searcher, evaluator.options, evaluator, reward, scheduler, ray_config(cfg.ray))
+
+
+def check_overrides(overrides: Sequence[str]) -> None:
+    """Refuse what can be refused before torch or Ray load (the command line calls this first):
+    keys, types and values of every group. The evaluator's inputs are checked by `load_settings`."""
+    cfg = compose("search", overrides)
+    _typed(cfg)
+    ray_config(cfg.ray)
+
+
+def _typed(cfg: DictConfig) -> tuple[SearchTopLevel, SearchSpace, Any, Evaluator, SchedulerConfig, Any]:
+    top = search_top_level(cfg)
+    _check(top)
+    space = search_space_of(cfg)
+    searcher = typed_group("searcher", cfg.searcher)  # a wrong option or value stops here, before Ray
+    evaluator = build_evaluator(proxy_config(cfg.proxy))
+    scheduler = scheduler_config(cfg.scheduler, evaluator.epochs)
+    return top, space, searcher, evaluator, scheduler, reward_config(cfg.reward)
 
 
 def _check_costs(reward: Any, evaluator: Evaluator, space: SearchSpace, preset: str, proxy_name: str | None) -> None:

@@ -1,0 +1,66 @@
+"""The status line of a campaign (`nas.runner.campaign.Progress`): how often it prints on a
+terminal and into a log, and that the report's catch-up keeps its own pace."""
+
+import io
+from types import SimpleNamespace
+
+import pytest
+
+from nas.reporting.run_folder import RunFolder
+from nas.runner import campaign
+from nas.runner.campaign import Progress
+
+
+class Folder(RunFolder):
+    CSV = "rows.csv"
+    COLUMNS = ("number", "trial_id", "status", "reward", "error", "finished_at")
+
+    def headline(self) -> str:
+        return f"{len(self.rows)} rows"
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    now = {"t": 1000.0}
+    monkeypatch.setattr(campaign.time, "perf_counter", lambda: now["t"])
+    return now
+
+
+def _run(progress: Progress, folder: Folder, clock: dict, seconds: int, finish_at: set[int]) -> None:
+    """Tune's loop, one step a second for `seconds`; a trial finishes at each second in `finish_at`."""
+    running = [SimpleNamespace(status="RUNNING")]
+    for second in range(1, seconds + 1):
+        clock["t"] += 1.0
+        if second in finish_at:
+            folder.append_row(f"t{second}", {"status": "ok", "reward": 0.1})
+            progress.on_trial_complete(second, running, SimpleNamespace(status="TERMINATED"))
+        progress.on_step_end(second, running)
+
+
+def test_a_log_gets_a_line_per_finished_trial_and_at_most_one_a_minute(tmp_path, clock):
+    folder = Folder(tmp_path)
+    folder.start(resume=False)
+    log, ticks = io.StringIO(), []
+    progress = Progress(folder, total=10, every_s=10, tick=lambda: ticks.append(clock["t"]), stream=log)
+    _run(progress, folder, clock, seconds=300, finish_at={100, 130})
+    lines = log.getvalue().splitlines()
+    # A line at the start, then one a minute after the last line, and one at each finished trial
+    # (100 s, 130 s): six in five minutes where a 10-second status line would have written 31.
+    elapsed = [line.split("elapsed ")[1].split(" ")[0] for line in lines]
+    assert elapsed == ["0m01s", "1m01s", "1m40s", "2m10s", "3m10s", "4m10s"], lines
+    assert "1/10 done" in lines[2] and "2/10 done" in lines[3]
+    assert len(ticks) == 30  # the report still catches up every 10 s
+
+
+def test_a_terminal_gets_the_line_every_every_s(tmp_path, clock):
+    folder = Folder(tmp_path)
+    folder.start(resume=False)
+    tty = Terminal()
+    progress = Progress(folder, total=10, every_s=10, stream=tty)
+    _run(progress, folder, clock, seconds=300, finish_at={100})
+    assert len(tty.getvalue().splitlines()) == 31  # 30 timed lines and one completion line
