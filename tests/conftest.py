@@ -33,3 +33,21 @@ def ray_dir():
     yield path
     stop_ray_processes_of(path)
     shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def shared_ray(_session_cache):
+    """One local Ray for the whole test session, started in this process: every in-process
+    campaign (run_search, run_fidelity, run_finalize, run_proxy_design) joins it, as
+    `nas.runner.ray_session` joins a Ray its process already runs, instead of starting and
+    stopping its own (3-5 s each). Its processes are stopped by PID at the end."""
+    import ray
+
+    from tests.ray_cluster import stop_ray_processes_of
+
+    path = tempfile.mkdtemp(prefix="rs", dir="/tmp")
+    ray.init(num_cpus=2, num_gpus=0, include_dashboard=False, log_to_driver=False, _temp_dir=path)
+    yield path
+    ray.shutdown()
+    stop_ray_processes_of(path)
+    shutil.rmtree(path, ignore_errors=True)
