@@ -24,9 +24,10 @@ def _session_cache(tmp_path_factory):
 
 
 @pytest.fixture
-def ray_dir():
-    """A short per-test Ray session folder (socket paths must stay under ~100 characters); the
-    Ray processes started in it are stopped by PID afterwards."""
+def ray_dir(shared_ray):
+    """A short per-test Ray session folder (socket paths must stay under ~100 characters) for the
+    Ray a test's subprocess starts (`python -m nas ...`); its processes are stopped by PID
+    afterwards. Campaigns run in this process join the session's `shared_ray` instead."""
     from tests.ray_cluster import stop_ray_processes_of
 
     path = tempfile.mkdtemp(prefix="rt", dir="/tmp")

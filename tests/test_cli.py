@@ -75,6 +75,9 @@ HEAVY = ("torch", "ray", "matplotlib", "pandas")
         (["search", "searcher.lr=x"], 2),
         (["fidelity", "proxy.epochs=0"], 2),
         (["search", "not_a_key=1"], 2),
+        (["train", "proxy.epochz=3"], 2),
+        (["train", "arch=spinenet50"], 2),
+        (["show", "spinenet50"], 2),
     ],
 )
 def test_help_and_config_mistakes_load_neither_torch_nor_ray(args, code, tmp_path):

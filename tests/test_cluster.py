@@ -45,7 +45,8 @@ def search(args, env):
 
 def test_trials_run_on_both_nodes(cluster, driver_env, tmp_path):
     out = tmp_path / "two-nodes"
-    args = ["ray=cluster", f"ray.address={cluster.address}", "proxy=synthetic_tiny", "proxy.epochs=1", "trials=4", "max_concurrent=2", f"out_dir={out}"]
+    args = ["ray=cluster", f"ray.address={cluster.address}", "proxy=synthetic_tiny", "proxy.epochs=1", "proxy.data.max_train_images=32",
+            "proxy.data.max_val_images=8", "trials=4", "max_concurrent=2", f"out_dir={out}"]  # fmt: skip
     summary = search(args, driver_env)
     rows = SearchFolder(out).read_rows()
     assert len(rows) == 4 and all(r.status == "ok" and r.reward >= 0 for r in rows)

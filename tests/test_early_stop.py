@@ -121,7 +121,7 @@ def test_stopped_trials_teach_the_controller_by_the_rule(rule):
 
 
 @pytest.mark.slow
-def test_asha_search_on_the_tiny_proxy(tmp_path):
+def test_asha_search_on_the_tiny_proxy(tmp_path, shared_ray):
     out = tmp_path / "asha"
     # 2 epochs, rung at epoch 1, keep the top quarter: after the first trial most are stopped.
     # One trial at a time keeps the order (and so the stops) deterministic; a batch of 64 keeps

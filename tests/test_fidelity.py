@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from nas.reporting.planned_folder import COLUMNS
+from nas.commands.cli import main
 from nas.commands.fidelity import FidelityOptions, choose_candidates, run_fidelity
 from nas.core.ranking import kendall_tau
 from nas.reporting.run_folder import read_csv_records, write_csv
@@ -101,19 +102,22 @@ def test_tiny_proxy_fidelity_trains_every_run(tmp_path, ray_dir):
 
 
 @pytest.mark.parametrize(
-    "extra, message",
+    "extra, message, in_process",
     [
-        (["--archs", "1"], "--archs must be >= 2"),
-        (["--seeds", "0"], "--seeds must be >= 1"),
-        (["--reference-epochs", "-1"], "--reference-epochs must be >= 0"),
-        (["proxy.epochz=3"], "proxy.epochz"),
+        (["--archs", "1"], "--archs must be >= 2", True),
+        (["--seeds", "0"], "--seeds must be >= 1", True),
+        (["--reference-epochs", "-1"], "--reference-epochs must be >= 0", True),
+        (["proxy.epochz=3"], "proxy.epochz", False),  # as a process: its exit code is main's
     ],
 )
-def test_fidelity_bad_input_is_one_line_exit_2(extra, message, tmp_path):
-    env = dict(os.environ, PYTHONPATH=os.getcwd())
-    cmd = [sys.executable, "-m", "nas", "fidelity", "proxy=surrogate", f"out_dir={tmp_path / 'o'}", *extra]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    assert proc.returncode == 2, proc.stderr
-    assert message in proc.stderr and "Traceback" not in proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1
+def test_fidelity_bad_input_is_one_line_exit_2(extra, message, in_process, tmp_path, capsys):
+    args = ["fidelity", "proxy=surrogate", f"out_dir={tmp_path / 'o'}", *extra]
+    if in_process:
+        code, err = main(args), capsys.readouterr().err
+    else:
+        proc = subprocess.run([sys.executable, "-m", "nas", *args], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=os.getcwd()))
+        code, err = proc.returncode, proc.stderr
+    assert code == 2, err
+    assert message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()

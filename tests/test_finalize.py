@@ -17,7 +17,7 @@ NOISY = ["proxy=surrogate", "proxy.noise=0.02", "max_concurrent=1"]
 
 
 @pytest.fixture(scope="module")
-def search_run(tmp_path_factory):
+def search_run(tmp_path_factory, shared_ray):
     """A finished surrogate search of 8 trials (noise 0.02, seed 0)."""
     out = tmp_path_factory.mktemp("finalize") / "search"
     run_search([*NOISY, "trials=8", f"out_dir={out}"])

@@ -3,8 +3,6 @@ Chromium (scripts run without error, the trial table sorts)."""
 
 import html
 import re
-import shutil
-import tempfile
 
 import pytest
 
@@ -13,19 +11,13 @@ from nas.reporting.report import REPORT, LiveReport, pareto_front, write_report
 from nas.reporting.trials import SearchFolder
 from nas.commands.search import run_search
 from tests.browser import chromium, page_state
-from tests.ray_cluster import stop_ray_processes_of
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def run(tmp_path_factory, shared_ray):
     """A finished surrogate search: REINFORCE, 12 trials, two at a time."""
     out = tmp_path_factory.mktemp("report") / "run"
-    ray_tmp = tempfile.mkdtemp(prefix="rt", dir="/tmp")
-    try:
-        run_search(["proxy=surrogate", "proxy.duration_s=0.05", "trials=12", "max_concurrent=2", f"out_dir={out}", f"ray.temp_dir={ray_tmp}"])
-    finally:
-        stop_ray_processes_of(ray_tmp)
-        shutil.rmtree(ray_tmp, ignore_errors=True)
+    run_search(["proxy=surrogate", "proxy.duration_s=0.05", "trials=12", "max_concurrent=2", f"out_dir={out}"])
     return out
 
 

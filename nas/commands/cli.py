@@ -192,8 +192,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     """`spinenas show`: the architecture as a table or JSON, with params and FLOPs."""
-    from search_space.cost import measure
-
     arch = resolve_architecture(args.arch)
     preset = get_preset(args.preset) if args.preset else preset_for(args.arch)
     size = args.image_size or preset.image_size
@@ -201,6 +199,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         raise UserError(f"--image-size {size} must be a positive multiple of 128")
     if args.num_classes < 1:
         raise UserError(f"--num-classes must be >= 1, got {args.num_classes}")
+    from search_space.cost import measure  # torch: after the input is checked
+
     cost = measure(arch, preset, size, with_head=args.with_head, num_classes=args.num_classes)
     if args.draw:
         from search_space.draw import draw_architecture

@@ -7,14 +7,11 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
-import torch
 from omegaconf import OmegaConf
 
 from nas.evaluators import EVALUATORS
-from nas.reporting.progress_bar import ProgressBar
 from nas.reporting.run_folder import default_out_dir
 from nas.settings.schemas import compose, proxy_config
-from proxy_tasks.task import ProxyTask
 from search_space.catalog import get_preset, preset_name_for, resolve_architecture
 from search_space.errors import ConfigError
 from search_space.fileio import atomic_write_bytes, atomic_write_text
@@ -29,6 +26,11 @@ def run_training(overrides: Sequence[str]) -> dict[str, Any]:
     arch = resolve_architecture(cfg.arch)
     preset_name = cfg.preset or preset_name_for(cfg.arch)
     preset = get_preset(preset_name)
+    import torch  # the config is checked before torch loads (seconds on a slow laptop)
+
+    from nas.reporting.progress_bar import ProgressBar
+    from proxy_tasks.task import ProxyTask
+
     bar = ProgressBar()
     task = ProxyTask(proxy, log=lambda msg: bar.message(f"[proxy {proxy.name}] {msg}"))
     task.prepare(proxy.image_size or preset.image_size)  # dataset problems surface before anything is written

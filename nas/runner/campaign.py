@@ -117,7 +117,7 @@ class Progress(Callback):
     ) -> None:  # fmt: skip
         super().__init__()
         self.folder, self.total, self.every_s, self.label = folder, total, every_s, label
-        self.stream = stream or sys.stderr
+        self._stream = stream  # None: sys.stderr at each print (Tune pickles its callbacks; a stream does not pickle)
         self.line_every_s = every_s if _is_terminal(self.stream) else max(every_s, quiet_every_s)
         self.ticked = 0.0
         self.tick = tick  # called with each timed status line (the report catches up there)
@@ -126,6 +126,10 @@ class Progress(Callback):
         self.last = 0.0
         self.running = 0
         self.seen, self.at_last = 0, self.start
+
+    @property
+    def stream(self) -> TextIO:
+        return self._stream or sys.stderr
 
     def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
         self.running = sum(t.status == "RUNNING" for t in trials)
