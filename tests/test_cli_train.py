@@ -15,7 +15,8 @@ from search_space import get_architecture, get_preset
 @pytest.mark.slow
 def test_train_writes_metrics_and_a_safe_checkpoint(tmp_path, capsys):
     out = tmp_path / "run"
-    assert main(["train", "arch=resnet50_fpn", "proxy=synthetic_tiny", "proxy.epochs=1", f"out_dir={out}"]) == 0
+    args = ["train", "arch=resnet50_fpn", "proxy=synthetic_tiny", "proxy.epochs=1", "proxy.data.max_train_images=32", "proxy.data.max_val_images=8"]
+    assert main([*args, f"out_dir={out}"]) == 0
     line = capsys.readouterr().out.strip().splitlines()[-1]
     printed = json.loads(line)
     written = json.loads((out / "metrics.json").read_text())

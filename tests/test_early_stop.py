@@ -129,6 +129,8 @@ def test_asha_search_on_the_tiny_proxy(tmp_path, shared_ray):
     args = [
         "proxy=synthetic_tiny",
         "proxy.epochs=2",
+        "proxy.data.max_train_images=128",  # 16 steps an epoch
+        "proxy.data.max_val_images=32",
         "scheduler=asha",
         "scheduler.grace_period=1",
         "scheduler.reduction_factor=4",

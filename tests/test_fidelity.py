@@ -79,7 +79,9 @@ def test_surrogate_fidelity_numbers_and_resume(tmp_path, ray_dir):
 @pytest.mark.slow
 def test_tiny_proxy_fidelity_trains_every_run(tmp_path, ray_dir):
     out = tmp_path / "tiny"
-    args = ["proxy=synthetic_tiny", "proxy.epochs=1", f"out_dir={out}", f"ray.temp_dir={ray_dir}", "max_concurrent=2"]
+    # Half the tiny set (16 steps an epoch) and 32 validation images.
+    args = ["proxy=synthetic_tiny", "proxy.epochs=1", "proxy.data.max_train_images=128", "proxy.data.max_val_images=32",
+            f"out_dir={out}", "max_concurrent=2"]  # fmt: skip
     summary = run_fidelity(args, FidelityOptions(archs=2, seeds=2, reference_epochs=2)).summary
     rows = read_csv_records(out / "fidelity.csv")
     assert len(rows) == 5 * 2 + 5 and all(r["status"] == "ok" for r in rows), [r["error"] for r in rows]

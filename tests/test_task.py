@@ -67,7 +67,7 @@ def test_bad_config_values_are_named():
 
 @pytest.mark.slow
 def test_rung_evaluations_leave_the_training_unchanged():
-    cfg = dataclasses.replace(TINY, epochs=2)
+    cfg = dataclasses.replace(TINY, epochs=2, data=DataConfig(synthetic="tiny", max_train_images=32, max_val_images=8))  # 4 steps an epoch
     arch = get_architecture("spinenet49")
     plain = ProxyTask(cfg).run(arch).metrics
     seen = []
