@@ -35,9 +35,9 @@ def test_a_failing_trial_is_returned_with_its_error():
 
 
 def test_a_fractional_gpu_share_caps_the_trials_gpu_memory():
-    assert load_settings(["trial.gpus=0.25"]).proxy.gpu_memory_fraction == 0.25
-    assert load_settings(["trial.gpus=1"]).proxy.gpu_memory_fraction is None
+    assert load_settings(["proxy=synthetic_tiny", "trial.gpus=0.25"]).proxy.gpu_memory_fraction == 0.25
+    assert load_settings(["proxy=synthetic_tiny", "trial.gpus=1"]).proxy.gpu_memory_fraction is None
     with pytest.raises(ConfigError, match=r"proxy.gpu_memory_fraction must be in \(0, 1\]"):
-        load_settings(["++proxy.gpu_memory_fraction=1.5"])
+        load_settings(["proxy=synthetic_tiny", "++proxy.gpu_memory_fraction=1.5"])
     with pytest.raises(ValueError, match="gpu_memory_fraction"):
         ProxyConfig(gpu_memory_fraction=0).validate()
