@@ -8,8 +8,7 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 import torch  # noqa: E402
 
-# One torch thread per test process when pytest-xdist runs two of them on the two cores.
-torch.set_num_threads(1 if os.environ.get("PYTEST_XDIST_WORKER") else 2)
+torch.set_num_threads(2)
 
 import pytest  # noqa: E402
 

@@ -48,7 +48,7 @@ class TrialResources:
 class SearchTopLevel:
     """The top-level keys of `conf/search.yaml` (the groups have their own schemas)."""
 
-    trials: int = 8
+    trials: int = 4  # the main job within ~10 min on a slow 2-core laptop, install included (README)
     max_concurrent: int = 2
     seed: int = 0
     out_dir: Optional[str] = None
