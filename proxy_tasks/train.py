@@ -177,7 +177,7 @@ def train(
 
 def _loss_line(losses: dict[str, torch.Tensor], lr: float, images_per_s: float) -> str:
     return (
-        f"loss {float(losses['loss']):.4f} (cls {float(losses['cls_loss']):.4f} box {float(losses['box_loss']):.5f}) "
+        f"loss {float(losses['loss'].detach()):.4f} (cls {float(losses['cls_loss']):.4f} box {float(losses['box_loss']):.5f}) "
         f"lr {lr:.4g} {images_per_s:.1f} img/s"
     )
 
