@@ -15,6 +15,7 @@ from search_space.spec import OUTPUT_LEVELS
 
 BACKENDS: tuple[str, ...] = ("pycocotools", "faster_coco_eval")  # COCO evaluators (`proxy_tasks.evaluate`)
 
+
 @dataclass(frozen=True)
 class AnchorConfig:
     """Anchors per location: `num_scales` octave scales x `aspect_ratios`, base size anchor_size x stride."""

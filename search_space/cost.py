@@ -43,6 +43,13 @@ def conv_macs(layer: nn.Conv2d | nn.Linear, output: torch.Tensor) -> int:
     return int(output[0].numel()) * per_output
 
 
+NORM_LAYERS = (nn.GroupNorm, nn.modules.batchnorm._BatchNorm)  # shape-keeping, no multiply-adds
+
+
+def _identity(x: torch.Tensor) -> torch.Tensor:
+    return x
+
+
 def count_flops(module: nn.Module, image_size: int, forward=None) -> int:
     """Multiply-adds of `module` on one `image_size` x `image_size` RGB image.
 
@@ -73,12 +80,6 @@ def count_flops(module: nn.Module, image_size: int, forward=None) -> int:
             del m.forward
     return total
 
-
-NORM_LAYERS = (nn.GroupNorm, nn.modules.batchnorm._BatchNorm)
-
-
-def _identity(x: torch.Tensor) -> torch.Tensor:
-    return x
 
 
 class _BackboneWithHead(nn.Module):

@@ -22,7 +22,7 @@ class ProgressBar:
 
     def __init__(self, stream: TextIO | None = None, every_s: float = 0.2, log_every_s: float = 30.0) -> None:
         self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty()
+        self.tty = is_terminal(self.stream)
         self.every_s, self.log_every_s = every_s, log_every_s
         self.losses: deque[float] = deque(maxlen=20)
         self.drawn_at = 0.0
@@ -66,6 +66,15 @@ class ProgressBar:
         else:
             self.stream.write(text + "\n")
         self.stream.flush()
+
+
+def is_terminal(stream: TextIO) -> bool:
+    """Whether `stream` is a terminal (redrawn status) rather than a log file or pipe; a closed or
+    odd stream counts as a log."""
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def _mmss(seconds: float) -> str:

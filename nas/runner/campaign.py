@@ -18,6 +18,7 @@ from ray.tune import Callback
 from ray.tune.search import Searcher
 
 from nas.core.status import TrialStatus
+from nas.reporting.progress_bar import is_terminal
 from nas.reporting.run_folder import RunFolder
 from nas.searchers.base import ArchSearcher, Completion
 from nas.settings.search import SearchSettings
@@ -118,7 +119,7 @@ class Progress(Callback):
         super().__init__()
         self.folder, self.total, self.every_s, self.label = folder, total, every_s, label
         self._stream = stream  # None: sys.stderr at each print (Tune pickles its callbacks; a stream does not pickle)
-        self.line_every_s = every_s if _is_terminal(self.stream) else max(every_s, quiet_every_s)
+        self.line_every_s = every_s if is_terminal(self.stream) else max(every_s, quiet_every_s)
         self.ticked = 0.0
         self.tick = tick  # called with each timed status line (the report catches up there)
         self.start = time.perf_counter()
@@ -175,13 +176,6 @@ class Progress(Callback):
             file=self.stream,
             flush=True,
         )
-
-
-def _is_terminal(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):  # a closed or odd stream: treat as a log
-        return False
 
 
 def _hms(seconds: float) -> str:

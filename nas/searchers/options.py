@@ -24,7 +24,6 @@ class ControllerConfig:
     normalize_advantage: bool = False  # divide advantages by a running std of the rewards
 
 
-
 @dataclass
 class ControllerOptions(ControllerConfig):
     """`searcher=reinforce|ppo`: the controller's settings and how completions are batched into
