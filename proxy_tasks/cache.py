@@ -20,11 +20,7 @@ from PIL import Image, UnidentifiedImageError
 
 from proxy_tasks.data import CocoDataset, DatasetError
 from search_space.fileio import atomic_write_text
-
-
-def default_cache_dir() -> Path:
-    """`$SPINENAS_CACHE`, else `~/.cache/spinenas`."""
-    return Path(os.environ.get("SPINENAS_CACHE", Path.home() / ".cache" / "spinenas"))
+from search_space.fileio import cache_dir as default_cache_dir  # `$SPINENAS_CACHE`, else ~/.cache/spinenas
 
 
 @dataclass(frozen=True)

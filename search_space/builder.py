@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from search_space.blocks import BlockGroup, ConvNorm, Resample, make_activation, norm_layer
-from search_space.catalog import BackboneConfig
+from search_space.catalog import BackboneConfig, ModelPreset
 from search_space.errors import InputError
+from search_space.head import RetinaNetHead
 from search_space.spec import OUTPUT_LEVELS, Architecture, level_channels, level_filters
 
 STEM_FILTERS = 64  # the 7x7 entry conv is not scaled (official)
 MAX_STRIDE = 2 ** max(OUTPUT_LEVELS)
+NUM_CLASSES = 91  # a head's classes when only its size matters (COCO's label space)
 
 
 class Stem(nn.Module):
@@ -179,3 +183,30 @@ def build_backbone(
     make_activation(activation)  # fail early on an unknown name
     norm_layer(norm, 8)
     return SpineNet(arch, cfg) if arch.decoder == "spine" else ResNetFPN(arch, cfg)
+
+
+class Network(nn.Module):
+    """The backbone, followed by the RetinaNet head when given (a detector's network before box
+    decoding and NMS), with its outputs as one flat tuple, so that it traces and exports as it runs.
+    What `spinenas show` counts and `spinenas latency` times."""
+
+    def __init__(self, backbone: Backbone, head: nn.Module | None = None) -> None:
+        super().__init__()
+        self.backbone, self.head = backbone, head
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        feats = self.backbone(x)
+        if self.head is None:
+            return tuple(feats.values())
+        cls, box = self.head(feats)
+        return (*cls.values(), *box.values())
+
+
+def build_network(arch: Architecture, preset: ModelPreset, with_head: bool = False, num_classes: int = NUM_CLASSES) -> Network:
+    """The full-size backbone of `arch` scaled by `preset`, with its RetinaNet head when `with_head`."""
+    head = None
+    if with_head:
+        head = RetinaNetHead(
+            preset.endpoints_num_filters, num_classes, num_filters=preset.head_filters, num_convs=preset.head_convs, activation=preset.activation
+        )
+    return Network(build_backbone(arch, **asdict(preset.backbone_config())), head)

@@ -9,14 +9,13 @@ at 1280x1280 takes about a second.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from search_space.builder import build_backbone
+from search_space.builder import build_network
 from search_space.catalog import ModelPreset
-from search_space.head import RetinaNetHead
 from search_space.spec import Architecture
 
 
@@ -82,17 +81,6 @@ def count_flops(module: nn.Module, image_size: int, forward=None) -> int:
 
 
 
-class _BackboneWithHead(nn.Module):
-    """Backbone followed by the RetinaNet head, only for counting."""
-
-    def __init__(self, backbone: nn.Module, head: nn.Module) -> None:
-        super().__init__()
-        self.backbone, self.head = backbone, head
-
-    def forward(self, x: torch.Tensor) -> object:
-        return self.head(self.backbone(x))
-
-
 def measure(
     arch: Architecture,
     preset: ModelPreset,
@@ -103,15 +91,5 @@ def measure(
     """Params and FLOPs of `arch` scaled by `preset`, optionally with its RetinaNet head."""
     size = image_size or preset.image_size
     with torch.device("meta"):
-        model: nn.Module = build_backbone(arch, **asdict(preset.backbone_config()))
-        if with_head:
-            head = RetinaNetHead(
-                preset.endpoints_num_filters,
-                num_classes,
-                num_filters=preset.head_filters,
-                num_convs=preset.head_convs,
-                activation=preset.activation,
-            )
-            model = _BackboneWithHead(model, head)
-    model.eval()
+        model = build_network(arch, preset, with_head, num_classes).eval()
     return Cost(params=count_params(model), flops=count_flops(model, size), image_size=size)

@@ -9,6 +9,11 @@ from pathlib import Path
 from typing import Iterator
 
 
+def cache_dir() -> Path:
+    """`$SPINENAS_CACHE`, else `~/.cache/spinenas`: prepared images, latency measurements and tables."""
+    return Path(os.environ.get("SPINENAS_CACHE", Path.home() / ".cache" / "spinenas"))
+
+
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     """Write `text` to a temp file next to `path`, then rename it over `path`."""
     atomic_write_bytes(path, text.encode("utf-8"))

@@ -157,3 +157,22 @@ def test_asha_search_on_the_tiny_proxy(tmp_path, shared_ray):
     state = json.loads((out / "searcher.json").read_text())
     assert [b["reward"] for b in state["algorithm"]["buffer"]] == [r.reward for r in rows]
     assert set(state["cache"]) == {r.values["arch_id"] for r in finished}
+
+
+def test_two_objective_rung_keeps_a_fast_weaker_trial_on_the_front():
+    """reward=pareto: below the reward cutoff, a trial goes on when no trial recorded at the rung is
+    both faster (or as fast) and more accurate; a dominated one stops as before."""
+    from nas.runner.asha import Rungs
+
+    for with_points in (True, False):
+        rungs = Rungs([1.0], reduction_factor=2.0)
+        point = (lambda c, v: (c, v)) if with_points else (lambda c, v: None)
+        assert rungs.decide("a", 1, 0.50, point(100.0, 0.50)) == "CONTINUE"
+        assert rungs.decide("b", 1, 0.60, point(200.0, 0.60)) == "CONTINUE"
+        fast_weaker = rungs.decide("c", 1, 0.40, point(50.0, 0.40))  # cutoff is the median of 0.5, 0.6
+        slow_weaker = rungs.decide("d", 1, 0.45, point(150.0, 0.45))  # a: faster and better
+        assert (fast_weaker, slow_weaker) == (("CONTINUE", "STOP") if with_points else ("STOP", "STOP"))
+    scheduler = make_scheduler(SchedulerConfig(name="asha", grace_period=1), 4, ("AP", "latency_ms"))
+    assert scheduler.point({"AP": 0.3, "latency_ms": 20.0}) == (20.0, 0.3)
+    assert scheduler.point({"AP": 0.3}) is None
+    assert make_scheduler(SchedulerConfig(name="asha", grace_period=1), 4).point({"AP": 0.3, "latency_ms": 20.0}) is None

@@ -7,7 +7,8 @@ import re
 import pytest
 
 from nas.commands.cli import main
-from nas.reporting.report import REPORT, LiveReport, pareto_front, write_report
+from nas.core.pareto import pareto_front
+from nas.reporting.report import REPORT, LiveReport, write_report
 from nas.reporting.trials import SearchFolder
 from nas.commands.search import run_search
 from tests.browser import chromium, page_state

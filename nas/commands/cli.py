@@ -1,4 +1,4 @@
-"""The `spinenas` command line: show | train | split | data | search | plan | fidelity | proxy-design | finalize | export | report."""
+"""The `spinenas` command line: show | train | split | data | search | plan | fidelity | proxy-design | finalize | export | latency | report."""
 
 from __future__ import annotations
 
@@ -130,6 +130,31 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--checkpoint", help="a `spinenas train` checkpoint.pt: export that trained model")
     export.add_argument("--json", action="store_true", help="print one JSON object")
     export.set_defaults(func=cmd_export)
+
+    latency = sub.add_parser(
+        "latency",
+        help="time full-size models on this machine (median, spread; cached), or calibrate the latency table",
+        description="Times each SPEC's full-size backbone (--with-head: with the RetinaNet head) in inference mode: "
+        "warm-up, repeats, median and 10-90%% spread, fixed threads; cached per architecture, scaling, device, size, "
+        "batch, threads, backend. --calibrate --space NAME times what the latency predictor needs for a search space.",
+    )
+    latency.add_argument("specs", nargs="*", metavar="SPEC", help="catalog names or spec files (e.g. spinenet49 results/<run>/best.yaml)")
+    latency.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    latency.add_argument("--image-size", type=int, help="square input, a multiple of 128 (default: the preset's)")
+    latency.add_argument("--batch", type=int, default=1)
+    latency.add_argument("--threads", type=int, help="CPU threads (default: every CPU this process may use)")
+    latency.add_argument("--backend", default="torch", choices=["torch", "onnxruntime"])
+    latency.add_argument("--with-head", action="store_true", help="time backbone + RetinaNet head (before box decoding and NMS)")
+    latency.add_argument("--preset", choices=sorted(PRESETS), help="scaling preset (default: the model's own, else spinenet49)")
+    latency.add_argument("--warmup", type=int, default=3)
+    latency.add_argument("--repeats", type=int, default=10)
+    latency.add_argument("--refresh", action="store_true", help="measure again even when cached")
+    latency.add_argument("--predict", action="store_true", help="print the latency table's prediction beside each measurement")
+    latency.add_argument("--calibrate", action="store_true", help="calibrate the latency table for --space on this machine")
+    latency.add_argument("--space", default="r0_sp53", help="search space to calibrate for (default r0_sp53)")
+    latency.add_argument("--out", help="with --calibrate: also write the table to this file (latency.table=FILE reads it)")
+    latency.add_argument("--json", action="store_true", help="print JSON (one object per model)")
+    latency.set_defaults(func=cmd_latency)
 
     data = sub.add_parser("data", help="read a dataset as a search would: statistics, or its labels as COCO JSON")
     data_sub = data.add_subparsers(dest="data_command", required=True)
@@ -374,6 +399,19 @@ def cmd_export(args: argparse.Namespace) -> int:
     else:
         print(f"  loaded back and run on a 2x3x{record['image_size']}x{record['image_size'] + 128} batch: max |difference| {record['max_abs_diff']:.1e}")
     return 0
+
+
+def cmd_latency(args: argparse.Namespace) -> int:
+    """`spinenas latency`: measured latency of full-size models here, or the table calibrated."""
+    from nas.commands.latency import LatencyRequest, run
+
+    req = LatencyRequest(
+        args.specs, args.device, args.image_size, args.batch, args.threads, args.backend, args.with_head, args.preset,
+        args.warmup, args.repeats, args.refresh, args.predict,
+    )  # fmt: skip
+    if args.calibrate and args.specs:
+        raise UserError("--calibrate times a space's components; give --space NAME, not models")
+    return run(req, args.space if args.calibrate else None, args.out, args.json)
 
 
 def cmd_report(args: argparse.Namespace) -> int:

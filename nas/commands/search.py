@@ -16,6 +16,8 @@ from typing import Any, Sequence
 from omegaconf import OmegaConf
 
 from nas.core.schedule import parse_rungs
+from nas.reporting.pareto import FrontSettings
+from nas.rewards.latency import LATENCY
 from nas.reporting.recorder import SearchRecorder
 from nas.reporting.report import write_report
 from nas.reporting.run_folder import default_out_dir
@@ -69,7 +71,8 @@ def run_search(overrides: Sequence[str]) -> SearchOutcome:
         finally:
             recorder.close()
     # This session's time in the Tune loop and around it (Ray start-up excluded).
-    summary = folder.finalize(settings.space, {"session_s": fit_s, "tune_fit_s": fit_s})
+    front = FrontSettings.of_reward(OmegaConf.to_container(settings.cfg.reward))
+    summary = folder.finalize(settings.space, {"session_s": fit_s, "tune_fit_s": fit_s}, front)
     if watch.tripped:
         write_report(out, "stopped")
         raise RepeatedFailureError(
@@ -112,7 +115,8 @@ def _fit(settings: SearchSettings, searcher: ArchSearcher, folder: SearchFolder,
     remaining = settings.top.trials - len(folder.rows)
     if remaining <= 0:
         return 0.0
-    scheduler = make_scheduler(settings.scheduler, settings.epochs or 0)
+    objectives = (settings.reward.metric, LATENCY) if settings.reward.name == "pareto" else None
+    scheduler = make_scheduler(settings.scheduler, settings.epochs or 0, objectives)
     if scheduler is not None:
         scheduler.seed({r.trial_id: parse_rungs(r.values.get("rungs", "")) for r in folder.rows})
     bridge = SearcherBridge(searcher, [recorder.record, watch.see])

@@ -24,7 +24,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 from nas.core.status import FINISHED, TrialStatus  # noqa: E402
-from nas.reporting.plots import open_axes, progress_figure  # noqa: E402
+from nas.core.pareto import pareto_front  # noqa: E402
+from nas.reporting.pareto import FrontSettings, front_summary  # noqa: E402
+from nas.reporting.plots import front_figure, open_axes, progress_figure  # noqa: E402
 from nas.reporting.run_folder import Row  # noqa: E402
 from nas.reporting.trials import SearchFolder  # noqa: E402
 from search_space.draw import render  # noqa: E402
@@ -144,6 +146,7 @@ def render_report(run: RunData, state: str | None = None) -> str:
     sections = [
         _status(run, state),
         _section("Reward per trial", _svg(progress_figure(run.rows, f"{len(run.rows)} trials"))),
+        *([_section("Accuracy against latency (the front)", _latency_front(run))] if _front(run) is not None else []),
         _section("AP against cost (Pareto front)", _pareto(run.rows)),
         _section(f"Top {TOP_K} architectures", _top(run)),
         _section("Searcher progress", _searcher(run)),
@@ -216,13 +219,30 @@ def _svg(fig: Any) -> str:
     return '<div class="figure">' + text[text.index("<svg") :] + "</div>"
 
 
-def pareto_front(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
-    """The (cost, value) points no other point beats on both (lower cost, higher value), by cost."""
-    front: list[tuple[float, float]] = []
-    for cost, value in sorted(points, key=lambda p: (p[0], -p[1])):
-        if not front or value > front[-1][1]:
-            front.append((cost, value))
-    return front
+def _front(run: RunData) -> dict[str, Any] | None:
+    """The run's accuracy-latency front (None: its trials carry no latency)."""
+    return front_summary(run.rows, FrontSettings.of_reward(run.config.get("reward") if run.config else None))
+
+
+def _latency_front(run: RunData) -> str:
+    """The front plot, its hypervolume and a table of its members (spec files in pareto/)."""
+    settings = FrontSettings.of_reward(run.config.get("reward") if run.config else None)
+    front = _front(run)
+    assert front is not None
+    fig = front_figure(front["points"], settings.metric, front["ref_ms"], f"{len(front['points'])} finished trials")
+    ref = "reward.ref_ms" if settings.ref_ms is not None else "1.1 x the slowest trial"
+    text = (
+        f"<p>{front['front_size']} architectures on the front; hypervolume {front['hypervolume']:.4g} "
+        f"({html.escape(settings.metric)} x ms, up to {front['ref_ms']:.1f} ms = {ref}, and {html.escape(settings.metric)} 0). "
+        "Their specs are pareto/trial&lt;N&gt;.yaml, the list pareto.csv (written when the search ends).</p>"
+    )
+    head = "<tr><th>trial</th><th>latency ms</th><th>" + html.escape(settings.metric) + "</th><th>reward</th><th>architecture</th></tr>"
+    body = "".join(
+        f"<tr><td>{r.number}</td><td>{_float(r.values.get('latency_ms')):.1f}</td><td>{_float(r.values.get(settings.metric)):.4f}</td>"
+        f"<td>{r.reward:.4f}</td><td>{html.escape(str(r.values.get('arch_id', '')))}</td></tr>"
+        for r in front["front"]
+    )
+    return _svg(fig) + text + f'<table class="trials">{head}{body}</table>'
 
 
 def _pareto(rows: Sequence[Row]) -> str:

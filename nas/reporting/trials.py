@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from nas.core.status import FINISHED, RECORDED, TrialStatus
+from nas.reporting.pareto import FrontSettings, write_front
 from nas.reporting.plots import progress_figure, save_figure
 from nas.reporting.run_folder import Row, RunFolder, number, parse_cell
 from nas.searchers.base import Completion, Proposal
@@ -20,7 +21,7 @@ from search_space.fileio import atomic_write_text
 from search_space.space import SearchSpace
 
 COLUMNS = (
-    "number", "trial_id", "status", "reward", "AP", "AP50", "AP75", "APs", "APm", "APl", "flops", "params",
+    "number", "trial_id", "status", "reward", "AP", "AP50", "AP75", "APs", "APm", "APl", "flops", "params", "latency_ms",
     "arch_id", "actions", "log_prob", "entropy", "epoch", "rungs", "wall_s", "cpu_s", "gpu_s", "node", "retries", "error", "finished_at",
 )  # fmt: skip
 
@@ -86,8 +87,10 @@ class SearchFolder(RunFolder):
             return "best -"
         return f"best AP {float(best.values.get('AP') or 'nan'):.4f} (reward {best.reward:.4f}, trial {best.number})"
 
-    def finalize(self, space: SearchSpace, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Write best.yaml, best.png, progress.png and summary.json (with `extra`); return the summary."""
+    def finalize(self, space: SearchSpace, extra: dict[str, Any] | None = None, front: FrontSettings | None = None) -> dict[str, Any]:
+        """Write best.yaml, best.png, progress.png and summary.json (with `extra`), and the
+        accuracy-latency front (pareto.csv, pareto/, pareto.png) when the trials carry a latency;
+        return the summary."""
         best = self.best()
         summary: dict[str, Any] = {
             "trials": len(self.rows),
@@ -101,6 +104,9 @@ class SearchFolder(RunFolder):
             draw_architecture(arch, self.path / "best.png", title=f"best of {len(self.rows)} trials: reward {best.reward:.4f}")
             summary.update(best_trial=best.number, best_reward=best.reward, best_AP=number(best.values.get("AP")), best_arch_id=arch.id)
         summary.update(extra or {})
+        front_out = write_front(self.path, self.rows, space, front or FrontSettings())
+        if front_out is not None:
+            summary["pareto"] = front_out
         self.plot_progress()
         atomic_write_text(self.path / "summary.json", json.dumps(summary, indent=2) + "\n")
         return summary

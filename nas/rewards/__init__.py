@@ -14,11 +14,14 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from nas.rewards.base import RewardKind, metric_value
+from nas.rewards.latency import LatencyBudgetOptions, ParetoOptions, latency_budget_reward, needs_latency, pareto_reward
 from nas.rewards.mnas import RewardConfig, mnas_costs, mnas_reward
 from search_space.registry import Registry
 
 REWARDS: Registry[RewardKind] = Registry("reward")
 REWARDS.register("mnas", lambda: RewardKind(RewardConfig, mnas_reward, mnas_costs))
+REWARDS.register("latency_budget", lambda: RewardKind(LatencyBudgetOptions, latency_budget_reward, needs_latency))
+REWARDS.register("pareto", lambda: RewardKind(ParetoOptions, pareto_reward, needs_latency))
 
 
 def compute_reward(metrics: Mapping[str, Any], options: Any) -> float:

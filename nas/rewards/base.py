@@ -30,3 +30,16 @@ def metric_value(metrics: Mapping[str, Any], metric: str) -> float:
     if not isinstance(value, (int, float)) or not math.isfinite(value):
         return float("nan")
     return max(float(value), 0.0)
+
+
+def budget_factor(cost: float, target: float, weight: float, kind: str) -> float:
+    """MnasNet's cost term (Tan et al. 2019): (cost / target) ** w, with w = `weight` (soft) or,
+    hard, 0 within the target and -1 over it."""
+    w = weight if kind == "soft" else (0.0 if cost <= target else -1.0)
+    return (cost / float(target)) ** w
+
+
+def check_budget_kind(kind: str) -> None:
+    """Refuse a budget form other than soft or hard, naming the key."""
+    if kind not in ("soft", "hard"):
+        raise ValueError(f"reward.kind must be soft or hard, got {kind!r}")

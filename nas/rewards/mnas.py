@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
-from nas.rewards.base import metric_value
+from nas.rewards.base import budget_factor, check_budget_kind, metric_value
 
 
 @dataclass
@@ -22,8 +22,7 @@ class RewardConfig:
 
     def validate(self) -> None:
         """Raise `ValueError` naming the key for settings no reward could use."""
-        if self.kind not in ("soft", "hard"):
-            raise ValueError(f"reward.kind must be soft or hard, got {self.kind!r}")
+        check_budget_kind(self.kind)
         if self.target_flops is not None and self.target_params is not None:
             raise ValueError("set reward.target_flops or reward.target_params, not both")
 
@@ -39,9 +38,4 @@ def mnas_reward(metrics: Mapping[str, Any], cfg: RewardConfig) -> float:
     if cfg.target_flops is None and cfg.target_params is None:
         return value
     cost_key, target = ("flops", cfg.target_flops) if cfg.target_flops is not None else ("params", cfg.target_params)
-    cost = float(metrics[cost_key])
-    if cfg.kind == "soft":
-        w = cfg.weight
-    else:
-        w = 0.0 if cost <= target else -1.0
-    return value * (cost / float(target)) ** w
+    return value * budget_factor(float(metrics[cost_key]), target, cfg.weight, cfg.kind)

@@ -47,7 +47,8 @@ def run_trials(
     top = settings.top
     gpus = top.trial.gpus
     fn = tune.with_parameters(
-        trainable, proxy=settings.proxy, reward=settings.reward, preset=top.preset, threads=settings.threads, gpus=gpus, eval_at=list(eval_at)
+        trainable, proxy=settings.proxy, reward=settings.reward, preset=top.preset, threads=settings.threads, gpus=gpus, eval_at=list(eval_at),
+        latency=settings.latency,
     )
     fn = tune.with_resources(fn, {"cpu": top.trial.cpus, "gpu": gpus})
     storage = settings.ray.storage_path or str(out_dir.resolve() / "tune")

@@ -68,13 +68,16 @@ def run_trial(
     eval_at: Sequence[int] = (),
     report: Callable[[dict[str, Any]], None] | None = None,
     max_steps: int | None = None,
+    latency: Evaluator | None = None,
 ) -> dict[str, Any]:
     """Run one trial and return its final result (also usable without Ray).
 
     `proxy` is the evaluator's options; `config["proxy_overrides"]`, when present, replaces some
     of them for this trial (seed, epochs). With `eval_at` (a scheduler's rung epochs) the proxy is evaluated after those epochs and
     `report` gets each partial result (status `partial`); the scheduler may end the trial there.
-    `max_steps` ends the training early (`spinenas plan` times a few steps).
+    `max_steps` ends the training early (`spinenas plan` times a few steps). `latency` (the
+    search's `LatencyEvaluator`, when its reward needs one) adds `latency_ms` to the metrics of every
+    evaluation, the rung ones included, before the reward is computed.
     Cost: `wall_s`, `cpu_s` (this process's CPU time) and `gpu_s` = wall time x the GPU share held.
     """
     torch.set_num_threads(max(1, threads))
@@ -87,8 +90,10 @@ def run_trial(
         return {"wall_s": wall, "cpu_s": time.process_time() - c0, "gpu_s": wall * gpus}
 
     curve = LossCurve(report, base) if report is not None else None
+    added: dict[str, Any] = {}  # the latency evaluator's metrics, joined to every evaluation's
 
     def on_eval(epoch: int, metrics: dict[str, Any]) -> None:
+        metrics = {**metrics, **added}
         value = compute_reward(metrics, reward)
         history.append((epoch, value))
         if report is not None:
@@ -102,7 +107,9 @@ def run_trial(
             arch = from_dict(config["arch"], source=f"trial architecture {config.get('arch_id', '?')}")
             evaluator = evaluator_for(with_overrides(proxy, config.get("proxy_overrides")))
             ctx = TrialContext(get_preset(preset), eval_at=eval_at, on_eval=on_eval, on_step=curve, max_steps=max_steps)
-            metrics = evaluator.evaluate(arch, ctx)
+            if latency is not None:
+                added.update(latency.evaluate(arch, ctx))
+            metrics = {**evaluator.evaluate(arch, ctx), **added}
             value = compute_reward(metrics, reward)
             status, error = (TrialStatus.OK.value, "") if math.isfinite(value) else (TrialStatus.FAILED.value, f"metric {reward.metric} is not finite")
             out = dict(metrics, reward=value, status=status, error=error)
@@ -142,7 +149,7 @@ class LossCurve:
 
 
 def trainable(
-    config: dict[str, Any], proxy: Any, reward: Any, preset: str, threads: int, gpus: float, eval_at: Sequence[int]
+    config: dict[str, Any], proxy: Any, reward: Any, preset: str, threads: int, gpus: float, eval_at: Sequence[int], latency: Evaluator | None = None
 ) -> None:
     """Ray Tune function trainable: partial reports at the rung epochs, then the final one."""
-    tune.report(run_trial(config, proxy, reward, preset, threads, gpus, eval_at, report=tune.report))
+    tune.report(run_trial(config, proxy, reward, preset, threads, gpus, eval_at, report=tune.report, latency=latency))

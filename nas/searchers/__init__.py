@@ -18,7 +18,7 @@ import importlib
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Callable
 
-from nas.searchers.options import ControllerConfig, ControllerOptions, EvolutionOptions, PPOOptions, RandomOptions
+from nas.searchers.options import ControllerConfig, ControllerOptions, EvolutionOptions, ParetoSearcherOptions, PPOOptions, RandomOptions
 from search_space.errors import ConfigError
 from search_space.registry import Registry
 
@@ -53,6 +53,12 @@ def _evolution(space: SearchSpace, o: EvolutionOptions, concurrency: int, **comm
     return EvolutionSearcher(space, population=o.population, sample_size=o.sample_size, **common)
 
 
+def _pareto(space: SearchSpace, o: ParetoSearcherOptions, concurrency: int, **common: Any) -> ArchSearcher:
+    from nas.searchers.pareto import ParetoSearcher
+
+    return ParetoSearcher(space, population=o.population, sample_size=o.sample_size, metric=o.metric, cost=o.cost, **common)
+
+
 def _random(space: SearchSpace, o: RandomOptions, concurrency: int, **common: Any) -> ArchSearcher:
     from nas.searchers.random_search import RandomSearcher
 
@@ -65,6 +71,7 @@ for _name, _kind in (
     ("ppo", SearcherKind(PPOOptions, _controller)),
     ("evolution", SearcherKind(EvolutionOptions, _evolution)),
     ("random", SearcherKind(RandomOptions, _random)),
+    ("pareto", SearcherKind(ParetoSearcherOptions, _pareto)),
 ):
     SEARCHER_KINDS.register(_name, lambda k=_kind: k)
 SEARCHERS = tuple(SEARCHER_KINDS.names())
@@ -97,13 +104,14 @@ def make_searcher(options: Any, space: SearchSpace, concurrency: int = 1, **comm
 
 __all__ = [
     "ArchSearcher", "Completion", "ControllerOptions", "ControllerSearcher", "EvolutionOptions", "EvolutionSearcher", "PPOOptions",
+    "ParetoSearcher", "ParetoSearcherOptions",
     "Proposal", "RandomOptions", "RandomSearcher", "SEARCHERS", "SEARCHER_KINDS", "make_searcher", "searcher_options",
 ]  # fmt: skip
 
 
 _LAZY = {
     "ArchSearcher": "base", "Completion": "base", "Proposal": "base", "ControllerSearcher": "controller_searcher",
-    "EvolutionSearcher": "evolution", "RandomSearcher": "random_search",
+    "EvolutionSearcher": "evolution", "RandomSearcher": "random_search", "ParetoSearcher": "pareto",
 }  # fmt: skip
 
 

@@ -82,3 +82,19 @@ class RandomOptions:
 
     def validate(self) -> None:
         pass
+
+
+@dataclass
+class ParetoSearcherOptions:
+    """`searcher=pareto`: non-dominated sorting evolution over (`metric`, `cost`) of each trial's
+    result (use with reward=pareto): its population and tournament size."""
+
+    name: str = "pareto"
+    population: int = 20
+    sample_size: int = 2
+    metric: str = "AP"
+    cost: str = "latency_ms"
+
+    def validate(self) -> None:
+        if not 1 <= self.sample_size <= self.population:
+            raise ValueError(f"searcher.sample_size must be between 1 and searcher.population, got {self.sample_size} and {self.population}")

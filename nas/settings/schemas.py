@@ -24,6 +24,7 @@ from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBase
 
 from nas.core.schedule import SchedulerConfig
 from nas.evaluators import EVALUATORS, TrainingOptions
+from nas.evaluators.latency import LatencyOptions
 from nas.rewards import REWARDS, RewardConfig
 from nas.searchers import SEARCHER_KINDS
 from proxy_tasks.config import DataConfig, ProxyConfig
@@ -96,6 +97,7 @@ class SearchConfig(SearchTopLevel):
     ray: Any = MISSING
     reward: Any = MISSING
     scheduler: Any = MISSING
+    latency: Any = MISSING
 
 
 @dataclass
@@ -108,11 +110,11 @@ class TrainConfig:
     proxy: Any = MISSING
 
 
-GROUPS = ("space", "searcher", "proxy", "ray", "reward", "scheduler", "experiment")
+GROUPS = ("space", "searcher", "proxy", "ray", "reward", "scheduler", "latency", "experiment")
 
 # The one schema map: a group with one schema, or a registry whose kinds each bring theirs, chosen by
 # a key of the node (with the kind a node saved before that key existed meant).
-FIXED_SCHEMAS: dict[str, type] = {"space": SpaceConfig, "ray": RayConfig, "scheduler": SchedulerConfig}
+FIXED_SCHEMAS: dict[str, type] = {"space": SpaceConfig, "ray": RayConfig, "scheduler": SchedulerConfig, "latency": LatencyOptions}
 KIND_KEYS: dict[str, tuple[Registry, str]] = {"searcher": (SEARCHER_KINDS, "name"), "proxy": (EVALUATORS, "evaluator"), "reward": (REWARDS, "name")}
 # Nodes that must name a value the kind's defaults leave open (`???`), under their own schema names.
 REQUIRED_VALUES = {
@@ -332,6 +334,11 @@ def ray_config(node: DictConfig) -> RayConfig:
 def reward_config(node: DictConfig) -> Any:
     """The `reward` group as its kind's checked options."""
     return typed_group("reward", node)
+
+
+def latency_config(node: DictConfig | None) -> LatencyOptions:
+    """The `latency` group as checked `LatencyOptions` (a run saved before the group: the defaults)."""
+    return LatencyOptions() if node is None else typed_group("latency", node)
 
 
 def scheduler_config(node: DictConfig, epochs: int | None) -> SchedulerConfig:

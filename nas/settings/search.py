@@ -11,14 +11,18 @@ from omegaconf import DictConfig, OmegaConf
 
 from nas.core.schedule import SchedulerConfig, rung_epochs
 from nas.evaluators import Evaluator, build_evaluator
+from nas.evaluators.latency import LatencyEvaluator, LatencyOptions
 from nas.rewards import REWARDS
-from nas.settings.schemas import GROUPS, RayConfig, SearchTopLevel, compose, normalized, proxy_config, ray_config, reward_config, scheduler_config, search_space_of, search_top_level, typed_group
+from nas.rewards.latency import LATENCY
+from nas.settings.schemas import GROUPS, RayConfig, SearchTopLevel, compose, latency_config, normalized, proxy_config, ray_config, reward_config, scheduler_config, search_space_of, search_top_level, typed_group
 from search_space.catalog import get_preset
 from search_space.errors import ConfigError
 from search_space.space import SearchSpace
 
 # Settings that must not change between a run and its resume.
-RESUME_FIXED = ("space", "searcher", "proxy", "reward", "scheduler", "seed", "preset", "dedup", "failure_reward")
+RESUME_FIXED = ("space", "searcher", "proxy", "reward", "scheduler", "latency", "seed", "preset", "dedup", "failure_reward")
+# Searchers that learn from the metric and the latency themselves (not from the scalar reward).
+MULTI_OBJECTIVE_SEARCHERS = ("pareto",)
 
 
 @dataclass
@@ -34,6 +38,7 @@ class SearchSettings:
     reward: Any  # the reward kind's options
     scheduler: SchedulerConfig
     ray: RayConfig
+    latency: LatencyEvaluator | None = None  # when the reward needs latency: adds `latency_ms` to every trial
 
     @property
     def epochs(self) -> int | None:
@@ -84,11 +89,15 @@ def run_settings(run_dir: Path, overrides: Sequence[str]) -> SearchSettings:
 
 def settings_of(cfg: DictConfig) -> SearchSettings:
     """A composed (or read back) search config as typed, checked settings."""
-    top, space, searcher, evaluator, scheduler, reward = _typed(cfg)
-    evaluator.check()  # last: the slowest
+    top, space, searcher, evaluator, scheduler, reward, latency_options = _typed(cfg)
+    evaluator.check()  # the slowest checks last
     _check_costs(reward, evaluator, space, top.preset, cfg.proxy.get("name"))
+    latency = None
+    if LATENCY in REWARDS.get(reward.name).costs(reward):
+        latency = LatencyEvaluator(latency_options, top.preset, space)
+        latency.check()  # reads the table, or calibrates it on this machine the first time
     evaluator.fit_to_trial(top.trial.gpus)
-    return SearchSettings(cfg, top, space, searcher, evaluator.options, evaluator, reward, scheduler, ray_config(cfg.ray))
+    return SearchSettings(cfg, top, space, searcher, evaluator.options, evaluator, reward, scheduler, ray_config(cfg.ray), latency)
 
 
 def check_overrides(overrides: Sequence[str]) -> None:
@@ -99,19 +108,36 @@ def check_overrides(overrides: Sequence[str]) -> None:
     ray_config(cfg.ray)
 
 
-def _typed(cfg: DictConfig) -> tuple[SearchTopLevel, SearchSpace, Any, Evaluator, SchedulerConfig, Any]:
+def _typed(cfg: DictConfig) -> tuple[SearchTopLevel, SearchSpace, Any, Evaluator, SchedulerConfig, Any, LatencyOptions]:
     top = search_top_level(cfg)
     _check(top)
     space = search_space_of(cfg)
     searcher = typed_group("searcher", cfg.searcher)  # a wrong option or value stops here, before Ray
     evaluator = build_evaluator(proxy_config(cfg.proxy))
     scheduler = scheduler_config(cfg.scheduler, evaluator.epochs)
-    return top, space, searcher, evaluator, scheduler, reward_config(cfg.reward)
+    reward = reward_config(cfg.reward)
+    _check_objectives(searcher, reward)
+    return top, space, searcher, evaluator, scheduler, reward, latency_config(cfg.get("latency"))
+
+
+def _check_objectives(searcher: Any, reward: Any) -> None:
+    """A multi-objective searcher needs a reward that brings latency; the Pareto reward needs a
+    searcher that learns from both objectives (or a latency term in its scalar reward)."""
+    latency_aware = LATENCY in REWARDS.get(reward.name).costs(reward)
+    if searcher.name in MULTI_OBJECTIVE_SEARCHERS and not latency_aware:
+        raise ConfigError(f"searcher={searcher.name} trades the metric against latency; use it with reward=pareto (or reward=latency_budget)")
+    if reward.name == "pareto" and searcher.name not in (*MULTI_OBJECTIVE_SEARCHERS, "random") and not getattr(reward, "weight", 0.0):
+        raise ConfigError(
+            f"reward=pareto: searcher={searcher.name} would learn from AP alone; use searcher=pareto (non-dominated sorting), "
+            "searcher=random (the baseline), or give the scalar reward a latency term (reward.weight=-0.07 reward.ref_ms=...)"
+        )
 
 
 def _check_costs(reward: Any, evaluator: Evaluator, space: SearchSpace, preset: str, proxy_name: str | None) -> None:
     """Refuse a reward that needs a model cost the evaluator does not measure (it would fail every trial)."""
     for key in REWARDS.get(reward.name).costs(reward):
+        if key == LATENCY:
+            continue  # the search's latency settings bring it (`LatencyEvaluator`)
         if not evaluator.cost(space.coarsest(), get_preset(preset)).get(key):
             raise ConfigError(f"reward.target_{key} needs {key}, and proxy={proxy_name} measures none; use a training proxy or reward=ap")
 

@@ -1,0 +1,138 @@
+"""Measured latency, its cache, the lookup-table predictor, and `spinenas latency`."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from search_space.catalog import get_architecture, get_preset
+from search_space.errors import InputError
+from search_space.latency import LatencyCache, LatencySetting, calibrate, measure_latency, table_for
+from search_space.latency_table import LatencyTable, component_keys
+from search_space.space import get_space
+
+SMALL = LatencySetting(image_size=128, threads=1, warmup=1, repeats=3)  # backbone only: tens of ms per forward pass
+SN49 = get_architecture("spinenet49")
+
+
+def test_measurement_is_cached_per_setting(tmp_path):
+    cache = LatencyCache(tmp_path)
+    first = measure_latency(SN49, get_preset("spinenet49"), SMALL, cache)
+    assert not first.cached and first.timing.p10_ms <= first.timing.median_ms <= first.timing.p90_ms
+    again = measure_latency(SN49, get_preset("spinenet49"), SMALL, cache)
+    assert again.cached and again.timing == first.timing
+    other = measure_latency(SN49, get_preset("spinenet49"), LatencySetting(image_size=128, threads=2, warmup=1, repeats=3), cache)
+    assert not other.cached  # threads are part of the key
+    assert len(list(tmp_path.glob("*.json"))) == 2
+    # A torn cache file is measured again, not trusted.
+    for path in tmp_path.glob("*.json"):
+        path.write_text("{")
+    assert not measure_latency(SN49, get_preset("spinenet49"), SMALL, cache).cached
+
+
+def test_larger_inputs_and_the_head_take_longer(tmp_path):
+    cache, preset = LatencyCache(tmp_path), get_preset("spinenet49")
+    small = measure_latency(SN49, preset, SMALL, cache).timing.median_ms
+    large = measure_latency(SN49, preset, LatencySetting(image_size=256, threads=1, warmup=1, repeats=3), cache).timing.median_ms
+    head = measure_latency(SN49, preset, LatencySetting(image_size=256, threads=1, warmup=1, repeats=3, with_head=True), cache).timing.median_ms
+    assert large > 2 * small  # 4x the pixels
+    assert head > large
+
+
+def test_onnxruntime_backend_times_the_exported_network(tmp_path):
+    pytest.importorskip("onnxruntime")
+    m = measure_latency(get_architecture("spinenet49s"), get_preset("spinenet49s"), LatencySetting(image_size=128, threads=1, warmup=1, repeats=3, backend="onnxruntime"), LatencyCache(tmp_path))
+    assert m.timing.median_ms > 0 and m.to_dict()["backend"] == "onnxruntime"
+
+
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        (LatencySetting(image_size=100), "--image-size 100 must be a positive multiple of 128"),
+        (LatencySetting(batch=0), "--batch and --threads must be >= 1"),
+        (LatencySetting(repeats=2), "--repeats must be >= 3"),
+        (LatencySetting(backend="tvm"), "--backend must be one of torch, onnxruntime"),
+    ],
+)
+def test_bad_settings_are_refused(setting, message):
+    with pytest.raises(InputError, match=message):
+        setting.check()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA: the refusal is for machines without")
+def test_cuda_is_refused_cleanly_without_a_gpu():
+    with pytest.raises(InputError, match="no CUDA device is visible"):
+        LatencySetting(device="cuda").check()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_latency_is_measured_on_the_gpu(tmp_path):
+    m = measure_latency(SN49, get_preset("spinenet49"), LatencySetting(device="cuda", warmup=3, repeats=10, with_head=True), LatencyCache(tmp_path))
+    assert m.device_name == torch.cuda.get_device_name() and 0 < m.timing.median_ms < 1000
+
+
+def test_component_keys_mirror_the_network():
+    preset = get_preset("spinenet49")
+    keys = component_keys(SN49, preset, with_head=True)
+    assert sum(k.startswith("resample|") for k in keys) == 2 * len(SN49.blocks)
+    assert sum(k.startswith("block|") for k in keys) == len(SN49.blocks)
+    assert sum(k.startswith("endpoint|") for k in keys) == 5 and keys.count("head") == 1
+    fpn = component_keys(get_architecture("resnet50_fpn"), get_preset("resnet50_fpn"), with_head=False)
+    assert len(fpn) == 1 and fpn[0].startswith("fpn|")  # no blocks: timed whole
+
+
+@pytest.fixture(scope="module")
+def small_table():
+    """The table for r0_sp53's backbones at 128 px, one thread (components timed in a few seconds)."""
+    space = get_space("r0_sp53", block_adjustments=True)
+    fit = [SN49, space.sample(100), space.sample(101)]
+    return calibrate([space.coarsest()], fit, get_preset("spinenet49"), SMALL, LatencyCache())
+
+
+def test_table_predicts_whole_networks(small_table):
+    table, where = small_table
+    preset = get_preset("spinenet49")
+    assert where.is_file() and LatencyTable.read(where).entries == table.entries
+    assert table_for(preset, SMALL)[0].slope == table.slope  # found again by its identity
+    space = get_space("r0_sp53", block_adjustments=True)
+    for k in range(3):
+        arch = space.sample(k)
+        measured = measure_latency(arch, preset, SMALL, None).timing.median_ms
+        assert table.predict(arch, preset, False) == pytest.approx(measured, rel=0.6)  # a loose bound: the machine's noise
+    # The sum of the parts without its ratio is the same order as the whole.
+    assert 0.3 < table.slope < 3.0
+
+
+def test_a_broken_table_file_is_named(tmp_path):
+    path = tmp_path / "table.json"
+    path.write_text("{not json")
+    with pytest.raises(InputError, match=f"{path}: not a readable latency table"):
+        LatencyTable.read(path)
+    path.write_text(json.dumps({"format": 1, "entries": {"stem|x": -1}, "slope": 1, "intercept": 0}))
+    with pytest.raises(InputError, match="'entries' must map component names to times in ms >= 0"):
+        LatencyTable.read(path)
+    with pytest.raises(InputError, match="no such latency table"):
+        LatencyTable.read(tmp_path / "absent.json")
+    table = LatencyTable({}, {"stem|2b1": 1.0}, 1.0, 0.0)
+    with pytest.raises(InputError, match="no time for component"):
+        table.predict(SN49, get_preset("spinenet49"), True)
+
+
+def test_latency_command_prints_json_and_refuses_bad_input(tmp_path):
+    run = lambda *a: subprocess.run([sys.executable, "-m", "nas", "latency", *a], capture_output=True, text=True, timeout=300)  # noqa: E731
+    out = run("spinenet49s", "resnet50_fpn", "--image-size", "128", "--threads", "1", "--repeats", "3", "--warmup", "1", "--json")
+    assert out.returncode == 0, out.stderr
+    records = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["arch"] for r in records] == ["spinenet49s", "resnet50_fpn"] and all(r["median_ms"] > 0 for r in records)
+    again = run("spinenet49s", "--image-size", "128", "--threads", "1", "--repeats", "3", "--warmup", "1")
+    assert again.returncode == 0 and "yes" in again.stdout.splitlines()[1]  # cached
+    for args, message in (
+        (("spinenet50",), "'spinenet50' is neither a catalog architecture"),
+        (("spinenet49", "--image-size", "100"), "--image-size 100 must be a positive multiple of 128"),
+        ((), "give one or more catalog names or spec files"),
+        *([(("spinenet49", "--device", "cuda"), "no CUDA device is visible")] if not torch.cuda.is_available() else []),
+    ):
+        bad = run(*args)
+        assert bad.returncode == 2 and "Traceback" not in bad.stderr and message in bad.stderr, bad.stderr
