@@ -5,7 +5,8 @@ winner per proposal), with NSGA-II's order (Deb et al. 2002) in place of the rew
 by its non-dominated front over (metric up, latency down), ties broken by crowding distance, so the
 tournament favours the front and its sparse stretches. The population keeps the best `population`
 members in that order (elitist), so the front found is never lost to ageing. Trials that failed or
-were stopped at a rung have no final metric and do not enter the population.
+were stopped at a rung have no final metric and do not enter the population, nor do repeats of a
+member.
 """
 
 from __future__ import annotations
@@ -42,10 +43,11 @@ class ParetoSearcher(ArchSearcher):
     name = "pareto"
 
     def __init__(
-        self, space: SearchSpace, population: int = 20, sample_size: int = 2, metric: str = "AP", cost: str = "latency_ms", **kwargs: Any
+        self, space: SearchSpace, population: int = 10, sample_size: int = 4, metric: str = "AP", cost: str = "latency_ms", **kwargs: Any
     ) -> None:
         super().__init__(space, **kwargs)
-        self.population_size, self.sample_size, self.metric, self.cost = population, sample_size, metric, cost
+        self.population_size, self.sample_size = population, sample_size
+        self.objectives = (metric, cost)  # not `metric`: Tune's Searcher owns that name
         self.population: list[Member] = []
         self.rng = np.random.default_rng(self.seed)
 
@@ -61,9 +63,12 @@ class ParetoSearcher(ArchSearcher):
     def learn(self, completion: Completion) -> None:
         if completion.status not in FINISHED:
             return
-        cost, value = completion.result.get(self.cost), completion.result.get(self.metric)
+        metric, cost_key = self.objectives
+        cost, value = completion.result.get(cost_key), completion.result.get(metric)
         if not all(isinstance(x, (int, float)) and math.isfinite(x) for x in (cost, value)):
             return
+        if any(m[0] == completion.proposal.actions for m in self.population):
+            return  # a repeat (a cached duplicate) would crowd the population with copies
         self.population.append((list(completion.proposal.actions), float(cost), max(float(value), 0.0)))  # type: ignore[arg-type]
         if len(self.population) > self.population_size:
             worst = nsga_order(self.population)[-1]
