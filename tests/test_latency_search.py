@@ -79,3 +79,12 @@ def test_latency_settings_that_cannot_work_are_refused(args, message, tmp_path, 
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_measured_latency_is_timed_in_each_trial(tmp_path, shared_ray):
+    out = tmp_path / "measured"
+    run_search(["proxy=surrogate", "searcher=random", "reward=latency_budget", "reward.target_ms=50", "trials=2", f"out_dir={out}",
+                *LATENCY, "latency.source=measured", "latency.repeats=3"])  # fmt: skip
+    rows = SearchFolder(out).read_rows()
+    assert len(rows) == 2 and all(float(r.values["latency_ms"]) > 0 for r in rows)
