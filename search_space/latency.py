@@ -161,6 +161,7 @@ class Measurement:
     def to_dict(self) -> dict[str, Any]:
         return {
             "arch": self.arch_name, "arch_id": self.arch_id, "device_name": self.device_name, **asdict(self.setting),
+            "repeats": self.timing.repeats,  # a cached timing may hold more runs than this request asked for
             "median_ms": round(self.timing.median_ms, 3), "p10_ms": round(self.timing.p10_ms, 3),
             "p90_ms": round(self.timing.p90_ms, 3), "spread": round(self.timing.spread, 4), "cached": self.cached,
         }  # fmt: skip
@@ -202,7 +203,7 @@ def measure_latency(
     key = measurement_key(arch, preset, setting)
     if cache is not None and not refresh:
         hit = cache.get(key)
-        if hit is not None:
+        if hit is not None and hit.repeats >= setting.repeats:  # fewer runs than asked for: timed again
             return Measurement(arch.id, arch.name, key["device_name"], setting, hit, cached=True)
     model = build_network(arch, preset, setting.with_head).eval()
     inputs = torch.randn(setting.batch, 3, setting.image_size, setting.image_size)

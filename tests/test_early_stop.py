@@ -11,7 +11,7 @@ from nas.settings.schemas import ConfigError, compose, scheduler_config
 from nas.core.schedule import SchedulerConfig, expected_epochs, format_rungs, parse_rungs, rung_epochs
 from nas.runner.asha import make_scheduler
 from nas.reporting.trials import SearchFolder
-from nas.commands.search import run_search
+from nas.commands.search import _rung_points, run_search
 from nas.searchers import make_searcher, searcher_options
 from search_space import get_space
 
@@ -176,3 +176,35 @@ def test_two_objective_rung_keeps_a_fast_weaker_trial_on_the_front():
     assert scheduler.point({"AP": 0.3, "latency_ms": 20.0}) == (20.0, 0.3)
     assert scheduler.point({"AP": 0.3}) is None
     assert make_scheduler(SchedulerConfig(name="asha", grace_period=1), 4).point({"AP": 0.3, "latency_ms": 20.0}) is None
+
+
+def test_a_resumed_two_objective_asha_keeps_the_rung_front():
+    """Resume: the earlier trials' rung points are seeded with their rewards, so a new trial that an
+    earlier one dominates still stops (without the points it would pass as 'on the front')."""
+    history = {"a": [(1, 0.50)], "b": [(1, 0.60)]}
+    points = {"a": [(1, (100.0, 0.50))], "b": [(1, (200.0, 0.60))]}
+    for seeded_points, expect in ((points, "STOP"), (None, "CONTINUE")):
+        scheduler = make_scheduler(SchedulerConfig(name="asha", grace_period=1), 4, ("AP", "latency_ms"))
+        assert scheduler.seed(history, seeded_points) == 2
+        dominated = scheduler.on_trial_result(None, stand_in_trial("d"), {"epoch": 1, "reward": 0.45, "AP": 0.45, "latency_ms": 150.0})
+        fast = scheduler.on_trial_result(None, stand_in_trial("c"), {"epoch": 1, "reward": 0.40, "AP": 0.40, "latency_ms": 50.0})
+        assert (dominated, fast) == (expect, "CONTINUE")
+
+
+def test_rung_points_of_a_resumed_pareto_search_come_from_its_trials_csv(tmp_path):
+    """What a resumed search seeds: each earlier trial's (latency, metric) at its rungs, read back
+    from trials.csv through the reward (weighted here, so metric != reward); a trial without a
+    latency gives no point."""
+    from nas.rewards import REWARDS
+
+    options = REWARDS.get("pareto").options(ref_ms=100.0, weight=-0.07)
+    folder = SearchFolder(tmp_path)
+    folder.start(resume=False)
+    folder.append_row("a", {"AP": 0.3, "latency_ms": 50.0, "rungs": f"1:{0.2 * 0.5**-0.07!r} 2:{0.3 * 0.5**-0.07!r}"}, status="finished")
+    folder.append_row("b", {"AP": 0.1, "rungs": "1:0.1"}, status="failed")
+    folder = SearchFolder(tmp_path)
+    folder.start(resume=True)  # as a resume reads it
+    history = {r.trial_id: parse_rungs(r.values.get("rungs", "")) for r in folder.rows}
+    points = _rung_points(options, folder, history)
+    assert list(points) == ["a"]
+    assert [(e, c, round(m, 9)) for e, (c, m) in points["a"]] == [(1, 50.0, 0.2), (2, 50.0, 0.3)]

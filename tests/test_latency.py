@@ -26,6 +26,12 @@ def test_measurement_is_cached_per_setting(tmp_path):
     other = measure_latency(SN49, get_preset("spinenet49"), LatencySetting(image_size=128, threads=2, warmup=1, repeats=3), cache)
     assert not other.cached  # threads are part of the key
     assert len(list(tmp_path.glob("*.json"))) == 2
+    # A cached timing of fewer runs than asked for is timed again; one of more runs serves, and says so.
+    more = measure_latency(SN49, get_preset("spinenet49"), LatencySetting(image_size=128, threads=1, warmup=1, repeats=5), cache)
+    assert not more.cached and more.timing.repeats == 5
+    fewer = measure_latency(SN49, get_preset("spinenet49"), SMALL, cache)
+    assert fewer.cached and fewer.to_dict()["repeats"] == 5
+    assert len(list(tmp_path.glob("*.json"))) == 2
     # A torn cache file is measured again, not trusted.
     for path in tmp_path.glob("*.json"):
         path.write_text("{")

@@ -50,6 +50,11 @@ def test_pareto_reward_is_the_metric_or_its_soft_term():
     assert compute_reward({"AP": 0.3, "latency_ms": 80.0}, kind.options()) == 0.3
     weighted = kind.options(ref_ms=100.0, weight=-0.07)
     assert compute_reward({"AP": 0.3, "latency_ms": 50.0}, weighted) == pytest.approx(0.3 * 0.5**-0.07)
+    # The rung point of a resumed ASHA reads the metric back from the reward (tests/test_early_stop.py).
+    from nas.rewards.latency import pareto_metric
+
+    assert pareto_metric(compute_reward({"AP": 0.3, "latency_ms": 50.0}, weighted), 50.0, weighted) == pytest.approx(0.3)
+    assert pareto_metric(0.3, 50.0, kind.options()) == 0.3
     assert math.isnan(compute_reward({"AP": 0.3}, kind.options()))
     with pytest.raises(ValueError, match="needs reward.ref_ms"):
         kind.options(weight=-0.07).validate()

@@ -106,9 +106,15 @@ def format_table(records: Sequence[dict[str, Any]]) -> str:
     scope = "backbone + RetinaNet head" if r["with_head"] else "backbone"
     lines.append(
         f"\n{scope}, {r['image_size']}x{r['image_size']}, batch {r['batch']}, {r['threads']} threads, {r['backend']} on {r['device']} "
-        f"({r['device_name']}); {r['warmup']} warm-up and {r['repeats']} timed runs each"
+        f"({r['device_name']}); {r['warmup']} warm-up and {_runs(records)} timed runs each"
     )
     return "\n".join(lines)
+
+
+def _runs(records: Sequence[dict[str, Any]]) -> str:
+    """The timed runs behind the records ("10", or "10-20" where a cached one had more)."""
+    lo, hi = min(r["repeats"] for r in records), max(r["repeats"] for r in records)
+    return f"{lo}" if lo == hi else f"{lo}-{hi}"
 
 
 def run(req: LatencyRequest, calibrate_space: str | None, out: str | None, as_json: bool) -> int:

@@ -9,6 +9,7 @@ started afresh, and the total is the number asked for.
 from __future__ import annotations
 
 import contextlib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -17,7 +18,7 @@ from omegaconf import OmegaConf
 
 from nas.core.schedule import parse_rungs
 from nas.reporting.pareto import FrontSettings
-from nas.rewards.latency import LATENCY
+from nas.rewards.latency import LATENCY, latency_of, pareto_metric
 from nas.reporting.recorder import SearchRecorder
 from nas.reporting.report import write_report
 from nas.reporting.run_folder import default_out_dir
@@ -110,6 +111,17 @@ def restore(searcher: ArchSearcher, folder: SearchFolder) -> None:
             searcher.replay(row.trial_id, folder.proposal_of(row), row.reward, row.status, folder.result_of(row))
 
 
+def _rung_points(reward: Any, folder: SearchFolder, history: dict[str, list[tuple[int, float]]]) -> dict[str, list[tuple[int, tuple[float, float]]]]:
+    """(latency, metric) at each rung of the earlier trials of a Pareto search, from their rung
+    rewards and latency, so that a resumed ASHA keeps its two-objective rule."""
+    out = {}
+    for row in folder.rows:
+        latency = latency_of(folder.result_of(row))
+        if math.isfinite(latency):
+            out[row.trial_id] = [(epoch, (latency, pareto_metric(value, latency, reward))) for epoch, value in history[row.trial_id]]
+    return out
+
+
 def _fit(settings: SearchSettings, searcher: ArchSearcher, folder: SearchFolder, recorder: SearchRecorder, progress: Progress, watch: FailureWatch) -> float:
     """The remaining trials as one campaign (ASHA given the rung rewards of earlier trials)."""
     remaining = settings.top.trials - len(folder.rows)
@@ -118,6 +130,7 @@ def _fit(settings: SearchSettings, searcher: ArchSearcher, folder: SearchFolder,
     objectives = (settings.reward.metric, LATENCY) if settings.reward.name == "pareto" else None
     scheduler = make_scheduler(settings.scheduler, settings.epochs or 0, objectives)
     if scheduler is not None:
-        scheduler.seed({r.trial_id: parse_rungs(r.values.get("rungs", "")) for r in folder.rows})
+        history = {r.trial_id: parse_rungs(r.values.get("rungs", "")) for r in folder.rows}
+        scheduler.seed(history, _rung_points(settings.reward, folder, history) if objectives else None)
     bridge = SearcherBridge(searcher, [recorder.record, watch.see])
     return run_trials(settings, bridge, remaining, folder.path, "tune", [progress, recorder], scheduler, settings.eval_at, stopper=watch)

@@ -79,6 +79,11 @@ def latency_budget_reward(metrics: Mapping[str, Any], o: LatencyBudgetOptions) -
     return metric_value(metrics, o.metric) * budget_factor(latency, o.target_ms, o.weight, o.kind)
 
 
+def pareto_metric(reward: float, latency_ms: float, o: ParetoOptions) -> float:
+    """The metric behind a Pareto reward (what a rung's point compares): `pareto_reward` undone."""
+    return reward if o.weight == 0.0 else reward / (latency_ms / float(o.ref_ms)) ** o.weight  # type: ignore[arg-type]
+
+
 def pareto_reward(metrics: Mapping[str, Any], o: ParetoOptions) -> float:
     """The metric (times the soft latency term when `weight` is set); NaN without a latency."""
     latency = latency_of(metrics)

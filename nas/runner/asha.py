@@ -4,8 +4,8 @@ One bracket of asynchronous successive halving, as Ray Tune's `ASHAScheduler(bra
 it: a trial reaching a rung milestone for the first time is stopped when its reward is below the
 (1 - 1/reduction_factor) quantile of the rewards recorded at that rung, and its reward is recorded
 either way; a trial at `max_t` is stopped (its training is over). Owning the rungs lets a resumed
-search give the scheduler the rung rewards of earlier trials (`seed`), and lets other objectives
-say what a rung compares.
+search give the scheduler the rung rewards (and points) of earlier trials (`seed`), and lets other
+objectives say what a rung compares.
 
 With two objectives (`reward=pareto`: the metric up, latency down) a rung also keeps every trial
 whose (latency, metric at the rung) no trial recorded at that rung dominates: a fast trial slightly
@@ -60,15 +60,21 @@ class Rungs:
             return decision
         return TrialScheduler.CONTINUE
 
-    def seed(self, history: dict[str, list[tuple[int, float]]]) -> int:
-        """Record rung rewards of trials finished before a resume (epoch, reward); returns how many."""
+    def seed(self, history: dict[str, list[tuple[int, float]]], points: dict[str, list[tuple[int, tuple[float, float]]]] | None = None) -> int:
+        """Record rung rewards of trials finished before a resume (epoch, reward), and with two
+        objectives their rung points (epoch, (cost, metric)); returns how many rewards."""
         seeded = 0
-        for trial_id, points in history.items():
-            for epoch, value in points:
+        for trial_id, rewards in history.items():
+            for epoch, value in rewards:
                 for milestone, recorded in self.recorded.items():
                     if math.ceil(milestone) == epoch and math.isfinite(value):
                         recorded[trial_id] = value
                         seeded += 1
+        for trial_id, rung_points in (points or {}).items():
+            for epoch, point in rung_points:
+                for milestone, kept in self.points.items():
+                    if math.ceil(milestone) == epoch and all(math.isfinite(x) for x in point):
+                        kept[trial_id] = point
         return seeded
 
 
@@ -100,9 +106,9 @@ class AshaScheduler(FIFOScheduler):
         if TIME_ATTR in result and METRIC in result:
             self.rungs.decide(trial.trial_id, result[TIME_ATTR], result[METRIC], self.point(result))
 
-    def seed(self, history: dict[str, list[tuple[int, float]]]) -> int:
-        """Give a fresh scheduler the rung rewards of a resumed run's trials."""
-        return self.rungs.seed(history)
+    def seed(self, history: dict[str, list[tuple[int, float]]], points: dict[str, list[tuple[int, tuple[float, float]]]] | None = None) -> int:
+        """Give a fresh scheduler the rung rewards (and two-objective points) of a resumed run's trials."""
+        return self.rungs.seed(history, points)
 
 
 def make_scheduler(cfg: SchedulerConfig, max_t: int, objectives: tuple[str, str] | None = None) -> AshaScheduler | None:
