@@ -48,27 +48,31 @@ class LatencySetting:
     warmup: int = 3
     repeats: int = 10
 
-    def check(self) -> None:
-        """Raise `InputError` naming the option for a setting that cannot be timed here."""
+    def check(self, config: bool = False) -> None:
+        """Raise `InputError` naming the option for a setting that cannot be timed here: as
+        `spinenas latency` spells it (`--image-size`), or with `config` as the search's keys do
+        (`latency.image_size`)."""
+        opt = (lambda key: f"latency.{key}") if config else (lambda key: "--" + key.replace("_", "-"))
+        given = (lambda key, value: f"{opt(key)}={value}") if config else (lambda key, value: f"{opt(key)} {value}")
         if self.device not in DEVICES:
-            raise InputError(f"--device must be one of {', '.join(DEVICES)}, got {self.device!r}")
+            raise InputError(f"{opt('device')} must be one of {', '.join(DEVICES)}, got {self.device!r}")
         if self.backend not in BACKENDS:
-            raise InputError(f"--backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
+            raise InputError(f"{opt('backend')} must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
         if self.image_size <= 0 or self.image_size % 128:
-            raise InputError(f"--image-size {self.image_size} must be a positive multiple of 128")
+            raise InputError(f"{given('image_size', self.image_size)} must be a positive multiple of 128")
         if self.batch < 1 or self.threads < 1:
-            raise InputError(f"--batch and --threads must be >= 1, got {self.batch} and {self.threads}")
+            raise InputError(f"{opt('batch')} and {opt('threads')} must be >= 1, got {self.batch} and {self.threads}")
         if self.repeats < 3 or self.warmup < 0:
-            raise InputError(f"--repeats must be >= 3 and --warmup >= 0, got {self.repeats} and {self.warmup}")
+            raise InputError(f"{opt('repeats')} must be >= 3 and {opt('warmup')} >= 0, got {self.repeats} and {self.warmup}")
         if self.device == "cuda" and not torch.cuda.is_available():
-            raise InputError("--device cuda: no CUDA device is visible to torch on this machine")
+            raise InputError(f"{given('device', 'cuda')}: no CUDA device is visible to torch on this machine")
         if self.backend == "onnxruntime":
             try:
                 import onnxruntime  # noqa: F401
             except ImportError:
-                raise InputError('--backend onnxruntime needs onnxruntime (pip install -c constraints.txt -e ".[export]")') from None
+                raise InputError(f'{given("backend", "onnxruntime")} needs onnxruntime (pip install -c constraints.txt -e ".[export]")') from None
             if self.device == "cuda":
-                raise InputError("--backend onnxruntime times on the CPU here; use --backend torch for --device cuda")
+                raise InputError(f"{given('backend', 'onnxruntime')} times on the CPU here; use {given('backend', 'torch')} for {given('device', 'cuda')}")
 
 
 @dataclass(frozen=True)

@@ -93,7 +93,7 @@ class LatencyTable:
             except KeyError:
                 raise InputError(
                     f"latency table: no time for component {key!r} of {arch.name}; calibrate for this space "
-                    "(spinenas latency calibrate --space NAME)"
+                    "(spinenas latency --calibrate --space NAME)"
                 ) from None
         return total
 
@@ -126,7 +126,7 @@ class LatencyTable:
         except (OSError, ValueError) as e:
             raise InputError(f"{path}: not a readable latency table ({' '.join(str(e).split())[:160]})") from None
         if not isinstance(data, dict) or data.get("format") != TABLE_FORMAT:
-            raise InputError(f"{path}: not a latency table of format {TABLE_FORMAT} (write one with spinenas latency calibrate)")
+            raise InputError(f"{path}: not a latency table of format {TABLE_FORMAT} (write one with spinenas latency --calibrate --space NAME --out FILE)")
         entries = data.get("entries")
         if not isinstance(entries, dict) or not all(isinstance(v, (int, float)) and v >= 0 for v in entries.values()):
             raise InputError(f"{path}: 'entries' must map component names to times in ms >= 0")

@@ -4,8 +4,9 @@ front files and report section, and the refusals of settings that cannot work to
 import math
 
 import pytest
+import torch
 
-from nas.commands.cli import main
+from nas.commands.cli import format_front, main
 from nas.commands.search import run_search
 from nas.core.pareto import front_indices, hypervolume
 from nas.reporting.run_folder import read_csv_records
@@ -47,6 +48,10 @@ def test_pareto_search_writes_the_front(tmp_path, shared_ray):
     assert (out / "pareto.png").stat().st_size > 5000
     page = (out / "report.html").read_text()
     assert "Accuracy against latency (the front)" in page and f"hypervolume {summary['hypervolume']:.4g}" in page
+    # What `spinenas search` prints at the end: the hypervolume and one line per member with its spec.
+    printed = format_front(out).splitlines()
+    assert f"hypervolume {summary['hypervolume']:.2f}" in printed[0] and len(printed) == 1 + len(front)
+    assert all(str(out / f["spec"]) in line for f, line in zip(front, printed[1:]))
 
 
 @pytest.mark.slow
@@ -72,6 +77,7 @@ def test_latency_budget_reward_on_every_trial(tmp_path, shared_ray):
         (["reward=pareto", "searcher=pareto", "latency.image_size=100"], "latency.image_size must be a positive multiple of 128"),
         (["reward=pareto", "searcher=pareto", "latency.backend=onnxruntime"], "latency.source=predicted uses a table timed with latency.backend=torch"),
         (["reward=pareto", "searcher=pareto", "latency.table=/nonexistent/table.json"], "/nonexistent/table.json: no such latency table"),
+        *([(["reward=pareto", "searcher=pareto", "latency=cuda"], "latency.device=cuda: no CUDA device is visible")] if not torch.cuda.is_available() else []),
     ],
 )
 def test_latency_settings_that_cannot_work_are_refused(args, message, tmp_path, capsys):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from search_space.catalog import PRESETS, get_preset, preset_for, preset_name_for, resolve_architecture
@@ -301,11 +302,23 @@ def cmd_search(args: argparse.Namespace) -> int:
     print(f"\nsearch finished: {s['trials']} trials ({s['ok']} trained, {s['cached']} cached{stopped}, {s['failed']} failed)")
     if "best_trial" in s:
         print(f"best: trial {s['best_trial']}, reward {s['best_reward']:.4f}, AP {s['best_AP']:.4f}, id {s['best_arch_id']}")
+    if "pareto" in s:
+        print(format_front(outcome.out_dir))
     print(format_cost(s))
-    for name in ("report.html", "trials.csv", "best.yaml", "best.png", "progress.png", "summary.json", "searcher.json", "config.yaml", "tensorboard"):
+    for name in ("report.html", "trials.csv", "best.yaml", "best.png", "progress.png", "pareto.csv", "pareto.png", "pareto", "summary.json", "searcher.json", "config.yaml", "tensorboard"):
         if (outcome.out_dir / name).exists():
             print(f"  {outcome.out_dir / name}")
     return 0
+
+
+def format_front(out_dir: Path) -> str:
+    """The accuracy-latency front a search wrote (pareto.json): its hypervolume and members."""
+    front = json.loads((out_dir / "pareto.json").read_text())
+    metric = front["metric"]
+    lines = [f"front ({metric} up, latency down): {front['front_size']} trials, hypervolume {front['hypervolume']:.2f} ({metric} x ms, reference {front['ref_ms']:.0f} ms)"]
+    for m in front["members"]:
+        lines.append(f"  trial {m['trial']}: {metric} {float(m['value']):.4f}, {float(m['latency_ms']):.0f} ms  {out_dir / m['spec']}")
+    return "\n".join(lines)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ default (`latency.source=predicted`) the latency is predicted from a lookup tabl
 the machine that runs `spinenas search` (`search_space.latency_table`; the driver calibrates what is
 missing before Ray starts, and the table travels to the workers inside this object), so a trial on
 a GPU node still gets the latency of the target device. `latency.table=FILE` uses a table
-calibrated elsewhere (`spinenas latency calibrate --out FILE` on the target device).
+calibrated elsewhere (`spinenas latency --calibrate --space NAME --out FILE` on the target device).
 `latency.source=measured` times the full-size model inside each trial, on the trial's device.
 """
 
@@ -82,12 +82,12 @@ class LatencyEvaluator:
         """Prepare the latency source on the driver: the table read, or calibrated for the space
         where this machine has none yet (about a minute on a 2-core laptop at 640 px)."""
         if self.options.source == "measured":
-            self.options.setting(self.preset).check()
+            self.options.setting(self.preset).check(config=True)
             return
         from search_space.latency import LatencyCache, calibrate, table_for
 
         preset, setting = self.preset, self.options.setting(self.preset)
-        setting.check()
+        setting.check(config=True)
         if self.options.table is not None:
             self.table, _ = table_for(preset, setting, self.options.table)
             return
@@ -97,7 +97,7 @@ class LatencyEvaluator:
             self.table = table
             return
         if self.space is None:
-            raise ConfigError("latency: no calibrated table for this device and preset; run spinenas latency calibrate first")
+            raise ConfigError("latency: no calibrated table for this device and preset; run spinenas latency --calibrate --space NAME first")
         say(f"latency: calibrating the table for {self.space.name} at {setting.image_size} px, {setting.threads} threads on this machine (once; cached in {where.parent})")
         fit = [self.space.sample(10_000 + k) for k in range(self.options.fit_archs)]
         from search_space.catalog import get_architecture
