@@ -91,16 +91,20 @@ class Timing:
 
 
 def device_name(device: str) -> str:
-    """The processor the latency is for: the CPU model (from /proc/cpuinfo) or the GPU's name."""
+    """The processor the latency is for: the GPU's name, or the CPU model (from /proc/cpuinfo) with
+    the vector instructions torch uses on it (`AMD EPYC (AVX512)`): virtual machines often report
+    one model name for CPUs whose convolutions run at different speeds."""
     if device == "cuda":
         return torch.cuda.get_device_name()
+    model = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+                model = line.split(":", 1)[1].strip()
+                break
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    return f"{model} ({torch.backends.cpu.get_cpu_capability()})"
 
 
 def time_calls(fn: Callable[[], Any], warmup: int, repeats: int, sync: Callable[[], None] = lambda: None) -> Timing:
