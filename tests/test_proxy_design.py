@@ -128,9 +128,9 @@ def test_end_to_end_on_tiny_data_recognises_plateau_runs_and_resumes(tmp_path, m
     again = run_proxy_design([*overrides, "resume=true"], options, log=lambda _m: None)  # nothing left to run
     assert len(DesignFolder(out).read_rows()) == len(rows) and again.design["candidates"] == design["candidates"]
 
-    second = tmp_path / "second"  # a design at another budget reuses the first one's reference runs
+    second = tmp_path / "second"  # a design at another (smaller: fewer proxy runs) budget reuses the first one's reference runs
     overrides2 = [o if not o.startswith("out_dir=") else f"out_dir={second}" for o in overrides]
-    run_proxy_design(overrides2, DesignOptions(budget_s=5.0, archs=2, seeds=2, reference_from=str(out)), log=lambda _m: None)
+    run_proxy_design(overrides2, DesignOptions(budget_s=3.0, archs=2, seeds=2, reference_from=str(out)), log=lambda _m: None)
     refs = {r.values["arch_id"]: r.trial_id for r in DesignFolder(second).read_rows() if r.values["run"] == "reference"}
     assert refs == {r.values["arch_id"]: r.trial_id for r in rows if r.values["run"] == "reference"}
     with pytest.raises(ConfigError, match="trained on other data"):
