@@ -79,9 +79,14 @@ def latency_budget_reward(metrics: Mapping[str, Any], o: LatencyBudgetOptions) -
     return metric_value(metrics, o.metric) * budget_factor(latency, o.target_ms, o.weight, o.kind)
 
 
+def _pareto_factor(latency_ms: float, o: ParetoOptions) -> float:
+    """The soft latency term of a weighted Pareto reward (1 without a weight)."""
+    return 1.0 if o.weight == 0.0 else budget_factor(latency_ms, o.ref_ms, o.weight, "soft")  # type: ignore[arg-type]
+
+
 def pareto_metric(reward: float, latency_ms: float, o: ParetoOptions) -> float:
     """The metric behind a Pareto reward (what a rung's point compares): `pareto_reward` undone."""
-    return reward if o.weight == 0.0 else reward / (latency_ms / float(o.ref_ms)) ** o.weight  # type: ignore[arg-type]
+    return reward / _pareto_factor(latency_ms, o)
 
 
 def pareto_reward(metrics: Mapping[str, Any], o: ParetoOptions) -> float:
@@ -89,5 +94,4 @@ def pareto_reward(metrics: Mapping[str, Any], o: ParetoOptions) -> float:
     latency = latency_of(metrics)
     if math.isnan(latency):
         return math.nan
-    value = metric_value(metrics, o.metric)
-    return value if o.weight == 0.0 else value * (latency / float(o.ref_ms)) ** o.weight  # type: ignore[arg-type]
+    return metric_value(metrics, o.metric) * _pareto_factor(latency, o)

@@ -66,16 +66,18 @@ class Rungs:
         seeded = 0
         for trial_id, rewards in history.items():
             for epoch, value in rewards:
-                for milestone, recorded in self.recorded.items():
-                    if math.ceil(milestone) == epoch and math.isfinite(value):
-                        recorded[trial_id] = value
-                        seeded += 1
+                for milestone in self._milestones_at(epoch) if math.isfinite(value) else ():
+                    self.recorded[milestone][trial_id] = value
+                    seeded += 1
         for trial_id, rung_points in (points or {}).items():
             for epoch, point in rung_points:
-                for milestone, kept in self.points.items():
-                    if math.ceil(milestone) == epoch and all(math.isfinite(x) for x in point):
-                        kept[trial_id] = point
+                for milestone in self._milestones_at(epoch) if all(math.isfinite(x) for x in point) else ():
+                    self.points[milestone][trial_id] = point
         return seeded
+
+    def _milestones_at(self, epoch: int) -> list[float]:
+        """The milestones a rung result reported at whole `epoch` belongs to."""
+        return [m for m in self.recorded if math.ceil(m) == epoch]
 
 
 class AshaScheduler(FIFOScheduler):
