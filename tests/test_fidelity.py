@@ -1,5 +1,6 @@
 """`spinenas fidelity` on a real local Ray: the surrogate (known scores) and the tiny real proxy."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -13,6 +14,7 @@ from nas.reporting.planned_folder import COLUMNS
 from nas.commands.cli import main
 from nas.commands.fidelity import FidelityOptions, choose_candidates, run_fidelity
 from nas.core.ranking import kendall_tau
+from nas.reporting.fidelity import compare_summaries, read_summary
 from nas.reporting.run_folder import read_csv_records, write_csv
 from nas.settings.search import load_settings
 from proxy_tasks.surrogate import match_share
@@ -66,9 +68,15 @@ def test_surrogate_fidelity_numbers_and_resume(tmp_path, ray_dir):
     write_csv(out / "fidelity.csv", COLUMNS, kept)
     with open(out / "fidelity.csv", "a") as f:
         f.write("99,torn")
-    run_fidelity([*args, "resume=true"], options)
+    before = tmp_path / "before"
+    before.mkdir()
+    (before / "fidelity.json").write_text((out / "fidelity.json").read_text())
+    resumed = run_fidelity([*args, "resume=true"], dataclasses.replace(options, compare_to=before)).summary
     after = read_csv_records(out / "fidelity.csv")
     assert after[:20] == kept and len(after) == len(rows)
+    # Ranked against the run before the cut: the same architectures, seeded surrogate scores.
+    compared = resumed["compared_to"]
+    assert compared["architectures"] == 8 and compared["kendall_tau"] == pytest.approx(1.0) and compared["mean_shift"] == pytest.approx(0.0)
     assert {(r["arch_id"], r["run"]) for r in after} == {(r["arch_id"], r["run"]) for r in rows}
     with pytest.raises(ValueError, match=r"'fidelity.seeds' differs .*\(run: 3, now: 2\)"):
         run_fidelity([*args, "resume=true"], FidelityOptions(archs=5, seeds=2, reference_epochs=1))
@@ -103,12 +111,35 @@ def test_tiny_proxy_fidelity_trains_every_run(tmp_path, ray_dir):
     assert ref["spinenet49"] > ref["r0_sp53-coarsest"]
 
 
+def test_compare_summaries_ranks_shared_architectures_against_an_earlier_run(tmp_path):
+    def summary(means):
+        return {"proxy": "p", "archs": [{"name": f"a{k}", "arch_id": f"id{k}", "proxy_mean": m} for k, m in enumerate(means)]}
+
+    earlier = summary([0.10, 0.20, 0.30, 0.40, None])
+    # Three shared (a1 has no mean now, a4 none before), one of their three pairs swapped: tau = 1/3.
+    now = summary([0.05, None, 0.12, 0.11, 0.5])
+    now["archs"].append({"name": "new", "arch_id": "elsewhere", "proxy_mean": 0.9})
+    compared = compare_summaries(now, earlier, "old")
+    assert compared["architectures"] == 3 and compared["earlier_means"] == {"a0": 0.10, "a2": 0.30, "a3": 0.40}
+    assert compared["kendall_tau"] == pytest.approx(1 / 3) and compared["mean_shift"] == pytest.approx((-0.05 - 0.18 - 0.29) / 3)
+    same = compare_summaries(summary([0.2, 0.3, 0.4, 0.5, 0.1]), earlier, "old")
+    assert same["kendall_tau"] == pytest.approx(1.0) and same["architectures"] == 4
+
+    (tmp_path / "fidelity.json").write_text('{"archs": [{"name": "x"}]}')
+    with pytest.raises(ValueError, match=r"fidelity.json is not a fidelity summary"):
+        read_summary(tmp_path)
+    (tmp_path / "fidelity.json").write_text('{"archs": [')
+    with pytest.raises(ValueError, match=r"fidelity.json is not readable JSON"):
+        read_summary(tmp_path)
+
+
 @pytest.mark.parametrize(
     "extra, message, in_process",
     [
         (["--archs", "1"], "--archs must be >= 2", True),
         (["--seeds", "0"], "--seeds must be >= 1", True),
         (["--reference-epochs", "-1"], "--reference-epochs must be >= 0", True),
+        (["--compare-to", "nowhere"], "nowhere/fidelity.json does not exist", True),
         (["proxy.epochz=3"], "proxy.epochz", False),  # as a process: its exit code is main's
     ],
 )

@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     fidelity.add_argument(
         "--reference-epochs", type=int, default=None, help="epochs of the reference training (default 4x proxy.epochs; 0: none)"
     )
+    fidelity.add_argument(
+        "--compare-to", metavar="DIR", type=Path, help="an earlier fidelity run's out_dir: rank this run's architecture means against its means (e.g. a proxy before and after a change)"
+    )
 
     design = overrides_command(
         sub,
@@ -334,7 +337,7 @@ def cmd_fidelity(args: argparse.Namespace) -> int:
     """`spinenas fidelity`: does the proxy rank architectures reliably?"""
     from nas.commands.fidelity import FidelityOptions, format_summary, run_fidelity
 
-    outcome = run_fidelity(args.overrides, FidelityOptions(args.archs, args.seeds, args.reference_epochs))
+    outcome = run_fidelity(args.overrides, FidelityOptions(args.archs, args.seeds, args.reference_epochs, args.compare_to))
     print(format_summary(outcome.summary, outcome.out_dir))
     return 0
 

@@ -19,7 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 from omegaconf import OmegaConf
 
-from nas.reporting.fidelity import REFERENCE, FidelityFolder, format_summary, plot_fidelity, summarize
+from nas.reporting.fidelity import REFERENCE, FidelityFolder, compare_summaries, format_summary, plot_fidelity, read_summary, summarize
 from nas.reporting.run_folder import default_out_dir
 from nas.runner.campaign import Progress, run_trials
 from nas.runner.planned import Candidate, PlannedRun, PlannedRuns
@@ -39,11 +39,13 @@ POOL_PER_ARCH = 8  # candidates drawn per architecture chosen, to spread the cho
 
 @dataclass(frozen=True)
 class FidelityOptions:
-    """How many architectures and seeds, and the reference training's length (0: no reference)."""
+    """How many architectures and seeds, the reference training's length (0: no reference), and an
+    earlier fidelity run to rank against (`compare_to`: its out_dir; e.g. the proxy before a change)."""
 
     archs: int = 12
     seeds: int = 3
     reference_epochs: int | None = None  # None: 4x the proxy's epochs
+    compare_to: Path | None = None
 
     def resolved(self, settings: SearchSettings) -> "FidelityOptions":
         """Options with the reference length filled in; bad values raise `ConfigError`."""
@@ -57,7 +59,7 @@ class FidelityOptions:
             reference = 4 * epochs if epochs else 1
         if reference < 0:
             raise ConfigError(f"--reference-epochs must be >= 0 (0: no reference runs), got {reference}")
-        return FidelityOptions(self.archs, self.seeds, reference)
+        return FidelityOptions(self.archs, self.seeds, reference, self.compare_to)
 
 
 @dataclass
@@ -82,7 +84,13 @@ def run_fidelity(overrides: Sequence[str], options: FidelityOptions) -> Fidelity
     elif folder.csv.exists():
         raise ConfigError(f"{out} already holds a fidelity run; continue it with resume=true or choose another out_dir")
 
+    earlier = read_summary(options.compare_to) if options.compare_to is not None else None
     candidates = choose_candidates(settings, options.archs)
+    if earlier is not None:
+        chosen = {c.arch.id for c in candidates}
+        shared = sum(a["arch_id"] in chosen for a in earlier["archs"])
+        if shared < 2:
+            raise ConfigError(f"--compare-to: {options.compare_to} shares {shared} architectures with this run (needs 2; use the same space, seed and --archs)")
     runs = plan_runs(settings, candidates, options)
     folder.planned = runs
     with ray_session(settings.ray):
@@ -102,6 +110,8 @@ def run_fidelity(overrides: Sequence[str], options: FidelityOptions) -> Fidelity
     header = {"proxy": settings.proxy.name, "space": settings.space.name, "metric": settings.reward.metric, "seeds": options.seeds,
               "reference_epochs": options.reference_epochs, "reference": reference}  # fmt: skip
     summary = summarize(folder.rows, candidates, header)
+    if earlier is not None:
+        summary["compared_to"] = compare_summaries(summary, earlier, str(options.compare_to))
     atomic_write_text(out / "fidelity.json", json.dumps(summary, indent=2, allow_nan=False, default=str) + "\n")
     plot_fidelity(summary, out / "fidelity.png")
     progress.print_line()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any, Sequence
@@ -14,7 +15,9 @@ from nas.core.status import TrialStatus
 from nas.reporting.plots import save_figure
 from nas.reporting.planned_folder import REFERENCE, PlannedFolder
 from nas.reporting.run_folder import Row
+from search_space.errors import ConfigError
 
+SAME_RANKING_TAU = 0.9  # a changed proxy "ranks the same" as the one it replaces at this Kendall tau or above
 
 
 class FidelityFolder(PlannedFolder):
@@ -70,6 +73,42 @@ def summarize(rows: Sequence[Row], candidates: Sequence[Any], header: dict[str, 
     return summary
 
 
+def read_summary(folder: Path) -> dict[str, Any]:
+    """The fidelity.json of an earlier `spinenas fidelity` run in `folder`; `ConfigError` naming the
+    file when it is missing or not a fidelity summary."""
+    path = Path(folder) / "fidelity.json"
+    try:
+        summary = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"--compare-to: {path} does not exist (point it at the out_dir of a finished `spinenas fidelity` run)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"--compare-to: {path} is not readable JSON ({exc})") from None
+    archs = summary.get("archs") if isinstance(summary, dict) else None
+    if not isinstance(archs, list) or not all(isinstance(a, dict) and "arch_id" in a and "proxy_mean" in a for a in archs):
+        raise ConfigError(f"--compare-to: {path} is not a fidelity summary (no 'archs' list with arch_id and proxy_mean)")
+    return summary
+
+
+def compare_summaries(summary: dict[str, Any], earlier: dict[str, Any], label: str) -> dict[str, Any]:
+    """How this run's architecture means rank against an earlier run's (another proxy, or the same
+    proxy before a change) over the architectures both measured: Kendall tau and Spearman rho of the
+    means, the mean shift (this run minus the earlier one) and each shared architecture's earlier
+    mean. `label` names the earlier run (its folder)."""
+    before = {a["arch_id"]: a["proxy_mean"] for a in earlier["archs"] if a["proxy_mean"] is not None}
+    shared = [a for a in summary["archs"] if a["proxy_mean"] is not None and a["arch_id"] in before]
+    now = np.array([a["proxy_mean"] for a in shared], dtype=float)
+    then = np.array([before[a["arch_id"]] for a in shared], dtype=float)
+    return {
+        "run": label,
+        "proxy": earlier.get("proxy"),
+        "architectures": len(shared),
+        "kendall_tau": finite_or_none(kendall_tau(now, then)) if len(shared) > 1 else None,
+        "spearman_rho": finite_or_none(spearman_rho(now, then)) if len(shared) > 1 else None,
+        "mean_shift": finite_or_none(float(np.mean(now - then))) if shared else None,
+        "earlier_means": {a["name"]: before[a["arch_id"]] for a in shared},
+    }
+
+
 def _anchor_checks(archs: list[dict[str, Any]]) -> dict[str, Any]:
     """What the anchors show: SpineNet-49 against the ResNet-50-FPN seed, where the coarsest ranks."""
     by_kind = {a["name"]: a for a in archs if a["kind"] != "sampled"}
@@ -121,6 +160,13 @@ def format_summary(summary: dict[str, Any], out_dir: Path) -> str:
         )
     if "coarsest_rank" in checks:
         lines.append(f"the coarsest architecture ranks {checks['coarsest_rank']} of {checks['ranked']}")
+    compared = summary.get("compared_to")
+    if compared:
+        shift = "n/a" if compared["mean_shift"] is None else f"{compared['mean_shift']:+.4f}"
+        lines.append(
+            f"against {compared['run']} (proxy {compared['proxy']}, {compared['architectures']} shared architectures): "
+            f"Kendall tau {num(compared['kendall_tau'])}, Spearman rho {num(compared['spearman_rho'])}, mean shift {shift}"
+        )
     lines += [f"note: {n}" for n in _reading_notes(summary)]
     lines += ["", f"  {out_dir / 'fidelity.csv'}", f"  {out_dir / 'fidelity.json'}", f"  {out_dir / 'fidelity.png'}"]
     return "\n".join(lines)
@@ -136,6 +182,9 @@ def _reading_notes(summary: dict[str, Any]) -> list[str]:
     ref = summary["reference_kendall_tau"]
     if ref is not None and ref < 0.5:
         notes.append("the proxy's order departs from the reference training's: a longer proxy may be needed (docs/fidelity.md)")
+    compared = summary.get("compared_to")
+    if compared and compared["kendall_tau"] is not None and compared["kendall_tau"] < SAME_RANKING_TAU:
+        notes.append(f"tau against {compared['run']} is under {SAME_RANKING_TAU}: the two proxies do not rank these architectures the same")
     return notes
 
 
