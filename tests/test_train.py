@@ -39,6 +39,25 @@ def test_adamw_is_an_option_with_the_same_decay_groups():
         OptimConfig(optimizer="adam")
 
 
+def test_adamw_is_fused_and_updates_as_the_per_tensor_loop_does():
+    model = build_detector(get_architecture("spinenet49"), 3, DetectorConfig(BackboneConfig(0.125, endpoints_num_filters=8), head_filters=8))
+    twin = build_detector(get_architecture("spinenet49"), 3, DetectorConfig(BackboneConfig(0.125, endpoints_num_filters=8), head_filters=8))
+    twin.load_state_dict(model.state_dict())
+    start = [p.detach().clone() for p in model.parameters()]
+    opt = make_optimizer(model, OptimConfig(lr=0.003, weight_decay=0.05, optimizer="adamw"))
+    assert opt.defaults["fused"] is True
+    decay = [p for p in twin.parameters() if p.ndim > 1]
+    loop = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": [p for p in twin.parameters() if p.ndim <= 1], "weight_decay": 0.0}], lr=0.003, foreach=False)
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(5):  # the same gradients into both (a network's own would drift apart with the rounding)
+        for p, q in zip(model.parameters(), twin.parameters()):
+            p.grad = torch.randn(p.shape, generator=gen) * 1e-2
+            q.grad = p.grad.clone()
+        opt.step()
+        loop.step()
+    moved = max(float((a - b).abs().max()) for a, b in zip(model.parameters(), twin.parameters()))
+    assert moved < 1e-6  # the same update up to rounding; each step moves a weight by up to lr = 3e-3
+    assert min(float((a - b).abs().max()) for a, b in zip(model.parameters(), start)) > 1e-3  # every tensor moved
 def test_autocast_choice():
     assert autocast_dtype(torch.device("cpu"), "auto") is None
     with pytest.raises(ValueError, match="amp must be"):
