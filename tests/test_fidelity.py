@@ -124,6 +124,8 @@ def test_compare_summaries_ranks_shared_architectures_against_an_earlier_run(tmp
     assert compared["kendall_tau"] == pytest.approx(1 / 3) and compared["mean_shift"] == pytest.approx((-0.05 - 0.18 - 0.29) / 3)
     same = compare_summaries(summary([0.2, 0.3, 0.4, 0.5, 0.1]), earlier, "old")
     assert same["kendall_tau"] == pytest.approx(1.0) and same["architectures"] == 4
+    one = compare_summaries(summary([0.1, None, None, None, None]), earlier, "old")
+    assert one["architectures"] == 1 and one["kendall_tau"] is None and one["spearman_rho"] is None
 
     (tmp_path / "fidelity.json").write_text('{"archs": [{"name": "x"}]}')
     with pytest.raises(ValueError, match=r"fidelity.json is not a fidelity summary"):

@@ -58,6 +58,8 @@ def test_adamw_is_fused_and_updates_as_the_per_tensor_loop_does():
     moved = max(float((a - b).abs().max()) for a, b in zip(model.parameters(), twin.parameters()))
     assert moved < 1e-6  # the same update up to rounding; each step moves a weight by up to lr = 3e-3
     assert min(float((a - b).abs().max()) for a, b in zip(model.parameters(), start)) > 1e-3  # every tensor moved
+
+
 def test_autocast_choice():
     assert autocast_dtype(torch.device("cpu"), "auto") is None
     with pytest.raises(ValueError, match="amp must be"):

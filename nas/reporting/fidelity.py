@@ -102,8 +102,8 @@ def compare_summaries(summary: dict[str, Any], earlier: dict[str, Any], label: s
         "run": label,
         "proxy": earlier.get("proxy"),
         "architectures": len(shared),
-        "kendall_tau": finite_or_none(kendall_tau(now, then)) if len(shared) > 1 else None,
-        "spearman_rho": finite_or_none(spearman_rho(now, then)) if len(shared) > 1 else None,
+        "kendall_tau": finite_or_none(kendall_tau(now, then)),  # NaN (None) under 2 shared
+        "spearman_rho": finite_or_none(spearman_rho(now, then)),  # NaN (None) under 2 shared
         "mean_shift": finite_or_none(float(np.mean(now - then))) if shared else None,
         "earlier_means": {a["name"]: before[a["arch_id"]] for a in shared},
     }
