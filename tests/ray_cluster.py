@@ -94,6 +94,11 @@ class LocalCluster:
             RAY_USAGE_STATS_ENABLED="0",
             RAY_AUTH_MODE="token",
             RAY_AUTH_TOKEN=secrets.token_hex(16),
+            # A lost node is declared dead after 3 failed health checks 1 s apart (Ray's default: 5
+            # checks 3 s apart, ~15 s), so a test of a lost node waits seconds, not a quarter minute.
+            RAY_health_check_period_ms="1000",
+            RAY_health_check_timeout_ms="3000",
+            RAY_health_check_failure_threshold="3",
             **(env or {}),
         )
         self.nodes: list[Node] = []

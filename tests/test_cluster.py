@@ -62,7 +62,7 @@ def test_search_survives_a_lost_worker_node_and_a_killed_driver(cluster, driver_
         "ray=cluster",
         f"ray.address={cluster.address}",
         "proxy=surrogate",
-        "proxy.duration_s=3",
+        "proxy.duration_s=2",
         "trials=10",
         "max_concurrent=2",
         f"out_dir={out}",
