@@ -95,10 +95,22 @@ def test_the_written_proxy_is_what_search_composes(tmp_path):
     assert again.data.synthetic == "tiny" and again.name == "design-p0"
 
 
+def cap_steps(monkeypatch, steps: int) -> None:
+    """Cap the candidates at `steps` training steps, whatever this machine's step time: the design
+    gets its budget in seconds, and a CI-sized one must not buy more steps on a faster machine."""
+    real = nas.commands.proxy_design.candidates
+
+    def capped(rules, timings, budget_s, num_train):
+        return real(rules, timings, min(budget_s, min(t.seconds(steps) for t in timings.values())), num_train)
+
+    monkeypatch.setattr(nas.commands.proxy_design, "candidates", capped)
+
+
 def test_end_to_end_on_tiny_data_recognises_plateau_runs_and_resumes(tmp_path, monkeypatch, ray_dir, capsys):
     monkeypatch.setattr(proxy_tasks.design, "MIN_STEPS", 3)  # a CI-sized proxy: a few steps, far from leaving the plateau
     monkeypatch.setattr(nas.commands.proxy_design, "TIMED_STEPS", 3)
     monkeypatch.setattr(proxy_tasks.design, "SIZES", (128,))  # one input size: whether 256 px fits depends on the machine's load
+    cap_steps(monkeypatch, 8)  # candidates of 4 and 8 steps (half the most, and the most), at two learning rates
     out = tmp_path / "design"
     overrides = ["proxy=synthetic_tiny", "proxy.data.max_train_images=16", "proxy.data.max_val_images=8", f"out_dir={out}",
                  f"ray.temp_dir={ray_dir}", "progress_every_s=1000"]  # fmt: skip
@@ -130,6 +142,7 @@ def test_end_to_end_on_tiny_data_recognises_plateau_runs_and_resumes(tmp_path, m
 
     second = tmp_path / "second"  # a design at another (smaller: fewer proxy runs) budget reuses the first one's reference runs
     overrides2 = [o if not o.startswith("out_dir=") else f"out_dir={second}" for o in overrides]
+    cap_steps(monkeypatch, 3)  # 3 steps: two candidates, where the first design had four
     run_proxy_design(overrides2, DesignOptions(budget_s=3.0, archs=2, seeds=2, reference_from=str(out)), log=lambda _m: None)
     refs = {r.values["arch_id"]: r.trial_id for r in DesignFolder(second).read_rows() if r.values["run"] == "reference"}
     assert refs == {r.values["arch_id"]: r.trial_id for r in rows if r.values["run"] == "reference"}
