@@ -1,4 +1,9 @@
-"""Test-wide settings: no Ray usage stats, a small thread pool, deterministic torch."""
+"""Test-wide settings: no Ray usage stats, a small thread pool, deterministic torch.
+
+Under pytest-xdist (`-n 2` in pyproject's addopts) the machine's cores are split between the
+workers: each worker's torch and its session Ray get `WORKER_CPUS`, so two workers never run more
+trials or threads than there are cores (oversubscribed OpenMP threads spin-wait: a 2-thread trial
+beside another worker's trials ran 3.5x slower)."""
 
 import os
 import shutil
@@ -8,7 +13,8 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 import torch  # noqa: E402
 
-torch.set_num_threads(2)
+WORKER_CPUS = max(1, min(2, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))))
+torch.set_num_threads(WORKER_CPUS)
 
 import pytest  # noqa: E402
 
@@ -47,8 +53,22 @@ def shared_ray(_session_cache):
     from tests.ray_cluster import stop_ray_processes_of
 
     path = tempfile.mkdtemp(prefix="rs", dir="/tmp")
-    ray.init(num_cpus=2, num_gpus=0, include_dashboard=False, log_to_driver=False, _temp_dir=path)
+    ray.init(num_cpus=WORKER_CPUS, num_gpus=0, include_dashboard=False, log_to_driver=False, _temp_dir=path)
     yield path
     ray.shutdown()
     stop_ray_processes_of(path)
     shutil.rmtree(path, ignore_errors=True)
+
+
+# The files whose end-to-end runs take longest (measured, benchmarks/RESULTS.md "The test suite"),
+# longest first. They are collected first, so pytest-xdist starts them early and the many short
+# tests fill the end, instead of one worker running a 100 s test alone while the other idles.
+LONG_FIRST = (
+    "test_fidelity.py", "test_proxy_design.py", "test_search.py", "test_cluster.py", "test_finalize.py", "test_early_stop.py",
+    "test_latency.py", "test_searchers.py", "test_latency_search.py", "test_export.py", "test_task.py", "test_controller.py", "test_report.py",
+)  # fmt: skip
+
+
+def pytest_collection_modifyitems(session, config, items):
+    rank = {name: k for k, name in enumerate(LONG_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order

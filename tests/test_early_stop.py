@@ -139,7 +139,7 @@ def test_asha_search_on_the_tiny_proxy(tmp_path, shared_ray):
         "searcher.batch_size=64",
         "trials=5",
         "max_concurrent=1",
-        "trial.cpus=2",
+        "trial.cpus=1",
         f"out_dir={out}",
     ]
     summary = run_search(args).summary

@@ -42,7 +42,7 @@ def test_plan_cli_prints_json_for_a_given_cluster(capsys):
 def test_plan_times_the_asked_steps_of_a_real_trial_and_scales_them():
     """The real timing path (a tiny trial's first steps); its accuracy against a real search is
     benchmarks/plan_accuracy.py's, not a test's."""
-    args = ["proxy=synthetic_tiny", "proxy.epochs=2", "trials=2", "max_concurrent=1", "trial.cpus=2"]
+    args = ["proxy=synthetic_tiny", "proxy.epochs=2", "trials=2", "max_concurrent=1", "trial.cpus=1"]
     estimate = plan(args, steps=3)
     assert estimate.measured["steps_timed"] == 3 and estimate.measured["steps_per_epoch"] == 256 // 8  # tiny: 256 images, batch 8
     assert estimate.concurrent == 1 and estimate.wall_s >= 2 * estimate.per_trial_s > 0
