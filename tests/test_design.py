@@ -1,5 +1,7 @@
 """The proxy-design rules: sizes and anchors from dataset statistics, candidates within the budget."""
 
+import random
+
 import pytest
 
 from proxy_tasks.design import MIN_STEPS, StepTiming, best_anchor, candidates, reference_overrides, rules_from_stats, score
@@ -70,3 +72,12 @@ def test_score_is_the_weakest_threshold_share():
     assert score(0.9, 6.0, 0.65, t) == pytest.approx(1.0)
     assert score(0.3, 6.0, 0.9, t) == pytest.approx(0.5)
     assert score(None, 6.0, 0.9, t) == 0.0
+
+
+def test_the_steps_within_a_trials_seconds_are_the_steps_it_was_timed_for():
+    rng = random.Random(0)
+    for _ in range(10_000):
+        timing = StepTiming(128, rng.uniform(0.01, 2.0), rng.uniform(0.1, 10.0))
+        n = rng.randrange(1, 5000)
+        assert timing.steps_within(timing.seconds(n)) == n
+        assert timing.steps_within(timing.seconds(n) - timing.step_s / 100) == n - 1

@@ -101,8 +101,7 @@ def cap_steps(monkeypatch, steps: int) -> None:
     real = nas.commands.proxy_design.candidates
 
     def capped(rules, timings, budget_s, num_train):
-        cap = min(t.seconds(steps) + t.step_s / 2 for t in timings.values())  # half a step over: no rounding down to steps - 1
-        return real(rules, timings, min(budget_s, cap), num_train)
+        return real(rules, timings, min(budget_s, min(t.seconds(steps) for t in timings.values())), num_train)
 
     monkeypatch.setattr(nas.commands.proxy_design, "candidates", capped)
 
