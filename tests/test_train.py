@@ -1,3 +1,4 @@
+import copy
 import math
 
 import pytest
@@ -41,13 +42,13 @@ def test_adamw_is_an_option_with_the_same_decay_groups():
 
 def test_adamw_is_fused_and_updates_as_the_per_tensor_loop_does():
     model = build_detector(get_architecture("spinenet49"), 3, DetectorConfig(BackboneConfig(0.125, endpoints_num_filters=8), head_filters=8))
-    twin = build_detector(get_architecture("spinenet49"), 3, DetectorConfig(BackboneConfig(0.125, endpoints_num_filters=8), head_filters=8))
-    twin.load_state_dict(model.state_dict())
+    twin = copy.deepcopy(model)
     start = [p.detach().clone() for p in model.parameters()]
-    opt = make_optimizer(model, OptimConfig(lr=0.003, weight_decay=0.05, optimizer="adamw"))
+    cfg = OptimConfig(lr=0.003, weight_decay=0.05, optimizer="adamw")
+    opt = make_optimizer(model, cfg)
     assert opt.defaults["fused"] is True
-    decay = [p for p in twin.parameters() if p.ndim > 1]
-    loop = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": [p for p in twin.parameters() if p.ndim <= 1], "weight_decay": 0.0}], lr=0.003, foreach=False)
+    groups = [{"params": g["params"], "weight_decay": g["weight_decay"]} for g in make_optimizer(twin, cfg).param_groups]  # the same decay split
+    loop = torch.optim.AdamW(groups, lr=cfg.lr, foreach=False)
     gen = torch.Generator().manual_seed(0)
     for _ in range(5):  # the same gradients into both (a network's own would drift apart with the rounding)
         for p, q in zip(model.parameters(), twin.parameters()):
