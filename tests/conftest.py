@@ -60,7 +60,7 @@ def shared_ray(_session_cache):
     shutil.rmtree(path, ignore_errors=True)
 
 
-# The files whose end-to-end runs take longest (measured, benchmarks/RESULTS.md "The test suite"),
+# The files whose end-to-end runs take longest (measured, benchmarks/RESULTS.md "The test suite in two workers"),
 # longest first. They are collected first, so pytest-xdist starts them early and the many short
 # tests fill the end, instead of one worker running a 100 s test alone while the other idles.
 LONG_FIRST = (
