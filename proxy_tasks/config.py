@@ -162,6 +162,7 @@ class ProxyConfig:
     log_every_s: float = 30.0
     bn_recalibration_batches: int = 20  # precise BN before evaluation; 0 keeps the running averages
     gpu_memory_fraction: float | None = None  # cap of the CUDA allocator (share of the GPU); None: no cap
+    probe_at: list[float] = field(default_factory=list)  # also evaluate AP after these fractions of the steps (`AP@0.25`)
 
     def validate(self) -> None:
         """Raise `ValueError` naming the field for values no run could use."""
@@ -180,6 +181,8 @@ class ProxyConfig:
             raise ValueError(f"proxy.optim.optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optim.optimizer!r}")
         if self.model.norm not in NORMS:
             raise ValueError(f"proxy.model.norm must be one of {', '.join(NORMS)}, got {self.model.norm!r}")
+        if any(not 0 < f < 1 for f in self.probe_at):
+            raise ValueError(f"proxy.probe_at must hold fractions of training strictly between 0 and 1, got {list(self.probe_at)}")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ValueError(f"proxy.device must be auto, cpu or cuda[:N], got {self.device!r}")
 

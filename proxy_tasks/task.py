@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 import torch
@@ -52,6 +52,7 @@ class PreparedRun:
     cost: dict[str, int]
     timings: dict[str, float]  # data_prep_s, build_s, rung_eval_s, then eval_s and total_s
     loader: BatchLoader | None = None  # the training batches (set by `train_model`)
+    probes: dict[str, dict[str, float]] = field(default_factory=dict)  # "@0.25" -> COCO metrics after that fraction
 
 
 def resolve_device(name: str) -> torch.device:
@@ -161,7 +162,7 @@ class ProxyTask:
         model = build_detector(arch, train_ds.num_classes, cfg.detector_config(preset)).to(device)
         if cfg.channels_last:
             model = model.to(memory_format=torch.channels_last)
-        timings = {"data_prep_s": prep_s, "build_s": time.perf_counter() - t, "rung_eval_s": 0.0}
+        timings = {"data_prep_s": prep_s, "build_s": time.perf_counter() - t, "rung_eval_s": 0.0, "probe_eval_s": 0.0}
         return PreparedRun(arch, model, device, train_ds, train_cache, val_ds, val_cache, cost, timings)
 
     def train_loader(self, run: PreparedRun, seed: int) -> BatchLoader:
@@ -197,6 +198,19 @@ class ProxyTask:
                 on_eval(epoch, dict(metrics, **run.cost, epoch=epoch, loss=stats["loss"]))
 
         run.loader = self.train_loader(run, cfg.seed)
+        probes = self.probe_steps(len(run.loader) * cfg.epochs)
+
+        def after_step(info: StepInfo) -> None:
+            if on_step is not None:
+                on_step(info)
+            if info.step in probes:
+                t = time.perf_counter()
+                with torch.random.fork_rng(devices=[run.device] if run.device.type == "cuda" else []):
+                    metrics = self.evaluate(run, self.train_loader(run, cfg.seed + 2_000_003 * info.step))
+                run.model.train()
+                run.timings["probe_eval_s"] += time.perf_counter() - t
+                run.probes[probes[info.step]] = metrics
+
         return train(
             run.model,
             run.loader,
@@ -209,8 +223,13 @@ class ProxyTask:
             log_every_s=cfg.log_every_s,
             on_epoch=after_epoch,
             max_steps=max_steps,
-            on_step=on_step,
+            on_step=after_step if probes else on_step,
         )
+
+    def probe_steps(self, total: int) -> dict[int, str]:
+        """The training steps after which AP is also measured (`probe_at` fractions of `total`,
+        rounded, at least step 1), each with its metric suffix (`@0.25`)."""
+        return {max(1, round(f * total)): f"@{f:g}" for f in self.config.probe_at}
 
     def evaluate(self, run: PreparedRun, bn_loader: BatchLoader) -> dict[str, float]:
         """Step 3: batch-norm statistics recomputed on `bn_loader`, then COCO AP on the validation set."""
@@ -244,6 +263,8 @@ class ProxyTask:
             "train_s": stats.train_s,
             "data_wait_s": stats.data_wait_s,
             "rung_eval_s": run.timings["rung_eval_s"],
+            "probe_eval_s": run.timings["probe_eval_s"],
+            **{f"{name}{suffix}": probe[name] for suffix, probe in run.probes.items() for name in ("AP", "AP50")},
             "eval_s": run.timings["eval_s"],
             "total_s": run.timings["total_s"],
             "device": str(run.device),

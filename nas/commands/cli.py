@@ -13,7 +13,7 @@ from search_space.errors import SpineNASError
 from search_space.spec import Architecture
 
 EXIT_USAGE = 2
-SEARCH_CONFIG_COMMANDS = ("search", "plan", "fidelity", "proxy-design")  # composed as conf/search.yaml
+SEARCH_CONFIG_COMMANDS = ("search", "plan", "fidelity", "proxy-design", "table")  # composed as conf/search.yaml
 
 
 class UserError(SpineNASError):
@@ -65,6 +65,17 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--json", action="store_true", help="print one JSON object")
     plan.set_defaults(func=cmd_plan)
 
+    table = overrides_command(
+        sub,
+        "table",
+        cmd_table,
+        "build a benchmark table: architectures drawn uniformly from the space, each trained with several seeds (resumable)",
+        "Takes the same Hydra overrides as `spinenas search` (space, proxy, seed, out_dir, resume=true). "
+        "Writes runs.csv, table.csv, table.json and archs/<arch_id>.yaml. See benchmarks/table/README.md.",
+    )
+    table.add_argument("--archs", type=int, default=150, help="architectures drawn from the space (default 150; 3 anchors are added); a larger value on resume adds rows")
+    table.add_argument("--seeds", type=int, default=2, help="trainings per architecture, seeds proxy.seed + 0..S-1 (default 2)")
+    table.add_argument("--probe-at", type=_fractions, default=(0.25, 0.5), help="also measure AP after these fractions of training (default 0.25,0.5)")
     fidelity = overrides_command(
         sub,
         "fidelity",
@@ -340,6 +351,22 @@ def cmd_fidelity(args: argparse.Namespace) -> int:
     outcome = run_fidelity(args.overrides, FidelityOptions(args.archs, args.seeds, args.reference_epochs, args.compare_to))
     print(format_summary(outcome.summary, outcome.out_dir))
     return 0
+
+
+def cmd_table(args: argparse.Namespace) -> int:
+    """`spinenas table`: a benchmark table of the space on the proxy."""
+    from nas.commands.table import TableOptions, format_outcome, run_table
+
+    print(format_outcome(run_table(args.overrides, TableOptions(args.archs, args.seeds, args.probe_at))))
+    return 0
+
+
+def _fractions(text: str) -> tuple[float, ...]:
+    """A comma-separated list of fractions (argparse type)."""
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
 
 
 def cmd_proxy_design(args: argparse.Namespace) -> int:

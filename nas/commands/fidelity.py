@@ -22,17 +22,16 @@ from omegaconf import OmegaConf
 from nas.reporting.fidelity import REFERENCE, FidelityFolder, compare_summaries, format_summary, plot_fidelity, read_summary, summarize
 from nas.reporting.run_folder import default_out_dir
 from nas.runner.campaign import Progress, run_trials
-from nas.runner.planned import Candidate, PlannedRun, PlannedRuns
+from nas.runner.planned import Candidate, PlannedRun, PlannedRuns, anchor_candidates
 from nas.runner.ray_session import ray_session
 from nas.settings.search import SearchSettings, check_resumable, load_settings
-from search_space.catalog import get_architecture, get_preset
+from search_space.catalog import get_preset
 from search_space.errors import ConfigError
 from search_space.fileio import atomic_write_text
 from search_space.spec import Architecture
 
 __all__ = ["FidelityOptions", "choose_candidates", "format_summary", "plan_runs", "run_fidelity"]
 
-CATALOG_ANCHORS = ("spinenet49", "resnet50_fpn")
 FIXED = ("space", "proxy", "reward", "preset", "fidelity")  # must not change between a run and its resume
 POOL_PER_ARCH = 8  # candidates drawn per architecture chosen, to spread the choice over the FLOPs range
 
@@ -130,9 +129,7 @@ def choose_candidates(settings: SearchSettings, n: int) -> list[Candidate]:
     def flops(arch: Architecture) -> int:
         return int(settings.evaluator.cost(arch, preset)["flops"])
 
-    anchors = [Candidate(name, "catalog", get_architecture(name), 0) for name in CATALOG_ANCHORS]
-    coarsest = space.coarsest()
-    anchors.append(Candidate(coarsest.name, "coarsest", coarsest, 0))
+    anchors = anchor_candidates(space, flops)
     taken = {a.arch.id for a in anchors}
     rng = np.random.default_rng(settings.top.seed)
     pool: dict[str, Architecture] = {}
@@ -145,7 +142,7 @@ def choose_candidates(settings: SearchSettings, n: int) -> list[Candidate]:
     costed = sorted(((flops(a), a.id, a) for a in pool.values()), key=lambda t: (t[0], t[1]))
     picks = np.unique(np.round(np.linspace(0, len(costed) - 1, n)).astype(int))
     sampled = [Candidate(f"sample{k:02d}", "sampled", costed[i][2], costed[i][0]) for k, i in enumerate(picks)]
-    return sampled + [Candidate(a.name, a.kind, a.arch, flops(a.arch)) for a in anchors]
+    return sampled + anchors
 
 
 def plan_runs(settings: SearchSettings, candidates: Sequence[Candidate], options: FidelityOptions) -> list[PlannedRun]:

@@ -68,3 +68,20 @@ def _correlation(statistic, a: np.ndarray, b: np.ndarray) -> float:  # noqa: ANN
 def _nanmean(values: list[float]) -> float:
     finite = [v for v in values if not np.isnan(v)]
     return float(np.mean(finite)) if finite else float("nan")
+
+
+def bootstrap_interval(statistic, a: np.ndarray, b: np.ndarray, *, level: float = 0.95, resamples: int = 2000, seed: int = 0) -> tuple[float, float]:  # noqa: ANN001
+    """A percentile bootstrap interval of `statistic(a, b)` (e.g. `kendall_tau`) over pairs drawn
+    with replacement (scipy.stats.bootstrap, paired); NaN pairs left out; (NaN, NaN) under 3 pairs."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    keep = ~(np.isnan(a) | np.isnan(b))
+    a, b = a[keep], b[keep]
+    if len(a) < 3:
+        return float("nan"), float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # resamples with a constant side give NaN, dropped below
+        result = stats.bootstrap(
+            (a, b), lambda x, y: statistic(x, y), paired=True, vectorized=False, n_resamples=resamples, confidence_level=level,
+            method="percentile", rng=np.random.default_rng(seed),
+        )  # fmt: skip
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)

@@ -14,7 +14,10 @@ from typing import Any, Callable, Sequence
 from ray.tune.search import Searcher
 
 from nas.core.status import TrialStatus
+from search_space.catalog import get_architecture
 from search_space.spec import Architecture
+
+CATALOG_ANCHORS = ("spinenet49", "resnet50_fpn")  # the catalog models every proxy can train
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,15 @@ class Candidate:
     kind: str  # fidelity: sampled | catalog | coarsest; finalize: candidate | baseline
     arch: Architecture
     flops: int
+
+
+def anchor_candidates(space: Any, flops: Callable[[Architecture], int] | None = None) -> list[Candidate]:
+    """The anchors of a planned campaign: SpineNet-49, the ResNet-50-FPN seed and the space's
+    coarsest member (a deliberately poor one), with their FLOPs where `flops` is given."""
+    anchors = [(name, "catalog", get_architecture(name)) for name in CATALOG_ANCHORS]
+    coarsest = space.coarsest()
+    anchors.append((coarsest.name, "coarsest", coarsest))
+    return [Candidate(name, kind, arch, flops(arch) if flops else 0) for name, kind, arch in anchors]
 
 
 @dataclass

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import platform
 import socket
 import time
 import traceback
@@ -40,6 +41,18 @@ def evaluator_for(options: Any) -> Evaluator:
     if key not in _EVALUATORS:
         _EVALUATORS[key] = build_evaluator(options)
     return _EVALUATORS[key]
+
+
+def machine_name() -> str:
+    """What trained: the CPU model, torch's CPU kernel level and the torch version, e.g.
+    `Intel(R) Xeon(R) Processor / AVX512 / torch 2.13.0` (a table's times only compare within one)."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), model)
+    except OSError:
+        pass
+    return f"{model} / {torch.backends.cpu.get_cpu_capability()} / torch {torch.__version__.split('+')[0]}"
 
 
 def node_name() -> str:
@@ -82,7 +95,7 @@ def run_trial(
     """
     torch.set_num_threads(max(1, threads))
     t0, c0 = time.perf_counter(), time.process_time()
-    base: dict[str, Any] = {"node": node_name(), "pid": os.getpid()}
+    base: dict[str, Any] = {"node": node_name(), "pid": os.getpid(), "machine": machine_name()}
     history: list[tuple[int, float]] = []
 
     def cost() -> dict[str, float]:

@@ -1,0 +1,137 @@
+"""`spinenas table`: a benchmark table of a search space, trained on a proxy (resumable).
+
+Architectures are drawn uniformly from the space (each controller decision uniform, as
+`SearchSpace.sample` draws them, seeded by `seed`: the first `--archs` distinct draws, so a larger
+`--archs` on resume adds rows and keeps the old ones), plus the anchors SpineNet-49, the R50-FPN
+seed and the space's coarsest member. Each is trained with `--seeds` seeds on the configured proxy,
+with AP also measured after the `--probe-at` fractions of training (the multi-fidelity points a
+scheduler or predictor can use). The out_dir gets `runs.csv` (a row per training, appended as runs
+finish), `table.csv` (a row per architecture), `table.json`, `config.yaml` and every spec in
+`archs/<arch_id>.yaml`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+from omegaconf import OmegaConf
+
+from nas.reporting.bench_table import TableFolder, arch_table, format_table_summary, read_runs, summarize_table, write_table
+from nas.reporting.run_folder import default_out_dir
+from nas.runner.campaign import Progress, run_trials
+from nas.runner.planned import Candidate, PlannedRun, PlannedRuns, anchor_candidates
+from nas.runner.ray_session import ray_session
+from nas.settings.search import SearchSettings, check_resumable, load_settings
+from search_space.catalog import get_preset
+from search_space.errors import ConfigError
+from search_space.fileio import atomic_write_text
+
+FIXED = ("space", "proxy", "reward", "preset", "seed")  # must not change between a run and its resume (--archs may grow)
+MAX_DRAWS_PER_ARCH = 50  # draws tried per distinct architecture before a small space is called exhausted
+
+
+@dataclass(frozen=True)
+class TableOptions:
+    """How many sampled architectures, seeds per architecture, and where AP is probed mid-training."""
+
+    archs: int = 150
+    seeds: int = 2
+    probe_at: tuple[float, ...] = (0.25, 0.5)
+
+    def check(self) -> None:
+        if self.archs < 1:
+            raise ConfigError(f"--archs must be >= 1, got {self.archs}")
+        if self.seeds < 1:
+            raise ConfigError(f"--seeds must be >= 1, got {self.seeds}")
+        if any(not 0 < f < 1 for f in self.probe_at):
+            raise ConfigError(f"--probe-at: fractions of training strictly between 0 and 1, got {','.join(map(str, self.probe_at))}")
+
+
+@dataclass
+class TableOutcome:
+    out_dir: Path
+    summary: dict[str, Any]
+
+
+def uniform_candidates(settings: SearchSettings, n: int) -> list[Candidate]:
+    """The anchors, then the first `n` distinct architectures drawn from the space with `seed`."""
+    space = settings.space
+    preset = get_preset(settings.top.preset)
+
+    def flops(arch: Any) -> int:
+        return int(settings.evaluator.cost(arch, preset)["flops"])
+
+    anchors = anchor_candidates(space, flops)
+    taken = {c.arch.id for c in anchors}
+    rng = np.random.default_rng(settings.top.seed)
+    sampled: list[Candidate] = []
+    for _ in range(MAX_DRAWS_PER_ARCH * n):
+        if len(sampled) == n:
+            break
+        arch = space.sample(rng)
+        if arch.id not in taken:
+            taken.add(arch.id)
+            sampled.append(Candidate(f"u{len(sampled):03d}", "sampled", arch, flops(arch)))
+    if len(sampled) < n:
+        raise ConfigError(f"space {space.name} gave only {len(sampled)} distinct architectures in {MAX_DRAWS_PER_ARCH * n} draws; ask for fewer --archs")
+    return anchors + sampled
+
+
+def plan_table(settings: SearchSettings, candidates: Sequence[Candidate], seeds: int) -> list[PlannedRun]:
+    """Every seed of one architecture after the other (a cut table holds whole architectures)."""
+    base = int(settings.proxy.seed)
+    return [PlannedRun(c, f"seed{k}", base + k, {"seed": base + k}) for c in candidates for k in range(seeds)]
+
+
+def run_table(overrides: Sequence[str], options: TableOptions) -> TableOutcome:
+    """Train the table's runs not yet in out_dir, then write table.csv and table.json."""
+    options.check()
+    probe = f"proxy.probe_at=[{','.join(f'{f:g}' for f in options.probe_at)}]"
+    settings = load_settings([probe, *overrides])
+    cfg = settings.cfg
+    out = Path(cfg.out_dir) if cfg.out_dir else default_out_dir("table")
+    record = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
+    record.table = {"archs": options.archs, "seeds": options.seeds, "probe_at": list(options.probe_at)}
+    folder = TableFolder(out, options.probe_at)
+    if cfg.resume:
+        check_resumable(out, record, FIXED)
+    elif folder.csv.exists():
+        raise ConfigError(f"{out} already holds a benchmark table; continue or extend it with resume=true (and a larger --archs)")
+    candidates = uniform_candidates(settings, options.archs)
+    runs = plan_table(settings, candidates, options.seeds)
+    folder.planned = runs
+    with ray_session(settings.ray):
+        folder.start(resume=settings.top.resume)
+        atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(record))
+        for c in candidates:
+            path = out / "archs" / f"{c.arch.id}.yaml"
+            if not path.exists():
+                c.arch.with_name(c.name).save(path)
+        done = folder.done()
+        remaining = [r for r in runs if r.key not in done]
+        progress = Progress(folder, len(runs), settings.top.progress_every_s, label="table")
+        if remaining:
+            run_trials(settings, PlannedRuns(remaining, folder.append), len(remaining), out, "table", [progress])
+    summary = write_outputs(out, settings, options)
+    progress.print_line()
+    return TableOutcome(out, summary)
+
+
+def write_outputs(out: Path, settings: SearchSettings, options: TableOptions) -> dict[str, Any]:
+    """table.csv and table.json from runs.csv."""
+    runs = read_runs(out / TableFolder.CSV)
+    table = arch_table(runs)
+    write_table(out, table)
+    header = {"space": settings.space.name, "proxy": settings.proxy.name, "seeds": options.seeds, "probe_at": list(options.probe_at),
+              "sampling": f"uniform over the space's decisions, seed {settings.top.seed}"}  # fmt: skip
+    summary = summarize_table(runs, table, header)
+    atomic_write_text(out / "table.json", json.dumps(summary, indent=2, allow_nan=False) + "\n")
+    return summary
+
+
+def format_outcome(outcome: TableOutcome) -> str:
+    return format_table_summary(outcome.summary, outcome.out_dir)
