@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # Top to bottom; a tuple is one level of packages that must not import each other.
-LAYERS = ["commands", "runner", "reporting", "settings", ("searchers", "evaluators", "rewards"), "core"]
+LAYERS = ["commands", "runner", "reporting", "settings", ("searchers", "evaluators", "rewards", "screening"), "core"]
 
 
 def level_of(package: str) -> int:

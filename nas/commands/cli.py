@@ -65,6 +65,18 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--json", action="store_true", help="print one JSON object")
     plan.set_defaults(func=cmd_plan)
 
+    screen = overrides_command(
+        sub,
+        "screen",
+        cmd_screen,
+        "zero-cost scores and the predictor's AP estimate of architectures, without training them",
+        "Arguments: catalog names or spec files, and Hydra overrides (proxy=..., the data the scores look at). "
+        "Scores: " + "synflow, naswot, grad_norm, snip, zen, params, flops (log10). See docs/screen.md.",
+    )
+    screen.add_argument("--scores", type=_names, help="comma-separated scores to compute (default: all)")
+    screen.add_argument("--predictor", type=Path, help="a predictor .npz (default: benchmarks/table/predictor.npz)")
+    screen.add_argument("--seed", type=int, default=0, help="initialisation and batch seed (default 0)")
+    screen.add_argument("--json", action="store_true", help="print one JSON object per architecture")
     table = overrides_command(
         sub,
         "table",
@@ -350,6 +362,19 @@ def cmd_fidelity(args: argparse.Namespace) -> int:
 
     outcome = run_fidelity(args.overrides, FidelityOptions(args.archs, args.seeds, args.reference_epochs, args.compare_to))
     print(format_summary(outcome.summary, outcome.out_dir))
+    return 0
+
+
+def cmd_screen(args: argparse.Namespace) -> int:
+    """`spinenas screen`: score architectures at initialisation and by the predictor."""
+    from nas.commands.screen import ScreenOptions, format_screen, run_screen
+    from nas.settings.search import check_overrides
+
+    refs = [a for a in args.overrides if "=" not in a]
+    overrides = [a for a in args.overrides if "=" in a]
+    check_overrides(overrides)
+    rows = run_screen(refs, overrides, ScreenOptions(args.scores, args.predictor, args.seed))
+    print("\n".join(json.dumps(r, allow_nan=True) for r in rows) if args.json else format_screen(rows))
     return 0
 
 
