@@ -38,6 +38,7 @@ class ScreenOptions:
 def run_screen(refs: Sequence[str], overrides: Sequence[str], options: ScreenOptions) -> list[dict[str, Any]]:
     """A row per architecture: its name, every score's value and milliseconds, the prediction."""
     from nas.evaluators import build_evaluator
+    from proxy_tasks.task import ProxyTask
     from proxy_tasks.zero_cost import ZERO_COST, score_architecture
 
     if not refs:
@@ -51,7 +52,7 @@ def run_screen(refs: Sequence[str], overrides: Sequence[str], options: ScreenOpt
     settings = load_settings(overrides)
     evaluator = build_evaluator(settings.proxy)
     task = getattr(evaluator, "task", None)
-    if task is None:
+    if not isinstance(task, ProxyTask):  # the surrogate scores architectures without data or a model
         raise ConfigError(f"proxy={settings.proxy.name} has no data to score architectures on; screen with a training proxy (e.g. proxy=synthetic)")
     preset = get_preset(settings.top.preset)
     rows = []
