@@ -112,6 +112,12 @@ def write_table(out: Path, table: pd.DataFrame) -> Path:
     return path
 
 
+def table_of(folder: Path) -> pd.DataFrame:
+    """The per-architecture table of a table folder, made afresh from its runs.csv (so it includes
+    the runs of a table still being trained)."""
+    return arch_table(read_runs(Path(folder) / TableFolder.CSV))
+
+
 def read_table(path: Path) -> pd.DataFrame:
     """A table.csv written by `write_table` (or the committed benchmark table)."""
     if not Path(path).exists():
