@@ -37,3 +37,25 @@ def test_verdicts_need_more_than_two_pooled_std():
     assert compare([0.21, 0.22, 0.23], [0.20, 0.21, 0.22])["verdict"] == "no clear difference"  # gap 1
     assert compare([0.2193 + 0.0049, 0.2193, 0.2193 - 0.0049], [0.1941 + 0.0037, 0.1941, 0.1941 - 0.0037])["verdict"] == "better"
     assert compare([0.3], [0.1, 0.2])["verdict"] == "too few seeds"
+
+
+def test_welch_with_unequal_n_and_variances_by_hand():
+    # b is constant, so Welch's t = (2 - 5) / sqrt(1/3) = -sqrt(27) with n_a - 1 = 2 dof, where Student's t
+    # with pooled variance would be -7.1 with 6 dof. For 2 dof the t CDF is 1/2 + t / (2 sqrt(2 + t^2)).
+    got = compare([1.0, 2.0, 3.0], [5.0, 5.0, 5.0, 5.0, 5.0])
+    two_sided = 1 - math.sqrt(27) / math.sqrt(29)
+    assert got["p_value"] == pytest.approx(two_sided, rel=1e-9)  # 0.0351; equal_var=True gives 0.0004
+    assert got["p_one_sided"] == pytest.approx(two_sided / 2, rel=1e-9)
+    assert got["pooled_std"] == pytest.approx(math.sqrt(2 / 6))
+
+
+def test_verdict_needs_the_margin_and_significance():
+    # Around the 2-std boundary with many seeds (so p is small either way): the margin decides.
+    base = [0.0, 1.0] * 10  # std 0.513, n 20
+    sd = pooled_std(base, base)
+    assert compare([x + 2.05 * sd for x in base], base)["verdict"] == "better"
+    assert compare([x + 1.95 * sd for x in base], base)["verdict"] == "no clear difference"
+    assert compare([x - 2.05 * sd for x in base], base)["verdict"] == "worse"
+    # A gap of 2.5 pooled std at n = 2: Welch t 2.5 with 1 dof, one-sided p 0.12: not significant, no verdict.
+    small = compare([1.25 + 0.5, 1.25 - 0.5 + 1.0], [0.0, 1.0])
+    assert small["gap"] == pytest.approx(2.5) and small["p_one_sided"] == pytest.approx(0.5 - math.atan(2.5) / math.pi) and small["verdict"] == "no clear difference"
