@@ -29,32 +29,51 @@ def test_fresh_seeds_never_coincide_with_the_search():
         assert seed not in fresh_seeds(seed, 5) and len(set(fresh_seeds(seed, 5))) == 5
 
 
-def test_finalize_retrains_the_top_distinct_architectures_and_the_baselines(search_run, tmp_path, capsys):
+def test_finalize_chooses_on_selection_seeds_and_tests_on_confirmation_seeds(search_run, tmp_path, capsys):
     out = tmp_path / "final"
     assert main(["finalize", str(search_run), f"out_dir={out}", "--top", "2", "--seeds", "3", "--scale", "spinenet96"]) == 0
     rows = FinalizeFolder(out).read_rows()
-    assert len(rows) == (2 + 2) * 3 and all(r.status == "ok" for r in rows)
-    assert {int(r.values["seed"]) for r in rows} == {1, 2, 3}  # the search trained with seed 0
+    assert len(rows) == 2 * 2 + (1 + 2) * 3 and all(r.status == "ok" for r in rows)  # 2 candidates x 2 selection seeds, then pick + 2 baselines x 3
+    select = {int(r.values["seed"]) for r in rows if r.values["run"].startswith("select")}
+    confirm = {int(r.values["seed"]) for r in rows if r.values["run"].startswith("seed")}
+    assert select == {1, 2} and confirm == {3, 4, 5}  # the search trained with seed 0; no seed both chooses and tests
     result = json.loads((out / "finalize.json").read_text())
     search = sorted((r for r in SearchFolder(search_run).read_rows() if r.status == "ok"), key=lambda r: (-r.reward, r.number))
     best_ids = list(dict.fromkeys(r.values["arch_id"] for r in search))[:2]
     archs = {a["name"]: a for a in result["archs"]}
-    assert [a["arch_id"] for a in result["archs"] if a["kind"] == "candidate"] == best_ids
-    assert set(archs) >= {"resnet50_fpn", "spinenet49"} and all(a["n"] == 3 for a in archs.values())
-    for a in archs.values():  # each mean is its fresh runs' mean; shrinkage is search reward minus it
-        fresh = [r.reward for r in rows if r.values["arch_id"] == a["arch_id"]]
-        assert a["mean"] == pytest.approx(sum(fresh) / 3)
-        if a["kind"] == "candidate":
-            assert a["shrinkage"] == pytest.approx(a["search_reward"] - a["mean"])
-    pick = max((a for a in archs.values() if a["kind"] == "candidate"), key=lambda a: a["mean"])
+    candidates = [a for a in result["archs"] if a["kind"] == "candidate"]
+    assert [a["arch_id"] for a in candidates] == best_ids
+    pick = max(candidates, key=lambda a: a["select_mean"])
     assert result["pick"] == pick["name"] and yaml.safe_load((out / "final.yaml").read_text())["name"] == f"final-{pick['name']}"
-    # On the surrogate (match with SpineNet-49) a searched architecture beats the R50-FPN seed and loses to SpineNet-49.
-    verdicts = {c["baseline"]: c["verdict"] for c in result["comparisons"] if c["candidate"] == result["pick"]}
+    for a in archs.values():  # each confirmation mean is its confirmation runs' mean, never the selection runs'
+        fresh = [r.reward for r in rows if r.values["arch_id"] == a["arch_id"] and r.values["run"].startswith("seed")]
+        assert a["fresh"] == fresh and a["n"] == len(fresh)
+    assert archs[pick["name"]]["n"] == 3 and all(a["n"] == 0 and len(a["select"]) == 2 for a in candidates if a is not pick)
+    assert archs["resnet50_fpn"]["n"] == 3 and archs["resnet50_fpn"]["select"] == []
+    assert pick["shrinkage"] == pytest.approx(pick["search_reward"] - pick["mean"])
+    # Only the pick is compared, on the confirmation runs. On the surrogate (match with SpineNet-49) a searched
+    # architecture beats the R50-FPN seed and loses to SpineNet-49.
+    verdicts = {c["baseline"]: c["verdict"] for c in result["comparisons"]}
+    assert {c["candidate"] for c in result["comparisons"]} == {pick["name"]}
     assert verdicts == {"resnet50_fpn": "better", "spinenet49": "worse"}
     assert (out / "finalize.png").stat().st_size > 0 and (out / "scaled" / "spinenet96.yaml").exists()
     assert result["scaled"][0]["image_size"] == 1024 and result["scaled"][0]["params"] > 1e7
     printed = capsys.readouterr().out
-    assert f"pick: {result['pick']}" in printed and "vs resnet50_fpn:" in printed
+    assert f"pick: {result['pick']}" in printed and "vs resnet50_fpn:" in printed and "selection seeds 1, 2 chose the pick" in printed
+    assert "confirmation seeds 3, 4, 5" in printed and "one-sided Welch p" in printed
+
+
+def test_failed_runs_are_trained_again_on_resume(search_run, tmp_path):
+    out = tmp_path / "retry"
+    options = FinalizeOptions(top=1, seeds=2, baselines=("resnet50_fpn",))
+    run_finalize(search_run, [f"out_dir={out}"], options)
+    rows = (out / "finalize.csv").read_text().splitlines()
+    assert len(rows) == 1 + 4
+    (out / "finalize.csv").write_text("\n".join([rows[0], rows[1].replace(",ok,", ",failed,"), *rows[2:], ""]))
+    result = run_finalize(search_run, [f"out_dir={out}", "resume=true"], options).result
+    after = FinalizeFolder(out).read_rows()
+    assert len(after) == 5 and after[-1].status == "ok" and after[-1].values["run"] == after[0].values["run"]
+    assert result["failed"] == 1 and all(a["n"] == 2 for a in result["archs"])  # the failed run counts in no mean
 
 
 @pytest.mark.slow
@@ -63,12 +82,13 @@ def test_a_killed_finalize_resumes_without_retraining(search_run, tmp_path, ray_
     args = [str(search_run), "proxy.duration_s=0.5", f"out_dir={out}", f"ray.temp_dir={ray_dir}", "--seeds", "4"]
     kill_9_after_rows(["finalize", *args], out / "finalize.csv", 5, ray_dir)
     before = FinalizeFolder(out).read_rows()
-    assert 5 <= len(before) < 20, len(before)
+    assert 5 <= len(before) < 18, len(before)
     outcome = run_finalize(search_run, ["proxy.duration_s=0.5", f"out_dir={out}", "resume=true"], FinalizeOptions(seeds=4))
     after = FinalizeFolder(out).read_rows()
-    assert len(after) == 20 and [r.values for r in after[: len(before)]] == [r.values for r in before]
-    assert len({(r.values["arch_id"], r.values["run"]) for r in after}) == 20  # no run trained twice
-    assert outcome.result["runs"] == 20
+    total = 3 * 2 + (1 + 2) * 4  # 3 candidates x 2 selection seeds, then the pick and 2 baselines x 4
+    assert len(after) == total and [r.values for r in after[: len(before)]] == [r.values for r in before]
+    assert len({(r.values["arch_id"], r.values["run"]) for r in after}) == total  # no run trained twice
+    assert outcome.result["runs"] == total
 
 
 def test_refusals_are_one_line(search_run, tmp_path, capsys):
@@ -84,6 +104,8 @@ def test_refusals_are_one_line(search_run, tmp_path, capsys):
         ([str(search_run), "proxy=synthetic"], "a group is changed by its keys, not replaced"),
         ([str(search_run), "proxy.epochz=3"], "unknown config key 'proxy.epochz'"),
         ([str(search_run), "--baselines", "resnet51"], "unknown architecture 'resnet51'"),
+        ([str(search_run), "--seeds", "1"], "--seeds must be >= 2"),
+        ([str(search_run), f"out_dir={search_run}"], "is a search's folder: finalize would overwrite its config.yaml"),
     ]  # fmt: skip
     for args, message in cases:
         assert main(["finalize", *args]) == 2
@@ -100,3 +122,28 @@ def test_a_search_without_ok_trials_is_refused(search_run, tmp_path, capsys):
     assert main(["finalize", str(failed)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.endswith("no trial finished ok (trials.csv has 8 rows); nothing to finalize") and len(err.splitlines()) == 1
+
+
+def test_a_running_search_is_refused_and_a_dead_ones_marker_ignored(search_run, tmp_path, capsys):
+    import os
+    import socket
+    import subprocess
+
+    running = tmp_path / "running"
+    running.mkdir()
+    for name in ("config.yaml", "trials.csv"):
+        (running / name).write_text((search_run / name).read_text())
+    live = subprocess.Popen(["sleep", "30"])
+    try:
+        (running / "RUNNING.json").write_text(json.dumps({"host": socket.gethostname(), "pid": live.pid, "started": "now"}))
+        assert main(["finalize", str(running), "--top", "1", "--seeds", "2", "--baselines", "resnet50_fpn"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "its search is still running" in err and len(err.splitlines()) == 1 and not (running / "finalize").exists()
+    finally:
+        live.kill()
+        live.wait()
+    dead = live.pid  # reaped: no such process any more
+    assert not os.path.exists(f"/proc/{dead}")
+    (running / "RUNNING.json").write_text(json.dumps({"host": socket.gethostname(), "pid": dead, "started": "then"}))
+    assert main(["finalize", str(running), "--top", "1", "--seeds", "2", "--baselines", "resnet50_fpn"]) == 0
+    assert not (search_run / "RUNNING.json").exists()  # the finished search removed its marker

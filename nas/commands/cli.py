@@ -135,7 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     finalize.add_argument("run_dir", help="the search's folder (results/search-...)")
     finalize.add_argument("overrides", nargs="*", help="key=value overrides of the run's settings")
     finalize.add_argument("--top", type=int, default=3, help="distinct architectures to retrain (default 3)")
-    finalize.add_argument("--seeds", type=int, default=3, help="fresh seeds per architecture (default 3)")
+    finalize.add_argument("--seeds", type=int, default=3, help="confirmation seeds for the pick and each baseline: the verdict's runs (default 3, at least 2)")
+    finalize.add_argument("--select-seeds", type=int, default=2, help="selection seeds per candidate: the pick is the best mean over them (default 2; unused with --top 1)")
     finalize.add_argument("--baselines", type=_names, default=("resnet50_fpn", "spinenet49"), help="catalog models, comma-separated (default resnet50_fpn,spinenet49)")
     finalize.add_argument("--scale", type=_names, default=(), help="presets to write the pick at, e.g. spinenet96,spinenet143,spinenet190")
     finalize.set_defaults(func=cmd_finalize)
@@ -408,7 +409,7 @@ def cmd_finalize(args: argparse.Namespace) -> int:
     """`spinenas finalize`: the search's answer, on fresh seeds against the baselines."""
     from nas.commands.finalize import FinalizeOptions, format_finalize, run_finalize
 
-    outcome = run_finalize(args.run_dir, args.overrides, FinalizeOptions(args.top, args.seeds, tuple(args.baselines), tuple(args.scale)))
+    outcome = run_finalize(args.run_dir, args.overrides, FinalizeOptions(args.top, args.seeds, tuple(args.baselines), tuple(args.scale), args.select_seeds))
     print(format_finalize(outcome.result, outcome.out_dir))
     return 0
 

@@ -2,17 +2,22 @@
 
 A search's best reward is the maximum of many noisy scores, so it is biased upward. Finalize takes
 the `top` best distinct architectures of a finished or stopped search (ok trials, by reward) and
-the baselines (the ResNet-50-FPN seed, SpineNet-49), trains each under `seeds` seeds the search
-never used, with the run's own proxy or a changed one (`proxy.epochs=4`: the paper's "train
-fully"), as Ray trials through the search's own trial code, and reports each candidate against each
-baseline (difference, gap in pooled seed std, Welch's t-test). The pick is the candidate with the
-highest fresh mean. `--scale` writes the pick at other presets' scaling, as the paper scales
-SpineNet-49 to 96/143/190. Resumable like a search (`resume=true`).
+the baselines (the ResNet-50-FPN seed, SpineNet-49), and retrains them on seeds the search never
+used, with the run's own proxy or a changed one (`proxy.epochs=4`: the paper's "train fully"), as
+Ray trials through the search's own trial code. Choosing and testing use different seeds, so the
+winner's curse does not come back: the candidates are trained under `select_seeds` selection seeds
+and the pick is the one with the highest mean there; then the pick and the baselines are trained
+under `seeds` confirmation seeds, and only those runs go into the comparison (difference, gap in
+pooled seed std, Welch's t-test, the verdict of `nas.core.stats.VERDICT_RULE`). With `--top 1` there
+is nothing to choose and no selection runs. `--scale` writes the pick at other presets' scaling, as
+the paper scales SpineNet-49 to 96/143/190. Resumable like a search (`resume=true`); a run that
+failed is trained again on resume.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -22,7 +27,7 @@ from omegaconf import OmegaConf
 from nas.core.status import TrialStatus
 from nas.reporting.finalize import FinalizeFolder, format_finalize, plot_finalize, summarize_finalize
 from nas.reporting.report import write_report
-from nas.reporting.run_folder import Row
+from nas.reporting.run_folder import Row, check_not_running
 from nas.reporting.trials import SearchFolder
 from nas.runner.campaign import Progress, run_trials
 from nas.runner.planned import Candidate, PlannedRun, PlannedRuns
@@ -39,18 +44,29 @@ NUM_CLASSES = 91  # the scaled specs are costed with a COCO head, as the paper's
 
 @dataclass(frozen=True)
 class FinalizeOptions:
-    """How many candidates, fresh seeds per architecture, which baselines, which presets to scale to."""
+    """How many candidates, confirmation seeds per architecture, which baselines, which presets to
+    scale to, and selection seeds per candidate (used only when there is more than one)."""
 
     top: int = 3
     seeds: int = 3
     baselines: tuple[str, ...] = ("resnet50_fpn", "spinenet49")
     scale: tuple[str, ...] = ()
+    select_seeds: int = 2
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the user should know before paying for the runs."""
+        if self.seeds == 2:
+            return ["--seeds 2: at two seeds Welch's test has ~1-2 degrees of freedom, so only a very large gap reaches p < 0.05; use 3 or more for a verdict you can rely on"]
+        return []
 
     def check(self) -> None:
         if self.top < 1:
             raise ConfigError(f"--top must be >= 1, got {self.top}")
-        if self.seeds < 1:
-            raise ConfigError(f"--seeds must be >= 1, got {self.seeds}")
+        if self.seeds < 2:
+            raise ConfigError(f"--seeds must be >= 2 (one run per architecture has no spread, so no verdict is possible), got {self.seeds}")
+        if self.top > 1 and self.select_seeds < 1:
+            raise ConfigError(f"--select-seeds must be >= 1 to choose among {self.top} candidates, got {self.select_seeds}")
         for name in self.baselines:
             get_architecture(name)  # an unknown name lists the catalog
         for name in self.scale:
@@ -67,44 +83,73 @@ class FinalizeOutcome:
 
 
 def run_finalize(run_dir: str | Path, overrides: Sequence[str], options: FinalizeOptions) -> FinalizeOutcome:
-    """Retrain the search's best and the baselines on fresh seeds; write the answer."""
+    """Choose among the search's best on selection seeds, test the pick against the baselines on
+    confirmation seeds; write the answer."""
     run_dir = Path(run_dir)
     options.check()
+    check_not_running(run_dir)
     settings = run_settings(run_dir, overrides)
     search_seed = int(OmegaConf.load(run_dir / "config.yaml").proxy.get("seed", 0))
     candidates, searched = top_candidates(settings, SearchFolder(run_dir).read_rows(), options.top, run_dir)
     taken = {c.arch.id for c in candidates}
     baselines = [Candidate(n, "baseline", a, 0) for n in options.baselines if (a := get_architecture(n)).id not in taken]
-    seeds = fresh_seeds(search_seed, options.seeds)
+    select_n = options.select_seeds if len(candidates) > 1 else 0
+    fresh = fresh_seeds(search_seed, select_n + options.seeds)
+    select, seeds = fresh[:select_n], fresh[select_n:]
     out = Path(settings.top.out_dir) if settings.top.out_dir else run_dir / "finalize"
+    check_out_dir(out, run_dir)
     record = OmegaConf.create(OmegaConf.to_container(settings.cfg, resolve=True))
-    record.finalize = {"run": str(run_dir), "top": options.top, "seeds": seeds, "baselines": list(options.baselines), "candidates": sorted(taken)}
+    record.finalize = {"run": str(run_dir), "top": options.top, "select_seeds": select, "seeds": seeds, "baselines": list(options.baselines), "candidates": sorted(taken)}
     folder = FinalizeFolder(out)
     if settings.top.resume:
         check_resumable(out, record, FIXED)
     elif folder.csv.exists():
         raise ConfigError(f"{out} already holds a finalize; continue it with resume=true or choose another out_dir")
+    for line in options.warnings:
+        print(f"spinenas finalize: warning: {line}", file=sys.stderr)
     epochs = float(settings.epochs or 1)
-    runs = [PlannedRun(c, f"seed{k}", s, {"seed": s}, epochs) for k, s in enumerate(seeds) for c in [*candidates, *baselines]]
-    folder.planned = runs
+    selection = [PlannedRun(c, f"select{k}", s, {"seed": s}, epochs) for k, s in enumerate(select) for c in candidates]
+
+    def confirmation(pick: Candidate) -> list[PlannedRun]:
+        return [PlannedRun(c, f"seed{k}", s, {"seed": s}, epochs) for k, s in enumerate(seeds) for c in [pick, *baselines]]
+
+    folder.planned = selection + confirmation(candidates[0])  # the pick's runs cost what any candidate's do
+    print(f"finalize: writing into {out}", file=sys.stderr)
     with ray_session(settings.ray):
         check_resources(settings.top.trial)
         folder.start(resume=settings.top.resume)
         atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(record))
         for c in [*candidates, *baselines]:
             c.arch.with_name(c.name).save(out / "archs" / f"{c.name}.yaml")
-        remaining = [r for r in runs if r.key not in folder.done()]
-        progress = Progress(folder, len(runs), settings.top.progress_every_s, label="finalize")
-        if remaining:
-            run_trials(settings, PlannedRuns(remaining, folder.append), len(remaining), out, "finalize", [progress])
+        progress = Progress(folder, len(folder.planned), settings.top.progress_every_s, label="finalize")
+        _run_remaining(settings, folder, selection, out, progress)
+        pick = choose_pick(folder.rows, candidates, searched)
+        if pick is not None:
+            folder.planned = selection + confirmation(pick)
+            _run_remaining(settings, folder, folder.planned[len(selection):], out, progress)
     header = {"run": str(run_dir), "proxy": settings.proxy.name, "metric": settings.reward.metric, "candidates": len(candidates),
-              "baselines": [b.name for b in baselines], "seeds": seeds, "search_seed": search_seed}  # fmt: skip
-    result = summarize_finalize(folder.rows, candidates, baselines, searched, header)
+              "baselines": [b.name for b in baselines], "select_seeds": select, "seeds": seeds, "search_seed": search_seed,
+              "warnings": options.warnings}  # fmt: skip
+    result = summarize_finalize(folder.rows, candidates, baselines, searched, header, pick.name if pick else None)
     write_outputs(result, out, [*candidates, *baselines], options.scale)
     if out == run_dir / "finalize" and (run_dir / "trials.csv").exists():
         write_report(run_dir)  # the search's page gets its finalize section
     progress.print_line()
     return FinalizeOutcome(out, result)
+
+
+def _run_remaining(settings: SearchSettings, folder: FinalizeFolder, runs: Sequence[PlannedRun], out: Path, progress: Progress) -> None:
+    """Train the `runs` that have no ok row yet (a failed one is trained again)."""
+    done = folder.done()
+    remaining = [r for r in runs if r.key not in done]
+    if remaining:
+        run_trials(settings, PlannedRuns(remaining, folder.append), len(remaining), out, "finalize", [progress])
+
+
+def check_out_dir(out: Path, run_dir: Path) -> None:
+    """Refuse an out_dir whose files finalize would overwrite: the search's own folder, or any search folder."""
+    if out.resolve() == run_dir.resolve() or (out / "trials.csv").exists():
+        raise ConfigError(f"out_dir={out} is a search's folder: finalize would overwrite its config.yaml; leave out_dir unset (it writes into {run_dir / 'finalize'}) or choose a new folder")
 
 
 def top_candidates(settings: SearchSettings, rows: Sequence[Row], k: int, run_dir: Path) -> tuple[list[Candidate], dict[str, tuple[float, int]]]:
@@ -126,6 +171,20 @@ def top_candidates(settings: SearchSettings, rows: Sequence[Row], k: int, run_di
         candidates.append(Candidate(f"trial{r.number}", "candidate", arch, 0))
         searched[arch.id] = (r.reward, r.number)
     return candidates, searched
+
+
+def choose_pick(rows: Sequence[Row], candidates: Sequence[Candidate], searched: dict[str, tuple[float, int]]) -> Candidate | None:
+    """The candidate with the highest mean over its selection runs (`TIE_RULE`); the only candidate
+    when there is one; None when no selection run finished."""
+    if len(candidates) == 1:
+        return candidates[0]
+    scores: dict[str, list[float]] = {}
+    for r in rows:
+        if r.status == TrialStatus.OK and str(r.values["run"]).startswith("select"):
+            scores.setdefault(r.values["arch_id"], []).append(r.reward)
+    ranked = [c for c in candidates if scores.get(c.arch.id)]
+    ranked.sort(key=lambda c: (-sum(scores[c.arch.id]) / len(scores[c.arch.id]), -searched[c.arch.id][0], searched[c.arch.id][1]))
+    return ranked[0] if ranked else None
 
 
 def fresh_seeds(search_seed: int, n: int) -> list[int]:

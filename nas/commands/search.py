@@ -21,7 +21,7 @@ from nas.reporting.pareto import FrontSettings
 from nas.rewards.latency import LATENCY, latency_of, pareto_metric
 from nas.reporting.recorder import SearchRecorder
 from nas.reporting.report import write_report
-from nas.reporting.run_folder import default_out_dir
+from nas.reporting.run_folder import default_out_dir, running_marker
 from nas.reporting.trials import SearchFolder
 from nas.runner.asha import make_scheduler
 from nas.runner.campaign import Progress, SearcherBridge, run_trials
@@ -54,7 +54,7 @@ def run_search(overrides: Sequence[str]) -> SearchOutcome:
     searcher = build_searcher(settings)
     watch = FailureWatch(top.trial.abort_after_identical_failures)
     recorder = SearchRecorder(folder, searcher, top.state_every_s)
-    with ray_session(settings.ray):
+    with ray_session(settings.ray), running_marker(out):
         try:
             check_resources(top.trial)
             folder.start(resume=top.resume)

@@ -7,14 +7,15 @@ import math
 from pathlib import Path
 from typing import Any, Sequence
 
-from nas.core.stats import CLEAR_GAP, compare, summary
+from nas.core.stats import CLEAR_GAP, VERDICT_RULE, compare, summary
 from nas.core.status import TrialStatus
 from nas.reporting.planned_folder import PlannedFolder
 from nas.reporting.plots import save_figure
 from nas.reporting.run_folder import Row, number
 
 SEED_BASELINE = "resnet50_fpn"  # the architecture the paper's search starts from
-TIE_RULE = "the highest fresh mean; ties: the higher search reward, then the earlier trial"
+TIE_RULE = "the highest mean on the selection seeds; ties: the higher search reward, then the earlier trial"
+SELECT = "select"  # the run name prefix of a selection run (select0, select1, ...); confirmation runs are seed0, seed1, ...
 
 
 class FinalizeFolder(PlannedFolder):
@@ -22,26 +23,29 @@ class FinalizeFolder(PlannedFolder):
 
     CSV = "finalize.csv"
 
+    def done(self) -> set[tuple[str, str]]:
+        """The runs with an ok row: a failed run is trained again on resume."""
+        return {(r.values["arch_id"], r.values["run"]) for r in self.rows if r.status == TrialStatus.OK}
 
-def summarize_finalize(rows: Sequence[Row], candidates: Sequence[Any], baselines: Sequence[Any], searched: dict[str, tuple[float, int]], header: dict[str, Any]) -> dict[str, Any]:
-    """finalize.json: per architecture its fresh-seed scores and summary (with the search's reward
-    and the shrinkage for candidates), every candidate against every baseline, and the pick.
+
+def summarize_finalize(
+    rows: Sequence[Row], candidates: Sequence[Any], baselines: Sequence[Any], searched: dict[str, tuple[float, int]], header: dict[str, Any], pick: str | None
+) -> dict[str, Any]:
+    """finalize.json: per architecture its selection and confirmation scores and their summary (with
+    the search's reward and the shrinkage for candidates), the pick (chosen on the selection runs)
+    against every baseline on the confirmation runs only, and the rules applied.
     `searched` maps a candidate's arch id to (its search reward, its trial number)."""
     fresh: dict[str, list[float]] = {}
+    selected: dict[str, list[float]] = {}
     cost: dict[str, dict[str, float]] = {}
     for r in rows:
         if r.status == TrialStatus.OK:
-            fresh.setdefault(r.values["arch_id"], []).append(r.reward)
+            into = selected if str(r.values["run"]).startswith(SELECT) else fresh
+            into.setdefault(r.values["arch_id"], []).append(r.reward)
             cost.setdefault(r.values["arch_id"], {"flops": number(r.values.get("flops")), "params": number(r.values.get("params"))})
-    archs = [_arch_record(c, fresh.get(c.arch.id, []), cost.get(c.arch.id, {}), searched.get(c.arch.id)) for c in [*candidates, *baselines]]
-    comparisons = [
-        {"candidate": c.name, "baseline": b.name, **compare(fresh.get(c.arch.id, []), fresh.get(b.arch.id, []))}
-        for c in candidates
-        for b in baselines
-    ]
-    ranked = [a for a in archs if a["kind"] == "candidate" and a["mean"] is not None]
-    ranked.sort(key=lambda a: (-a["mean"], -(a["search_reward"] or -math.inf), a["search_trial"] or 0))
-    pick = ranked[0]["name"] if ranked else None
+    archs = [_arch_record(c, selected.get(c.arch.id, []), fresh.get(c.arch.id, []), cost.get(c.arch.id, {}), searched.get(c.arch.id)) for c in [*candidates, *baselines]]
+    chosen = next((c for c in candidates if c.name == pick), None)
+    comparisons = [{"candidate": chosen.name, "baseline": b.name, **compare(fresh.get(chosen.arch.id, []), fresh.get(b.arch.id, []))} for b in baselines] if chosen else []
     return {
         **header,
         "runs": len(rows),
@@ -49,16 +53,19 @@ def summarize_finalize(rows: Sequence[Row], candidates: Sequence[Any], baselines
         "archs": archs,
         "comparisons": comparisons,
         "pick": pick,
-        "pick_rule": TIE_RULE,
+        "pick_rule": TIE_RULE if len(candidates) > 1 else "the only candidate (--top 1: nothing to choose)",
+        "verdict_rule": VERDICT_RULE,
         "clear_gap": CLEAR_GAP,
     }
 
 
-def _arch_record(c: Any, scores: list[float], cost: dict[str, float], searched: tuple[float, int] | None) -> dict[str, Any]:
+def _arch_record(c: Any, select: list[float], scores: list[float], cost: dict[str, float], searched: tuple[float, int] | None) -> dict[str, Any]:
     s = summary(scores)
     record: dict[str, Any] = {"name": c.name, "kind": c.kind, "arch_id": c.arch.id, **s, "fresh": scores, **cost}
+    record["select"], record["select_mean"] = select, summary(select)["mean"]
     record["search_reward"], record["search_trial"] = searched if searched else (None, None)
-    record["shrinkage"] = searched[0] - s["mean"] if searched and s["mean"] is not None else None
+    unbiased = s["mean"] if s["mean"] is not None else record["select_mean"]
+    record["shrinkage"] = searched[0] - unbiased if searched and unbiased is not None else None
     return record
 
 
@@ -73,31 +80,38 @@ def verdict_lines(result: dict[str, Any]) -> list[str]:
             lines.append(f"  vs {c['baseline']}: {c['verdict']}")
             continue
         p = "n/a" if c["p_value"] is None else f"{c['p_value']:.3g}"
-        lines.append(f"  vs {c['baseline']}: {c['difference']:+.4f}, {c['gap']:+.1f} pooled std, Welch p {p}: {c['verdict']}")
+        one = "n/a" if c.get("p_one_sided") is None else f"{c['p_one_sided']:.3g}"
+        lines.append(f"  vs {c['baseline']}: {c['difference']:+.4f}, {c['gap']:+.1f} pooled std, one-sided Welch p {one} (two-sided {p}): {c['verdict']}")
     seed = next((c for c in result["comparisons"] if c["candidate"] == pick and c["baseline"] == SEED_BASELINE), None)
     if seed is not None and seed["verdict"] != "better":
         lines.append(
-            f"The pick does not beat the {SEED_BASELINE} seed by more than {CLEAR_GAP:g} pooled seed std on fresh seeds: "
-            "on this proxy, the search's answer is not clearly better than where it started."
+            f"The pick does not beat the {SEED_BASELINE} seed by more than {CLEAR_GAP:g} pooled seed std with one-sided p < 0.05 on "
+            "the confirmation seeds: on this proxy, the search's answer is not clearly better than where it started."
         )
+    lines.append(f"  rule: {result.get('verdict_rule', VERDICT_RULE)}")
     return lines
 
 
 def format_finalize(result: dict[str, Any], out_dir: Path) -> str:
     """The table `spinenas finalize` prints."""
+    select = result.get("select_seeds", [])
+    chose = f"selection seeds {', '.join(map(str, select))} chose the pick; " if select else ""
     lines = [
-        f"finalize of {result['run']}: {result['candidates']} candidates and {len(result['baselines'])} baselines x "
-        f"{len(result['seeds'])} fresh seeds ({', '.join(map(str, result['seeds']))}; the search trained with seed {result['search_seed']}), "
-        f"proxy {result['proxy']} ({result['runs']} runs, {result['failed']} failed)",
+        f"finalize of {result['run']}: {result['candidates']} candidates and {len(result['baselines'])} baselines, proxy {result['proxy']} "
+        f"({result['runs']} runs, {result['failed']} failed)",
+        f"seeds: {chose}confirmation seeds {', '.join(map(str, result['seeds']))} tested it against the baselines "
+        f"(the search trained with seed {result['search_seed']})",
+        *[f"warning: {w}" for w in result.get("warnings", [])],
         "",
-        f"{'arch':<16} {'kind':<10} {'FLOPs':>6} {'params':>7}  {'search':>7}  {'fresh ' + result['metric'] + ' mean +- std (n)':<28} shrinkage",
+        f"{'arch':<16} {'kind':<10} {'FLOPs':>6} {'params':>7}  {'search':>7}  {'selection':>9}  {'confirmation ' + result['metric'] + ' mean +- std (n)':<34} shrinkage",
     ]
     for a in result["archs"]:
         search = "-" if a["search_reward"] is None else f"{a['search_reward']:.4f}"
+        chosen = "-" if a.get("select_mean") is None else f"{a['select_mean']:.4f}"
         mean = "-" if a["mean"] is None else f"{a['mean']:.4f}" + ("" if a["std"] is None else f" +- {a['std']:.4f}") + f" ({a['n']})"
         shrink = "" if a["shrinkage"] is None else f"{a['shrinkage']:+.4f}"
         flops, params = a.get("flops", 0) / 1e6, a.get("params", 0) / 1e6
-        lines.append(f"{a['name']:<16} {a['kind']:<10} {flops:>5.0f}M {params:>6.2f}M  {search:>7}  {mean:<28} {shrink}")
+        lines.append(f"{a['name']:<16} {a['kind']:<10} {flops:>5.0f}M {params:>6.2f}M  {search:>7}  {chosen:>9}  {mean:<34} {shrink}")
     lines += ["", f"pick: {result['pick']} ({result['pick_rule']})", *verdict_lines(result)]
     lines += ["", *[f"  {out_dir / name}" for name in ("finalize.csv", "finalize.json", "final.yaml", "finalize.png")]]
     lines += [f"  {s['spec']}: {s['preset']} at {s['image_size']} px, {s['params'] / 1e6:.1f}M params, {s['flops'] / 1e9:.1f}B FLOPs (with head)" for s in result.get("scaled", [])]
@@ -109,17 +123,19 @@ def plot_finalize(result: dict[str, Any], path: Path) -> None:
     seed baseline's mean as a line."""
     import matplotlib.pyplot as plt
 
-    archs = [a for a in result["archs"] if a["mean"] is not None]
+    archs = [a for a in result["archs"] if a["mean"] is not None or a.get("select")]
     fig, ax = plt.subplots(figsize=(1.2 * len(archs) + 2.5, 3.8))
     for x, a in enumerate(archs):
         colour = "#4c72b0" if a["kind"] == "candidate" else "#dd8452"
-        ax.errorbar([x], [a["mean"]], yerr=[a["std"] or 0.0], fmt="o", ms=6, capsize=4, color=colour)
-        ax.scatter([x] * len(a["fresh"]), a["fresh"], s=10, color=colour, alpha=0.5)
+        if a["mean"] is not None:
+            ax.errorbar([x], [a["mean"]], yerr=[a["std"] or 0.0], fmt="o", ms=6, capsize=4, color=colour)
+            ax.scatter([x] * len(a["fresh"]), a["fresh"], s=10, color=colour, alpha=0.5)
+        ax.scatter([x] * len(a.get("select", [])), a.get("select", []), s=14, marker="x", color="#8c8c8c")
         if a["search_reward"] is not None:
             ax.scatter([x], [a["search_reward"]], marker="_", s=200, color="#8c8c8c")
-        if a["name"] == SEED_BASELINE:
+        if a["name"] == SEED_BASELINE and a["mean"] is not None:
             ax.axhline(a["mean"], color=colour, lw=1, ls="--")
     ax.set_xticks(range(len(archs)), [a["name"] + (" *" if a["name"] == result["pick"] else "") for a in archs], rotation=20, fontsize=8)
     ax.set_ylabel(f"{result['metric']} on fresh seeds (mean +- std)")
-    ax.set_title("candidates (blue) against baselines (orange); grey: the search's reward; * the pick", fontsize=9)
+    ax.set_title("confirmation runs: candidates (blue), baselines (orange); grey: search reward (-), selection runs (x); * the pick", fontsize=8)
     save_figure(fig, path)

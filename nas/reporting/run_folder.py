@@ -8,15 +8,19 @@ their status-line headline; the progress line and resume work the same way for a
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import json
 import math
 import os
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
+from search_space.errors import ConfigError
 from search_space.fileio import atomic_write_text
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -104,6 +108,42 @@ class RunFolder:
         """Work done since row `start_rows` and work left of `total` trials, in units of equal cost
         (trials here; a folder whose trials differ in length counts epochs)."""
         return float(len(self.rows) - start_rows), float(total - len(self.rows))
+
+
+RUNNING = "RUNNING.json"  # written by a search while it runs; removed when it ends, however it ends
+
+
+@contextlib.contextmanager
+def running_marker(folder: Path) -> Iterator[None]:
+    """Mark `folder` as held by a running search (host, pid, start) until the block ends."""
+    path = Path(folder) / RUNNING
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "started": time.strftime("%Y-%m-%dT%H:%M:%S")}) + "\n")
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def check_not_running(folder: Path) -> None:
+    """`ConfigError` when a search still runs in `folder` (its marker names a live process here, or
+    another host, which cannot be checked); a marker left by a killed process on this host is ignored."""
+    path = Path(folder) / RUNNING
+    try:
+        marker = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    if marker.get("host") == socket.gethostname():
+        try:
+            os.kill(int(marker["pid"]), 0)
+        except (ProcessLookupError, ValueError, KeyError):
+            return  # the search was killed: its folder is as complete as it will get
+        except PermissionError:
+            pass  # alive, another user's
+    raise ConfigError(
+        f"{folder}: its search is still running (pid {marker.get('pid')} on {marker.get('host')}, started {marker.get('started')}); "
+        f"wait for it to end (or, if it is gone, delete {path})"
+    )
 
 
 def default_out_dir(kind: str) -> Path:
