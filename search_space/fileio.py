@@ -6,12 +6,23 @@ import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 
 def cache_dir() -> Path:
     """`$SPINENAS_CACHE`, else `~/.cache/spinenas`: prepared images, latency measurements and tables."""
     return Path(os.environ.get("SPINENAS_CACHE", Path.home() / ".cache" / "spinenas"))
+
+
+def refuse_overwrite(paths: Iterable[str | os.PathLike[str]], force: bool, flag: str = "--force") -> None:
+    """`ConfigError` naming the first of `paths` that exists, unless `force` (the user said so)."""
+    from search_space.errors import ConfigError
+
+    if force:
+        return
+    for path in map(Path, paths):
+        if path.exists():
+            raise ConfigError(f"{path} exists; not overwritten (add {flag} to replace it)")
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:

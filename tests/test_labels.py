@@ -2,6 +2,7 @@
 the real raccoon photographs read the same from their VOC files and their CSV split, and every
 broken variant is refused with one line naming the file, the record and the rule (exit 2)."""
 
+import json
 import re
 from pathlib import Path
 
@@ -192,3 +193,29 @@ def test_data_convert_writes_coco_json_that_reads_back_the_same(tmp_path, capsys
     back = load_datasets(DataConfig(train_ann=str(tmp_path / "out/train.json"), train_images=cfg.root, val_ann=str(tmp_path / "out/val.json"), val_images=cfg.root))
     assert records(back[0]) == records(train) and records(back[1]) == records(val)
     assert np.isclose(sum(a["area"] for a in back[0].coco["annotations"]), 26 * 34 + 28 * 18 + 40 * 80)
+
+
+def test_data_convert_never_overwrites_without_force(tmp_path, capsys):
+    cfg = write_yolo(tmp_path / "d")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "train.json").write_text("the user's labels")
+    args = ["data", "convert", str(out), "proxy=custom", "proxy.data.format=yolo", f"proxy.data.root={cfg.root}"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"spinenas data: error: {out / 'train.json'} exists; not overwritten (add --force to replace it)"
+    assert (out / "train.json").read_text() == "the user's labels" and not (out / "val.json").exists()
+    assert main([*args, "--force"]) == 0
+    assert json.loads((out / "train.json").read_text())["images"] and f"writing into {out}" in capsys.readouterr().err
+
+
+def test_data_convert_refuses_to_replace_the_datasets_own_labels_even_with_force(tmp_path, capsys):
+    cfg = write_yolo(tmp_path / "d")
+    out = tmp_path / "coco"
+    assert main(["data", "convert", str(out), "proxy=custom", "proxy.data.format=yolo", f"proxy.data.root={cfg.root}"]) == 0
+    before = (out / "train.json").read_text()
+    capsys.readouterr()
+    args = ["data", "convert", str(out), "proxy=custom", f"proxy.data.train_ann={out / 'train.json'}", f"proxy.data.train_images={cfg.root}",
+            f"proxy.data.val_ann={out / 'val.json'}", f"proxy.data.val_images={cfg.root}", "--force"]  # fmt: skip
+    assert main(args) == 2
+    assert "is the dataset's own annotation file" in capsys.readouterr().err and (out / "train.json").read_text() == before

@@ -7,6 +7,7 @@ import sys
 import pytest
 import torch
 
+from nas.commands.cli import main
 from search_space.catalog import get_architecture, get_preset
 from search_space.errors import InputError
 from search_space.latency import LatencyCache, LatencySetting, calibrate, measure_latency, table_for
@@ -144,3 +145,11 @@ def test_latency_command_prints_json_and_refuses_bad_input(tmp_path):
     ):
         bad = run(*args)
         assert bad.returncode == 2 and "Traceback" not in bad.stderr and message in bad.stderr, bad.stderr
+
+
+def test_latency_out_is_not_overwritten_without_force(tmp_path, capsys):
+    out = tmp_path / "table.json"
+    out.write_text("a table from another machine")
+    assert main(["latency", "--calibrate", "--out", str(out)]) == 2  # refused before any timing
+    assert capsys.readouterr().err.strip() == f"spinenas latency: error: {out} exists; not overwritten (add --force to replace it)"
+    assert out.read_text() == "a table from another machine"

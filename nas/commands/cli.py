@@ -181,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     latency.add_argument("--calibrate", action="store_true", help="calibrate the latency table for --space on this machine")
     latency.add_argument("--space", default="r0_sp53", help="search space to calibrate for (default r0_sp53)")
     latency.add_argument("--out", help="with --calibrate: also write the table to this file (latency.table=FILE reads it)")
+    latency.add_argument("--force", action="store_true", help="replace the --out file if it exists")
     latency.add_argument("--json", action="store_true", help="print JSON (one object per model)")
     latency.set_defaults(func=cmd_latency)
 
@@ -199,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     conv = data_sub.add_parser("convert", help="write the dataset's labels as COCO JSON (train.json, val.json)")
     conv.add_argument("out_dir", help="folder for train.json and val.json")
     conv.add_argument("overrides", nargs="*", help="key=value Hydra overrides (proxy.data.*)")
+    conv.add_argument("--force", action="store_true", help="replace train.json / val.json that exist in OUT_DIR")
     conv.set_defaults(func=cmd_data_convert)
 
     report = sub.add_parser("report", help="write a search's report.html (running or finished) and print its path")
@@ -480,6 +482,10 @@ def cmd_latency(args: argparse.Namespace) -> int:
     )  # fmt: skip
     if args.calibrate and args.specs:
         raise UserError("--calibrate times a space's components; give --space NAME, not models")
+    if args.out:
+        from search_space.fileio import refuse_overwrite
+
+        refuse_overwrite([args.out], args.force)  # before a minute of timing, not after
     return run(req, args.space if args.calibrate else None, args.out, args.json)
 
 
@@ -517,7 +523,7 @@ def cmd_data_convert(args: argparse.Namespace) -> int:
 
     from nas.commands.data import convert
 
-    for path in convert(args.overrides, Path(args.out_dir)):
+    for path in convert(args.overrides, Path(args.out_dir), args.force):
         print(path)
     return 0
 

@@ -7,6 +7,7 @@ they read is exactly what a search would train on.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -15,7 +16,7 @@ from proxy_tasks.data import CocoDataset
 from proxy_tasks.datasets import load_datasets
 from proxy_tasks.stats import dataset_stats
 from search_space.errors import ConfigError
-from search_space.fileio import atomic_write_text
+from search_space.fileio import atomic_write_text, refuse_overwrite
 
 
 def read_data(overrides: Sequence[str]) -> tuple[CocoDataset, CocoDataset, str]:
@@ -33,9 +34,18 @@ def data_stats(overrides: Sequence[str]) -> dict[str, Any]:
     return dataset_stats(train, val, source)
 
 
-def convert(overrides: Sequence[str], out_dir: Path) -> list[Path]:
+def convert(overrides: Sequence[str], out_dir: Path, force: bool = False) -> list[Path]:
     """Write train.json and val.json (COCO detection format, file names relative to each split's
-    image folder, which is recorded in the printout); nothing is written if reading fails."""
+    image folder, which is recorded in the printout); nothing is written if reading fails. Existing
+    files are refused unless `force`; a file the dataset itself is read from, always."""
+    targets = [out_dir / "train.json", out_dir / "val.json"]
+    refuse_overwrite(targets, force)
+    proxy = proxy_config(compose("search", overrides).proxy)
+    sources = {Path(str(p)).resolve() for p in (getattr(getattr(proxy, "data", None), k, None) for k in ("train_ann", "val_ann")) if p}
+    for path in targets:
+        if path.resolve() in sources:
+            raise ConfigError(f"{path} is the dataset's own annotation file; write the converted labels into another folder")
+    print(f"data convert: writing into {out_dir}", file=sys.stderr)
     train, val, _ = read_data(overrides)
     paths = []
     for name, ds in (("train", train), ("val", val)):
