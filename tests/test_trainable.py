@@ -48,3 +48,25 @@ def _ray_node():
     import ray
 
     return node_name() if ray.is_initialized() else None
+
+
+def test_a_worker_keeps_the_evaluators_and_datasets_of_its_last_runs_only():
+    """Fidelity's seeds and proxy-design's candidates differ in their options; a worker that kept an
+    evaluator (and its decoded images) per distinct options grew by hundreds of MB per run."""
+    import dataclasses
+
+    from nas.evaluators import training
+    from nas.runner import trial
+
+    base = load_settings(["proxy=synthetic_tiny"]).proxy
+    trial._EVALUATORS.clear()
+    training._TASKS.clear()
+    for k in range(6):
+        options = dataclasses.replace(base, seed=k, data=dataclasses.replace(base.data, max_train_images=32 + 8 * (k % 3)))
+        evaluator = trial.evaluator_for(options)
+        evaluator.task  # the task (and its data) is made on first use
+        assert trial.evaluator_for(options) is evaluator  # re-used while runs ask for the same options
+    assert len(trial._EVALUATORS) == trial.MAX_EVALUATORS and len(training._TASKS) == training.MAX_DATASETS
+    assert [t.config.data.max_train_images for t in training._TASKS] == [40, 48]  # the most recently used, last
+    same_data = dataclasses.replace(options, seed=99)
+    assert trial.evaluator_for(same_data).task._caches is training._TASKS[-1]._caches  # another seed shares the data

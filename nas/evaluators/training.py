@@ -22,18 +22,22 @@ class TrainingOptions(ProxyConfig):
     evaluator: str = "training"
 
 
-_TASKS: list[ProxyTask] = []  # this process's tasks: options that differ only in seed or length share prepared data
+_TASKS: list[ProxyTask] = []  # this process's tasks, most recently used last: options that differ only in seed or length share prepared data
+MAX_DATASETS = 2  # prepared datasets a worker keeps (proxy-design's candidates differ in their data; each costs its decoded images)
 
 
 def shared_task(options: ProxyConfig) -> ProxyTask:
     """A quiet `ProxyTask` for `options` that shares the validated, cached data of an earlier task of
-    this process on the same data (a re-used trial worker prepares its data once)."""
+    this process on the same data (a re-used trial worker prepares its data once); a worker keeps the
+    data of its `MAX_DATASETS` most recently used datasets."""
     from proxy_tasks.task import ProxyTask
 
     sibling = next((t for t in _TASKS if t.config.data == options.data), None)
     task = sibling.variant(options) if sibling else ProxyTask(options, log=lambda _msg: None)
-    if sibling is None:
-        _TASKS.append(task)
+    if sibling is not None:
+        _TASKS.remove(sibling)
+    _TASKS.append(sibling or task)
+    del _TASKS[:-MAX_DATASETS]
     return task
 
 

@@ -10,6 +10,8 @@ prepare data once.
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import json
 import math
 import os
@@ -17,6 +19,7 @@ import platform
 import socket
 import time
 import traceback
+from collections import OrderedDict
 from dataclasses import asdict
 from typing import Any, Callable, Sequence
 
@@ -31,15 +34,20 @@ from proxy_tasks.train import StepInfo
 from search_space.catalog import get_preset
 from search_space.spec import from_dict
 
-_EVALUATORS: dict[str, Evaluator] = {}
+_EVALUATORS: OrderedDict[str, Evaluator] = OrderedDict()
+MAX_EVALUATORS = 2  # a worker keeps the evaluators of its last runs only (memory stays flat over a campaign)
 
 
 def evaluator_for(options: Any) -> Evaluator:
-    """The worker's evaluator for `options`, built once per process (options that differ only in
-    seed or length share the prepared data: see `nas.evaluators.training.shared_task`)."""
+    """The worker's evaluator for `options`, re-used while runs keep asking for the same options
+    and dropped (least recently used first) beyond `MAX_EVALUATORS`; options that differ only in seed
+    or length share the prepared data anyway (`nas.evaluators.training.shared_task`)."""
     key = json.dumps(asdict(options), sort_keys=True)
     if key not in _EVALUATORS:
         _EVALUATORS[key] = build_evaluator(options)
+        while len(_EVALUATORS) > MAX_EVALUATORS:
+            _EVALUATORS.popitem(last=False)
+    _EVALUATORS.move_to_end(key)
     return _EVALUATORS[key]
 
 
@@ -135,7 +143,18 @@ def run_trial(
         if history:
             out["rungs"] = format_rungs(history)
     out.update(base, **cost())
+    release_memory()
     return out
+
+
+def release_memory() -> None:
+    """Free what the finished run built (model, optimiser, loaders) and hand glibc's free pages back
+    to the system, so a re-used worker's resident memory does not ratchet up run after run."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, musl): the allocator keeps its pages
+        pass
 
 
 class LossCurve:
