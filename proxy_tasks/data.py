@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,15 @@ from search_space.errors import SpineNASError
 
 class DatasetError(SpineNASError, ValueError):
     """A dataset breaks a rule; the message names the file, the record and the rule."""
+
+
+class BadBoxError(DatasetError):
+    """A box with no usable area: empty, or under `MIN_BOX_SIDE` pixels wide or high (real label
+    sets have a few; `proxy.data.bad_boxes` says whether they stop the run or are dropped)."""
+
+
+BAD_BOXES = ("drop", "error")  # proxy.data.bad_boxes: what an empty or sub-pixel box does
+MIN_BOX_SIDE = 1.0  # pixels: a box narrower or lower than this is no object a detector can be taught
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,11 @@ class CocoDataset:
     category_names: tuple[str, ...]
     coco: dict[str, Any]  # the parsed annotation file (or what a reader made of VOC/YOLO/CSV labels), for the evaluator
     fingerprint: str = ""  # identifies the labels for the image cache ("": the annotation file's path, size and time)
+    dropped_boxes: dict[str, int] = field(default_factory=dict)  # label file -> boxes dropped (proxy.data.bad_boxes=drop)
+
+    @property
+    def num_boxes(self) -> int:
+        return int(sum(len(r.boxes) for r in self.images))
 
     @property
     def num_classes(self) -> int:
@@ -55,7 +69,7 @@ class CocoDataset:
         return self.image_dir / record.file_name
 
 
-def load_coco(ann_file: str | os.PathLike[str], image_dir: str | os.PathLike[str], check_files: bool = True) -> CocoDataset:
+def load_coco(ann_file: str | os.PathLike[str], image_dir: str | os.PathLike[str], check_files: bool = True, bad_boxes: str = "error") -> CocoDataset:
     """Read and validate a COCO detection dataset; raise `DatasetError` on the first problem found.
 
     Args:
@@ -64,14 +78,17 @@ def load_coco(ann_file: str | os.PathLike[str], image_dir: str | os.PathLike[str
         check_files: also check that every image file exists (decoding is checked when cached).
     """
     ann_file = Path(ann_file)
-    return coco_dataset(_read_annotation_file(ann_file), ann_file, image_dir, check_files)
+    return coco_dataset(_read_annotation_file(ann_file), ann_file, image_dir, check_files, bad_boxes=bad_boxes)
 
 
 def coco_dataset(
-    data: dict[str, Any], ann_file: str | os.PathLike[str], image_dir: str | os.PathLike[str], check_files: bool = True, fingerprint: str = ""
+    data: dict[str, Any], ann_file: str | os.PathLike[str], image_dir: str | os.PathLike[str], check_files: bool = True, fingerprint: str = "",
+    bad_boxes: str = "error", dropped: dict[str, int] | None = None,
 ) -> CocoDataset:
     """A COCO dict (images, annotations, categories) validated into a dataset; `ann_file` names it
-    in messages (the readers of other label formats pass their own source and a `fingerprint`)."""
+    in messages (the readers of other label formats pass their own source, a `fingerprint` and the
+    boxes they dropped). Empty or sub-pixel boxes are refused, or with `bad_boxes="drop"` left out
+    and counted in `dropped_boxes`."""
     ann_file, image_dir = Path(ann_file), Path(image_dir)
     src = str(ann_file)
     for key in ("images", "annotations", "categories"):
@@ -86,8 +103,15 @@ def coco_dataset(
     boxes: dict[int, list[list[float]]] = {i: [] for i in images}
     labels: dict[int, list[int]] = {i: [] for i in images}
     seen: set[int] = set()
+    dropped = dict(dropped or {})
     for k, a in enumerate(data["annotations"]):
-        box = _check_annotation(a, k, src, images, categories, seen)
+        try:
+            box = _check_annotation(a, k, src, images, categories, seen)
+        except BadBoxError:
+            if bad_boxes != "drop":
+                raise
+            dropped[src] = dropped.get(src, 0) + 1
+            continue
         if box is not None:  # crowd regions are not training targets; COCOeval ignores matches to them
             boxes[a["image_id"]].append(box)
             labels[a["image_id"]].append(label_of[a["category_id"]])
@@ -111,7 +135,7 @@ def coco_dataset(
     category_names = tuple(str(categories[c]) for c in cat_ids)
     return CocoDataset(
         ann_file=ann_file, image_dir=image_dir, images=tuple(records), category_ids=cat_ids, category_names=category_names, coco=data,
-        fingerprint=fingerprint,
+        fingerprint=fingerprint, dropped_boxes=dropped,
     )  # fmt: skip
 
 
@@ -159,7 +183,7 @@ def _check_annotation(a: Any, k: int, src: str, images: dict[int, dict[str, Any]
         raise DatasetError(f"{where}: bbox must be [x, y, width, height] numbers, got {bbox!r}")
     x, y, w, h = (float(v) for v in bbox)
     if w <= 0 or h <= 0:
-        raise DatasetError(f"{where}: non-positive box size {w:g}x{h:g} (bbox {bbox})")
+        raise BadBoxError(f"{where}: non-positive box size {w:g}x{h:g} (bbox {bbox}; proxy.data.bad_boxes=drop drops such boxes)")
     if a.get("iscrowd", 0) not in (0, 1):
         raise DatasetError(f"{where}: iscrowd must be 0 or 1, got {a['iscrowd']!r}")
     if a.get("iscrowd", 0):
@@ -169,6 +193,8 @@ def _check_annotation(a: Any, k: int, src: str, images: dict[int, dict[str, Any]
     x2, y2 = min(float(img["width"]), x + w), min(float(img["height"]), y + h)
     if x2 - x1 <= 0 or y2 - y1 <= 0:
         raise DatasetError(f"{where}: box {bbox} lies outside its {img['width']}x{img['height']} image {img['id']}")
+    if x2 - x1 < MIN_BOX_SIDE or y2 - y1 < MIN_BOX_SIDE:
+        raise BadBoxError(f"{where}: box {bbox} is under {MIN_BOX_SIDE:g} pixel wide or high inside its image (proxy.data.bad_boxes=drop drops such boxes)")
     return [x1, y1, x2, y2]
 
 

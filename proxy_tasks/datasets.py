@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-from proxy_tasks.data import CocoDataset, DatasetError, load_coco
+from proxy_tasks.data import BAD_BOXES, CocoDataset, DatasetError, load_coco
 from proxy_tasks.labels.csv_table import read_csv
 from proxy_tasks.labels.voc import read_voc
 from proxy_tasks.labels.yolo import read_yolo
@@ -52,6 +52,7 @@ class DataConfig:
     cache_dir: str | None = None
     max_val_images: int | None = None
     max_train_images: int | None = None  # a share of the training set (the first N of a seeded shuffle)
+    bad_boxes: str = "drop"  # an empty or sub-pixel box: drop (counted in the reports) | error (stop at the first)
 
     @property
     def cache_path(self) -> Path | None:
@@ -66,9 +67,11 @@ class DataConfig:
         return f"{self.format} {where}"
 
 
-def load_datasets(d: DataConfig) -> tuple[CocoDataset, CocoDataset]:
+def load_datasets(d: DataConfig) -> tuple[CocoDataset, CocoDataset]:  # noqa: C901 - one branch per format
     """Train and validation datasets, read in `d.format` and validated; a problem raises one
     `DatasetError` (or `InputError` for a missing key) naming the file, record and rule."""
+    if d.bad_boxes not in BAD_BOXES:
+        raise InputError(f"proxy.data.bad_boxes: unknown {d.bad_boxes!r}; valid: {', '.join(BAD_BOXES)}")
     given = [k for k in ("root", "train_ann", "val_ann") if getattr(d, k)]
     if d.synthetic and given:
         raise InputError(
@@ -82,18 +85,18 @@ def load_datasets(d: DataConfig) -> tuple[CocoDataset, CocoDataset]:
         train_ds, val_ds = load_coco(paths.train_ann, paths.train_images), load_coco(paths.val_ann, paths.val_images)
     elif d.format == "coco":
         _require(d, ("train_ann", "train_images", "val_ann", "val_images"), "data.synthetic")
-        train_ds, val_ds = load_coco(d.train_ann, d.train_images), load_coco(d.val_ann, d.val_images)  # type: ignore[arg-type]
+        train_ds, val_ds = (load_coco(d.train_ann, d.train_images, bad_boxes=d.bad_boxes), load_coco(d.val_ann, d.val_images, bad_boxes=d.bad_boxes))  # type: ignore[arg-type]
     elif d.format == "csv":
         _require(d, ("train_ann", "val_ann", "train_images"))
-        train, val = read_csv(d.train_ann, d.val_ann, d.train_images, d.val_images, d.classes)  # type: ignore[arg-type]
+        train, val = read_csv(d.train_ann, d.val_ann, d.train_images, d.val_images, d.classes, d.bad_boxes)  # type: ignore[arg-type]
         train_ds, val_ds = train.dataset(), val.dataset()
     elif d.format == "voc":
         _require(d, ("root",))
-        train, val = read_voc(d.root, d.train_split, d.val_split, d.val_fraction, d.split_seed, d.classes)  # type: ignore[arg-type]
+        train, val = read_voc(d.root, d.train_split, d.val_split, d.val_fraction, d.split_seed, d.classes, d.bad_boxes)  # type: ignore[arg-type]
         train_ds, val_ds = train.dataset(), val.dataset()
     elif d.format == "yolo":
         _require(d, ("root",))
-        train, val = read_yolo(d.root)  # type: ignore[arg-type]
+        train, val = read_yolo(d.root, d.bad_boxes)  # type: ignore[arg-type]
         train_ds, val_ds = train.dataset(), val.dataset()
     else:
         raise InputError(f"proxy.data.format: unknown {d.format!r}; valid: {', '.join(FORMATS)}")
@@ -103,6 +106,11 @@ def load_datasets(d: DataConfig) -> tuple[CocoDataset, CocoDataset]:
         val_ds = dataclasses.replace(val_ds, images=val_ds.images[: d.max_val_images])
     if train_ds.category_names != val_ds.category_names:
         raise DatasetError(f"{val_ds.ann_file}: categories differ from those of {train_ds.ann_file}")
+    for name, ds in (("training", train_ds), ("validation", val_ds)):
+        if ds.num_boxes == 0:
+            dropped = sum(ds.dropped_boxes.values())
+            also = f" ({dropped} empty or sub-pixel boxes were dropped)" if dropped else ""
+            raise DatasetError(f"{ds.ann_file}: the {name} split has no boxes at all{also}: nothing to {'learn' if name == 'training' else 'score'}")
     return train_ds, val_ds
 
 

@@ -36,6 +36,7 @@ class SplitStats:
     relative_size: dict[str, float]  # p10, median, p90 of sqrt(box area / image area)
     size_histogram: list[int]  # boxes per SIZE_BINS interval
     at_input_size: dict[int, dict[str, float]] = field(default_factory=dict)  # S -> median px, share under SMALL_PX
+    dropped_boxes: dict[str, int] = field(default_factory=dict)  # label file -> empty or sub-pixel boxes left out (proxy.data.bad_boxes=drop)
 
 
 def split_stats(ds: CocoDataset) -> SplitStats:
@@ -61,6 +62,7 @@ def split_stats(ds: CocoDataset) -> SplitStats:
         at_size[s] = {"median_px": float(np.median(px)) if len(px) else 0.0, "share_under_small": float(np.mean(px < SMALL_PX)) if len(px) else 0.0}
     crowd = sum(1 for a in ds.coco["annotations"] if a.get("iscrowd") and a["image_id"] in {r.id for r in ds.images})
     return SplitStats(
+        dropped_boxes=dict(ds.dropped_boxes),
         images=len(ds.images),
         images_without_boxes=sum(c == 0 for c in counts),
         boxes=int(sum(counts)),
@@ -83,6 +85,13 @@ def _spread(values: np.ndarray, keys: Sequence[str]) -> dict[str, float]:
     return {k: float(fns[k](values)) for k in keys}
 
 
+def dropped_summary(dropped: dict[str, int], files: int = 5) -> str:
+    """`N empty or sub-pixel boxes dropped: a.xml (1), b.xml (2), ...` (the first `files` files)."""
+    items = sorted(dropped.items())
+    named = ", ".join(f"{path} ({n})" for path, n in items[:files]) + (f", and {len(items) - files} more files" if len(items) > files else "")
+    return f"{sum(dropped.values())} empty or sub-pixel boxes dropped (proxy.data.bad_boxes=drop): {named}"
+
+
 def dataset_stats(train: CocoDataset, val: CocoDataset, source: str) -> dict[str, Any]:
     """Both splits' statistics as one JSON-ready dict."""
     return {"source": source, "classes": list(train.category_names), "train": asdict(split_stats(train)), "val": asdict(split_stats(val))}
@@ -102,6 +111,10 @@ def format_stats(stats: dict[str, Any], width: int = 40) -> str:
         f"{'  crowd/difficult':<24}{tr['crowd']:>10}{va['crowd']:>10}",
     ]
     lines += [f"{'  ' + name:<24}{tr['boxes_per_class'][name]:>10}{va['boxes_per_class'].get(name, 0):>10}" for name in stats["classes"]]
+    dropped = {**tr.get("dropped_boxes", {}), **va.get("dropped_boxes", {})}
+    if dropped:
+        lines.append(f"{'  dropped (bad_boxes)':<24}{sum(tr['dropped_boxes'].values()):>10}{sum(va['dropped_boxes'].values()):>10}")
+        lines.append("    " + dropped_summary(dropped))
     b = tr["boxes_per_image"]
     lines.append(f"{'boxes per image':<24}mean {b['mean']:.1f}, median {b['median']:.0f}, max {b['max']:.0f} (train)")
     w, h = tr["image_width"], tr["image_height"]

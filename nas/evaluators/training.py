@@ -59,7 +59,16 @@ class TrainingEvaluator:
         return self.options.epochs
 
     def check(self) -> None:
-        self.task.loaded()  # every annotation record and image file: the check `spinenas train` runs
+        """Every annotation record and image file (the check `spinenas train` runs); boxes dropped
+        under proxy.data.bad_boxes=drop are reported here, at start-up."""
+        import sys
+
+        from proxy_tasks.stats import dropped_summary
+
+        train, val = self.task.loaded()
+        dropped = {**train.dropped_boxes, **val.dropped_boxes}
+        if dropped:
+            print(f"data: {dropped_summary(dropped)}", file=sys.stderr)
 
     def fit_to_trial(self, gpus: float) -> None:
         if self.options.gpu_memory_fraction is None and 0 < gpus < 1:

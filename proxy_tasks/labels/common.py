@@ -15,7 +15,7 @@ from typing import Any, Iterable, Sequence
 
 from PIL import Image, UnidentifiedImageError
 
-from proxy_tasks.data import CocoDataset, DatasetError, coco_dataset
+from proxy_tasks.data import BAD_BOXES, MIN_BOX_SIDE, BadBoxError, CocoDataset, DatasetError, coco_dataset
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 EDGE_TOLERANCE = 2.0  # pixels a box may pass the image's edge (rounding, 1-based coordinates) before it is an error
@@ -24,7 +24,11 @@ EDGE_TOLERANCE = 2.0  # pixels a box may pass the image's edge (rounding, 1-base
 class CocoBuilder:
     """Images and boxes of one split, as a COCO dict with categories 1..K in `classes` order."""
 
-    def __init__(self, classes: Sequence[str]) -> None:
+    def __init__(self, classes: Sequence[str], bad_boxes: str = "error") -> None:
+        if bad_boxes not in BAD_BOXES:
+            raise DatasetError(f"proxy.data.bad_boxes must be one of {', '.join(BAD_BOXES)}, got {bad_boxes!r}")
+        self.bad_boxes = bad_boxes
+        self.dropped: dict[str, int] = {}  # label file -> boxes dropped under bad_boxes=drop
         self.classes = list(classes)
         self.category_of = {name: k + 1 for k, name in enumerate(self.classes)}
         self.images: list[dict[str, Any]] = []
@@ -42,7 +46,14 @@ class CocoBuilder:
         if name not in self.category_of:
             raise DatasetError(f"{where}: unknown class {name!r} (classes: {', '.join(self.classes)})")
         img = self.images[image_id - 1]
-        x1, y1, x2, y2 = check_box(where, box, img["width"], img["height"])
+        try:
+            x1, y1, x2, y2 = check_box(where, box, img["width"], img["height"])
+        except BadBoxError:
+            if self.bad_boxes == "error":
+                raise
+            source = where.split(": ", 1)[0]
+            self.dropped[source] = self.dropped.get(source, 0) + 1
+            return
         self.annotations.append(
             {
                 "id": len(self.annotations) + 1,
@@ -66,13 +77,13 @@ def check_box(where: str, box: Sequence[float], width: int, height: int) -> tupl
         raise DatasetError(f"{where}: box must be four finite numbers, got {list(box)!r}")
     x1, y1, x2, y2 = (float(v) for v in box)
     if x2 <= x1 or y2 <= y1:
-        raise DatasetError(f"{where}: empty box: xmin {x1:g} must be < xmax {x2:g} and ymin {y1:g} < ymax {y2:g}")
+        raise BadBoxError(f"{where}: empty box: xmin {x1:g} must be < xmax {x2:g} and ymin {y1:g} < ymax {y2:g} (proxy.data.bad_boxes=drop drops such boxes)")
     tol = EDGE_TOLERANCE
     if x1 < -tol or y1 < -tol or x2 > width + tol or y2 > height + tol:
         raise DatasetError(f"{where}: box ({x1:g}, {y1:g}, {x2:g}, {y2:g}) reaches outside its {width}x{height} image")
     x1, y1, x2, y2 = max(0.0, x1), max(0.0, y1), min(float(width), x2), min(float(height), y2)
-    if x2 - x1 <= 0 or y2 - y1 <= 0:
-        raise DatasetError(f"{where}: box has no area inside its {width}x{height} image")
+    if x2 - x1 < MIN_BOX_SIDE or y2 - y1 < MIN_BOX_SIDE:
+        raise BadBoxError(f"{where}: box ({x1:g}, {y1:g}, {x2:g}, {y2:g}) is under {MIN_BOX_SIDE:g} pixel wide or high inside its {width}x{height} image (proxy.data.bad_boxes=drop drops such boxes)")
     return x1, y1, x2, y2
 
 
@@ -150,9 +161,10 @@ class LabelSplit:
 
     def __init__(self, builder: CocoBuilder, image_dir: Path, source: Path) -> None:
         self.coco = builder.to_dict()
+        self.dropped = dict(builder.dropped)
         self.image_dir, self.source = Path(image_dir), Path(source)
 
     def dataset(self, check_files: bool = True) -> CocoDataset:
         """The split validated as every dataset is (`coco_dataset`), keyed for the image cache by content."""
         key = fingerprint(str(self.source.resolve()), [self.coco])
-        return coco_dataset(self.coco, self.source, self.image_dir, check_files, fingerprint=key)
+        return coco_dataset(self.coco, self.source, self.image_dir, check_files, fingerprint=key, dropped=self.dropped)

@@ -18,14 +18,15 @@ Row = tuple[str, dict[str, str]]  # (where, the row)
 
 
 def read_csv(
-    train_csv: str | Path, val_csv: str | Path, train_images: str | Path, val_images: str | Path | None = None, classes: Sequence[str] | None = None
+    train_csv: str | Path, val_csv: str | Path, train_images: str | Path, val_images: str | Path | None = None, classes: Sequence[str] | None = None,
+    bad_boxes: str = "error",
 ) -> tuple[LabelSplit, LabelSplit]:
     """Both splits of a CSV dataset; classes default to the training file's, sorted."""
     rows = {split: _rows(Path(path)) for split, path in (("train", train_csv), ("val", val_csv))}
     names = resolve_classes(str(train_csv), classes, (row["class"] for _, row in rows["train"]))
     out = []
     for split, path, images in (("train", train_csv, train_images), ("val", val_csv, val_images or train_images)):
-        builder = CocoBuilder(names)
+        builder = CocoBuilder(names, bad_boxes)
         ids: dict[str, tuple[int, int, int]] = {}  # filename -> image id, width, height
         for where, row in rows[split]:
             size = tuple(_pixels(row[k], where, k) for k in ("width", "height"))

@@ -44,8 +44,9 @@ def read_voc(
     val_fraction: float | None = None,
     seed: int = 0,
     classes: Sequence[str] | None = None,
+    bad_boxes: str = "error",
 ) -> tuple[LabelSplit, LabelSplit]:
-    """The train and validation splits of a VOC folder.
+    """The train and validation splits of a VOC folder (`bad_boxes`: see `CocoBuilder`).
 
     Args:
         root: the dataset folder (holding Annotations/ or annotations/ and JPEGImages/ or images/).
@@ -69,7 +70,7 @@ def read_voc(
     names = resolve_classes(str(ann_dir), classes, (o.name for s in train_ids for o in parsed[s].objects))
     splits = []
     for ids in (train_ids, val_ids):
-        builder = CocoBuilder(names)
+        builder = CocoBuilder(names, bad_boxes)
         for stem in ids:
             img = parsed[stem]
             image_id = builder.add_image(img.file_name, img.width, img.height)

@@ -19,8 +19,10 @@ from proxy_tasks.labels.common import IMAGE_SUFFIXES, CocoBuilder, LabelSplit, i
 NORMALISED_TOLERANCE = 1e-3  # how far a normalised coordinate may pass 0 or 1 (rounding in exporters)
 
 
-def read_yolo(root: str | Path) -> tuple[LabelSplit, LabelSplit]:
-    """The train and val splits of a YOLO dataset; `root` is its data.yaml or the folder holding it."""
+def read_yolo(root: str | Path, bad_boxes: str = "error") -> tuple[LabelSplit, LabelSplit]:
+    """The train and val splits of a YOLO dataset; `root` is its data.yaml or the folder holding it.
+    A split whose images have no label file at all is refused (a missing or misnamed labels/ folder
+    would otherwise read as a dataset of background)."""
     yaml_path = _data_yaml(Path(root))
     cfg = _load_yaml(yaml_path)
     base = Path(cfg.get("path") or yaml_path.parent)
@@ -32,18 +34,25 @@ def read_yolo(root: str | Path) -> tuple[LabelSplit, LabelSplit]:
         if not cfg.get(split):
             raise DatasetError(f"{yaml_path}: missing '{split}' (a folder of images or a list file, relative to {base})")
         entries = cfg[split] if isinstance(cfg[split], list) else [cfg[split]]
-        builder = CocoBuilder(names)
+        builder = CocoBuilder(names, bad_boxes)
         images = _images(yaml_path, base, split, entries)
         for labels_dir in sorted({_labels_dir(image) for image in images} - {None}):
             refuse_foreign_files(labels_dir, "YOLO (.txt)", {".xml": "a Pascal VOC file", ".json": "a JSON (COCO?) label file"})
+        labelled = 0
         for image in images:
             width, height = image_size(image, f"{yaml_path}: {split}")
             image_id = builder.add_image(os.path.relpath(image, base), width, height)
             label = _label_path(image)
             if label.is_file():
+                labelled += 1
                 _read_label_file(label, builder, image_id, width, height, names)
         if not builder.images:
             raise DatasetError(f"{yaml_path}: split '{split}' has no images")
+        if not labelled:
+            raise DatasetError(
+                f"{yaml_path}: split '{split}': none of its {len(images)} images has a label file (looked for {_label_path(images[0])}); "
+                "YOLO keeps one .txt per image in a labels/ folder beside images/"
+            )
         splits.append(LabelSplit(builder, base, yaml_path))
     return splits[0], splits[1]
 
@@ -137,7 +146,7 @@ def _read_label_file(path: Path, builder: CocoBuilder, image_id: int, width: int
         tol = NORMALISED_TOLERANCE
         if not all(-tol <= v <= 1 + tol for v in (cx, cy, w, h)):
             raise DatasetError(f"{where}: coordinates must be normalised to [0, 1] (divided by the image size), got {' '.join(fields[1:])}")
-        if w <= 0 or h <= 0:
-            raise DatasetError(f"{where}: box width and height must be > 0, got w {w:g} h {h:g}")
+        if w < 0 or h < 0:
+            raise DatasetError(f"{where}: box width and height must be >= 0, got w {w:g} h {h:g}")  # zero: an empty box, for bad_boxes
         box = ((cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height)
         builder.add_box(where, image_id, names[int(fields[0])], box)
