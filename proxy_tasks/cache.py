@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,10 +43,45 @@ def cache_key(ds: CocoDataset, size: int) -> str:
     return hashlib.sha256(ident.encode()).hexdigest()[:16]
 
 
-def load_image(path: Path, image_id: int, expected: tuple[int, int]) -> Image.Image:
-    """Open an image as RGB (grey, RGBA and palette images are converted); errors name the file."""
+def verify_images(ds: CocoDataset, root: Path | None = None) -> int:
+    """Decode every image of `ds` once, as the cache build will (`load_image`), so a broken image is
+    refused at start-up in one line instead of minutes into a run. Images already verified (same
+    path, byte size and modification time) are remembered under the cache folder and skipped, so
+    this costs once per dataset. Returns how many images were decoded now."""
+    record_path = (root or default_cache_dir()) / "verified" / f"{hashlib.sha256(str(ds.image_dir.resolve()).encode()).hexdigest()[:16]}.json"
     try:
-        with Image.open(path) as im:
+        verified = set(json.loads(record_path.read_text()))
+    except (OSError, ValueError):
+        verified = set()
+    fresh = []
+    for rec in ds.images:
+        path = ds.image_path(rec)
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            raise DatasetError(f"{ds.ann_file}: image {rec.id}: file {path} is missing") from None
+        key = f"{rec.file_name}|{st.st_size}|{st.st_mtime_ns}|{rec.width}x{rec.height}"
+        if key in verified:
+            continue
+        try:
+            load_image(path, rec.id, (rec.width, rec.height)).close()
+        except DatasetError as e:
+            raise DatasetError(f"{ds.ann_file}: {e}") from None
+        fresh.append(key)
+    if fresh:
+        atomic_write_text(record_path, json.dumps(sorted(verified | set(fresh))))
+    return len(fresh)
+
+
+def load_image(path: Path, image_id: int, expected: tuple[int, int]) -> Image.Image:
+    """Open an image as RGB (grey, RGBA and palette images are converted); errors name the file:
+    missing, undecodable or truncated, another size than its record, or beyond Pillow's
+    decompression-bomb limit (`Image.MAX_IMAGE_PIXELS`)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(path)
+        with im:
             im.load()
             if im.size != expected:
                 raise DatasetError(
@@ -54,10 +90,13 @@ def load_image(path: Path, image_id: int, expected: tuple[int, int]) -> Image.Im
             return im.convert("RGB")
     except FileNotFoundError:
         raise DatasetError(f"image {image_id}: file {path} is missing") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise DatasetError(f"image {image_id}: {path} is oversized ({e})") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         if isinstance(e, DatasetError):
             raise
-        raise DatasetError(f"image {image_id}: cannot decode {path} ({e})") from None
+        why = "truncated" if "truncat" in str(e).lower() else "not an image Pillow can decode"
+        raise DatasetError(f"image {image_id}: cannot decode {path}, {why} ({e})") from None
 
 
 def resize_pad(im: Image.Image, size: int) -> tuple[np.ndarray, float]:

@@ -276,3 +276,42 @@ def test_a_dataset_without_boxes_and_a_yolo_folder_without_labels_are_refused(tm
     (tmp_path / "yolo" / "labels").rename(tmp_path / "yolo" / "label")  # misnamed: every image would read as background
     with pytest.raises(DatasetError, match="split 'train': none of its 2 images has a label file"):
         load_datasets(yolo)
+
+
+def _truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+BROKEN_IMAGES = [
+    ("undecodable", lambda p: p.write_text("not an image"), r"image 1: cannot decode .*a\.jpg, not an image Pillow can decode"),
+    ("truncated", _truncate, r"image 1: cannot decode .*a\.jpg, truncated"),
+    ("size", lambda p: Image.new("RGB", (32, 32)).save(p, format="JPEG"), r"image 1: .*a\.jpg is 32x32, its record says 64x48"),
+    ("oversized", None, r"image \d: .*\.jpg is oversized \(Image size \(\d+ pixels\) exceeds limit"),
+]
+
+
+@pytest.mark.parametrize("name,breaker,pattern", BROKEN_IMAGES, ids=[b[0] for b in BROKEN_IMAGES])
+def test_broken_images_are_refused_up_front_in_one_line(tmp_path, capsys, monkeypatch, name, breaker, pattern):
+    """Images are decoded once at start-up (data stats, the search's check), not minutes into a run."""
+    cfg = write_csv(tmp_path)
+    monkeypatch.setenv("SPINENAS_CACHE", str(tmp_path / "cache"))
+    if breaker is None:
+        monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # a 64x48 image stands for a decompression bomb
+    else:
+        breaker(tmp_path / "images" / "a.jpg")
+    args = ["data", "stats", "proxy=custom", "proxy.data.format=csv", f"proxy.data.train_ann={cfg.train_ann}", f"proxy.data.val_ann={cfg.val_ann}",
+            f"proxy.data.train_images={cfg.train_images}"]  # fmt: skip
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(cfg.train_ann) in err and re.search(pattern, err), err
+
+
+def test_images_are_decoded_once_per_dataset(tmp_path):
+    from proxy_tasks.cache import verify_images
+
+    cfg = write_csv(tmp_path)
+    train, _ = load_datasets(dataclasses.replace(cfg, cache_dir=str(tmp_path / "other-cache")))
+    assert verify_images(train, tmp_path / "c") == 2 and verify_images(train, tmp_path / "c") == 0  # remembered
+    Image.new("RGB", (64, 48), (1, 2, 3)).save(tmp_path / "images" / "a.jpg")  # changed on disk: checked again
+    assert verify_images(train, tmp_path / "c") == 1
