@@ -52,7 +52,7 @@ def test_halving_keeps_cheap_rankers_and_drops_plateaus_then_chooses_the_cheapes
     summaries = {c.name: candidate_summary(rung0, c.name, ARCHS, 3, "AP") for c in cands}
     assert summaries["p3"]["plateau_runs"] == ["spinenet49 seed0"]
     assert summaries["p0"]["reference_kendall_tau"] == pytest.approx(1.0) and summaries["p0"]["seed_kendall_tau"] is None
-    alive, cut = _survivors(cands, summaries)
+    alive, cut = _survivors(cands, summaries, 40.0)
     assert [c.name for c in alive] == ["p0", "p1"] and sorted(cut) == ["p2", "p3"]  # the cheapest plateau one is out
 
     rows = rung0 + rows_for("p0", good)[5:] + rows_for("p1", good)[5:]
@@ -62,7 +62,7 @@ def test_halving_keeps_cheap_rankers_and_drops_plateaus_then_chooses_the_cheapes
     rules = DesignRules([128], 2.0, 8, ["rule"])
     stats = {"source": "csv test", "val": {"boxes": 500}}
     design = _design(None, options, stats, rules, [], cands, summaries, {"p2": "stopped after rung 0", "p3": "stopped after rung 0"},
-                     {"image_size": 128, "epochs": 12, "optim.lr": 0.003}, 240, 100.0, rows, 160)  # fmt: skip
+                     {"image_size": 128, "epochs": 12, "optim.lr": 0.003}, 240, 100.0, rows, 160, ARCHS)  # fmt: skip
     verdicts = {c["name"]: c["verdict"] for c in design["candidates"]}
     assert verdicts["p0"] == verdicts["p1"] == "ranks" and verdicts["p3"].startswith("plateau") and verdicts["p2"] == "stopped after rung 0"
     assert design["chosen"] == "p0"  # the cheaper of the two that rank
@@ -77,7 +77,7 @@ def test_no_ranking_proxy_says_what_was_reached():
     c = cand("p0", 20.0)
     summaries = {"p0": candidate_summary(rows, "p0", ARCHS, 3, "AP")}
     design = _design(None, DesignOptions(40.0, 2, 3), {"source": "x", "val": {"boxes": 44}}, DesignRules([128], 2.0, 8, []), [], [c], summaries, {},
-                     {"image_size": 128, "epochs": 12, "optim.lr": 0.003}, 240, 100.0, rows, 160)  # fmt: skip
+                     {"image_size": 128, "epochs": 12, "optim.lr": 0.003}, 240, 100.0, rows, 160, ARCHS)  # fmt: skip
     assert design["chosen"] is None and design["best"] == "p0"
     assert design["candidates"][0]["verdict"].startswith("short of seed tau")
     text = "\n".join(design["conclusion"])
@@ -122,15 +122,19 @@ def test_end_to_end_on_tiny_data_recognises_plateau_runs_and_resumes(tmp_path, m
     assert n_cands >= 2 and {c["overrides"]["image_size"] for c in design["candidates"]} == {128}
     assert [c["est_trial_s"] for c in design["candidates"]] == sorted(c["est_trial_s"] for c in design["candidates"])
     assert sum(r.values["run"] == "reference" for r in rows) == 5  # 2 samples + SpineNet-49, R50-FPN, coarsest
+    assert sum(r.values["run"] == "reference.seed1" for r in rows) == 5  # the reference's second seed: its own noise is measured
     ref_steps = design["reference"]["steps"]  # one epoch (the override) of the reference's data share, at batch 4
     assert ref_steps <= 4 and all(int(r.values["steps"]) == ref_steps for r in rows if r.values["run"] == "reference")
     promoted = [c for c in design["candidates"] if c["seeds_done"] == 2]
-    assert len(rows) == 5 + 5 * n_cands + 5 * len(promoted)  # rung 0: every proxy once; rung 1: the promoted ones' second seed
+    assert len(rows) == 2 * 5 + 5 * n_cands + 5 * len(promoted)  # rung 0: every proxy once; rung 1: the promoted ones' second seed
     assert len(promoted) <= math.ceil(n_cands / 2)
     plateaued = [c for c in design["candidates"] if c["plateau_runs"]]
     # A few steps on tiny data stay on the plateau: held against the proxies, or shared by the
-    # (also short) reference and then named as the architectures' own.
+    # (also short) reference and then named as the architectures' own and left out of every number.
+    # Either way no proxy is chosen here: 5 architectures, and a verdict needs 5 off the plateau.
     assert plateaued or design["reference"]["plateau"]
+    assert design["chosen"] is None and not (out / "proxy.yaml").exists()
+    assert all(c["verdict"].startswith(("plateau", "too few architectures", "stopped", "short of")) for c in design["candidates"]), design["candidates"]
     assert all(c["seeds_done"] == 1 for c in plateaued if any(r.endswith("seed0") for r in c["plateau_runs"]))  # not measured further
     conclusion = "\n".join(design["conclusion"])
     assert ("plateau runs" in conclusion) if plateaued else ("on the plateau too" in conclusion)
@@ -176,3 +180,52 @@ def test_a_plateau_the_reference_shares_is_the_architectures_not_the_proxys():
     assert summary["plateau_runs"] == []
     summary = candidate_summary(REFERENCE + rows_for("p0", scores), "p0", ARCHS, 3, "AP")
     assert summary["plateau_runs"] == ["sample2 seed0"]
+
+
+def test_verdicts_need_five_architectures_no_failed_run_and_the_budget():
+    good = [[v + 0.01 * ((k + i) % 2) for i, v in enumerate(TRUTH)] for k in range(3)]
+    options = DesignOptions(budget_s=40.0, archs=2, seeds=3)
+    rules = DesignRules([128], 2.0, 8, ["rule"])
+
+    def design_of(rows, cands):
+        summaries = {c.name: candidate_summary(rows, c.name, ARCHS, 3, "AP") for c in cands}
+        d = _design(None, options, {"source": "x", "val": {"boxes": 500}}, rules, [], cands, summaries, {},
+                    {"image_size": 128, "epochs": 12, "optim.lr": 0.003}, 240, 100.0, rows, 160, ARCHS)  # fmt: skip
+        return {c["name"]: c["verdict"] for c in d["candidates"]}, d
+
+    verdicts, _ = design_of(REFERENCE + rows_for("p0", good), [cand("p0", 20.0)])
+    assert verdicts["p0"] == "ranks"  # the control: 5 architectures, 3 seeds, the truth's order
+    failed = rows_for("p0", good)
+    failed[7] = Row(dict(failed[7].values, status="failed", reward=float("nan")))
+    verdicts, _ = design_of(REFERENCE + failed, [cand("p0", 20.0)])
+    assert verdicts["p0"] == "failed runs: sample0 seed1"  # a failed run counts against the proxy (row 7: seed 1, the third architecture)
+    slow = [Row(dict(r.values, wall_s=45.0)) for r in rows_for("p0", good)]
+    verdicts, _ = design_of(REFERENCE + slow, [cand("p0", 20.0)])
+    assert verdicts["p0"] == "over budget: 45 s per trial measured > 40 s (+10%)"
+    just = [Row(dict(r.values, wall_s=43.0)) for r in rows_for("p0", good)]
+    assert design_of(REFERENCE + just, [cand("p0", 20.0)])[0]["p0"] == "ranks"  # within the noise of the budget
+    # Two architectures stuck on the reference's plateau are left out: 3 remain, too few for a verdict.
+    stuck = [Row(dict(r.values, AP50=0.001)) if r.values["arch"] in ("sample1", "sample2") else r for r in REFERENCE]
+    verdicts, d = design_of(stuck + rows_for("p0", good), [cand("p0", 20.0)])
+    assert verdicts["p0"] == "too few architectures with results (3 < 5): no verdict" and d["chosen"] is None
+    assert d["reference"]["plateau"] == ["sample1", "sample2"]
+
+
+def test_architectures_on_the_reference_plateau_leave_the_tau_and_snr():
+    """On plateau architectures both trainings agree by accident (near-zero scores): free concordant pairs."""
+    scores = [[0.30, 0.10, 0.25, 0.01, 0.011], [0.29, 0.11, 0.24, 0.011, 0.01]]
+    ref = [Row(dict(r.values, AP50=0.005 if r.values["arch"] in ("sample1", "sample2") else 0.6)) for r in REFERENCE]
+    summary = candidate_summary(ref + rows_for("p0", scores), "p0", ARCHS, 2, "AP")
+    assert summary["left_out"] == ["sample1", "sample2"] and summary["architectures_ranked"] == 3
+    assert [a["name"] for a in summary["archs"]] == ["resnet50_fpn", "spinenet49", "sample0"]
+    assert summary["reference_kendall_tau"] == pytest.approx(1.0)  # 0.30 > 0.25 > 0.10 in both
+
+
+def test_the_reference_has_two_seeds_and_its_own_seed_tau():
+    from nas.reporting.proxy_design import reference_seed_tau
+
+    second = [Row(dict(r.values, run="reference.seed1", reward=v)) for r, v in zip(REFERENCE, [0.31, 0.11, 0.20, 0.24, 0.14])]
+    # seed 0 orders 0.30 0.10 0.25 0.20 0.15; seed 1 swaps sample0 and sample1: 9 of 10 pairs agree -> tau 0.8
+    assert reference_seed_tau(REFERENCE + second, ARCHS) == pytest.approx(0.8)
+    summary = candidate_summary(REFERENCE + second + rows_for("p0", [TRUTH]), "p0", ARCHS, 1, "AP")
+    assert summary["archs"][0]["reference"] == pytest.approx((0.30 + 0.31) / 2)  # the reference score is the mean of its seeds

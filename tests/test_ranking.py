@@ -53,3 +53,18 @@ def test_signal_to_noise_by_hand():
     assert signal_to_noise(np.vstack([table, [0.9, np.nan]])) == pytest.approx(0.1 / noise)
     assert math.isinf(signal_to_noise(np.array([[0.1, 0.1], [0.2, 0.2]])))
     assert math.isnan(signal_to_noise(np.array([[0.1, 0.2]])))
+
+
+def test_noise_corrected_snr_removes_the_noise_in_the_means():
+    from nas.core.ranking import signal_to_noise_corrected
+
+    rng = np.random.default_rng(0)
+    noise = [signal_to_noise_corrected(rng.normal(0, 1, (7, 2))) for _ in range(2000)]
+    raw = [signal_to_noise(rng.normal(0, 1, (7, 2))) for _ in range(2000)]
+    assert 0.6 < np.mean(raw) < 1.0  # pure noise looks like signal to the plain ratio
+    assert np.mean(noise) < 0.35 and np.median(noise) < 0.2  # and mostly vanishes here (floored at 0)
+    # Known signal: architecture means 0, 1, 2, 3 (variance 5/3), seed noise variance 0.25 at 4 seeds.
+    true = np.repeat(np.arange(4.0)[:, None], 4, axis=1) + rng.normal(0, 0.5, (4, 4))
+    est = np.mean([signal_to_noise_corrected(np.repeat(np.arange(12.0)[:, None], 4, axis=1) + rng.normal(0, 0.5, (12, 4))) for _ in range(500)])
+    assert est == pytest.approx(np.sqrt(np.var(np.arange(12.0), ddof=1) / 0.25), rel=0.1)
+    assert math.isnan(signal_to_noise_corrected(true[:1]))

@@ -33,8 +33,10 @@ from nas.commands.fidelity import choose_candidates
 from nas.commands.plan import cluster_size, concurrent_trials, typical_architecture
 from nas.core.status import TrialStatus
 from nas.evaluators import EVALUATORS, with_overrides
-from nas.reporting.planned_folder import REFERENCE
-from nas.reporting.proxy_design import DesignFolder, candidate_summary, format_design, plot_design, reference_plateau, run_name, seed_index
+from nas.reporting.proxy_design import (
+    MIN_ARCHS, REFERENCE_SEEDS, DesignFolder, candidate_summary, format_design, is_reference, plot_design, reference_plateau, reference_run,
+    reference_seed_tau, run_name, seed_index,
+)  # fmt: skip
 from nas.reporting.run_folder import default_out_dir, parse_cell
 from nas.runner.campaign import Progress, run_trials
 from nas.runner.planned import PlannedRun, PlannedRuns
@@ -49,6 +51,7 @@ from search_space.fileio import atomic_write_text
 __all__ = ["DesignOptions", "THRESHOLDS", "format_design", "run_proxy_design"]
 
 THRESHOLDS = {"seed_tau": 0.6, "snr": 3.0, "reference_tau": 0.65}
+TIME_NOISE = 0.1  # a proxy measured more than this share over the budget is not chosen for it (trial times vary ~5-10% run to run)
 FIXED = ("space", "proxy", "reward", "preset", "design")  # must not change between a run and its resume
 TIMED_STEPS = 8
 
@@ -117,7 +120,7 @@ def run_proxy_design(overrides: Sequence[str], options: DesignOptions, log: Call
         ref_overrides, ref_steps, ref_s = prior["overrides"], prior["steps"], prior["est_trial_s"]
     archs = choose_candidates(settings, options.archs)
     base_seed = int(settings.proxy.seed)
-    reference_runs = [PlannedRun(a, REFERENCE, base_seed, {**ref_overrides, "seed": base_seed}, ref_s) for a in archs]
+    reference_runs = [PlannedRun(a, reference_run(k), base_seed + k, {**ref_overrides, "seed": base_seed + k}, ref_s) for k in range(REFERENCE_SEEDS) for a in archs]
     metric = settings.reward.metric
 
     def planned(c: ProxyCandidate, k: int) -> list[PlannedRun]:
@@ -149,12 +152,12 @@ def run_proxy_design(overrides: Sequence[str], options: DesignOptions, log: Call
             # Decide on this rung's seeds only: a resumed design holds later rungs' rows already,
             # and must remake the same decisions the first pass made.
             upto = seed_indices[-1]
-            seen = [row for row in folder.rows if row.values["run"] == REFERENCE or seed_index(row.values["run"]) <= upto]
+            seen = [row for row in folder.rows if is_reference(row.values["run"]) or seed_index(row.values["run"]) <= upto]
             summaries = {c.name: candidate_summary(seen, c.name, archs, options.seeds, metric) for c in cands}
             if r + 1 < len(rungs) and rungs[r + 1]:
-                alive, cut = _survivors(alive, summaries)
+                alive, cut = _survivors(alive, summaries, options.budget_s)
                 stopped.update({name: f"stopped after rung {r}" for name in cut})
-    design = _design(settings, options, stats, rules, notes, cands, summaries, stopped, ref_overrides, ref_steps, ref_s, folder.rows, len(train_ds.images))
+    design = _design(settings, options, stats, rules, notes, cands, summaries, stopped, ref_overrides, ref_steps, ref_s, folder.rows, len(train_ds.images), archs)
     design["timings"] = {str(k): asdict(v) for k, v in timings.items()}
     design["larger_budget"] = larger_budget(rules, timings, options.budget_s, cands, len(train_ds.images))
     if design["chosen"] is None:
@@ -208,7 +211,7 @@ def _prior_reference(folder: str, settings: SearchSettings) -> dict[str, Any]:
     if int(saved.proxy.seed) != int(settings.proxy.seed):
         raise ConfigError(f"--reference-from {folder}: its reference used proxy.seed={saved.proxy.seed}, this design {settings.proxy.seed}")
     reference = json.loads((path / "design.json").read_text())["reference"]
-    rows = [r for r in DesignFolder(path).read_rows() if r.values["run"] == REFERENCE and r.status == TrialStatus.OK]
+    rows = [r for r in DesignFolder(path).read_rows() if is_reference(r.values["run"]) and r.status == TrialStatus.OK]
     return {**reference, "rows": rows}
 
 
@@ -218,8 +221,9 @@ def _copy_reference_rows(folder: DesignFolder, rows: Sequence[Any], archs: Seque
     by_id = {a.arch.id: a for a in archs}
     for row in rows:
         a = by_id.get(row.values["arch_id"])
-        if a is not None and (a.arch.id, REFERENCE) not in done:
-            folder.append_row(row.trial_id, dict(row.values), arch=a.name, arch_id=a.arch.id, kind=a.kind, run=REFERENCE, seed=row.values["seed"], epochs=row.values["epochs"])
+        run = row.values["run"]
+        if a is not None and (a.arch.id, run) not in done:
+            folder.append_row(row.trial_id, dict(row.values), arch=a.name, arch_id=a.arch.id, kind=a.kind, run=run, seed=row.values["seed"], epochs=row.values["epochs"])
 
 
 def _campaign(settings: SearchSettings, folder: DesignFolder, runs: list[PlannedRun], out: Path, label: str) -> None:
@@ -233,8 +237,21 @@ def _campaign(settings: SearchSettings, folder: DesignFolder, runs: list[Planned
         progress.print_line()
 
 
-def _passes(s: dict[str, Any]) -> bool:
-    return not s["plateau_runs"] and _score(s) >= 1.0
+def _passes(s: dict[str, Any], budget_s: float) -> bool:
+    return not _out(s, budget_s) and _score(s) >= 1.0
+
+
+def _out(s: dict[str, Any], budget_s: float) -> str:
+    """Why a candidate proxy cannot be chosen whatever its numbers ('' when nothing rules it out):
+    plateau runs, failed runs, or a measured trial time over the budget by more than the noise."""
+    if s.get("plateau_runs"):
+        return f"plateau: {', '.join(s['plateau_runs'][:3])}" + (" ..." if len(s["plateau_runs"]) > 3 else "")
+    if s.get("failed_runs"):
+        return f"failed runs: {', '.join(s['failed_runs'][:3])}" + (" ..." if len(s["failed_runs"]) > 3 else "")
+    measured = s.get("median_trial_s")
+    if measured is not None and measured > (1 + TIME_NOISE) * budget_s:
+        return f"over budget: {measured:.0f} s per trial measured > {budget_s:.0f} s (+{TIME_NOISE:.0%})"
+    return ""
 
 
 def _score(s: dict[str, Any]) -> float:
@@ -245,11 +262,16 @@ def _score(s: dict[str, Any]) -> float:
     return score(s["seed_kendall_tau"], s["signal_to_noise"], s["reference_kendall_tau"], THRESHOLDS)
 
 
-def _survivors(alive: list[ProxyCandidate], summaries: dict[str, dict[str, Any]]) -> tuple[list[ProxyCandidate], list[str]]:
+def _survivors(alive: list[ProxyCandidate], summaries: dict[str, dict[str, Any]], budget_s: float) -> tuple[list[ProxyCandidate], list[str]]:
     """The better half goes on: candidates meeting every threshold so far first, cheapest first
-    (the aim is the cheapest that ranks), then the rest by how close they come; plateau runs are out."""
-    clean = [c for c in alive if not summaries[c.name]["plateau_runs"]]
-    ordered = sorted(clean, key=lambda c: (not _passes(summaries[c.name]), c.est_trial_s if _passes(summaries[c.name]) else -_score(summaries[c.name])))
+    (the aim is the cheapest that ranks), then the rest by how close they come; plateau runs,
+    failed runs and a measured time over the budget are out."""
+    clean = [c for c in alive if not _out(summaries[c.name], budget_s)]
+
+    def passes(c: ProxyCandidate) -> bool:
+        return _passes(summaries[c.name], budget_s)
+
+    ordered = sorted(clean, key=lambda c: (not passes(c), c.est_trial_s if passes(c) else -_score(summaries[c.name])))
     keep = ordered[: max(1, math.ceil(len(alive) / 2))]
     return keep, [c.name for c in alive if c not in keep]
 
@@ -257,22 +279,24 @@ def _survivors(alive: list[ProxyCandidate], summaries: dict[str, dict[str, Any]]
 def _design(
     settings: SearchSettings, options: DesignOptions, stats: dict[str, Any], rules: DesignRules, notes: list[str], cands: list[ProxyCandidate],
     summaries: dict[str, dict[str, Any]], stopped: dict[str, str], ref_overrides: dict[str, Any], ref_steps: int, ref_s: float,
-    rows: Sequence[Any], num_train: int,
+    rows: Sequence[Any], num_train: int, archs: Sequence[Any],
 ) -> dict[str, Any]:  # fmt: skip
     """design.json: the data, rules, candidates with their numbers and verdicts, and the choice."""
     out_cands = []
     for c in cands:
-        s = summaries.get(c.name, {"seeds_done": 0, "plateau_runs": [], "reference_kendall_tau": None})
-        if s["plateau_runs"]:
-            verdict = f"plateau: {', '.join(s['plateau_runs'][:3])}" + (" ..." if len(s["plateau_runs"]) > 3 else "")
-        elif s["seeds_done"] >= options.seeds and _passes(s):
+        s = summaries.get(c.name, {"seeds_done": 0, "plateau_runs": [], "failed_runs": [], "reference_kendall_tau": None, "architectures_ranked": 0})
+        if _out(s, options.budget_s):
+            verdict = _out(s, options.budget_s)
+        elif s["seeds_done"] >= options.seeds and s["architectures_ranked"] < MIN_ARCHS:
+            verdict = f"too few architectures with results ({s['architectures_ranked']} < {MIN_ARCHS}): no verdict"
+        elif s["seeds_done"] >= options.seeds and _passes(s, options.budget_s):
             verdict = "ranks"
         elif c.name in stopped:
             verdict = stopped[c.name]
         else:
             verdict = "short of " + ", ".join(_short_of(s)) if _short_of(s) else "measured"
         out_cands.append({"name": c.name, "describe": c.describe(), "overrides": c.overrides, "steps": c.steps, "est_trial_s": c.est_trial_s, **{k: v for k, v in s.items() if k not in ("archs",)}, "archs": s.get("archs"), "verdict": verdict})
-    full = [c for c in out_cands if c["seeds_done"] >= options.seeds and not c["plateau_runs"]]
+    full = [c for c in out_cands if c["seeds_done"] >= options.seeds and not _out(c, options.budget_s) and c["architectures_ranked"] >= MIN_ARCHS]
     ranking = [c for c in full if c["verdict"] == "ranks"]
     chosen = min(ranking, key=lambda c: c["est_trial_s"])["name"] if ranking else None
     best = max(full, key=lambda c: _score(c))["name"] if full else None
@@ -286,7 +310,8 @@ def _design(
         "rules": rules.reasons,
         "notes": notes,
         "stats": stats,
-        "reference": {"overrides": ref_overrides, "steps": ref_steps, "est_trial_s": ref_s, "plateau": reference_plateau(rows),
+        "reference": {"overrides": ref_overrides, "steps": ref_steps, "est_trial_s": ref_s, "plateau": reference_plateau(rows), "seeds": REFERENCE_SEEDS,
+                      "seed_kendall_tau": reference_seed_tau(rows, archs),
                       "describe": f"{ref_overrides['image_size']} px, {ref_steps} steps ({ref_overrides['epochs']} ep), lr {ref_overrides['optim.lr']:g}"},  # fmt: skip
         "candidates": out_cands,
         "chosen": chosen,
@@ -310,7 +335,8 @@ def _conclusion(design: dict[str, Any], settings: SearchSettings, options: Desig
     if design["reference"]["plateau"]:
         lines = [
             f"note: the reference training left {', '.join(design['reference']['plateau'])} on the plateau too: they do not learn this "
-            f"data in {design['reference']['steps']} steps, so their plateau runs under a proxy are not held against it (raise --reference-scale to tell)"
+            f"data in {design['reference']['steps']} steps: they are left out of every tau and signal-to-noise, and their plateau runs under a "
+            "proxy are not held against it (raise --reference-scale to tell)"
         ]
     else:
         lines = []

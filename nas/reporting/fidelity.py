@@ -32,7 +32,7 @@ def summarize(rows: Sequence[Row], candidates: Sequence[Any], header: dict[str, 
     reference's label (`reference`, None without reference runs)."""
     seeds = [f"seed{k}" for k in range(header["seeds"])]
     score = {(r.values["arch_id"], r.values["run"]): (r.reward if r.status == TrialStatus.OK else math.nan) for r in rows}
-    table = np.array([[score.get((c.arch.id, s), math.nan) for s in seeds] for c in candidates], dtype=float)
+    table = np.array([[score.get((c.arch.id, s), math.nan) for s in seeds] for c in candidates], dtype=float).reshape(len(candidates), len(seeds))
     reference = np.array([score.get((c.arch.id, REFERENCE), math.nan) for c in candidates], dtype=float)
     finished = [row[~np.isnan(row)] for row in table]
     means = np.array([v.mean() if len(v) else math.nan for v in finished])

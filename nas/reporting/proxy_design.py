@@ -8,6 +8,9 @@ import math
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+import numpy as np
+
+from nas.core.ranking import kendall_tau, signal_to_noise_corrected
 from nas.core.stats import finite_or_none
 from nas.core.status import TrialStatus
 from nas.reporting.fidelity import summarize
@@ -29,7 +32,7 @@ class DesignFolder(PlannedFolder):
 
     def headline(self) -> str:
         """The status line's summary: proxy runs done, how many stayed on the plateau, references."""
-        proxy = [r for r in self.rows if r.values["run"] != REFERENCE]
+        proxy = [r for r in self.rows if not is_reference(r.values["run"])]
         refs = len(self.rows) - len(proxy)
         return f"{len(proxy)} proxy runs ({sum(map(is_plateau, proxy))} on the plateau), {refs} reference runs"
 
@@ -56,28 +59,54 @@ def is_plateau(row: Row) -> bool:
     return ap50 < WEAK_AP50 and _number(start) and _number(end) and float(end) > (1 - LOSS_DROP) * float(start)
 
 
+MIN_ARCHS = 5  # architectures with every seed (and off the reference's plateau) before a proxy gets any verdict
+REFERENCE_SEEDS = 2  # the reference is trained with this many seeds: its own noise is measured, not assumed away
+
+
+def reference_run(k: int) -> str:
+    """The `run` cell of the k-th reference seed: `reference`, `reference.seed1`, ..."""
+    return REFERENCE if k == 0 else f"{REFERENCE}.seed{k}"
+
+
+def is_reference(run: Any) -> bool:
+    return str(run) == REFERENCE or str(run).startswith(f"{REFERENCE}.")
+
+
 def candidate_summary(rows: Sequence[Row], proxy: str, archs: Sequence[Any], seeds: int, metric: str) -> dict[str, Any]:
-    """Fidelity numbers of one candidate proxy (fidelity's `summarize` on its rows and the shared
-    reference rows), with its plateau runs and measured trial time."""
+    """Fidelity numbers of one candidate proxy over the architectures the reference training does
+    not leave on the plateau (those do not learn this data at all: they would hand out free
+    concordant pairs, and their plateau runs are the architecture's, not the proxy's); with its
+    plateau and failed runs, its measured trial time, and the noise-corrected signal-to-noise
+    (`nas.core.ranking.signal_to_noise_corrected`). The reference score is the mean of its seeds."""
     prefix = f"{proxy}."
     mine = [dataclasses.replace(r, values={**r.values, "run": r.values["run"][len(prefix):]}) for r in rows if str(r.values["run"]).startswith(prefix)]
-    reference = [r for r in rows if r.values["run"] == REFERENCE]
+    reference = [r for r in rows if is_reference(r.values["run"])]
+    stuck = {r.values["arch"] for r in reference if is_plateau(r)}
+    kept = [a for a in archs if a.name not in stuck]
     done_seeds = max((seed_index(r.values["run"]) + 1 for r in mine), default=0)
     header = {"proxy": proxy, "space": "", "metric": metric, "seeds": max(1, min(seeds, done_seeds)), "reference_epochs": 1, "reference": REFERENCE}
-    s = summarize([*mine, *reference], archs, header)
+    s = summarize([*mine, *reference], kept, header)
+    ref_means = np.array([_mean_reference(reference, a.arch.id) for a in kept], dtype=float)
+    means = np.array([np.nan if a["proxy_mean"] is None else a["proxy_mean"] for a in s["archs"]], dtype=float)
+    table = np.array([[np.nan if v is None else v for v in a["proxy"]] for a in s["archs"]], dtype=float).reshape(len(s["archs"]), header["seeds"])
+    complete = int((~np.isnan(table).any(axis=1)).sum()) if table.size else 0
     walls = sorted(float(r.values["wall_s"]) for r in mine if r.status == TrialStatus.OK and _number(r.values.get("wall_s")))
-    # An architecture the reference training leaves on the plateau too does not learn this data at
-    # all: its plateau runs are the architecture's, not the proxy's luck, and are not held against it.
-    stuck = {r.values["arch"] for r in reference if is_plateau(r)}
     plateau = sorted({f"{r.values['arch']} {r.values['run']}" for r in mine if is_plateau(r) and r.values["arch"] not in stuck})
+    failed = sorted(f"{r.values['arch']} {r.values['run']}" for r in mine if r.status != TrialStatus.OK)
+    for a in s["archs"]:
+        a["reference"] = finite_or_none(ref_means[kept.index(next(k for k in kept if k.arch.id == a["arch_id"]))])
     return {
         "proxy": proxy,
         "seeds_done": done_seeds,
         "runs": len(mine),
-        "failed": sum(r.status != TrialStatus.OK for r in mine),
+        "failed": len(failed),
+        "failed_runs": failed,
+        "architectures_ranked": complete,
+        "left_out": sorted(stuck),
         "seed_kendall_tau": s["seed_kendall_tau"] if done_seeds >= 2 else None,
-        "signal_to_noise": s["signal_to_noise"] if done_seeds >= 2 else None,
-        "reference_kendall_tau": s["reference_kendall_tau"],
+        "signal_to_noise": finite_or_none(signal_to_noise_corrected(table)) if done_seeds >= 2 else None,
+        "signal_to_noise_raw": s["signal_to_noise"] if done_seeds >= 2 else None,
+        "reference_kendall_tau": finite_or_none(kendall_tau(means, ref_means)),
         "plateau_runs": plateau,
         "median_trial_s": finite_or_none(walls[len(walls) // 2]) if walls else None,
         "archs": s["archs"],
@@ -85,9 +114,24 @@ def candidate_summary(rows: Sequence[Row], proxy: str, archs: Sequence[Any], see
     }
 
 
+def _mean_reference(rows: Sequence[Row], arch_id: str) -> float:
+    scores = [r.reward for r in rows if r.values["arch_id"] == arch_id and r.status == TrialStatus.OK]
+    return float(np.mean(scores)) if scores else math.nan
+
+
+def reference_seed_tau(rows: Sequence[Row], archs: Sequence[Any]) -> float | None:
+    """Kendall tau between the reference's first two seeds over the architectures off its plateau."""
+    stuck = {r.values["arch"] for r in rows if is_reference(r.values["run"]) and is_plateau(r)}
+    score = {(r.values["arch_id"], r.values["run"]): r.reward for r in rows if is_reference(r.values["run"]) and r.status == TrialStatus.OK}
+    kept = [a for a in archs if a.name not in stuck]
+    a = np.array([score.get((k.arch.id, reference_run(0)), np.nan) for k in kept], dtype=float)
+    b = np.array([score.get((k.arch.id, reference_run(1)), np.nan) for k in kept], dtype=float)
+    return finite_or_none(kendall_tau(a, b))
+
+
 def reference_plateau(rows: Sequence[Row]) -> list[str]:
-    """Architectures whose reference training stayed on the plateau."""
-    return sorted(r.values["arch"] for r in rows if r.values["run"] == REFERENCE and is_plateau(r))
+    """Architectures whose reference training stayed on the plateau (under any of its seeds)."""
+    return sorted({r.values["arch"] for r in rows if is_reference(r.values["run"]) and is_plateau(r)})
 
 
 def _number(v: Any) -> bool:
@@ -104,19 +148,24 @@ def format_design(design: Mapping[str, Any], out_dir: Path) -> str:
     lines += [f"rule: {r}" for r in design["rules"]]
     lines += [f"note: {n}" for n in design["notes"]]
     ref = design["reference"]
-    lines += ["", f"reference: {ref['describe']}, about {ref['est_trial_s']:.0f} s per run" + (f"; plateau on {', '.join(ref['plateau'])}" if ref["plateau"] else "")]
-    lines += ["", f"{'proxy':<5} {'setting':<70} {'est s':>6} {'run s':>6} {'seeds':>5} {'seed tau':>8} {'SNR':>6} {'ref tau':>7}  verdict"]
 
     def num(v: Any, fmt: str = ".2f") -> str:
         return "-" if v is None else format(v, fmt)
 
+    lines += ["", f"reference: {ref['describe']}, {ref.get('seeds', 1)} seeds (its own seed tau {num(ref.get('seed_kendall_tau'))}), "
+              f"about {ref['est_trial_s']:.0f} s per run" + (f"; plateau on {', '.join(ref['plateau'])} (left out of every tau and SNR)" if ref["plateau"] else "")]  # fmt: skip
+    lines += ["", f"{'proxy':<5} {'setting':<70} {'est s':>6} {'run s':>6} {'seeds':>5} {'archs':>5} {'seed tau':>8} {'SNR':>6} {'ref tau':>7}  verdict"]
+
     for c in design["candidates"]:
         lines.append(
-            f"{c['name']:<5} {c['describe']:<70} {c['est_trial_s']:>6.0f} {num(c.get('median_trial_s'), '.0f'):>6} {c.get('seeds_done', 0):>5} "
+            f"{c['name']:<5} {c['describe']:<70} {c['est_trial_s']:>6.0f} {num(c.get('median_trial_s'), '.0f'):>6} {c.get('seeds_done', 0):>5} {c.get('architectures_ranked', 0):>5} "
             f"{num(c.get('seed_kendall_tau')):>8} {num(c.get('signal_to_noise')):>6} {num(c.get('reference_kendall_tau')):>7}  {c['verdict']}"
         )
     lines.append("")
-    lines.append(f"thresholds: seed tau >= {t['seed_tau']}, signal-to-noise >= {t['snr']}, proxy-vs-reference tau >= {t['reference_tau']}, no plateau run")
+    lines.append(
+        f"thresholds: seed tau >= {t['seed_tau']}, signal-to-noise (noise-corrected) >= {t['snr']}, proxy-vs-reference tau >= {t['reference_tau']}, "
+        f"at least {MIN_ARCHS} architectures with results, no plateau or failed run, measured time within the budget"
+    )
     lines += design["conclusion"]
     lines += ["", *(f"  {out_dir / name}" for name in ("proxy.yaml", "design.json", "design.png", "runs.csv") if (out_dir / name).exists())]
     return "\n".join(lines)
