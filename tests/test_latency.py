@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
@@ -106,10 +107,15 @@ def test_table_predicts_whole_networks(small_table):
     assert where.is_file() and LatencyTable.read(where).entries == table.entries
     assert table_for(preset, SMALL)[0].slope == table.slope  # found again by its identity
     space = get_space("r0_sp53", block_adjustments=True)
-    for k in range(3):
+    errors = []
+    for k in range(4):
         arch = space.sample(k)
         measured = measure_latency(arch, preset, SMALL, None).timing.median_ms
-        assert table.predict(arch, preset, False) == pytest.approx(measured, rel=0.6)  # a loose bound: the machine's noise
+        errors.append(abs(table.predict(arch, preset, False) - measured) / measured)
+    # RESULTS claims 5.8-6.7% MAPE for full-size networks on a quiet machine, where two measurement
+    # passes of one network already differ by 8.8-9.8%. These are 128 px networks timed in a few ms,
+    # beside the other test worker: the margin is 2.5x the claim (17%), one network up to 35%.
+    assert np.mean(errors) < 0.17 and max(errors) < 0.35, errors
     # The sum of the parts without its ratio is the same order as the whole.
     assert 0.3 < table.slope < 3.0
 
