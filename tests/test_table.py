@@ -15,6 +15,7 @@ from nas.settings.search import load_settings
 from search_space import load_architecture
 
 TINY = ["proxy=synthetic_tiny", "proxy.epochs=1", "proxy.data.max_train_images=48", "trial.cpus=1"]
+LATENCY = ["latency.image_size=128", "latency.threads=1", "latency.with_head=false"]  # a table calibrated in seconds
 
 
 def test_uniform_draws_are_a_stable_prefix():
@@ -30,7 +31,7 @@ def test_uniform_draws_are_a_stable_prefix():
 @pytest.mark.slow
 def test_table_rows_summary_resume_and_a_row_retrained(tmp_path):
     out = tmp_path / "table"
-    args = [*TINY, f"out_dir={out}", "max_concurrent=2"]
+    args = [*TINY, *LATENCY, f"out_dir={out}", "max_concurrent=2"]
     outcome = run_table(args, TableOptions(archs=1, seeds=2, probe_at=(0.5,)))
     runs = pd.read_csv(out / "runs.csv", dtype={"arch_id": str})
     assert len(runs) == 8 and set(runs["status"]) == {TrialStatus.OK.value}
@@ -39,6 +40,8 @@ def test_table_rows_summary_resume_and_a_row_retrained(tmp_path):
     assert (runs["initial_loss"] > 0).all() and (runs["final_loss"] > 0).all()
     table = read_table(out / "table.csv")
     assert len(table) == 4 and (table["seeds"] == 2).all()
+    latency = table.set_index("arch")["latency_ms"]
+    assert latency.drop("resnet50_fpn").gt(0).all() and np.isnan(latency["resnet50_fpn"])  # the FPN seed is not made of the space's parts
     row = table.set_index("arch_id").loc[runs["arch_id"][0]]
     assert row["AP"] == pytest.approx(runs[runs["arch_id"] == runs["arch_id"][0]]["AP"].mean(), abs=1e-6)
     summary = json.loads((out / "table.json").read_text())

@@ -13,6 +13,8 @@ finish), `table.csv` (a row per architecture), `table.json`, `config.yaml` and e
 from __future__ import annotations
 
 import json
+import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -27,7 +29,7 @@ from nas.runner.planned import Candidate, PlannedRun, PlannedRuns, anchor_candid
 from nas.runner.ray_session import ray_session
 from nas.settings.search import SearchSettings, check_resumable, load_settings
 from search_space.catalog import get_preset
-from search_space.errors import ConfigError
+from search_space.errors import ConfigError, InputError
 from search_space.fileio import atomic_write_text
 
 FIXED = ("space", "proxy", "reward", "preset", "seed")  # must not change between a run and its resume (--archs may grow)
@@ -121,13 +123,36 @@ def run_table(overrides: Sequence[str], options: TableOptions) -> TableOutcome:
     return TableOutcome(out, summary)
 
 
+def predicted_latency(out: Path, settings: SearchSettings, arch_ids: Sequence[str]) -> tuple[dict[str, float], str]:
+    """Each architecture's full-size latency as `latency.*` configures it (default: batch 1 with the
+    head, this machine's CPU), predicted from the latency table (calibrated here the first time,
+    about a minute, then cached), and what it was predicted for."""
+    from nas.evaluators.latency import LatencyEvaluator
+    from nas.runner.trial import machine_name
+    from nas.settings.schemas import latency_config
+    from search_space import load_architecture
+
+    options = latency_config(settings.cfg.get("latency"))
+    evaluator = LatencyEvaluator(options, settings.top.preset, settings.space)
+    evaluator.check(say=lambda m: print(m, file=sys.stderr))
+    values: dict[str, float] = {}
+    for a in arch_ids:
+        try:
+            values[a] = float(evaluator.evaluate(load_architecture(out / "archs" / f"{a}.yaml"))["latency_ms"])
+        except InputError:  # a model the space's table has no components for (the R50-FPN seed): left empty
+            values[a] = math.nan
+    setting = options.setting(evaluator.preset)
+    return values, f"{options.source} for {settings.top.preset} at {setting.image_size} px, batch {setting.batch}, {setting.threads} threads, head {setting.with_head}, on {machine_name()}"
+
+
 def write_outputs(out: Path, settings: SearchSettings, options: TableOptions) -> dict[str, Any]:
-    """table.csv and table.json from runs.csv."""
+    """table.csv and table.json from runs.csv (with every architecture's predicted latency)."""
     runs = read_runs(out / TableFolder.CSV)
-    table = arch_table(runs)
+    latency, latency_of = predicted_latency(out, settings, list(dict.fromkeys(runs["arch_id"])))
+    table = arch_table(runs, latency)
     write_table(out, table)
     header = {"space": settings.space.name, "proxy": settings.proxy.name, "seeds": options.seeds, "probe_at": list(options.probe_at),
-              "sampling": f"uniform over the space's decisions, seed {settings.top.seed}"}  # fmt: skip
+              "sampling": f"uniform over the space's decisions, seed {settings.top.seed}", "latency_ms": latency_of}  # fmt: skip
     summary = summarize_table(runs, table, header)
     atomic_write_text(out / "table.json", json.dumps(summary, indent=2, allow_nan=False) + "\n")
     return summary
