@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         cmd_train,
         "train and evaluate one architecture (Hydra overrides, e.g. arch=spinenet49 proxy=synthetic)",
-        "Hydra overrides: arch=NAME|SPEC proxy=synthetic_tiny|synthetic|coco|custom|full "
+        f"Hydra overrides: arch=NAME|SPEC proxy={group_choices('proxy')} "
         "proxy.epochs=N proxy.data.train_ann=... out_dir=DIR. Prints the metrics as one JSON line.",
     )
     overrides_command(
@@ -47,8 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
         "search",
         cmd_search,
         "run an architecture search (Hydra overrides, e.g. trials=40 searcher=evolution)",
-        "Hydra overrides: space=r0_sp53 searcher=reinforce|ppo|evolution|random "
-        "proxy=synthetic_tiny|synthetic|coco|custom|surrogate ray=local|cluster scheduler=none|asha "
+        f"Hydra overrides: space={group_choices('space')} searcher={group_choices('searcher')} reward={group_choices('reward')} "
+        f"proxy={group_choices('proxy')} ray={group_choices('ray')} scheduler={group_choices('scheduler')} "
         "trials=N max_concurrent=N trial.cpus=N trial.gpus=F seed=N out_dir=DIR resume=true experiment=NAME.",
     )
     plan = overrides_command(
@@ -215,6 +215,15 @@ def build_parser() -> argparse.ArgumentParser:
     split.add_argument("--out-dir", default=None, help="where to write the two files (default: next to ANN)")
     split.set_defaults(func=cmd_split)
     return parser
+
+
+CONF = Path(__file__).resolve().parents[2] / "conf"
+
+
+def group_choices(group: str) -> str:
+    """The options of a config group as `a|b|c`, read from conf/<group>/ (so the help never lists
+    fewer or other kinds than the config accepts, and nothing heavy is imported to say so)."""
+    return "|".join(sorted(p.stem for p in (CONF / group).glob("*.yaml")))
 
 
 def overrides_command(sub: Any, name: str, func: Callable, help: str, description: str) -> argparse.ArgumentParser:
