@@ -54,9 +54,10 @@ def run_search(overrides: Sequence[str]) -> SearchOutcome:
     searcher = build_searcher(settings)
     watch = FailureWatch(top.trial.abort_after_identical_failures)
     recorder = SearchRecorder(folder, searcher, top.state_every_s)
-    with ray_session(settings.ray), running_marker(out):
+    with ray_session(settings.ray), contextlib.ExitStack() as running:
         try:
             check_resources(top.trial)
+            running.enter_context(running_marker(out))  # after the checks: a refused search leaves no folder
             folder.start(resume=top.resume)
             atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(settings.cfg))  # on resume, the same fixed settings
             if top.resume:
