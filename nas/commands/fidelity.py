@@ -22,10 +22,9 @@ from omegaconf import OmegaConf
 from nas.reporting.fidelity import REFERENCE, FidelityFolder, compare_summaries, format_summary, plot_fidelity, read_summary, summarize
 from nas.reporting.run_folder import default_out_dir
 from nas.runner.campaign import Progress, run_trials
-from nas.runner.planned import Candidate, PlannedRun, PlannedRuns, anchor_candidates
+from nas.runner.planned import Candidate, PlannedRun, PlannedRuns, anchors_and_flops
 from nas.runner.ray_session import ray_session
 from nas.settings.search import SearchSettings, check_resumable, load_settings
-from search_space.catalog import get_preset
 from search_space.errors import ConfigError
 from search_space.fileio import atomic_write_text
 from search_space.spec import Architecture
@@ -124,12 +123,7 @@ def choose_candidates(settings: SearchSettings, n: int) -> list[Candidate]:
     ones sit at evenly spaced ranks of the pool's FLOPs (the cheapest and the dearest included).
     """
     space = settings.space
-    preset = get_preset(settings.top.preset)
-
-    def flops(arch: Architecture) -> int:
-        return int(settings.evaluator.cost(arch, preset)["flops"])
-
-    anchors = anchor_candidates(space, flops)
+    anchors, flops = anchors_and_flops(settings)
     taken = {a.arch.id for a in anchors}
     rng = np.random.default_rng(settings.top.seed)
     pool: dict[str, Architecture] = {}

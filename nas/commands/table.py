@@ -25,10 +25,9 @@ from omegaconf import OmegaConf
 from nas.reporting.bench_table import TableFolder, arch_table, format_table_summary, read_runs, summarize_table, write_table
 from nas.reporting.run_folder import default_out_dir
 from nas.runner.campaign import Progress, run_trials
-from nas.runner.planned import Candidate, PlannedRun, PlannedRuns, anchor_candidates
+from nas.runner.planned import Candidate, PlannedRun, PlannedRuns, anchors_and_flops
 from nas.runner.ray_session import ray_session
 from nas.settings.search import SearchSettings, check_resumable, load_settings
-from search_space.catalog import get_preset
 from search_space.errors import ConfigError, InputError
 from search_space.fileio import atomic_write_text
 
@@ -62,12 +61,7 @@ class TableOutcome:
 def uniform_candidates(settings: SearchSettings, n: int) -> list[Candidate]:
     """The anchors, then the first `n` distinct architectures drawn from the space with `seed`."""
     space = settings.space
-    preset = get_preset(settings.top.preset)
-
-    def flops(arch: Any) -> int:
-        return int(settings.evaluator.cost(arch, preset)["flops"])
-
-    anchors = anchor_candidates(space, flops)
+    anchors, flops = anchors_and_flops(settings)
     taken = {c.arch.id for c in anchors}
     rng = np.random.default_rng(settings.top.seed)
     sampled: list[Candidate] = []

@@ -3,7 +3,6 @@ finalize.png and the report section."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any, Sequence
 

@@ -39,6 +39,19 @@ def anchor_candidates(space: Any, flops: Callable[[Architecture], int] | None = 
     return [Candidate(name, kind, arch, flops(arch) if flops else 0) for name, kind, arch in anchors]
 
 
+def anchors_and_flops(settings: Any) -> tuple[list[Candidate], Callable[[Architecture], int]]:
+    """A campaign's anchors (`anchor_candidates` of the configured space) and the function that
+    costs an architecture's proxy detector in FLOPs at the configured preset."""
+    from search_space.catalog import get_preset
+
+    preset = get_preset(settings.top.preset)
+
+    def flops(arch: Architecture) -> int:
+        return int(settings.evaluator.cost(arch, preset)["flops"])
+
+    return anchor_candidates(settings.space, flops), flops
+
+
 @dataclass
 class PlannedRun:
     """One training of one candidate decided before the campaign: a proxy seed, or a reference."""
