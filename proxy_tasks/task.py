@@ -6,6 +6,7 @@ This package knows nothing of Ray or the controller.
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from dataclasses import dataclass, field
@@ -18,7 +19,8 @@ from proxy_tasks.config import ProxyConfig
 from proxy_tasks.data import CocoDataset
 from proxy_tasks.datasets import load_datasets
 from proxy_tasks.evaluate import evaluate_model
-from proxy_tasks.loader import BatchLoader
+from proxy_tasks.loader import BatchLoader, target_of
+from proxy_tasks.plateau import anchor_counts, constant_cls_loss, plateau_reason
 from proxy_tasks.retinanet import RetinaNet, build_detector
 from proxy_tasks.train import StepInfo, TrainStats, recalibrate_batch_norm, train
 from search_space.catalog import ModelPreset, preset_for
@@ -73,6 +75,7 @@ class ProxyTask:
         self.log = log or (lambda msg: print(f"[proxy {config.name}] {msg}", file=sys.stderr, flush=True))
         self._datasets: tuple[CocoDataset, CocoDataset] | None = None
         self._caches: dict[int, tuple[ImageCache, ImageCache]] = {}
+        self._constant: dict[tuple[int, str], float] = {}  # (input size, anchors + loss) -> the constant predictor's cls loss
 
     def datasets(self) -> tuple[CocoDataset, CocoDataset]:
         """Train and validation datasets, validated (synthetic ones generated on first use)."""
@@ -83,6 +86,7 @@ class ProxyTask:
         task = ProxyTask(config, self.log)
         if config.data == self.config.data and config.num_workers == self.config.num_workers:
             task._datasets, task._caches = self.loaded(), self._caches  # the same dict: caches built by either serve both
+            task._constant = self._constant
         return task
 
     def loaded(self) -> tuple[CocoDataset, CocoDataset]:
@@ -240,11 +244,26 @@ class ProxyTask:
             backend=cfg.eval_backend, amp=cfg.amp,
         )  # fmt: skip
 
+    def constant_cls_loss(self, run: PreparedRun) -> float:
+        """The classification loss of the best constant predictor on the training data at this run's
+        input size and anchors (`proxy_tasks.plateau`); computed once per task and size."""
+        key = (run.train_cache.size, repr((run.model.anchor_cfg, run.model.loss_cfg)))
+        if key not in self._constant:
+            targets = (target_of(rec, float(scale)) for rec, scale in zip(run.train_ds.images, run.train_cache.scales))
+            pos, neg = anchor_counts(targets, run.train_cache.size, run.model.anchor_cfg, run.model.loss_cfg, run.train_ds.num_classes)
+            self._constant[key] = constant_cls_loss(pos, neg, run.model.loss_cfg)
+        return self._constant[key]
+
     def metrics(self, run: PreparedRun, stats: TrainStats, ap: dict[str, float]) -> dict[str, Any]:
-        """Step 4: the result a trial reports: AP..APl, cost, throughput and timings."""
+        """Step 4: the result a trial reports: AP..APl, cost, throughput and timings, and whether the
+        run left the background-only plateau (`plateau`: the reason when it did not, else "")."""
         cfg = self.config
+        constant = self.constant_cls_loss(run)
         return {
             **ap,
+            "plateau": plateau_reason(ap.get("AP50", math.nan), stats.final_cls_loss, constant),
+            "final_cls_loss": stats.final_cls_loss,
+            "constant_cls_loss": constant,
             "arch_id": run.arch.id,
             "arch_name": run.arch.name,
             **run.cost,

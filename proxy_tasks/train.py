@@ -21,6 +21,7 @@ class NonFiniteLossError(SpineNASError, FloatingPointError):
 
 
 INITIAL_STEPS = 5  # steps averaged into `TrainStats.initial_loss`
+FINAL_STEPS = 20  # steps averaged into `TrainStats.final_cls_loss`
 
 
 @dataclass
@@ -34,6 +35,13 @@ class TrainStats:
     first_step_s: float = 0.0  # includes one-off costs (allocator warm-up, lazy init)
     final_loss: float = float("nan")
     first_losses: list[float] = field(default_factory=list)  # the first INITIAL_STEPS steps' losses
+    last_cls_losses: list[float] = field(default_factory=list)  # the classification loss of the last FINAL_STEPS steps
+
+    @property
+    def final_cls_loss(self) -> float:
+        """Mean classification (focal) loss of the last steps: against what a constant predictor
+        reaches, whether the detector learned more than the background prior (`proxy_tasks.plateau`)."""
+        return sum(self.last_cls_losses) / len(self.last_cls_losses) if self.last_cls_losses else float("nan")
 
     @property
     def initial_loss(self) -> float:
@@ -52,12 +60,13 @@ class TrainStats:
     def images_per_s(self) -> float:
         return self.images / self.train_s if self.train_s > 0 else 0.0
 
-    def count_step(self, images: int, loss: float, seconds: float) -> None:
+    def count_step(self, images: int, loss: float, seconds: float, cls_loss: float = float("nan")) -> None:
         """One finished step of `images` images that took `seconds` (data wait included)."""
         if self.images == 0:
             self.first_step_s = seconds
         self.images += images
         self.final_loss = loss
+        self.last_cls_losses = [*self.last_cls_losses[-(FINAL_STEPS - 1) :], cls_loss]
         if len(self.first_losses) < INITIAL_STEPS:
             self.first_losses.append(loss)
         self.train_s += seconds
@@ -160,7 +169,7 @@ def train(
             epoch_steps += 1
             step += 1
             now = time.perf_counter()
-            stats.count_step(len(batch.indices), value, now - t_wait)
+            stats.count_step(len(batch.indices), value, now - t_wait, float(losses["cls_loss"]))
             if on_step is not None:
                 on_step(StepInfo(step, total, epoch + 1, epochs, value, lr_at(step - 1, total, cfg), stats.images_per_s))
             if log and on_step is None and now - last_log >= log_every_s:  # a caller watching steps shows them

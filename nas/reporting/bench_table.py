@@ -23,7 +23,7 @@ from nas.reporting.planned_folder import PlannedFolder
 from search_space.errors import ConfigError
 from search_space.fileio import atomic_write_text
 
-RUN_METRICS = ("initial_loss", "final_loss", "train_s", "eval_s", "probe_eval_s", "steps", "machine")
+RUN_METRICS = ("initial_loss", "final_loss", "final_cls_loss", "constant_cls_loss", "train_s", "eval_s", "probe_eval_s", "steps", "machine")
 ARCH_COLUMNS = ("arch_id", "arch", "kind", "flops", "params", "latency_ms", "seeds")  # then the per-metric columns
 
 

@@ -61,6 +61,7 @@ def summarize(rows: Sequence[Row], candidates: Sequence[Any], header: dict[str, 
         **{key: header[key] for key in ("seeds", "reference_epochs", "reference")},
         "runs": len(rows),
         "failed": sum(r.status != TrialStatus.OK for r in rows),
+        "plateau_runs": sorted(f"{r.values['arch']} {r.values['run']}" for r in rows if r.status == TrialStatus.OK and r.values.get("plateau")),
         "seed_kendall_tau": finite_or_none(agreement["kendall_tau"]),
         "seed_spearman_rho": finite_or_none(agreement["spearman_rho"]),
         "seed_pairs": agreement["pairs"],
@@ -174,6 +175,9 @@ def format_summary(summary: dict[str, Any], out_dir: Path) -> str:
 
 def _reading_notes(summary: dict[str, Any]) -> list[str]:
     notes = []
+    plateau = summary.get("plateau_runs") or []
+    if plateau:
+        notes.append(f"{len(plateau)} runs stayed on the background-only plateau ({', '.join(plateau[:4])}{' ...' if len(plateau) > 4 else ''}): their scores rank noise (fidelity.csv's plateau column says why)")
     snr, tau = summary["signal_to_noise"], summary["seed_kendall_tau"]
     if snr is not None and snr < 3:
         notes.append("signal-to-noise under 3: seeds move scores about as much as architectures do (docs/fidelity.md)")

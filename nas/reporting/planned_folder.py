@@ -10,7 +10,7 @@ from nas.reporting.run_folder import Row, RunFolder
 
 COLUMNS = (
     "number", "trial_id", "arch", "arch_id", "kind", "run", "seed", "epochs", "status", "reward", "AP", "AP50", "AP75",
-    "APs", "APm", "APl", "flops", "params", "wall_s", "cpu_s", "gpu_s", "node", "error", "finished_at",
+    "APs", "APm", "APl", "plateau", "flops", "params", "wall_s", "cpu_s", "gpu_s", "node", "error", "finished_at",
 )  # fmt: skip
 REFERENCE = "reference"  # the run name of a reference training (not a proxy seed)
 

@@ -28,7 +28,7 @@ class DesignFolder(PlannedFolder):
     runs), read back on resume; the loss at the end is kept to tell plateau runs apart."""
 
     CSV = "runs.csv"
-    COLUMNS = (*COLUMNS, "initial_loss", "final_loss", "steps")
+    COLUMNS = (*COLUMNS, "initial_loss", "final_loss", "final_cls_loss", "constant_cls_loss", "steps")
 
     def headline(self) -> str:
         """The status line's summary: proxy runs done, how many stayed on the plateau, references."""
@@ -48,9 +48,15 @@ def seed_index(run: str) -> int:
 
 
 def is_plateau(row: Row) -> bool:
-    """A finished run whose detector never left the background-only plateau: AP50 near 0, or a
-    weak AP50 with a loss curve that ends about where it began."""
-    if row.status != TrialStatus.OK or not _number(row.values.get("AP50")):
+    """A finished run whose detector never left the background-only plateau: the trial's own
+    verdict (`plateau`, from `proxy_tasks.plateau`: AP50 near 0, or a classification loss not below
+    the constant predictor's); for rows written before it, AP50 near 0, or a weak AP50 with a loss
+    curve that ends about where it began."""
+    if row.status != TrialStatus.OK:
+        return False
+    if "plateau" in row.values and (row.values.get("constant_cls_loss") not in (None, "") or row.values["plateau"]):
+        return bool(row.values["plateau"])
+    if not _number(row.values.get("AP50")):
         return False
     ap50 = float(row.values["AP50"])
     if ap50 < PLATEAU_AP50:

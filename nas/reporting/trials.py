@@ -22,8 +22,8 @@ from search_space.space import SearchSpace
 
 COLUMNS = (
     "number", "trial_id", "status", "reward", "AP", "AP50", "AP75", "APs", "APm", "APl", "flops", "params", "latency_ms",
-    "arch_id", "actions", "log_prob", "entropy", "epoch", "rungs", "wall_s", "cpu_s", "gpu_s", "node", "retries", "error", "finished_at",
-)  # fmt: skip
+    "arch_id", "actions", "log_prob", "entropy", "epoch", "rungs", "plateau", "wall_s", "cpu_s", "gpu_s", "node", "retries", "error", "finished_at",
+)  # fmt: skip  (plateau: why a trained detector is still on the background-only plateau, proxy_tasks/plateau.py; "" when it learned)
 
 
 class SearchFolder(RunFolder):

@@ -1,0 +1,86 @@
+"""The plateau detector: the constant predictor's classification loss is what RetinaNet's own loss
+gives a constant-logit model on the data, and a background-only run is flagged, a trained one not."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from nas.evaluators import TrialContext, build_evaluator, with_overrides
+from nas.settings.search import load_settings
+from proxy_tasks.config import AnchorConfig, LossConfig
+from proxy_tasks.plateau import CLS_MARGIN, anchor_counts, constant_cls_loss, plateau_reason
+from proxy_tasks.retinanet import generate_anchors
+from search_space.catalog import get_architecture, get_preset
+
+
+def toy_targets():
+    """Three 128 px images with 0-2 boxes of two classes."""
+    box = lambda *b: torch.tensor([b], dtype=torch.float32)  # noqa: E731
+    return [
+        {"boxes": torch.cat([box(10, 10, 40, 50), box(60, 20, 120, 90)]), "labels": torch.tensor([0, 1])},
+        {"boxes": box(30, 30, 62, 62), "labels": torch.tensor([1])},
+        {"boxes": torch.zeros((0, 4)), "labels": torch.zeros(0, dtype=torch.long)},
+    ]
+
+
+def retinanet_cls_loss(logits: torch.Tensor, targets, anchors: AnchorConfig, loss: LossConfig) -> float:
+    """RetinaNet.loss's classification part for a model whose logits are `logits` (K,) everywhere."""
+    from proxy_tasks.retinanet import RetinaNet
+
+    model = RetinaNet.__new__(RetinaNet)
+    torch.nn.Module.__init__(model)
+    model.anchor_cfg, model.loss_cfg, model._anchors = anchors, loss, {}
+    t = generate_anchors(128, anchors).shape[0]
+    cls = logits.view(1, 1, -1).expand(len(targets), t, -1).contiguous()
+    return float(model.loss(cls, torch.zeros(len(targets), t, 4), targets, 128)["cls_loss"])
+
+
+def test_the_constant_predictor_loss_is_retinanets_own_at_the_best_constant():
+    anchors, loss = AnchorConfig(anchor_size=2.0), LossConfig()
+    pos, neg = anchor_counts(toy_targets(), 128, anchors, loss, 2)
+    assert pos.sum() > 0 and (neg > 100 * pos).all()
+    best = constant_cls_loss(pos, neg, loss)
+    # The optimum per class, found again by scanning logits, and the training loss at it.
+    grid = np.linspace(-8, 0, 801)
+    scans = [[retinanet_cls_loss(torch.tensor([b if k == c else -30.0 for k in range(2)]), toy_targets(), anchors, loss) for b in grid[::40]] for c in range(2)]
+    assert all(np.argmin(s) not in (0, len(s) - 1) for s in scans)  # an interior optimum
+    logits = torch.tensor([float(grid[::40][np.argmin(s)]) for s in scans])
+    at_scan = retinanet_cls_loss(logits, toy_targets(), anchors, loss)
+    assert best <= at_scan + 1e-6 and best == pytest.approx(at_scan, rel=0.02)  # the scan's step is 0.4 in logit
+    assert retinanet_cls_loss(logits + 1.0, toy_targets(), anchors, loss) > best and retinanet_cls_loss(logits - 1.0, toy_targets(), anchors, loss) > best
+    assert math.isnan(constant_cls_loss(np.zeros(2), np.ones(2), loss))
+
+
+def test_plateau_reasons():
+    assert plateau_reason(0.004, 0.5, 0.8).startswith("AP50 0.004 < 0.01")
+    assert plateau_reason(0.03, 0.79, 0.8).startswith("classification loss 0.790 not below 0.9 x the constant predictor's 0.800")
+    assert plateau_reason(0.03, (CLS_MARGIN - 0.01) * 0.8, 0.8) == ""
+    assert plateau_reason(0.4, 0.3, 0.8) == "" and plateau_reason(float("nan"), float("nan"), float("nan")) == ""
+
+
+def test_a_background_only_run_is_flagged_and_a_trained_one_not():
+    torch.set_num_threads(1)
+    options = load_settings(["proxy=synthetic_tiny"]).proxy
+    arch, preset = get_architecture("spinenet49"), TrialContext(get_preset("spinenet49"))
+    frozen = build_evaluator(with_overrides(options, {"optim.lr": 0.0})).evaluate(arch, preset)  # never leaves its initial prior
+    trained = build_evaluator(options).evaluate(arch, preset)
+    assert frozen["plateau"] and frozen["final_cls_loss"] > frozen["constant_cls_loss"]
+    assert trained["plateau"] == "" and trained["final_cls_loss"] < CLS_MARGIN * trained["constant_cls_loss"], trained
+    assert frozen["constant_cls_loss"] == trained["constant_cls_loss"]  # a property of the data, anchors and loss
+
+
+def test_fidelity_names_its_plateau_runs():
+    from nas.reporting.fidelity import format_summary, summarize
+    from nas.reporting.run_folder import Row
+    from nas.runner.planned import Candidate
+    from pathlib import Path
+
+    archs = [Candidate(n, "catalog", get_architecture(n), 1) for n in ("spinenet49", "resnet50_fpn")]
+    rows = [Row({"arch": c.name, "arch_id": c.arch.id, "run": f"seed{k}", "status": "ok", "reward": 0.1 + k / 100 + i / 10,
+                 "plateau": "AP50 0.004 < 0.01: no better than background everywhere" if (i, k) == (1, 0) else ""})
+            for i, c in enumerate(archs) for k in range(2)]  # fmt: skip
+    summary = summarize(rows, archs, {"proxy": "p", "space": "s", "metric": "AP", "seeds": 2, "reference_epochs": 0, "reference": None})
+    assert summary["plateau_runs"] == ["resnet50_fpn seed0"]
+    assert "1 runs stayed on the background-only plateau (resnet50_fpn seed0)" in format_summary(summary, Path("/x"))
