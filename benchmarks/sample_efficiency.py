@@ -48,11 +48,20 @@ def make_task(target: str, noise: float, score: str, seed: int) -> SurrogateTask
     return task
 
 
+SCREEN = {"candidates": 256, "warmup": 8, "kappa": 1.0}  # `<searcher>+screen`: nas.screening.screen.PredictorScreen with these
+
+
 def run(name: str, seed: int, budget: int, task: SurrogateTask, concurrency: int) -> list[float]:
-    """Noise-free scores of the architectures in completion order, for one search."""
-    opts = OmegaConf.to_container(compose("search", [f"searcher={name}"]).searcher)
+    """Noise-free scores of the architectures in completion order, for one search. A name ending in
+    `+screen` runs that searcher with the predictor screen between it and the (virtual) runner."""
+    base, screened = name.removesuffix("+screen"), name.endswith("+screen")
+    opts = OmegaConf.to_container(compose("search", [f"searcher={base}"]).searcher)
     opts.pop("name")
-    searcher = make_searcher(searcher_options(name, opts), SPACE, concurrency=concurrency, seed=seed, dedup=False)
+    searcher = make_searcher(searcher_options(base, opts), SPACE, concurrency=concurrency, seed=seed, dedup=False)
+    if screened:
+        from nas.screening.screen import PredictorScreen
+
+        searcher.screen = PredictorScreen(SPACE, seed=seed, **SCREEN)
     running: list[tuple[float, int, str, object]] = []  # (finish time, order, trial id, architecture)
     suggested, now, scores = 0, 0.0, []
 
@@ -72,7 +81,7 @@ def run(name: str, seed: int, budget: int, task: SurrogateTask, concurrency: int
         scores.append(float(result["match"]))
         if suggested < budget:
             launch()
-    if hasattr(searcher, "history"):  # every completion learnt once: in an update, or still waiting
+    if hasattr(searcher, "buffer"):  # a policy searcher: every completion learnt once, in an update or still waiting
         learnt = sum(int(h.get("batch", 0)) for h in searcher.history) + len(searcher.buffer)
         assert learnt == budget, (learnt, budget)
     return scores
@@ -97,7 +106,10 @@ def main() -> None:
     ap.add_argument("--score", default="positional", choices=["positional", "joint"])
     ap.add_argument("--concurrency", type=int, nargs="+", default=[1])
     ap.add_argument("--plot", type=Path, default=None, help="best-so-far curves (first target, first concurrency)")
+    ap.add_argument("--screen-candidates", type=int, default=SCREEN["candidates"], help="proposals the screen scores per trial (`<searcher>+screen`)")
+    ap.add_argument("--screen-warmup", type=int, default=SCREEN["warmup"], help="trials before the screen starts choosing")
     args = ap.parse_args()
+    SCREEN.update(candidates=args.screen_candidates, warmup=args.screen_warmup)
 
     print(f"budget {args.budget}, noise {args.noise}, score {args.score}, threshold {args.threshold}")
     print(f"| searcher | target | workers | trials to >= {args.threshold} (per seed) | best at {args.budget} (mean) | per seed |")
@@ -123,7 +135,7 @@ def plot(curves: dict[str, list[list[float]]], path: Path, title: str) -> None:
     """Best noise-free score so far per searcher: mean over seeds (line) and the seeds' range (band)."""
     import matplotlib.pyplot as plt
 
-    colours = {"reinforce": "#4c72b0", "ppo": "#dd8452", "evolution": "#55a868", "random": "#8c8c8c"}
+    colours = {"reinforce": "#4c72b0", "ppo": "#dd8452", "evolution": "#55a868", "random": "#8c8c8c", "reinforce+screen": "#c44e52", "random+screen": "#8172b2"}
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for name, runs in curves.items():
         xs = range(1, len(runs[0]) + 1)

@@ -43,6 +43,8 @@ class Proposal:
     log_prob: float = 0.0
     entropy: float = 0.0
     cached: bool = False
+    screen_score: float | None = None  # the screen's estimate when it chose this proposal (None: not screened)
+    screen_s: float = 0.0  # seconds the screen spent choosing it
 
 
 @dataclass
@@ -85,6 +87,7 @@ class ArchSearcher(Searcher):
         self.completed: list[str] = []
         self.cache: dict[str, dict[str, Any]] = {}  # arch id -> result of its first successful training
         self.history: list[dict[str, float]] = []  # per policy update: mean reward, entropy, ... (none without a policy)
+        self.screen: Any = None  # nas.screening.screen.PredictorScreen (or any object with choose/observe): picks among proposals
 
     # -- what subclasses provide ------------------------------------------------------------------
 
@@ -109,7 +112,12 @@ class ArchSearcher(Searcher):
         return True  # metric and mode are fixed: reward, max
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
-        proposal = self.propose()
+        if self.screen is not None:
+            choice = self.screen.choose(self.propose)
+            proposal = choice.proposal
+            proposal.screen_score, proposal.screen_s = choice.score, choice.seconds
+        else:
+            proposal = self.propose()
         arch = self.space.decode(proposal.actions)
         proposal.arch_id = arch.id
         config: dict[str, Any] = {"actions": list(proposal.actions), "arch": arch.to_dict(), "arch_id": arch.id}
@@ -157,6 +165,8 @@ class ArchSearcher(Searcher):
         and mark the trial completed."""
         if completion.status == TrialStatus.OK and self.dedup:
             self.cache.setdefault(completion.proposal.arch_id, _cacheable(completion.result))
+        if completion.status in (TrialStatus.OK, TrialStatus.CACHED) and self.screen is not None:
+            self.screen.observe(completion.proposal.actions, completion.proposal.arch_id, completion.reward)
         if completion.status != TrialStatus.STOPPED or self.stopped_reward == "rung":
             self.learn(completion)
         self.completed.append(completion.trial_id)

@@ -1,0 +1,88 @@
+"""The screen: between a searcher and the runner, it decides which of the searcher's proposals is
+worth a trial.
+
+Per trial the searcher proposes `candidates` architectures (its own way: the controller samples,
+evolution mutates, random draws); the screen scores each with the predictor fitted on every
+finished trial so far and passes on the one with the best acquisition, mean + `kappa` x spread
+(the ensemble's disagreement: it explores where the predictor knows little). Until `warmup`
+trials have finished, or while the predictor cannot be fitted, it passes the first proposal on
+unscreened, so a search with a screen starts as the same search without one. The searcher learns
+only from what was trained, with its real reward; the proposals screened out teach it nothing.
+
+A screen works with any searcher through `ArchSearcher.screen` (a searcher calls `choose` and
+`observe`; it imports nothing from here).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from nas.screening.predictor import Predictor
+from search_space.space import SearchSpace
+
+
+@dataclass
+class Choice:
+    """The proposal passed on, with its acquisition score (None: unscreened) and the screening time."""
+
+    proposal: Any
+    score: float | None
+    seconds: float
+
+
+@dataclass
+class PredictorScreen:
+    """Screens proposals by a predictor refitted on every finished trial (see the module docstring)."""
+
+    space: SearchSpace
+    candidates: int = 256
+    warmup: int = 8
+    kappa: float = 1.0
+    kind: str = "gbr"
+    seed: int = 0
+    rows: dict[str, tuple[list[int], float]] = field(default_factory=dict)  # arch id -> (actions, reward), first result kept
+    _predictor: Predictor | None = None
+    _fitted_on: int = 0
+
+    def observe(self, actions: list[int], arch_id: str, reward: float) -> None:
+        """A finished trial's real reward (failed trials, with no finite reward, are left out)."""
+        if math.isfinite(reward) and arch_id not in self.rows:
+            self.rows[arch_id] = (list(actions), float(reward))
+
+    def _fit(self) -> Predictor | None:
+        if len(self.rows) < max(self.warmup, 2):
+            return None
+        if self._predictor is None or self._fitted_on != len(self.rows):
+            archs = [self.space.decode(a) for a, _ in self.rows.values()]
+            self._predictor = Predictor(self.space, self.kind, seed=self.seed).fit(archs, [r for _, r in self.rows.values()])
+            self._fitted_on = len(self.rows)
+        return self._predictor
+
+    def choose(self, propose: Callable[[], Any]) -> Choice:
+        """The best of `candidates` proposals by mean + kappa x spread, or the first one unscreened
+        during the warm-up. A proposal of an architecture already trained is passed over when
+        another is available (its result is known)."""
+        t = time.perf_counter()
+        predictor = self._fit()
+        if predictor is None:
+            return Choice(propose(), None, time.perf_counter() - t)
+        proposals, archs, seen = [], [], set()
+        for _ in range(self.candidates):
+            p = propose()
+            arch = self.space.decode(p.actions)
+            if arch.id in seen or arch.id in self.rows:
+                continue
+            seen.add(arch.id)
+            proposals.append(p)
+            archs.append(arch)
+        if not proposals:
+            return Choice(propose(), None, time.perf_counter() - t)
+        mean, spread = predictor.predict(archs)
+        acquisition = mean + self.kappa * spread
+        best = int(np.argmax(acquisition))
+        return Choice(proposals[best], float(mean[best]), time.perf_counter() - t)

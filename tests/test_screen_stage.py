@@ -1,0 +1,57 @@
+"""The screen between a searcher and the runner: unscreened during the warm-up, then the best of
+many proposals by the predictor fitted on finished trials; any searcher takes it."""
+
+import numpy as np
+
+from nas.screening.screen import PredictorScreen
+from nas.searchers.base import Proposal
+from nas.searchers.random_search import RandomSearcher
+from search_space.space import get_space
+
+SPACE = get_space("r0_sp53", block_adjustments=True)
+
+
+def planted(actions) -> float:
+    """A score of the architecture the predictor can learn: coarse early blocks and residual blocks pay."""
+    arch = SPACE.decode(actions)
+    return sum(b.level for b in arch.blocks[:10]) + 0.5 * sum(b.block_fn == "residual" for b in arch.blocks)
+
+
+def test_warmup_passes_proposals_on_unscreened_then_the_screen_picks_well():
+    rng = np.random.default_rng(0)
+    screen = PredictorScreen(SPACE, candidates=64, warmup=5, seed=0)
+    draws = iter(range(10**6))
+
+    def propose():
+        next(draws)
+        return Proposal(SPACE.sample_actions(rng), "")
+
+    first = screen.choose(propose)
+    assert first.score is None and next(draws) == 1  # one proposal, passed on as it came
+    for _ in range(60):
+        actions = SPACE.sample_actions(rng)
+        screen.observe(actions, SPACE.decode(actions).id, planted(actions) + rng.normal(0, 1))
+    picks, medians = [], []
+    for _ in range(5):
+        pool = [Proposal(SPACE.sample_actions(rng), "") for _ in range(64)]
+        it = iter(pool)
+        choice = screen.choose(lambda: next(it))
+        assert choice.score is not None and choice.seconds > 0
+        picks.append(planted(choice.proposal.actions))
+        medians.append(np.percentile([planted(p.actions) for p in pool], 75))
+    assert np.mean(picks) > np.mean(medians)  # the screen's picks beat three quarters of what it was offered
+
+
+def test_any_searcher_takes_a_screen_and_feeds_it_what_finished():
+    searcher = RandomSearcher(SPACE, seed=0)
+    searcher.screen = PredictorScreen(SPACE, candidates=16, warmup=3, seed=0)
+    for k in range(6):
+        config = searcher.suggest(str(k))
+        searcher.on_trial_complete(str(k), {"reward": planted(config["actions"]), "status": "ok"})
+    assert len(searcher.screen.rows) == 6
+    config = searcher.suggest("6")
+    proposal = searcher.pending["6"]
+    assert proposal.screen_score is not None and proposal.arch_id == config["arch_id"]
+    searcher.on_trial_complete("7-unknown", {"reward": 1.0})  # an unknown trial teaches the screen nothing
+    searcher.on_trial_complete("6", {"status": "failed", "error": "x"})  # nor does a failed one
+    assert len(searcher.screen.rows) == 6
