@@ -55,3 +55,34 @@ def test_any_searcher_takes_a_screen_and_feeds_it_what_finished():
     searcher.on_trial_complete("7-unknown", {"reward": 1.0})  # an unknown trial teaches the screen nothing
     searcher.on_trial_complete("6", {"status": "failed", "error": "x"})  # nor does a failed one
     assert len(searcher.screen.rows) == 6
+
+
+def test_a_search_with_screen_predictor_records_scores_and_resumes_its_data(tmp_path, shared_ray):
+    from nas.commands.search import build_searcher, restore, run_search
+    from nas.reporting.trials import SearchFolder
+    from nas.settings.search import load_settings
+
+    out = tmp_path / "screened"
+    args = ["proxy=surrogate", "proxy.noise=0.02", "searcher=random", "screen=predictor", "screen.warmup=4", "screen.candidates=32", f"out_dir={out}"]
+    run_search([*args, "trials=8", "max_concurrent=1"])
+    rows = SearchFolder(out).read_rows()
+    assert len(rows) == 8
+    assert all(r.values["screen_score"] == "" for r in rows[:4])  # the warm-up: unscreened
+    assert all(float(r.values["screen_score"]) > 0 and float(r.values["screen_s"]) > 0 for r in rows[4:])
+    # A resumed search's screen knows every finished trial again.
+    settings = load_settings([*args, "trials=10", "resume=true"])
+    searcher = build_searcher(settings)
+    folder = SearchFolder(out)
+    folder.rows = folder.read_rows()
+    restore(searcher, folder)
+    assert len(searcher.screen.rows) == len({r.values["arch_id"] for r in rows})
+
+
+def test_screen_settings_are_checked_in_one_line(capsys, tmp_path):
+    from nas.commands.cli import main
+
+    assert main(["search", "screen=predictor", "screen.warmup=1", f"out_dir={tmp_path / 'o'}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "screen.warmup >= 2" in err
+    assert main(["search", "screen=psychic", f"out_dir={tmp_path / 'o'}"]) == 2
+    assert "psychic" in capsys.readouterr().err and not (tmp_path / "o").exists()

@@ -17,6 +17,7 @@ from typing import Any, Sequence
 from omegaconf import OmegaConf
 
 from nas.core.schedule import parse_rungs
+from nas.core.status import TrialStatus
 from nas.reporting.pareto import FrontSettings
 from nas.rewards.latency import LATENCY, latency_of, pareto_metric
 from nas.reporting.recorder import SearchRecorder
@@ -90,7 +91,7 @@ def run_search(overrides: Sequence[str]) -> SearchOutcome:
 def build_searcher(settings: SearchSettings) -> ArchSearcher:
     """The configured searcher, with the search's concurrency, seed and completion rules."""
     top = settings.top
-    return make_searcher(
+    searcher = make_searcher(
         settings.searcher,
         settings.space,
         concurrency=top.max_concurrent,
@@ -99,6 +100,8 @@ def build_searcher(settings: SearchSettings) -> ArchSearcher:
         dedup=top.dedup,
         stopped_reward=settings.scheduler.stopped_reward,
     )
+    searcher.screen = settings.screen.build(settings.space, top.seed)
+    return searcher
 
 
 def restore(searcher: ArchSearcher, folder: SearchFolder) -> None:
@@ -110,6 +113,10 @@ def restore(searcher: ArchSearcher, folder: SearchFolder) -> None:
     for row in folder.rows:
         if row.trial_id not in seen:
             searcher.replay(row.trial_id, folder.proposal_of(row), row.reward, row.status, folder.result_of(row))
+    if searcher.screen is not None:  # its data are the finished trials, all of them, whatever the saved state held
+        for row in folder.rows:
+            if row.status in (TrialStatus.OK, TrialStatus.CACHED):
+                searcher.screen.observe(row.actions, row.values["arch_id"], row.reward)
 
 
 def _rung_points(reward: Any, folder: SearchFolder, history: dict[str, list[tuple[int, float]]]) -> dict[str, list[tuple[int, tuple[float, float]]]]:

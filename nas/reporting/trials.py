@@ -22,7 +22,7 @@ from search_space.space import SearchSpace
 
 COLUMNS = (
     "number", "trial_id", "status", "reward", "AP", "AP50", "AP75", "APs", "APm", "APl", "flops", "params", "latency_ms",
-    "arch_id", "actions", "log_prob", "entropy", "epoch", "rungs", "plateau", "wall_s", "cpu_s", "gpu_s", "node", "retries", "error", "finished_at",
+    "arch_id", "actions", "log_prob", "entropy", "epoch", "rungs", "plateau", "screen_score", "screen_s", "wall_s", "cpu_s", "gpu_s", "node", "retries", "error", "finished_at",
 )  # fmt: skip  (plateau: why a trained detector is still on the background-only plateau, proxy_tasks/plateau.py; "" when it learned)
 
 
@@ -52,6 +52,8 @@ class SearchFolder(RunFolder):
             actions=" ".join(map(str, p.actions)),
             log_prob=repr(p.log_prob),
             entropy=repr(p.entropy),
+            screen_score="" if p.screen_score is None else repr(p.screen_score),
+            screen_s=repr(p.screen_s) if p.screen_score is not None else "",
             retries=self.retries.get(completion.trial_id, 0),
         )
 

@@ -26,6 +26,7 @@ from nas.core.schedule import SchedulerConfig
 from nas.evaluators import EVALUATORS, TrainingOptions
 from nas.evaluators.latency import LatencyOptions
 from nas.rewards import REWARDS, RewardConfig
+from nas.screening.options import ScreenConfig
 from nas.searchers import SEARCHER_KINDS
 from proxy_tasks.config import DataConfig, ProxyConfig
 from search_space.errors import ConfigError, SpineNASError
@@ -98,6 +99,7 @@ class SearchConfig(SearchTopLevel):
     reward: Any = MISSING
     scheduler: Any = MISSING
     latency: Any = MISSING
+    screen: Any = MISSING
 
 
 @dataclass
@@ -110,11 +112,11 @@ class TrainConfig:
     proxy: Any = MISSING
 
 
-GROUPS = ("space", "searcher", "proxy", "ray", "reward", "scheduler", "latency", "experiment")
+GROUPS = ("space", "searcher", "proxy", "ray", "reward", "scheduler", "latency", "screen", "experiment")
 
 # The one schema map: a group with one schema, or a registry whose kinds each bring theirs, chosen by
 # a key of the node (with the kind a node saved before that key existed meant).
-FIXED_SCHEMAS: dict[str, type] = {"space": SpaceConfig, "ray": RayConfig, "scheduler": SchedulerConfig, "latency": LatencyOptions}
+FIXED_SCHEMAS: dict[str, type] = {"space": SpaceConfig, "ray": RayConfig, "scheduler": SchedulerConfig, "latency": LatencyOptions, "screen": ScreenConfig}
 KIND_KEYS: dict[str, tuple[Registry, str]] = {"searcher": (SEARCHER_KINDS, "name"), "proxy": (EVALUATORS, "evaluator"), "reward": (REWARDS, "name")}
 # Nodes that must name a value the kind's defaults leave open (`???`), under their own schema names.
 REQUIRED_VALUES = {
@@ -339,6 +341,11 @@ def reward_config(node: DictConfig) -> Any:
 def latency_config(node: DictConfig | None) -> LatencyOptions:
     """The `latency` group as checked `LatencyOptions` (a run saved before the group: the defaults)."""
     return LatencyOptions() if node is None else typed_group("latency", node)
+
+
+def screen_config(node: DictConfig | None) -> ScreenConfig:
+    """The `screen` group as a checked `ScreenConfig` (a run saved before the group: no screen)."""
+    return ScreenConfig() if node is None else typed_group("screen", node)
 
 
 def scheduler_config(node: DictConfig, epochs: int | None) -> SchedulerConfig:

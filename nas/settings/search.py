@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -14,13 +14,14 @@ from nas.evaluators import Evaluator, build_evaluator
 from nas.evaluators.latency import LatencyEvaluator, LatencyOptions
 from nas.rewards import REWARDS
 from nas.rewards.latency import LATENCY
-from nas.settings.schemas import GROUPS, RayConfig, SearchTopLevel, compose, latency_config, normalized, proxy_config, ray_config, reward_config, scheduler_config, search_space_of, search_top_level, typed_group
+from nas.screening.options import ScreenConfig
+from nas.settings.schemas import GROUPS, RayConfig, SearchTopLevel, compose, latency_config, normalized, proxy_config, ray_config, reward_config, scheduler_config, screen_config, search_space_of, search_top_level, typed_group
 from search_space.catalog import get_preset
 from search_space.errors import ConfigError
 from search_space.space import SearchSpace
 
 # Settings that must not change between a run and its resume.
-RESUME_FIXED = ("space", "searcher", "proxy", "reward", "scheduler", "latency", "seed", "preset", "dedup", "failure_reward")
+RESUME_FIXED = ("space", "searcher", "proxy", "reward", "scheduler", "latency", "screen", "seed", "preset", "dedup", "failure_reward")
 # Searchers that learn from the metric and the latency themselves (not from the scalar reward).
 MULTI_OBJECTIVE_SEARCHERS = ("pareto",)
 
@@ -39,6 +40,7 @@ class SearchSettings:
     scheduler: SchedulerConfig
     ray: RayConfig
     latency: LatencyEvaluator | None = None  # when the reward needs latency: adds `latency_ms` to every trial
+    screen: ScreenConfig = field(default_factory=ScreenConfig)  # between the searcher and the runner (`screen=`)
 
     @property
     def epochs(self) -> int | None:
@@ -97,7 +99,8 @@ def settings_of(cfg: DictConfig) -> SearchSettings:
         latency = LatencyEvaluator(latency_options, top.preset, space)
         latency.check()  # reads the table, or calibrates it on this machine the first time
     evaluator.fit_to_trial(top.trial.gpus)
-    return SearchSettings(cfg, top, space, searcher, evaluator.options, evaluator, reward, scheduler, ray_config(cfg.ray), latency)
+    screen = screen_config(cfg.get("screen"))
+    return SearchSettings(cfg, top, space, searcher, evaluator.options, evaluator, reward, scheduler, ray_config(cfg.ray), latency, screen)
 
 
 def check_overrides(overrides: Sequence[str]) -> None:
@@ -106,6 +109,7 @@ def check_overrides(overrides: Sequence[str]) -> None:
     cfg = compose("search", overrides)
     _typed(cfg)
     ray_config(cfg.ray)
+    screen_config(cfg.get("screen"))
 
 
 def _typed(cfg: DictConfig) -> tuple[SearchTopLevel, SearchSpace, Any, Evaluator, SchedulerConfig, Any, LatencyOptions]:
