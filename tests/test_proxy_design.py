@@ -229,3 +229,15 @@ def test_the_reference_has_two_seeds_and_its_own_seed_tau():
     assert reference_seed_tau(REFERENCE + second, ARCHS) == pytest.approx(0.8)
     summary = candidate_summary(REFERENCE + second + rows_for("p0", [TRUTH]), "p0", ARCHS, 1, "AP")
     assert summary["archs"][0]["reference"] == pytest.approx((0.30 + 0.31) / 2)  # the reference score is the mean of its seeds
+
+
+def test_nothing_learns_is_said_plainly():
+    options = DesignOptions(budget_s=40.0, archs=2, seeds=3)
+    stuck = [Row(dict(r.values, AP50=0.004 + 0.001 * k)) for k, r in enumerate(REFERENCE)]  # every architecture, even under the reference
+    rows = stuck + rows_for("p0", [[0.001] * 5] * 3, ap50=0.003)
+    summaries = {"p0": candidate_summary(rows, "p0", ARCHS, 3, "AP")}
+    design = _design(None, options, {"source": "x", "val": {"boxes": 44}}, DesignRules([128], 2.0, 8, []), [], [cand("p0", 20.0)], summaries, {},
+                     {"image_size": 128, "epochs": 12, "optim.lr": 0.003}, 240, 100.0, rows, 160, ARCHS, "128 px trains up to 228 steps")  # fmt: skip
+    text = "\n".join(design["conclusion"])
+    assert design["chosen"] is None and "nothing learns within this budget" in text
+    assert "best AP50 0.008" in text and "80 s buys: 128 px trains up to 228 steps" in text

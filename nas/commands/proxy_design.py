@@ -157,9 +157,9 @@ def run_proxy_design(overrides: Sequence[str], options: DesignOptions, log: Call
             if r + 1 < len(rungs) and rungs[r + 1]:
                 alive, cut = _survivors(alive, summaries, options.budget_s)
                 stopped.update({name: f"stopped after rung {r}" for name in cut})
-    design = _design(settings, options, stats, rules, notes, cands, summaries, stopped, ref_overrides, ref_steps, ref_s, folder.rows, len(train_ds.images), archs)
+    bigger = larger_budget(rules, timings, options.budget_s, cands, len(train_ds.images))
+    design = _design(settings, options, stats, rules, notes, cands, summaries, stopped, ref_overrides, ref_steps, ref_s, folder.rows, len(train_ds.images), archs, bigger)
     design["timings"] = {str(k): asdict(v) for k, v in timings.items()}
-    design["larger_budget"] = larger_budget(rules, timings, options.budget_s, cands, len(train_ds.images))
     if design["chosen"] is None:
         design["conclusion"].append(f"a larger budget buys: with --budget-s {2 * options.budget_s:.0f}, {design['larger_budget']}")
     chosen = design["chosen"]
@@ -279,7 +279,7 @@ def _survivors(alive: list[ProxyCandidate], summaries: dict[str, dict[str, Any]]
 def _design(
     settings: SearchSettings, options: DesignOptions, stats: dict[str, Any], rules: DesignRules, notes: list[str], cands: list[ProxyCandidate],
     summaries: dict[str, dict[str, Any]], stopped: dict[str, str], ref_overrides: dict[str, Any], ref_steps: int, ref_s: float,
-    rows: Sequence[Any], num_train: int, archs: Sequence[Any],
+    rows: Sequence[Any], num_train: int, archs: Sequence[Any], bigger: str = "",
 ) -> dict[str, Any]:  # fmt: skip
     """design.json: the data, rules, candidates with their numbers and verdicts, and the choice."""
     out_cands = []
@@ -311,11 +311,14 @@ def _design(
         "notes": notes,
         "stats": stats,
         "reference": {"overrides": ref_overrides, "steps": ref_steps, "est_trial_s": ref_s, "plateau": reference_plateau(rows), "seeds": REFERENCE_SEEDS,
-                      "seed_kendall_tau": reference_seed_tau(rows, archs),
+                      "seed_kendall_tau": reference_seed_tau(rows, archs), "architectures": len(archs),
+                      "best_ap50": max((float(r.values["AP50"]) for r in rows if is_reference(r.values["run"]) and r.status == TrialStatus.OK
+                                        and parse_cell(str(r.values.get("AP50", ""))) != ""), default=None),
                       "describe": f"{ref_overrides['image_size']} px, {ref_steps} steps ({ref_overrides['epochs']} ep), lr {ref_overrides['optim.lr']:g}"},  # fmt: skip
         "candidates": out_cands,
         "chosen": chosen,
         "best": best,
+        "larger_budget": bigger,
     }
     design["conclusion"] = _conclusion(design, settings, options)
     return design
@@ -340,6 +343,15 @@ def _conclusion(design: dict[str, Any], settings: SearchSettings, options: Desig
         ]
     else:
         lines = []
+    ref = design["reference"]
+    if ref["plateau"] and len(ref["plateau"]) >= ref.get("architectures", 0) > 0:
+        best = "n/a" if ref.get("best_ap50") is None else f"{ref['best_ap50']:.3f}"
+        lines.append(
+            f"nothing learns within this budget: even the reference training ({ref['describe']}, the longest and largest run) left every "
+            f"architecture on the background-only plateau (best AP50 {best}), so no proxy here can rank anything; "
+            f"give it more steps (--reference-scale, --budget-s; {options.budget_s * 2:.0f} s buys: {design.get('larger_budget') or 'see below'}) "
+            "or a recipe that learns this data faster (docs/custom_data.md)"
+        )
     if design["chosen"]:
         c = by_name[design["chosen"]]
         return lines + [
