@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
+from nas.core.ranking import kendall_tau  # noqa: E402
 from nas.core.status import FINISHED, TrialStatus  # noqa: E402
 from nas.core.pareto import pareto_front  # noqa: E402
 from nas.reporting.pareto import FrontSettings, front_summary  # noqa: E402
@@ -148,6 +150,7 @@ def render_report(run: RunData, state: str | None = None) -> str:
         _section("Reward per trial", _svg(progress_figure(run.rows, f"{len(run.rows)} trials"))),
         *([_section("Accuracy against latency (the front)", _latency_front(run))] if _front(run) is not None else []),
         _section("AP against cost (Pareto front)", _pareto(run.rows)),
+        *([_section("Screen: predicted against real reward", _screen(run.rows))] if _screened(run.rows) else []),
         _section(f"Top {TOP_K} architectures", _top(run)),
         _section("Searcher progress", _searcher(run)),
         *([_section("Finalize: fresh seeds against the baselines", _finalize(run.finalize))] if run.finalize else []),
@@ -260,6 +263,35 @@ def _pareto(rows: Sequence[Row]) -> str:
         ax.set_ylabel("AP")
         ax.legend(fontsize=8, frameon=False)
     return _svg(fig)
+
+
+def _screened(rows: Sequence[Row]) -> list[tuple[int, float, float, float]]:
+    """(trial, predicted reward, real reward, screening seconds) of the finished trials a screen chose."""
+    return [(r.number, _float(r.values.get("screen_score")), r.reward, _float(r.values.get("screen_s")))
+            for r in rows if r.status in FINISHED and str(r.values.get("screen_score", "")) not in ("", "nan")]  # fmt: skip
+
+
+def _screen(rows: Sequence[Row]) -> str:
+    """The screen's estimate of each trained architecture against its real reward, and the running
+    Kendall tau between the two as the search went on (docs/screen.md)."""
+    pts = _screened(rows)
+    trials, pred, real, secs = (list(v) for v in zip(*pts))
+    running = [(trials[k - 1], kendall_tau(np.array(pred[:k]), np.array(real[:k]))) for k in range(3, len(pts) + 1)]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    axes[0].scatter(pred, real, s=14, color="#c44e52", alpha=0.8)
+    axes[0].set_xlabel("predicted reward (the screen's estimate)")
+    axes[0].set_ylabel("reward")
+    if running:
+        axes[1].plot(*zip(*running), color="#c44e52")
+    axes[1].axhline(0, color="#dddddd", lw=0.8)
+    axes[1].set_xlabel("trial")
+    axes[1].set_ylabel("Kendall tau so far")
+    tau = running[-1][1] if running else float("nan")
+    text = (
+        f"<p>{len(pts)} trials chosen by the screen; Kendall tau of predicted against real reward {tau:.2f} over them; "
+        f"choosing took {sum(secs) / len(secs):.1f} s a trial on the driver.</p>"
+    )
+    return _svg(fig) + text
 
 
 def _top(run: RunData) -> str:
