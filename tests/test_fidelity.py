@@ -12,7 +12,8 @@ from PIL import Image
 
 from nas.reporting.planned_folder import COLUMNS
 from nas.commands.cli import main
-from nas.commands.fidelity import FidelityOptions, choose_candidates, run_fidelity
+from nas.commands.fidelity import FidelityOptions, run_fidelity
+from nas.runner.candidates import choose_candidates
 from nas.core.ranking import kendall_tau
 from nas.reporting.fidelity import compare_summaries, read_summary
 from nas.reporting.run_folder import read_csv_records, write_csv

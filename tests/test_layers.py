@@ -90,3 +90,13 @@ def test_the_check_sees_a_wrong_import(tmp_path, source):
     fine = tmp_path / "_probe_fine_import.py"
     fine.write_text(source.replace("runner", "core"))
     check_downward(fine, "nas.searchers")
+
+
+def test_no_command_imports_another():
+    """Algorithms that several commands need live in the runner (candidates, sizing), not in a
+    command: only the CLI dispatcher imports the commands."""
+    for path in sorted((ROOT / "nas" / "commands").glob("*.py")):
+        if path.name in ("cli.py", "__init__.py"):
+            continue
+        for line, name in imported_modules(path):
+            assert not name.startswith("nas.commands"), f"{path.relative_to(ROOT)}:{line} imports {name}"

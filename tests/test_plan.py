@@ -7,7 +7,8 @@ import pytest
 
 from nas.commands.cli import main
 from nas.settings.schemas import ConfigError
-from nas.commands.plan import Cluster, concurrent_trials, plan
+from nas.commands.plan import plan
+from nas.runner.sizing import Cluster, concurrent_trials
 from nas.settings.search import load_settings
 
 

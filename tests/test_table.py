@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nas.commands.table import TableOptions, plan_table, run_table, uniform_candidates
+from nas.commands.table import TableOptions, plan_table, run_table
+from nas.runner.candidates import uniform_candidates
 from nas.core.status import TrialStatus
 from nas.reporting.bench_table import read_table
 from nas.runner.trial import run_trial

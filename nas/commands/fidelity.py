@@ -16,23 +16,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
 from omegaconf import OmegaConf
 
 from nas.reporting.fidelity import REFERENCE, FidelityFolder, compare_summaries, format_summary, plot_fidelity, read_summary, summarize
 from nas.reporting.run_folder import default_out_dir
 from nas.runner.campaign import Progress, run_trials
-from nas.runner.planned import Candidate, PlannedRun, PlannedRuns, anchors_and_flops
+from nas.runner.candidates import choose_candidates
+from nas.runner.planned import Candidate, PlannedRun, PlannedRuns
 from nas.runner.ray_session import ray_session
 from nas.settings.search import SearchSettings, check_resumable, load_settings
 from search_space.errors import ConfigError
 from search_space.fileio import atomic_write_text
-from search_space.spec import Architecture
 
 __all__ = ["FidelityOptions", "choose_candidates", "format_summary", "plan_runs", "run_fidelity"]
 
 FIXED = ("space", "proxy", "reward", "preset", "fidelity")  # must not change between a run and its resume
-POOL_PER_ARCH = 8  # candidates drawn per architecture chosen, to spread the choice over the FLOPs range
 
 
 @dataclass(frozen=True)
@@ -114,29 +112,6 @@ def run_fidelity(overrides: Sequence[str], options: FidelityOptions) -> Fidelity
     plot_fidelity(summary, out / "fidelity.png")
     progress.print_line()
     return FidelityOutcome(out, summary)
-
-
-def choose_candidates(settings: SearchSettings, n: int) -> list[Candidate]:
-    """`n` samples of the space spread evenly over its proxy FLOPs range, then the anchors.
-
-    Deterministic for a config: the pool is `POOL_PER_ARCH * n` draws seeded by `seed`; the chosen
-    ones sit at evenly spaced ranks of the pool's FLOPs (the cheapest and the dearest included).
-    """
-    space = settings.space
-    anchors, flops = anchors_and_flops(settings)
-    taken = {a.arch.id for a in anchors}
-    rng = np.random.default_rng(settings.top.seed)
-    pool: dict[str, Architecture] = {}
-    for _ in range(POOL_PER_ARCH * n):
-        arch = space.sample(rng)
-        if arch.id not in taken:
-            pool.setdefault(arch.id, arch)
-    if len(pool) < n:
-        raise ConfigError(f"space {space.name} gave only {len(pool)} distinct architectures in {POOL_PER_ARCH * n} draws; ask for fewer --archs")
-    costed = sorted(((flops(a), a.id, a) for a in pool.values()), key=lambda t: (t[0], t[1]))
-    picks = np.unique(np.round(np.linspace(0, len(costed) - 1, n)).astype(int))
-    sampled = [Candidate(f"sample{k:02d}", "sampled", costed[i][2], costed[i][0]) for k, i in enumerate(picks)]
-    return sampled + anchors
 
 
 def plan_runs(settings: SearchSettings, candidates: Sequence[Candidate], options: FidelityOptions) -> list[PlannedRun]:

@@ -29,8 +29,6 @@ from typing import Any, Callable, Sequence
 
 from omegaconf import OmegaConf
 
-from nas.commands.fidelity import choose_candidates
-from nas.commands.plan import cluster_size, concurrent_trials, typical_architecture
 from nas.core.status import TrialStatus
 from nas.evaluators import EVALUATORS, with_overrides
 from nas.reporting.proxy_design import (
@@ -39,8 +37,10 @@ from nas.reporting.proxy_design import (
 )  # fmt: skip
 from nas.reporting.run_folder import default_out_dir, parse_cell
 from nas.runner.campaign import Progress, run_trials
+from nas.runner.candidates import choose_candidates
 from nas.runner.planned import PlannedRun, PlannedRuns
 from nas.runner.ray_session import ray_session
+from nas.runner.sizing import cluster_size, concurrent_trials, typical_architecture
 from nas.runner.trial import run_trial
 from nas.settings.search import SearchSettings, check_resumable, load_settings
 from proxy_tasks.design import DesignRules, ProxyCandidate, StepTiming, candidates, reference_overrides, rules_from_stats, score

@@ -19,20 +19,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
 from omegaconf import OmegaConf
 
 from nas.reporting.bench_table import TableFolder, arch_table, format_table_summary, read_runs, summarize_table, write_table
 from nas.reporting.run_folder import default_out_dir
 from nas.runner.campaign import Progress, run_trials
-from nas.runner.planned import Candidate, PlannedRun, PlannedRuns, anchors_and_flops
+from nas.runner.candidates import uniform_candidates
+from nas.runner.planned import Candidate, PlannedRun, PlannedRuns
 from nas.runner.ray_session import ray_session
 from nas.settings.search import SearchSettings, check_resumable, load_settings
 from search_space.errors import ConfigError, InputError
 from search_space.fileio import atomic_write_text
 
 FIXED = ("space", "proxy", "reward", "preset", "seed")  # must not change between a run and its resume (--archs may grow)
-MAX_DRAWS_PER_ARCH = 50  # draws tried per distinct architecture before a small space is called exhausted
 
 
 @dataclass(frozen=True)
@@ -56,25 +55,6 @@ class TableOptions:
 class TableOutcome:
     out_dir: Path
     summary: dict[str, Any]
-
-
-def uniform_candidates(settings: SearchSettings, n: int) -> list[Candidate]:
-    """The anchors, then the first `n` distinct architectures drawn from the space with `seed`."""
-    space = settings.space
-    anchors, flops = anchors_and_flops(settings)
-    taken = {c.arch.id for c in anchors}
-    rng = np.random.default_rng(settings.top.seed)
-    sampled: list[Candidate] = []
-    for _ in range(MAX_DRAWS_PER_ARCH * n):
-        if len(sampled) == n:
-            break
-        arch = space.sample(rng)
-        if arch.id not in taken:
-            taken.add(arch.id)
-            sampled.append(Candidate(f"u{len(sampled):03d}", "sampled", arch, flops(arch)))
-    if len(sampled) < n:
-        raise ConfigError(f"space {space.name} gave only {len(sampled)} distinct architectures in {MAX_DRAWS_PER_ARCH * n} draws; ask for fewer --archs")
-    return anchors + sampled
 
 
 def plan_table(settings: SearchSettings, candidates: Sequence[Candidate], seeds: int) -> list[PlannedRun]:
