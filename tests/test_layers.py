@@ -100,3 +100,12 @@ def test_no_command_imports_another():
             continue
         for line, name in imported_modules(path):
             assert not name.startswith("nas.commands"), f"{path.relative_to(ROOT)}:{line} imports {name}"
+
+
+def test_rendering_a_report_imports_neither_torch_nor_ray():
+    import subprocess
+    import sys
+
+    code = "import sys, nas.reporting.report; print(sorted(m for m in ('torch', 'ray') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]", out

@@ -15,7 +15,7 @@ from nas.core.status import FINISHED, RECORDED, TrialStatus
 from nas.reporting.pareto import FrontSettings, write_front
 from nas.reporting.plots import progress_figure, save_figure
 from nas.reporting.run_folder import Row, RunFolder, number, parse_cell
-from nas.searchers.base import Completion, Proposal
+from nas.core.proposal import Completion, Proposal
 from search_space.draw import draw_architecture
 from search_space.fileio import atomic_write_text
 from search_space.space import SearchSpace

@@ -18,13 +18,14 @@ import io
 import json
 import logging
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import torch
 from ray.tune.search import Searcher
 
+from nas.core.proposal import Completion, Proposal
 from nas.core.status import FINISHED, TrialStatus
 from search_space.errors import InputError
 from search_space.fileio import atomic_write_bytes, atomic_write_text
@@ -32,30 +33,6 @@ from search_space.space import SearchSpace
 
 log = logging.getLogger("spinenas.searcher")
 STATE_FORMAT = 1
-
-
-@dataclass
-class Proposal:
-    """What was suggested for a trial: the actions and what the searcher needs to learn from it."""
-
-    actions: list[int]
-    arch_id: str
-    log_prob: float = 0.0
-    entropy: float = 0.0
-    cached: bool = False
-    screen_score: float | None = None  # the screen's estimate when it chose this proposal (None: not screened)
-    screen_s: float = 0.0  # seconds the screen spent choosing it
-
-
-@dataclass
-class Completion:
-    """A finished trial as the searcher saw it."""
-
-    trial_id: str
-    proposal: Proposal
-    reward: float
-    status: str  # ok | failed | cached | stopped
-    result: dict[str, Any] = field(default_factory=dict)
 
 
 class ArchSearcher(Searcher):
