@@ -12,6 +12,7 @@ signal-to-noise, see `nas/ranking.py`), `fidelity.png`, `config.yaml` and the sp
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -91,6 +92,7 @@ def run_fidelity(overrides: Sequence[str], options: FidelityOptions) -> Fidelity
     folder.planned = runs
     with ray_session(settings.ray):
         folder.start(resume=settings.top.resume)
+        print(f"fidelity: writing into {out}", file=sys.stderr)
         unknown = {r.values["arch_id"] for r in folder.rows} - {c.arch.id for c in candidates}
         if unknown:
             raise ConfigError(f"resume: {out} holds runs of architectures this config does not choose ({', '.join(sorted(unknown))})")

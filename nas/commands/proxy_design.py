@@ -101,6 +101,7 @@ def run_proxy_design(overrides: Sequence[str], options: DesignOptions, log: Call
     elif folder.csv.exists():
         raise ConfigError(f"{out} already holds a proxy design; continue it with resume=true or choose another out_dir")
     out.mkdir(parents=True, exist_ok=True)
+    log(f"proxy-design: writing into {out}")
 
     train_ds, val_ds = settings.evaluator.task.loaded()
     stats = dataset_stats(train_ds, val_ds, settings.proxy.data.describe())

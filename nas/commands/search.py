@@ -9,6 +9,7 @@ started afresh, and the total is the number asked for.
 from __future__ import annotations
 
 import contextlib
+import sys
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,7 @@ def run_search(overrides: Sequence[str]) -> SearchOutcome:
         try:
             check_resources(top.trial)
             running.enter_context(running_marker(out))  # after the checks: a refused search leaves no folder
+            print(f"search: writing into {out}", file=sys.stderr)
             folder.start(resume=top.resume)
             atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(settings.cfg))  # on resume, the same fixed settings
             if top.resume:

@@ -82,6 +82,7 @@ def run_table(overrides: Sequence[str], options: TableOptions) -> TableOutcome:
     folder.planned = runs
     with ray_session(settings.ray):
         folder.start(resume=settings.top.resume)
+        print(f"table: writing into {out}", file=sys.stderr)
         atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(record))
         for c in candidates:
             path = out / "archs" / f"{c.arch.id}.yaml"
