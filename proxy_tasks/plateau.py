@@ -63,8 +63,8 @@ def constant_cls_loss(pos: np.ndarray, neg: np.ndarray, loss: LossConfig) -> flo
     for p_count, n_count in zip(pos, neg):
         if p_count == 0:
             continue  # a class without positives is best predicted at probability 0: no loss
-        best += minimize_scalar(lambda b: class_loss(b, p_count, n_count), bounds=(-30.0, 10.0), method="bounded").fun
-    return best / total_pos
+        best += float(minimize_scalar(lambda b: class_loss(b, p_count, n_count), bounds=(-30.0, 10.0), method="bounded").fun)
+    return float(best / total_pos)  # a plain float: it goes into metrics, checkpoints (weights-only) and JSON
 
 
 def plateau_reason(ap50: float, final_cls_loss: float, constant: float) -> str:

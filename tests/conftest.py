@@ -65,7 +65,7 @@ def shared_ray(_session_cache):
 # tests fill the end, instead of one worker running a 100 s test alone while the other idles.
 LONG_FIRST = (
     "test_fidelity.py", "test_proxy_design.py", "test_search.py", "test_cluster.py", "test_finalize.py", "test_early_stop.py",
-    "test_latency.py", "test_table.py", "test_searchers.py", "test_latency_search.py", "test_export.py", "test_task.py", "test_controller.py", "test_report.py",
+    "test_latency.py", "test_table.py", "test_plateau.py", "test_screen_stage.py", "test_searchers.py", "test_latency_search.py", "test_export.py", "test_task.py", "test_controller.py", "test_report.py",
 )  # fmt: skip
 
 

@@ -42,6 +42,7 @@ def test_the_constant_predictor_loss_is_retinanets_own_at_the_best_constant():
     pos, neg = anchor_counts(toy_targets(), 128, anchors, loss, 2)
     assert pos.sum() > 0 and (neg > 100 * pos).all()
     best = constant_cls_loss(pos, neg, loss)
+    assert type(best) is float  # metrics go into weights-only checkpoints: no numpy scalars
     # The optimum per class, found again by scanning logits, and the training loss at it.
     grid = np.linspace(-8, 0, 801)
     scans = [[retinanet_cls_loss(torch.tensor([b if k == c else -30.0 for k in range(2)]), toy_targets(), anchors, loss) for b in grid[::40]] for c in range(2)]
