@@ -194,11 +194,7 @@ class ProxyTask:
             if on_epoch is not None:
                 on_epoch(epoch, stats)
             if on_eval is not None and epoch in eval_at and epoch < cfg.epochs:
-                t = time.perf_counter()
-                with torch.random.fork_rng(devices=[run.device] if run.device.type == "cuda" else []):
-                    metrics = self.evaluate(run, self.train_loader(run, cfg.seed + 1_000_003 * epoch))
-                run.model.train()
-                run.timings["rung_eval_s"] += time.perf_counter() - t
+                metrics = self.evaluate_midway(run, cfg.seed + 1_000_003 * epoch, "rung_eval_s")
                 on_eval(epoch, dict(metrics, **run.cost, epoch=epoch, loss=stats["loss"]))
 
         run.loader = self.train_loader(run, cfg.seed)
@@ -208,12 +204,7 @@ class ProxyTask:
             if on_step is not None:
                 on_step(info)
             if info.step in probes:
-                t = time.perf_counter()
-                with torch.random.fork_rng(devices=[run.device] if run.device.type == "cuda" else []):
-                    metrics = self.evaluate(run, self.train_loader(run, cfg.seed + 2_000_003 * info.step))
-                run.model.train()
-                run.timings["probe_eval_s"] += time.perf_counter() - t
-                run.probes[probes[info.step]] = metrics
+                run.probes[probes[info.step]] = self.evaluate_midway(run, cfg.seed + 2_000_003 * info.step, "probe_eval_s")
 
         return train(
             run.model,
@@ -229,6 +220,17 @@ class ProxyTask:
             max_steps=max_steps,
             on_step=after_step if probes else on_step,
         )
+
+    def evaluate_midway(self, run: PreparedRun, seed: int, timing: str) -> dict[str, float]:
+        """An evaluation during training (a rung, a probe) on its own batches (`seed`) and random
+        state, so the model trained on is the one a run without it trains; its seconds go to
+        `run.timings[timing]`."""
+        t = time.perf_counter()
+        with torch.random.fork_rng(devices=[run.device] if run.device.type == "cuda" else []):
+            metrics = self.evaluate(run, self.train_loader(run, seed))
+        run.model.train()
+        run.timings[timing] += time.perf_counter() - t
+        return metrics
 
     def probe_steps(self, total: int) -> dict[int, str]:
         """The training steps after which AP is also measured (`probe_at` fractions of `total`,
