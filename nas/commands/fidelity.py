@@ -21,9 +21,9 @@ from omegaconf import OmegaConf
 
 from nas.reporting.fidelity import REFERENCE, FidelityFolder, compare_summaries, format_summary, plot_fidelity, read_summary, summarize
 from nas.reporting.run_folder import default_out_dir
-from nas.runner.campaign import Progress, run_trials
+from nas.runner.campaign import Progress, run_remaining
 from nas.runner.candidates import choose_candidates
-from nas.runner.planned import Candidate, PlannedRun, PlannedRuns
+from nas.runner.planned import Candidate, PlannedRun
 from nas.runner.ray_session import ray_session
 from nas.settings.search import SearchSettings, check_resumable, load_settings
 from search_space.errors import ConfigError
@@ -99,11 +99,8 @@ def run_fidelity(overrides: Sequence[str], options: FidelityOptions) -> Fidelity
         atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(record))
         for c in candidates:
             c.arch.with_name(c.name).save(out / "archs" / f"{c.name}.yaml")
-        done = folder.done()
-        remaining = [r for r in runs if r.key not in done]
         progress = Progress(folder, len(runs), settings.top.progress_every_s, label="fidelity")
-        if remaining:
-            run_trials(settings, PlannedRuns(remaining, folder.append), len(remaining), out, "fidelity", [progress])
+        run_remaining(settings, folder, runs, out, "fidelity", progress)
     reference = settings.evaluator.reference(options.reference_epochs).label if options.reference_epochs else None
     header = {"proxy": settings.proxy.name, "space": settings.space.name, "metric": settings.reward.metric, "seeds": options.seeds,
               "reference_epochs": options.reference_epochs, "reference": reference}  # fmt: skip

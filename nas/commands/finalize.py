@@ -29,8 +29,8 @@ from nas.reporting.finalize import FinalizeFolder, format_finalize, plot_finaliz
 from nas.reporting.report import write_report
 from nas.reporting.run_folder import Row, check_not_running
 from nas.reporting.trials import SearchFolder
-from nas.runner.campaign import Progress, run_trials
-from nas.runner.planned import Candidate, PlannedRun, PlannedRuns
+from nas.runner.campaign import Progress, run_remaining
+from nas.runner.planned import Candidate, PlannedRun
 from nas.runner.ray_session import check_resources, ray_session
 from nas.settings.search import SearchSettings, check_resumable, run_settings
 from search_space.catalog import PRESETS, get_architecture, get_preset
@@ -122,11 +122,11 @@ def run_finalize(run_dir: str | Path, overrides: Sequence[str], options: Finaliz
         for c in [*candidates, *baselines]:
             c.arch.with_name(c.name).save(out / "archs" / f"{c.name}.yaml")
         progress = Progress(folder, len(folder.planned), settings.top.progress_every_s, label="finalize")
-        _run_remaining(settings, folder, selection, out, progress)
+        run_remaining(settings, folder, selection, out, "finalize", progress)
         pick = choose_pick(folder.rows, candidates, searched)
         if pick is not None:
             folder.planned = selection + confirmation(pick)
-            _run_remaining(settings, folder, folder.planned[len(selection):], out, progress)
+            run_remaining(settings, folder, folder.planned[len(selection):], out, "finalize", progress)
     header = {"run": str(run_dir), "proxy": settings.proxy.name, "metric": settings.reward.metric, "candidates": len(candidates),
               "baselines": [b.name for b in baselines], "select_seeds": select, "seeds": seeds, "search_seed": search_seed,
               "warnings": options.warnings}  # fmt: skip
@@ -136,14 +136,6 @@ def run_finalize(run_dir: str | Path, overrides: Sequence[str], options: Finaliz
         write_report(run_dir)  # the search's page gets its finalize section
     progress.print_line()
     return FinalizeOutcome(out, result)
-
-
-def _run_remaining(settings: SearchSettings, folder: FinalizeFolder, runs: Sequence[PlannedRun], out: Path, progress: Progress) -> None:
-    """Train the `runs` that have no ok row yet (a failed one is trained again)."""
-    done = folder.done()
-    remaining = [r for r in runs if r.key not in done]
-    if remaining:
-        run_trials(settings, PlannedRuns(remaining, folder.append), len(remaining), out, "finalize", [progress])
 
 
 def check_out_dir(out: Path, run_dir: Path) -> None:

@@ -36,9 +36,9 @@ from nas.reporting.proxy_design import (
     reference_seed_tau, run_name, seed_index,
 )  # fmt: skip
 from nas.reporting.run_folder import default_out_dir, parse_cell
-from nas.runner.campaign import Progress, run_trials
+from nas.runner.campaign import Progress, run_remaining
 from nas.runner.candidates import choose_candidates
-from nas.runner.planned import PlannedRun, PlannedRuns
+from nas.runner.planned import PlannedRun
 from nas.runner.ray_session import ray_session
 from nas.runner.sizing import cluster_size, concurrent_trials, typical_architecture
 from nas.runner.trial import run_trial
@@ -229,12 +229,11 @@ def _copy_reference_rows(folder: DesignFolder, rows: Sequence[Any], archs: Seque
 
 def _campaign(settings: SearchSettings, folder: DesignFolder, runs: list[PlannedRun], out: Path, label: str) -> None:
     """Run the planned runs the folder does not hold yet."""
-    done = folder.done()
-    remaining = [r for r in runs if r.key not in done]
     folder.planned = runs
-    if remaining:
-        progress = Progress(folder, len(folder.rows) + len(remaining), settings.top.progress_every_s, label=f"proxy-design {label}")
-        run_trials(settings, PlannedRuns(remaining, folder.append), len(remaining), out, "proxy-design", [progress])
+    done = folder.done()
+    pending = sum(r.key not in done for r in runs)
+    progress = Progress(folder, len(folder.rows) + pending, settings.top.progress_every_s, label=f"proxy-design {label}")
+    if run_remaining(settings, folder, runs, out, "proxy-design", progress):
         progress.print_line()
 
 

@@ -23,9 +23,9 @@ from omegaconf import OmegaConf
 
 from nas.reporting.bench_table import TableFolder, arch_table, format_table_summary, read_runs, summarize_table, write_table
 from nas.reporting.run_folder import default_out_dir
-from nas.runner.campaign import Progress, run_trials
+from nas.runner.campaign import Progress, run_remaining
 from nas.runner.candidates import uniform_candidates
-from nas.runner.planned import Candidate, PlannedRun, PlannedRuns
+from nas.runner.planned import Candidate, PlannedRun
 from nas.runner.ray_session import ray_session
 from nas.settings.search import SearchSettings, check_resumable, load_settings
 from search_space.errors import ConfigError, InputError
@@ -88,11 +88,8 @@ def run_table(overrides: Sequence[str], options: TableOptions) -> TableOutcome:
             path = out / "archs" / f"{c.arch.id}.yaml"
             if not path.exists():
                 c.arch.with_name(c.name).save(path)
-        done = folder.done()
-        remaining = [r for r in runs if r.key not in done]
         progress = Progress(folder, len(runs), settings.top.progress_every_s, label="table")
-        if remaining:
-            run_trials(settings, PlannedRuns(remaining, folder.append), len(remaining), out, "table", [progress])
+        run_remaining(settings, folder, runs, out, "table", progress)
     summary = write_outputs(out, settings, options)
     progress.print_line()
     return TableOutcome(out, summary)

@@ -24,6 +24,18 @@ from nas.searchers.base import ArchSearcher, Completion
 from nas.settings.search import SearchSettings
 
 
+def run_remaining(settings: SearchSettings, folder: Any, runs: Sequence[Any], out_dir: Path, name: str, progress: Callback) -> int:
+    """Train the planned `runs` (`nas.runner.planned.PlannedRun`) that `folder` holds no finished row
+    of (its `done()`), each recorded in the folder as it finishes; returns how many were trained."""
+    from nas.runner.planned import PlannedRuns
+
+    done = folder.done()
+    remaining = [r for r in runs if r.key not in done]
+    if remaining:
+        run_trials(settings, PlannedRuns(remaining, folder.append), len(remaining), out_dir, name, [progress])
+    return len(remaining)
+
+
 def run_trials(
     settings: SearchSettings,
     searcher: Searcher,
