@@ -25,7 +25,7 @@ from typing import Any, Sequence
 from omegaconf import OmegaConf
 
 from nas.core.status import TrialStatus
-from nas.reporting.finalize import FinalizeFolder, format_finalize, plot_finalize, summarize_finalize
+from nas.reporting.finalize import SELECT, FinalizeFolder, format_finalize, plot_finalize, summarize_finalize
 from nas.reporting.report import write_report
 from nas.reporting.run_folder import Row, check_not_running
 from nas.reporting.trials import SearchFolder
@@ -108,7 +108,7 @@ def run_finalize(run_dir: str | Path, overrides: Sequence[str], options: Finaliz
     for line in options.warnings:
         print(f"spinenas finalize: warning: {line}", file=sys.stderr)
     epochs = float(settings.epochs or 1)
-    selection = [PlannedRun(c, f"select{k}", s, {"seed": s}, epochs) for k, s in enumerate(select) for c in candidates]
+    selection = [PlannedRun(c, f"{SELECT}{k}", s, {"seed": s}, epochs) for k, s in enumerate(select) for c in candidates]
 
     def confirmation(pick: Candidate) -> list[PlannedRun]:
         return [PlannedRun(c, f"seed{k}", s, {"seed": s}, epochs) for k, s in enumerate(seeds) for c in [pick, *baselines]]
@@ -172,7 +172,7 @@ def choose_pick(rows: Sequence[Row], candidates: Sequence[Candidate], searched: 
         return candidates[0]
     scores: dict[str, list[float]] = {}
     for r in rows:
-        if r.status == TrialStatus.OK and str(r.values["run"]).startswith("select"):
+        if r.status == TrialStatus.OK and str(r.values["run"]).startswith(SELECT):
             scores.setdefault(r.values["arch_id"], []).append(r.reward)
     ranked = [c for c in candidates if scores.get(c.arch.id)]
     ranked.sort(key=lambda c: (-sum(scores[c.arch.id]) / len(scores[c.arch.id]), -searched[c.arch.id][0], searched[c.arch.id][1]))

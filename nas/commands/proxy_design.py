@@ -32,7 +32,7 @@ from omegaconf import OmegaConf
 from nas.core.status import TrialStatus
 from nas.evaluators import EVALUATORS, with_overrides
 from nas.reporting.proxy_design import (
-    MIN_ARCHS, REFERENCE_SEEDS, DesignFolder, candidate_summary, format_design, is_reference, plot_design, reference_plateau, reference_run,
+    MIN_ARCHS, REFERENCE_SEEDS, DesignFolder, candidate_summary, format_design, is_reference, plot_design, reference_best_ap50, reference_plateau, reference_run,
     reference_seed_tau, run_name, seed_index,
 )  # fmt: skip
 from nas.reporting.run_folder import default_out_dir, parse_cell
@@ -285,8 +285,8 @@ def _design(
     out_cands = []
     for c in cands:
         s = summaries.get(c.name, {"seeds_done": 0, "plateau_runs": [], "failed_runs": [], "reference_kendall_tau": None, "architectures_ranked": 0})
-        if _out(s, options.budget_s):
-            verdict = _out(s, options.budget_s)
+        if out := _out(s, options.budget_s):
+            verdict = out
         elif s["seeds_done"] >= options.seeds and s["architectures_ranked"] < MIN_ARCHS:
             verdict = f"too few architectures with results ({s['architectures_ranked']} < {MIN_ARCHS}): no verdict"
         elif s["seeds_done"] >= options.seeds and _passes(s, options.budget_s):
@@ -312,8 +312,7 @@ def _design(
         "stats": stats,
         "reference": {"overrides": ref_overrides, "steps": ref_steps, "est_trial_s": ref_s, "plateau": reference_plateau(rows), "seeds": REFERENCE_SEEDS,
                       "seed_kendall_tau": reference_seed_tau(rows, archs), "architectures": len(archs),
-                      "best_ap50": max((float(r.values["AP50"]) for r in rows if is_reference(r.values["run"]) and r.status == TrialStatus.OK
-                                        and parse_cell(str(r.values.get("AP50", ""))) != ""), default=None),
+                      "best_ap50": reference_best_ap50(rows),
                       "describe": f"{ref_overrides['image_size']} px, {ref_steps} steps ({ref_overrides['epochs']} ep), lr {ref_overrides['optim.lr']:g}"},  # fmt: skip
         "candidates": out_cands,
         "chosen": chosen,

@@ -54,8 +54,8 @@ def is_plateau(row: Row) -> bool:
     curve that ends about where it began."""
     if row.status != TrialStatus.OK:
         return False
-    if "plateau" in row.values and (row.values.get("constant_cls_loss") not in (None, "") or row.values["plateau"]):
-        return bool(row.values["plateau"])
+    if _number(row.values.get("constant_cls_loss")) or row.values.get("plateau"):  # the trial's own verdict
+        return bool(row.values.get("plateau"))
     if not _number(row.values.get("AP50")):
         return False
     ap50 = float(row.values["AP50"])
@@ -87,7 +87,7 @@ def candidate_summary(rows: Sequence[Row], proxy: str, archs: Sequence[Any], see
     prefix = f"{proxy}."
     mine = [dataclasses.replace(r, values={**r.values, "run": r.values["run"][len(prefix):]}) for r in rows if str(r.values["run"]).startswith(prefix)]
     reference = [r for r in rows if is_reference(r.values["run"])]
-    stuck = {r.values["arch"] for r in reference if is_plateau(r)}
+    stuck = set(reference_plateau(reference))
     kept = [a for a in archs if a.name not in stuck]
     done_seeds = max((seed_index(r.values["run"]) + 1 for r in mine), default=0)
     header = {"proxy": proxy, "space": "", "metric": metric, "seeds": max(1, min(seeds, done_seeds)), "reference_epochs": 1, "reference": REFERENCE}
@@ -99,8 +99,8 @@ def candidate_summary(rows: Sequence[Row], proxy: str, archs: Sequence[Any], see
     walls = sorted(float(r.values["wall_s"]) for r in mine if r.status == TrialStatus.OK and _number(r.values.get("wall_s")))
     plateau = sorted({f"{r.values['arch']} {r.values['run']}" for r in mine if is_plateau(r) and r.values["arch"] not in stuck})
     failed = sorted(f"{r.values['arch']} {r.values['run']}" for r in mine if r.status != TrialStatus.OK)
-    for a in s["archs"]:
-        a["reference"] = finite_or_none(ref_means[kept.index(next(k for k in kept if k.arch.id == a["arch_id"]))])
+    for a, ref in zip(s["archs"], ref_means):  # summarize keeps the order of `kept`
+        a["reference"] = finite_or_none(ref)
     return {
         "proxy": proxy,
         "seeds_done": done_seeds,
@@ -127,12 +127,18 @@ def _mean_reference(rows: Sequence[Row], arch_id: str) -> float:
 
 def reference_seed_tau(rows: Sequence[Row], archs: Sequence[Any]) -> float | None:
     """Kendall tau between the reference's first two seeds over the architectures off its plateau."""
-    stuck = {r.values["arch"] for r in rows if is_reference(r.values["run"]) and is_plateau(r)}
+    stuck = set(reference_plateau(rows))
     score = {(r.values["arch_id"], r.values["run"]): r.reward for r in rows if is_reference(r.values["run"]) and r.status == TrialStatus.OK}
     kept = [a for a in archs if a.name not in stuck]
     a = np.array([score.get((k.arch.id, reference_run(0)), np.nan) for k in kept], dtype=float)
     b = np.array([score.get((k.arch.id, reference_run(1)), np.nan) for k in kept], dtype=float)
     return finite_or_none(kendall_tau(a, b))
+
+
+def reference_best_ap50(rows: Sequence[Row]) -> float | None:
+    """The best AP50 any finished reference run reached (None: none reported one)."""
+    values = [float(r.values["AP50"]) for r in rows if is_reference(r.values["run"]) and r.status == TrialStatus.OK and _number(r.values.get("AP50"))]
+    return max(values, default=None)
 
 
 def reference_plateau(rows: Sequence[Row]) -> list[str]:
