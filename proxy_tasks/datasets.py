@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from proxy_tasks.cache import verify_images
 from proxy_tasks.data import BAD_BOXES, CocoDataset, DatasetError, load_coco
@@ -18,8 +19,7 @@ from proxy_tasks.labels.voc import read_voc
 from proxy_tasks.labels.yolo import read_yolo
 from proxy_tasks.synthetic import SYNTHETIC_PRESETS, ensure_synthetic
 from search_space.errors import InputError
-
-FORMATS = ("coco", "voc", "yolo", "csv")
+from search_space.registry import Registry
 
 
 @dataclass
@@ -68,7 +68,7 @@ class DataConfig:
         return f"{self.format} {where}"
 
 
-def load_datasets(d: DataConfig) -> tuple[CocoDataset, CocoDataset]:  # noqa: C901 - one branch per format
+def load_datasets(d: DataConfig) -> tuple[CocoDataset, CocoDataset]:
     """Train and validation datasets, read in `d.format` and validated; a problem raises one
     `DatasetError` (or `InputError` for a missing key) naming the file, record and rule."""
     if d.bad_boxes not in BAD_BOXES:
@@ -84,23 +84,12 @@ def load_datasets(d: DataConfig) -> tuple[CocoDataset, CocoDataset]:  # noqa: C9
             raise InputError(f"proxy.data.synthetic: unknown {d.synthetic!r}; valid: {', '.join(SYNTHETIC_PRESETS)}")
         paths = ensure_synthetic(SYNTHETIC_PRESETS[d.synthetic], d.cache_path)
         train_ds, val_ds = load_coco(paths.train_ann, paths.train_images), load_coco(paths.val_ann, paths.val_images)
-    elif d.format == "coco":
-        _require(d, ("train_ann", "train_images", "val_ann", "val_images"), "data.synthetic")
-        train_ds, val_ds = (load_coco(d.train_ann, d.train_images, bad_boxes=d.bad_boxes), load_coco(d.val_ann, d.val_images, bad_boxes=d.bad_boxes))  # type: ignore[arg-type]
-    elif d.format == "csv":
-        _require(d, ("train_ann", "val_ann", "train_images"))
-        train, val = read_csv(d.train_ann, d.val_ann, d.train_images, d.val_images, d.classes, d.bad_boxes)  # type: ignore[arg-type]
-        train_ds, val_ds = train.dataset(), val.dataset()
-    elif d.format == "voc":
-        _require(d, ("root",))
-        train, val = read_voc(d.root, d.train_split, d.val_split, d.val_fraction, d.split_seed, d.classes, d.bad_boxes)  # type: ignore[arg-type]
-        train_ds, val_ds = train.dataset(), val.dataset()
-    elif d.format == "yolo":
-        _require(d, ("root",))
-        train, val = read_yolo(d.root, d.bad_boxes)  # type: ignore[arg-type]
-        train_ds, val_ds = train.dataset(), val.dataset()
     else:
-        raise InputError(f"proxy.data.format: unknown {d.format!r}; valid: {', '.join(FORMATS)}")
+        if d.format not in LABEL_FORMATS:
+            raise InputError(f"proxy.data.format: unknown {d.format!r}; valid: {', '.join(LABEL_FORMATS.names())}")
+        fmt = LABEL_FORMATS.get(d.format)
+        _require(d, fmt.needs, fmt.alternative)
+        train_ds, val_ds = fmt.read(d)
     if d.max_train_images is not None and d.max_train_images < len(train_ds.images):
         train_ds = subset(train_ds, d.max_train_images, d.split_seed)
     if d.max_val_images is not None and d.max_val_images < len(val_ds.images):
@@ -118,6 +107,46 @@ def load_datasets(d: DataConfig) -> tuple[CocoDataset, CocoDataset]:  # noqa: C9
     return train_ds, val_ds
 
 
+@dataclass(frozen=True)
+class LabelFormat:
+    """A label format `proxy.data.format` names: the `proxy.data` keys it needs (refused by name when
+    missing; `alternative` is what may stand in for them) and its reader, which returns the training
+    and validation splits as COCO datasets and raises one `DatasetError` naming the file and record
+    for a bad one (with `d.bad_boxes` applied to empty or sub-pixel boxes)."""
+
+    needs: tuple[str, ...]
+    read: Callable[[DataConfig], tuple[CocoDataset, CocoDataset]]
+    alternative: str | None = None
+
+
+def _coco(d: DataConfig) -> tuple[CocoDataset, CocoDataset]:
+    return load_coco(d.train_ann, d.train_images, bad_boxes=d.bad_boxes), load_coco(d.val_ann, d.val_images, bad_boxes=d.bad_boxes)  # type: ignore[arg-type]
+
+
+def _csv(d: DataConfig) -> tuple[CocoDataset, CocoDataset]:
+    train, val = read_csv(d.train_ann, d.val_ann, d.train_images, d.val_images, d.classes, d.bad_boxes)  # type: ignore[arg-type]
+    return train.dataset(), val.dataset()
+
+
+def _voc(d: DataConfig) -> tuple[CocoDataset, CocoDataset]:
+    train, val = read_voc(d.root, d.train_split, d.val_split, d.val_fraction, d.split_seed, d.classes, d.bad_boxes)  # type: ignore[arg-type]
+    return train.dataset(), val.dataset()
+
+
+def _yolo(d: DataConfig) -> tuple[CocoDataset, CocoDataset]:
+    train, val = read_yolo(d.root, d.bad_boxes)  # type: ignore[arg-type]
+    return train.dataset(), val.dataset()
+
+
+# A new format: a reader module in proxy_tasks/labels/ (building the same COCO dict as the others:
+# proxy_tasks/labels/common.py) and one line here.
+LABEL_FORMATS: Registry[LabelFormat] = Registry("label format")
+LABEL_FORMATS.register("coco", lambda: LabelFormat(("train_ann", "train_images", "val_ann", "val_images"), _coco, "data.synthetic"))
+LABEL_FORMATS.register("voc", lambda: LabelFormat(("root",), _voc))
+LABEL_FORMATS.register("yolo", lambda: LabelFormat(("root",), _yolo))
+LABEL_FORMATS.register("csv", lambda: LabelFormat(("train_ann", "val_ann", "train_images"), _csv))
+
+
 def subset(ds: CocoDataset, n: int, seed: int) -> CocoDataset:
     """`n` images of `ds` drawn by a seeded shuffle, in their original order."""
     import numpy as np
@@ -133,6 +162,7 @@ def subset(ds: CocoDataset, n: int, seed: int) -> CocoDataset:
 
 
 def _require(d: DataConfig, keys: tuple[str, ...], alternative: str | None = None) -> None:
+    """Refuse a format whose needed keys are unset, naming them (and what may stand in for them)."""
     missing = [k for k in keys if not getattr(d, k)]
     if missing:
         alt = f" (or {alternative})" if alternative else ""

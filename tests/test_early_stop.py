@@ -194,19 +194,17 @@ def test_a_resumed_two_objective_asha_keeps_the_rung_front():
 
 
 def test_rung_points_of_a_resumed_pareto_search_come_from_its_trials_csv(tmp_path):
-    """What a resumed search seeds: each earlier trial's (latency, metric) at its rungs, read back
-    from trials.csv through the reward (weighted here, so metric != reward); a trial without a
-    latency gives no point."""
-    from nas.rewards import REWARDS
-
-    options = REWARDS.get("pareto").options(ref_ms=100.0, weight=-0.07)
+    """What a resumed search seeds: each earlier trial's (latency, metric) at its rungs, as
+    trials.csv stored every objective there (the reward is weighted here, so metric != reward); a
+    row without stored objectives (a failed trial, or one written before they were stored) gives none."""
     folder = SearchFolder(tmp_path)
     folder.start(resume=False)
-    folder.append_row("a", {"AP": 0.3, "latency_ms": 50.0, "rungs": f"1:{0.2 * 0.5**-0.07!r} 2:{0.3 * 0.5**-0.07!r}"}, status="finished")
+    weighted = 0.2 * 0.5**-0.07
+    folder.append_row("a", {"AP": 0.3, "latency_ms": 50.0, "rungs": format_rungs([(1, weighted), (2, 0.33)], [{"AP": 0.2, "latency_ms": 50.0}, {"AP": 0.3, "latency_ms": 50.0}])}, status="finished")
     folder.append_row("b", {"AP": 0.1, "rungs": "1:0.1"}, status="failed")
     folder = SearchFolder(tmp_path)
     folder.start(resume=True)  # as a resume reads it
-    history = {r.trial_id: parse_rungs(r.values.get("rungs", "")) for r in folder.rows}
-    points = _rung_points(options, folder, history)
-    assert list(points) == ["a"]
-    assert [(e, c, round(m, 9)) for e, (c, m) in points["a"]] == [(1, 50.0, 0.2), (2, 50.0, 0.3)]
+    points = _rung_points(("AP", "latency_ms"), folder)
+    assert points == {"a": [(1, (50.0, 0.2)), (2, (50.0, 0.3))]}
+    assert parse_rungs(folder.rows[0].values["rungs"]) == [(1, weighted), (2, 0.33)]
+

@@ -69,8 +69,8 @@ def test_latency_budget_reward_on_every_trial(tmp_path, shared_ray):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["reward=pareto"], "reward=pareto: searcher=reinforce would learn from AP alone; use searcher=pareto"),
-        (["searcher=pareto"], "searcher=pareto trades the metric against latency; use it with reward=pareto"),
+        (["reward=pareto"], "reward=pareto: searcher=reinforce would learn from AP alone, not from latency_ms; use searcher=pareto"),
+        (["searcher=pareto"], "searcher=pareto trades AP against latency_ms, and reward=mnas declares AP (max); use it with a reward that declares both"),
         (["reward=latency_budget"], "missing value for reward.target_ms"),
         (["reward=latency_budget", "reward.target_ms=-5"], "reward.target_ms must be > 0"),
         (["reward=pareto", "searcher=pareto", "latency.source=guess"], "latency.source must be one of predicted, measured"),

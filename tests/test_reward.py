@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from nas.rewards import RewardConfig, compute_reward
+from nas.rewards import RewardConfig, compute_reward, objectives_of
 
 
 def test_plain_ap_and_missing():
@@ -40,7 +40,7 @@ def test_latency_budget_soft_and_hard():
     assert math.isnan(compute_reward({"AP": 0.5}, soft))  # no latency: not a silent AP
     with pytest.raises(ValueError, match="target_ms must be > 0"):
         REWARDS.get("latency_budget").options(target_ms=0.0).validate()
-    assert REWARDS.get("latency_budget").costs(soft) == ("latency_ms",)
+    assert [(o.metric, o.goal, o.in_reward) for o in objectives_of(soft)] == [("AP", "max", True), ("latency_ms", "min", True)]
 
 
 def test_pareto_reward_is_the_metric_or_its_soft_term():
@@ -50,11 +50,9 @@ def test_pareto_reward_is_the_metric_or_its_soft_term():
     assert compute_reward({"AP": 0.3, "latency_ms": 80.0}, kind.options()) == 0.3
     weighted = kind.options(ref_ms=100.0, weight=-0.07)
     assert compute_reward({"AP": 0.3, "latency_ms": 50.0}, weighted) == pytest.approx(0.3 * 0.5**-0.07)
-    # The rung point of a resumed ASHA reads the metric back from the reward (tests/test_early_stop.py).
-    from nas.rewards.latency import pareto_metric
-
-    assert pareto_metric(compute_reward({"AP": 0.3, "latency_ms": 50.0}, weighted), 50.0, weighted) == pytest.approx(0.3)
-    assert pareto_metric(0.3, 50.0, kind.options()) == 0.3
     assert math.isnan(compute_reward({"AP": 0.3}, kind.options()))
+    # The declared objectives: the latency reaches the scalar only through a weight; the answer is a front.
+    assert [o.in_reward for o in objectives_of(kind.options())] == [True, False]
+    assert [o.in_reward for o in objectives_of(weighted)] == [True, True] and kind.front
     with pytest.raises(ValueError, match="needs reward.ref_ms"):
         kind.options(weight=-0.07).validate()

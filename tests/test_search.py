@@ -147,7 +147,7 @@ def test_search_bad_input_is_one_line_exit_2(args, message, tmp_path):
         (["proxy.lr=0.1"], "unknown config key 'proxy.lr': did you mean proxy.optim.lr?"),
         (["space.foo=1"], "unknown config key 'space.foo' (SpaceConfig's keys: name, block_adjustments, parent_window)"),
         (["trial.gpus=half"], "trial.gpus: 'half' is not a float"),
-        (["proxy=surrogate", "reward=flops_budget", "reward.target_flops=1e9"], "reward.target_flops needs flops, and proxy=surrogate measures none"),
+        (["proxy=surrogate", "reward=flops_budget", "reward.target_flops=1e9"], "the reward trades AP against flops, and proxy=surrogate measures no flops"),
         (["proxy=custom", "proxy.data.train_ann=NOPE/train.json", "proxy.data.train_images=.", "proxy.data.val_ann=NOPE/val.json",
           "proxy.data.val_images=."], "NOPE/train.json: annotation file not found"),  # fmt: skip
         (["proxy=custom", "proxy.data.train_ann=BROKEN", "proxy.data.train_images=.", "proxy.data.val_ann=BROKEN",

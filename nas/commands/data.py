@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from nas.evaluators import evaluator_kind
 from nas.settings.schemas import compose, proxy_config
 from proxy_tasks.data import CocoDataset
 from proxy_tasks.datasets import load_datasets
@@ -22,7 +23,7 @@ from search_space.fileio import atomic_write_text, refuse_overwrite
 def read_data(overrides: Sequence[str]) -> tuple[CocoDataset, CocoDataset, str]:
     """The train and val datasets the configured proxy would use, and a line naming them."""
     proxy = proxy_config(compose("search", overrides).proxy)
-    if not hasattr(proxy, "data"):
+    if not evaluator_kind(proxy).needs_data:
         raise ConfigError(f"proxy={proxy.name} reads no dataset; choose proxy=custom with proxy.data.* keys")
     train, val = load_datasets(proxy.data)
     return train, val, proxy.data.describe()

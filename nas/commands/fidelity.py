@@ -12,7 +12,6 @@ signal-to-noise, see `nas/ranking.py`), `fidelity.png`, `config.yaml` and the sp
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -21,11 +20,10 @@ from omegaconf import OmegaConf
 
 from nas.reporting.fidelity import REFERENCE, FidelityFolder, compare_summaries, format_summary, plot_fidelity, read_summary, summarize
 from nas.reporting.run_folder import default_out_dir
-from nas.runner.campaign import Progress, run_remaining
+from nas.runner.campaign import PlannedCampaign
 from nas.runner.candidates import choose_candidates
 from nas.runner.planned import Candidate, PlannedRun
-from nas.runner.ray_session import ray_session
-from nas.settings.search import SearchSettings, check_resumable, load_settings
+from nas.settings.search import SearchSettings, load_settings
 from search_space.errors import ConfigError
 from search_space.fileio import atomic_write_text
 
@@ -75,12 +73,7 @@ def run_fidelity(overrides: Sequence[str], options: FidelityOptions) -> Fidelity
     out = Path(cfg.out_dir) if cfg.out_dir else default_out_dir("fidelity")
     record = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))  # the config plus the fidelity options
     record.fidelity = {"archs": options.archs, "seeds": options.seeds, "reference_epochs": options.reference_epochs}
-    folder = FidelityFolder(out)
-    if cfg.resume:
-        check_resumable(out, record, FIXED)
-    elif folder.csv.exists():
-        raise ConfigError(f"{out} already holds a fidelity run; continue it with resume=true or choose another out_dir")
-
+    folder = FidelityFolder(out, settings.metrics)
     earlier = read_summary(options.compare_to) if options.compare_to is not None else None
     candidates = choose_candidates(settings, options.archs)
     if earlier is not None:
@@ -89,18 +82,13 @@ def run_fidelity(overrides: Sequence[str], options: FidelityOptions) -> Fidelity
         if shared < 2:
             raise ConfigError(f"--compare-to: {options.compare_to} shares {shared} architectures with this run (needs 2; use the same space, seed and --archs)")
     runs = plan_runs(settings, candidates, options)
+    campaign = PlannedCampaign(settings, folder, record, FIXED, "fidelity", "a fidelity run")
     folder.planned = runs
-    with ray_session(settings.ray):
-        folder.start(resume=settings.top.resume)
-        print(f"fidelity: writing into {out}", file=sys.stderr)
+    with campaign.open({c.name: c.arch.with_name(c.name) for c in candidates}, len(runs)):
         unknown = {r.values["arch_id"] for r in folder.rows} - {c.arch.id for c in candidates}
         if unknown:
             raise ConfigError(f"resume: {out} holds runs of architectures this config does not choose ({', '.join(sorted(unknown))})")
-        atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(record))
-        for c in candidates:
-            c.arch.with_name(c.name).save(out / "archs" / f"{c.name}.yaml")
-        progress = Progress(folder, len(runs), settings.top.progress_every_s, label="fidelity")
-        run_remaining(settings, folder, runs, out, "fidelity", progress)
+        campaign.run(runs)
     reference = settings.evaluator.reference(options.reference_epochs).label if options.reference_epochs else None
     header = {"proxy": settings.proxy.name, "space": settings.space.name, "metric": settings.reward.metric, "seeds": options.seeds,
               "reference_epochs": options.reference_epochs, "reference": reference}  # fmt: skip
@@ -109,7 +97,7 @@ def run_fidelity(overrides: Sequence[str], options: FidelityOptions) -> Fidelity
         summary["compared_to"] = compare_summaries(summary, earlier, str(options.compare_to))
     atomic_write_text(out / "fidelity.json", json.dumps(summary, indent=2, allow_nan=False, default=str) + "\n")
     plot_fidelity(summary, out / "fidelity.png")
-    progress.print_line()
+    campaign.progress.print_line()
     return FidelityOutcome(out, summary)
 
 

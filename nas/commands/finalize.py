@@ -29,10 +29,9 @@ from nas.reporting.finalize import SELECT, FinalizeFolder, format_finalize, plot
 from nas.reporting.report import write_report
 from nas.reporting.run_folder import Row, check_not_running
 from nas.reporting.trials import SearchFolder
-from nas.runner.campaign import Progress, run_remaining
+from nas.runner.campaign import PlannedCampaign
 from nas.runner.planned import Candidate, PlannedRun
-from nas.runner.ray_session import check_resources, ray_session
-from nas.settings.search import SearchSettings, check_resumable, run_settings
+from nas.settings.search import SearchSettings, run_settings
 from search_space.catalog import PRESETS, get_architecture, get_preset
 from search_space.cost import measure
 from search_space.errors import ConfigError
@@ -100,11 +99,8 @@ def run_finalize(run_dir: str | Path, overrides: Sequence[str], options: Finaliz
     check_out_dir(out, run_dir)
     record = OmegaConf.create(OmegaConf.to_container(settings.cfg, resolve=True))
     record.finalize = {"run": str(run_dir), "top": options.top, "select_seeds": select, "seeds": seeds, "baselines": list(options.baselines), "candidates": sorted(taken)}
-    folder = FinalizeFolder(out)
-    if settings.top.resume:
-        check_resumable(out, record, FIXED)
-    elif folder.csv.exists():
-        raise ConfigError(f"{out} already holds a finalize; continue it with resume=true or choose another out_dir")
+    folder = FinalizeFolder(out, settings.metrics)
+    campaign = PlannedCampaign(settings, folder, record, FIXED, "finalize", "a finalize")
     for line in options.warnings:
         print(f"spinenas finalize: warning: {line}", file=sys.stderr)
     epochs = float(settings.epochs or 1)
@@ -114,19 +110,12 @@ def run_finalize(run_dir: str | Path, overrides: Sequence[str], options: Finaliz
         return [PlannedRun(c, f"seed{k}", s, {"seed": s}, epochs) for k, s in enumerate(seeds) for c in [pick, *baselines]]
 
     folder.planned = selection + confirmation(candidates[0])  # the pick's runs cost what any candidate's do
-    print(f"finalize: writing into {out}", file=sys.stderr)
-    with ray_session(settings.ray):
-        check_resources(settings.top.trial)
-        folder.start(resume=settings.top.resume)
-        atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(record))
-        for c in [*candidates, *baselines]:
-            c.arch.with_name(c.name).save(out / "archs" / f"{c.name}.yaml")
-        progress = Progress(folder, len(folder.planned), settings.top.progress_every_s, label="finalize")
-        run_remaining(settings, folder, selection, out, "finalize", progress)
+    with campaign.open({c.name: c.arch.with_name(c.name) for c in [*candidates, *baselines]}, len(folder.planned)):
+        campaign.run(selection)
         pick = choose_pick(folder.rows, candidates, searched)
         if pick is not None:
             folder.planned = selection + confirmation(pick)
-            run_remaining(settings, folder, folder.planned[len(selection):], out, "finalize", progress)
+            campaign.run(folder.planned[len(selection):])
     header = {"run": str(run_dir), "proxy": settings.proxy.name, "metric": settings.reward.metric, "candidates": len(candidates),
               "baselines": [b.name for b in baselines], "select_seeds": select, "seeds": seeds, "search_seed": search_seed,
               "warnings": options.warnings}  # fmt: skip
@@ -134,7 +123,7 @@ def run_finalize(run_dir: str | Path, overrides: Sequence[str], options: Finaliz
     write_outputs(result, out, [*candidates, *baselines], options.scale)
     if out == run_dir / "finalize" and (run_dir / "trials.csv").exists():
         write_report(run_dir)  # the search's page gets its finalize section
-    progress.print_line()
+    campaign.progress.print_line()
     return FinalizeOutcome(out, result)
 
 

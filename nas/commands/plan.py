@@ -103,7 +103,8 @@ def format_plan(est: PlanEstimate) -> str:
     """The estimate as the lines `spinenas plan` prints."""
     m = est.measured
     c = est.cluster
-    lines = [f"timed: {est.timed_arch} on {m.get('device') or 'this machine'} ({m.get('mode', 'surrogate')})"]
+    how = f" ({m['mode']})" if "mode" in m else ""  # what the evaluator's `trial_seconds` says it timed
+    lines = [f"timed: {est.timed_arch} on {m.get('device') or 'this machine'}{how}"]
     if "step_s" in m:
         lines.append(
             f"  {m['step_s'] * 1000:.0f} ms/step x {m['steps_per_epoch']} steps/epoch, build {m['build_s']:.1f} s, "

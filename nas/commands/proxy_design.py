@@ -30,19 +30,18 @@ from typing import Any, Callable, Sequence
 from omegaconf import OmegaConf
 
 from nas.core.status import TrialStatus
-from nas.evaluators import EVALUATORS, with_overrides
+from nas.evaluators import evaluator_kind, with_overrides
 from nas.reporting.proxy_design import (
     MIN_ARCHS, REFERENCE_SEEDS, DesignFolder, candidate_summary, format_design, is_reference, plot_design, reference_best_ap50, reference_plateau, reference_run,
     reference_seed_tau, run_name, seed_index,
 )  # fmt: skip
 from nas.reporting.run_folder import default_out_dir, parse_cell
-from nas.runner.campaign import Progress, run_remaining
+from nas.runner.campaign import PlannedCampaign, Progress
 from nas.runner.candidates import choose_candidates
 from nas.runner.planned import PlannedRun
-from nas.runner.ray_session import ray_session
 from nas.runner.sizing import cluster_size, concurrent_trials, typical_architecture
 from nas.runner.trial import run_trial
-from nas.settings.search import SearchSettings, check_resumable, load_settings
+from nas.settings.search import SearchSettings, load_settings
 from proxy_tasks.design import DesignRules, ProxyCandidate, StepTiming, candidates, reference_overrides, rules_from_stats, score
 from proxy_tasks.stats import dataset_stats
 from search_space.errors import ConfigError
@@ -89,21 +88,17 @@ def run_proxy_design(overrides: Sequence[str], options: DesignOptions, log: Call
     options.check()
     settings = load_settings(overrides)
     cfg = settings.cfg
-    if not EVALUATORS.get(settings.proxy.evaluator).trains:
+    if not evaluator_kind(settings.proxy).trains:
         raise ConfigError(f"proxy={settings.proxy.name} does not train a detector; proxy-design needs a training proxy (proxy=custom with proxy.data.*)")
     prior = _prior_reference(options.reference_from, settings) if options.reference_from else None
     out = Path(cfg.out_dir) if cfg.out_dir else default_out_dir("proxy-design")
     record = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
     record.design = {**asdict(options), "reference": list(options.reference)}
-    folder = DesignFolder(out)
-    if cfg.resume:
-        check_resumable(out, record, FIXED)
-    elif folder.csv.exists():
-        raise ConfigError(f"{out} already holds a proxy design; continue it with resume=true or choose another out_dir")
-    out.mkdir(parents=True, exist_ok=True)
-    log(f"proxy-design: writing into {out}")
+    folder = DesignFolder(out, settings.metrics)
+    campaign = PlannedCampaign(settings, folder, record, FIXED, "proxy-design", "a proxy design", say=log)
+    out.mkdir(parents=True, exist_ok=True)  # the step timings are kept there before Ray starts
 
-    train_ds, val_ds = settings.evaluator.task.loaded()
+    train_ds, val_ds = settings.evaluator.datasets()  # a kind that trains has them (`TrainingKind`)
     stats = dataset_stats(train_ds, val_ds, settings.proxy.data.describe())
     rules = rules_from_stats(stats)
     timings = _timings(settings, rules, out / "timing.json", settings.top.resume, log)
@@ -137,19 +132,15 @@ def run_proxy_design(overrides: Sequence[str], options: DesignOptions, log: Call
     rungs = [[0], [1], list(range(2, options.seeds))]
     alive = list(cands)
     summaries: dict[str, dict[str, Any]] = {}
-    with ray_session(settings.ray):
-        folder.start(resume=settings.top.resume)
+    with campaign.open({a.name: a.arch.with_name(a.name) for a in archs}, len(reference_runs)):
         if prior is not None:
             _copy_reference_rows(folder, prior["rows"], archs)
-        atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(record))
-        for a in archs:
-            a.arch.with_name(a.name).save(out / "archs" / f"{a.name}.yaml")
         stopped: dict[str, str] = {}
         for r, seed_indices in enumerate(rungs):
             if not seed_indices or not alive:
                 break
             runs = (reference_runs if r == 0 else []) + [run for c in alive for k in seed_indices for run in planned(c, k)]
-            _campaign(settings, folder, runs, out, f"rung {r}: {len(alive)} proxies, seeds {seed_indices[0]}..{seed_indices[-1]}")
+            _run_rung(campaign, runs, f"rung {r}: {len(alive)} proxies, seeds {seed_indices[0]}..{seed_indices[-1]}")
             # Decide on this rung's seeds only: a resumed design holds later rungs' rows already,
             # and must remake the same decisions the first pass made.
             upto = seed_indices[-1]
@@ -227,13 +218,14 @@ def _copy_reference_rows(folder: DesignFolder, rows: Sequence[Any], archs: Seque
             folder.append_row(row.trial_id, dict(row.values), arch=a.name, arch_id=a.arch.id, kind=a.kind, run=run, seed=row.values["seed"], epochs=row.values["epochs"])
 
 
-def _campaign(settings: SearchSettings, folder: DesignFolder, runs: list[PlannedRun], out: Path, label: str) -> None:
-    """Run the planned runs the folder does not hold yet."""
+def _run_rung(campaign: PlannedCampaign, runs: list[PlannedRun], label: str) -> None:
+    """Run one rung's planned runs that the folder does not hold yet, with its own status line."""
+    folder = campaign.folder
     folder.planned = runs
     done = folder.done()
     pending = sum(r.key not in done for r in runs)
-    progress = Progress(folder, len(folder.rows) + pending, settings.top.progress_every_s, label=f"proxy-design {label}")
-    if run_remaining(settings, folder, runs, out, "proxy-design", progress):
+    progress = Progress(folder, len(folder.rows) + pending, campaign.settings.top.progress_every_s, label=f"proxy-design {label}")
+    if campaign.run(runs, progress):
         progress.print_line()
 
 

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import sys
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 from omegaconf import OmegaConf
 
-from nas.core.schedule import parse_rungs
+from nas.core.schedule import parse_rung_entries, parse_rungs
 from nas.core.status import TrialStatus
 from nas.reporting.pareto import FrontSettings
-from nas.rewards.latency import LATENCY, latency_of, pareto_metric
 from nas.reporting.recorder import SearchRecorder
 from nas.reporting.report import write_report
 from nas.reporting.run_folder import default_out_dir, running_marker
@@ -31,6 +29,7 @@ from nas.runner.failures import FailureWatch, RepeatedFailureError
 from nas.runner.ray_session import check_resources, ray_session
 from nas.searchers import ArchSearcher, make_searcher
 from nas.settings.search import RESUME_FIXED, SearchSettings, check_resumable, load_settings
+from search_space.catalog import get_preset
 from search_space.errors import ConfigError
 from search_space.fileio import atomic_write_text
 
@@ -48,7 +47,7 @@ def run_search(overrides: Sequence[str]) -> SearchOutcome:
     settings = load_settings(overrides)
     top = settings.top
     out = Path(top.out_dir) if top.out_dir else default_out_dir("search")
-    folder = SearchFolder(out)
+    folder = SearchFolder(out, settings.metrics)
     if top.resume:
         check_resumable(out, settings.cfg, RESUME_FIXED)
     elif folder.csv.exists():
@@ -102,7 +101,7 @@ def build_searcher(settings: SearchSettings) -> ArchSearcher:
         dedup=top.dedup,
         stopped_reward=settings.scheduler.stopped_reward,
     )
-    searcher.screen = settings.screen.build(settings.space, top.seed)
+    searcher.screen = settings.screen.build(settings.space, top.seed, settings.evaluator, get_preset(top.preset))
     return searcher
 
 
@@ -121,14 +120,16 @@ def restore(searcher: ArchSearcher, folder: SearchFolder) -> None:
                 searcher.screen.observe(row.actions, row.values["arch_id"], row.reward)
 
 
-def _rung_points(reward: Any, folder: SearchFolder, history: dict[str, list[tuple[int, float]]]) -> dict[str, list[tuple[int, tuple[float, float]]]]:
-    """(latency, metric) at each rung of the earlier trials of a Pareto search, from their rung
-    rewards and latency, so that a resumed ASHA keeps its two-objective rule."""
+def _rung_points(front: tuple[str, str], folder: SearchFolder) -> dict[str, list[tuple[int, tuple[float, float]]]]:
+    """(cost, metric) at each rung of the earlier trials of a search whose answer is a front, as
+    trials.csv stored them, so that a resumed ASHA keeps its two-objective rule. Rows written before
+    the rung metrics were stored give none (their rung rewards still seed the cutoffs)."""
+    metric, cost = front
     out = {}
     for row in folder.rows:
-        latency = latency_of(folder.result_of(row))
-        if math.isfinite(latency):
-            out[row.trial_id] = [(epoch, (latency, pareto_metric(value, latency, reward))) for epoch, value in history[row.trial_id]]
+        points = [(epoch, (m[cost], m[metric])) for epoch, _, m in parse_rung_entries(row.values.get("rungs", "")) if metric in m and cost in m]
+        if points:
+            out[row.trial_id] = points
     return out
 
 
@@ -137,10 +138,10 @@ def _fit(settings: SearchSettings, searcher: ArchSearcher, folder: SearchFolder,
     remaining = settings.top.trials - len(folder.rows)
     if remaining <= 0:
         return 0.0
-    objectives = (settings.reward.metric, LATENCY) if settings.reward.name == "pareto" else None
-    scheduler = make_scheduler(settings.scheduler, settings.epochs or 0, objectives)
+    front = settings.front
+    scheduler = make_scheduler(settings.scheduler, settings.epochs or 0, front)
     if scheduler is not None:
         history = {r.trial_id: parse_rungs(r.values.get("rungs", "")) for r in folder.rows}
-        scheduler.seed(history, _rung_points(settings.reward, folder, history) if objectives else None)
+        scheduler.seed(history, _rung_points(front, folder) if front else None)
     bridge = SearcherBridge(searcher, [recorder.record, watch.see])
     return run_trials(settings, bridge, remaining, folder.path, "tune", [progress, recorder], scheduler, settings.eval_at, stopper=watch)

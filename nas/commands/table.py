@@ -23,11 +23,10 @@ from omegaconf import OmegaConf
 
 from nas.reporting.bench_table import TableFolder, arch_table, format_table_summary, read_runs, summarize_table, write_table
 from nas.reporting.run_folder import default_out_dir
-from nas.runner.campaign import Progress, run_remaining
+from nas.runner.campaign import PlannedCampaign
 from nas.runner.candidates import uniform_candidates
 from nas.runner.planned import Candidate, PlannedRun
-from nas.runner.ray_session import ray_session
-from nas.settings.search import SearchSettings, check_resumable, load_settings
+from nas.settings.search import SearchSettings, load_settings
 from search_space.errors import ConfigError, InputError
 from search_space.fileio import atomic_write_text
 
@@ -73,25 +72,14 @@ def run_table(overrides: Sequence[str], options: TableOptions) -> TableOutcome:
     record = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
     record.table = {"archs": options.archs, "seeds": options.seeds, "probe_at": list(options.probe_at)}
     folder = TableFolder(out, options.probe_at)
-    if cfg.resume:
-        check_resumable(out, record, FIXED)
-    elif folder.csv.exists():
-        raise ConfigError(f"{out} already holds a benchmark table; continue or extend it with resume=true (and a larger --archs)")
+    campaign = PlannedCampaign(settings, folder, record, FIXED, "table", "a benchmark table (a larger --archs with resume=true extends it)")
     candidates = uniform_candidates(settings, options.archs)
     runs = plan_table(settings, candidates, options.seeds)
     folder.planned = runs
-    with ray_session(settings.ray):
-        folder.start(resume=settings.top.resume)
-        print(f"table: writing into {out}", file=sys.stderr)
-        atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(record))
-        for c in candidates:
-            path = out / "archs" / f"{c.arch.id}.yaml"
-            if not path.exists():
-                c.arch.with_name(c.name).save(path)
-        progress = Progress(folder, len(runs), settings.top.progress_every_s, label="table")
-        run_remaining(settings, folder, runs, out, "table", progress)
+    with campaign.open({c.arch.id: c.arch.with_name(c.name) for c in candidates}, len(runs)):
+        campaign.run(runs)
     summary = write_outputs(out, settings, options)
-    progress.print_line()
+    campaign.progress.print_line()
     return TableOutcome(out, summary)
 
 

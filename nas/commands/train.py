@@ -9,7 +9,7 @@ from typing import Any, Sequence
 
 from omegaconf import OmegaConf
 
-from nas.evaluators import EVALUATORS
+from nas.evaluators import evaluator_kind
 from nas.reporting.run_folder import default_out_dir
 from nas.settings.schemas import compose, proxy_config
 from search_space.catalog import get_preset, preset_name_for, resolve_architecture
@@ -21,7 +21,7 @@ def run_training(overrides: Sequence[str]) -> dict[str, Any]:
     """Train one architecture as configured; returns the metrics written to `metrics.json`."""
     cfg = compose("train", overrides)
     proxy = proxy_config(cfg.proxy)
-    if not EVALUATORS.get(proxy.evaluator).trains:
+    if not evaluator_kind(proxy).trains:
         raise ConfigError(f"proxy={cfg.proxy.name} ({proxy.evaluator}) scores architectures without training a detector; use it with spinenas search")
     arch = resolve_architecture(cfg.arch)
     preset_name = cfg.preset or preset_name_for(cfg.arch)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Mapping, Sequence
 
 TIME_ATTR = "epoch"
 STOPPED_RULES = ("rung", "skip")
@@ -84,15 +84,26 @@ def expected_epochs(cfg: SchedulerConfig, max_t: int) -> tuple[float, float]:
     return epochs, evals
 
 
-def format_rungs(history: Iterable[tuple[int, float]]) -> str:
-    """`2:0.0123 4:0.0311`: the reward at each rung a trial reached (a trials.csv column)."""
-    return " ".join(f"{epoch}:{value!r}" for epoch, value in history)
+def format_rungs(history: Iterable[tuple[int, float]], metrics: Sequence[Mapping[str, float]] = ()) -> str:
+    """`2:0.0123 4:0.0311`: the reward at each rung a trial reached (a trials.csv column); with
+    `metrics` (one mapping per rung: the objectives of a reward that has several) each entry
+    carries them too, `2:0.0123/AP=0.0123/latency_ms=41.5`, so a resumed scheduler reads every
+    objective back as it was."""
+    extra = list(metrics) or [{} for _ in history]
+    return " ".join(f"{epoch}:{value!r}" + "".join(f"/{k}={v!r}" for k, v in m.items()) for (epoch, value), m in zip(history, extra))
 
 
 def parse_rungs(text: str) -> list[tuple[int, float]]:
-    """The inverse of `format_rungs`."""
+    """The rewards of `format_rungs`'s text: (epoch, reward) per rung."""
+    return [(epoch, value) for epoch, value, _ in parse_rung_entries(text)]
+
+
+def parse_rung_entries(text: str) -> list[tuple[int, float, dict[str, float]]]:
+    """`format_rungs`'s text read back: (epoch, reward, objectives' metrics) per rung; the metrics
+    are empty for a single-objective reward and for rows written before they were stored."""
     out = []
     for item in (text or "").split():
-        epoch, value = item.split(":", 1)
-        out.append((int(epoch), float(value)))
+        head, *rest = item.split("/")
+        epoch, value = head.split(":", 1)
+        out.append((int(epoch), float(value), {k: float(v) for k, _, v in (r.partition("=") for r in rest)}))
     return out

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from nas.evaluators.base import Evaluator, EvaluatorKind, Reference, TrialContext, with_overrides
+from nas.evaluators.base import Evaluator, EvaluatorKind, EvaluatorOptions, Reference, TrialContext, with_overrides
 from nas.evaluators.surrogate import SurrogateEvaluator, SurrogateOptions
 from nas.evaluators.training import TrainingEvaluator, TrainingOptions
 from search_space.registry import Registry
 
 EVALUATORS: Registry[EvaluatorKind] = Registry("evaluator")
-EVALUATORS.register("training", lambda: EvaluatorKind(TrainingOptions, TrainingEvaluator, trains=True))
-EVALUATORS.register("surrogate", lambda: EvaluatorKind(SurrogateOptions, SurrogateEvaluator))
+COCO_METRICS = ("AP", "AP50", "AP75", "APs", "APm", "APl", "flops", "params", "plateau")
+EVALUATORS.register("training", lambda: EvaluatorKind(TrainingOptions, TrainingEvaluator, trains=True, needs_data=True, metrics=COCO_METRICS))
+EVALUATORS.register("surrogate", lambda: EvaluatorKind(SurrogateOptions, SurrogateEvaluator, metrics=("AP",)))
 
 
 def build_evaluator(options: Any) -> Evaluator:
@@ -29,7 +30,12 @@ def build_evaluator(options: Any) -> Evaluator:
     return EVALUATORS.get(options.evaluator).build(options)
 
 
+def evaluator_kind(options: EvaluatorOptions) -> EvaluatorKind:
+    """The kind (schema, builder, declarations) `options.evaluator` names."""
+    return EVALUATORS.get(options.evaluator)
+
+
 __all__ = [
-    "EVALUATORS", "Evaluator", "EvaluatorKind", "Reference", "SurrogateOptions", "TrainingOptions", "TrialContext",
-    "build_evaluator", "with_overrides",
+    "EVALUATORS", "Evaluator", "EvaluatorKind", "EvaluatorOptions", "Reference", "SurrogateOptions", "TrainingOptions", "TrialContext",
+    "build_evaluator", "evaluator_kind", "with_overrides",
 ]  # fmt: skip

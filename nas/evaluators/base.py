@@ -47,7 +47,7 @@ class Evaluator(Protocol):
     Hydra `proxy` group's node); `epochs` is how many epochs a scheduler may stop between (None:
     the evaluation is not a training a scheduler can stop)."""
 
-    options: Any
+    options: EvaluatorOptions
 
     @property
     def epochs(self) -> int | None: ...
@@ -73,14 +73,45 @@ class Evaluator(Protocol):
         `steps` steps when given), and what was measured."""
 
 
+class EvaluatorOptions(Protocol):
+    """What every evaluator kind's options carry (its dataclass has these fields; the rest are the
+    kind's own): the registry key of its kind, the choice's name for reports, and the seed that
+    fidelity, finalize, proxy-design and the benchmark table replace to run an architecture again."""
+
+    evaluator: str
+    name: str
+    seed: int
+
+
+REQUIRED_OPTIONS = ("evaluator", "name", "seed")
+
+
+class TrainingKind(Evaluator, Protocol):
+    """What an evaluator whose kind `trains` adds (proxy-design asks for it): its datasets."""
+
+    def datasets(self) -> tuple[Any, Any]:
+        """The training and validation datasets (`proxy_tasks.data.CocoDataset`), read once."""
+
+
 @dataclass(frozen=True)
 class EvaluatorKind:
-    """An evaluator's options schema and its builder, as the registry holds them. `trains`: the
-    evaluator trains a detector that `spinenas train` can train and keep."""
+    """An evaluator's options schema and its builder, as the registry holds them, and what the kind
+    declares so that callers ask instead of probing: `trains`, it trains a detector that
+    `spinenas train` can train and keep and proxy-design can redesign; `needs_data`, its options
+    hold a dataset (`options.data`, what `spinenas data` reads); `metrics`, what its results carry
+    beyond the reward's objectives, each a trials.csv column."""
 
     options: type
     build: Callable[[Any], Evaluator]
     trains: bool = False
+    needs_data: bool = False
+    metrics: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        names = {f.name for f in dataclasses.fields(self.options)}
+        missing = [k for k in REQUIRED_OPTIONS if k not in names]
+        if missing:
+            raise TypeError(f"evaluator options {self.options.__name__} lack {', '.join(missing)} (every kind's options carry {', '.join(REQUIRED_OPTIONS)})")
 
 
 def with_overrides(options: Any, overrides: Mapping[str, Any] | None) -> Any:

@@ -58,6 +58,10 @@ class TrainingEvaluator:
     def epochs(self) -> int:
         return self.options.epochs
 
+    def datasets(self) -> tuple[Any, Any]:
+        """The training and validation datasets, read and checked once (shared by the worker's runs)."""
+        return self.task.loaded()
+
     def check(self) -> None:
         """Every annotation record and image file (the check `spinenas train` runs); boxes dropped
         under proxy.data.bad_boxes=drop are reported here, at start-up."""

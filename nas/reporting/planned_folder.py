@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from nas.core.status import TrialStatus
 from nas.reporting.run_folder import Row, RunFolder
@@ -21,8 +21,8 @@ class PlannedFolder(RunFolder):
 
     COLUMNS = COLUMNS
 
-    def __init__(self, path: str | Path) -> None:
-        super().__init__(path)
+    def __init__(self, path: str | Path, metrics: Sequence[str] = ()) -> None:
+        super().__init__(path, metrics)
         self.planned: list[Any] = []  # PlannedRun: candidate, run, seed, overrides, key, units
 
     def append(self, run: Any, trial_id: str, result: dict[str, Any]) -> Row:

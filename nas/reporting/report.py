@@ -31,6 +31,7 @@ from nas.reporting.pareto import FrontSettings, front_summary  # noqa: E402
 from nas.reporting.plots import front_figure, open_axes, progress_figure  # noqa: E402
 from nas.reporting.run_folder import Row  # noqa: E402
 from nas.reporting.trials import SearchFolder  # noqa: E402
+from nas.searchers import SEARCHER_KINDS  # noqa: E402  (the registry and options only: no torch)
 from search_space.draw import render  # noqa: E402
 from search_space.errors import InputError  # noqa: E402
 from search_space.fileio import atomic_write_text  # noqa: E402
@@ -348,7 +349,8 @@ def _searcher(run: RunData) -> str:
     entropy = [(r.number, _float(r.values.get("entropy"))) for r in run.rows]
     entropy = [(n, e) for n, e in entropy if e == e and e > 0]
     if not entropy:
-        why = "it keeps no policy" if run.searcher in ("random", "evolution") else "no update has happened yet"
+        kind = SEARCHER_KINDS.get(run.searcher) if run.searcher in SEARCHER_KINDS else None
+        why = "it keeps no policy" if kind is not None and not kind.policy else "no update has happened yet"
         return f'<p class="empty">No per-update statistics for searcher {html.escape(run.searcher)}: {why}.</p>'
     window = 8
     rewards = [r.reward for r in run.rows]

@@ -64,8 +64,15 @@ class RunFolder:
 
     CSV = "rows.csv"
     COLUMNS: Sequence[str] = ()
+    METRICS_AFTER = "params"  # where the metrics the kinds declare beyond COLUMNS go
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, metrics: Sequence[str] = ()) -> None:
+        """`metrics`: what the run's kinds declare its trials measure (the evaluator's metrics, the
+        reward's objectives); those COLUMNS lack get a column after `METRICS_AFTER`."""
+        extra = [m for m in dict.fromkeys(metrics) if m not in self.COLUMNS]
+        if extra:
+            at = list(self.COLUMNS).index(self.METRICS_AFTER) + 1
+            self.COLUMNS = (*self.COLUMNS[:at], *extra, *self.COLUMNS[at:])
         self.path = Path(path)
         self.rows: list[Row] = []
         self.retries: dict[str, int] = {}  # trial id -> restarts after a lost worker or node

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from nas.core.status import FINISHED, RECORDED, TrialStatus
 from nas.reporting.pareto import FrontSettings, write_front
@@ -32,8 +32,10 @@ class SearchFolder(RunFolder):
     CSV = "trials.csv"
     COLUMNS = COLUMNS
 
-    def __init__(self, path: str | Path) -> None:
-        super().__init__(path)
+    METRICS_AFTER = "latency_ms"
+
+    def __init__(self, path: str | Path, metrics: Sequence[str] = ()) -> None:
+        super().__init__(path, metrics)
         self.searcher_state = self.path / "searcher.json"
 
     @property

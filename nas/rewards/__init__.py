@@ -14,14 +14,15 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from nas.rewards.base import RewardKind, metric_value
-from nas.rewards.latency import LatencyBudgetOptions, ParetoOptions, latency_budget_reward, needs_latency, pareto_reward
-from nas.rewards.mnas import RewardConfig, mnas_costs, mnas_reward
+from nas.core.objectives import Objective
+from nas.rewards.latency import LatencyBudgetOptions, ParetoOptions, budget_objectives, front_objectives, latency_budget_reward, pareto_reward
+from nas.rewards.mnas import RewardConfig, mnas_objectives, mnas_reward
 from search_space.registry import Registry
 
 REWARDS: Registry[RewardKind] = Registry("reward")
-REWARDS.register("mnas", lambda: RewardKind(RewardConfig, mnas_reward, mnas_costs))
-REWARDS.register("latency_budget", lambda: RewardKind(LatencyBudgetOptions, latency_budget_reward, needs_latency))
-REWARDS.register("pareto", lambda: RewardKind(ParetoOptions, pareto_reward, needs_latency))
+REWARDS.register("mnas", lambda: RewardKind(RewardConfig, mnas_reward, mnas_objectives))
+REWARDS.register("latency_budget", lambda: RewardKind(LatencyBudgetOptions, latency_budget_reward, budget_objectives))
+REWARDS.register("pareto", lambda: RewardKind(ParetoOptions, pareto_reward, front_objectives, front=True))
 
 
 def compute_reward(metrics: Mapping[str, Any], options: Any) -> float:
@@ -29,4 +30,9 @@ def compute_reward(metrics: Mapping[str, Any], options: Any) -> float:
     return REWARDS.get(options.name).compute(metrics, options)
 
 
-__all__ = ["REWARDS", "RewardConfig", "RewardKind", "compute_reward", "metric_value"]
+def objectives_of(options: Any) -> tuple[Objective, ...]:
+    """What the reward `options` configure optimises: the metric first, then the costs it trades."""
+    return REWARDS.get(options.name).objectives(options)
+
+
+__all__ = ["REWARDS", "RewardConfig", "RewardKind", "compute_reward", "metric_value", "objectives_of"]

@@ -6,21 +6,28 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+from nas.core.objectives import Objective
 
-def no_costs(options: Any) -> tuple[str, ...]:
-    return ()
+
+def metric_only(options: Any) -> tuple[Objective, ...]:
+    """The objectives of a reward that is its metric: that metric, maximised."""
+    return (Objective(options.metric),)
 
 
 @dataclass(frozen=True)
 class RewardKind:
     """A reward's options schema (a dataclass with `name`, `metric` and `validate()`), its function
-    `(metrics, options) -> float` (NaN when it cannot be computed), and the model costs (`flops`,
-    `params`) its options make it need, so that a search whose evaluator measures none is refused
-    at start-up."""
+    `(metrics, options) -> float` (NaN when it cannot be computed), and the objectives its options
+    declare: the metric first (maximised), then every cost it trades against it (`flops`,
+    `latency_ms`, ...), each saying whether the scalar reward carries it. A search whose evaluator
+    measures none of a cost is refused at start-up; a cost the scalar does not carry needs a
+    searcher that learns from several objectives. `front`: the search's answer is the front of its
+    two objectives (ASHA keeps a rung's front too)."""
 
     options: type
     compute: Callable[[Mapping[str, Any], Any], float]
-    costs: Callable[[Any], tuple[str, ...]] = no_costs
+    objectives: Callable[[Any], tuple[Objective, ...]] = metric_only
+    front: bool = False
 
 
 def metric_value(metrics: Mapping[str, Any], metric: str) -> float:

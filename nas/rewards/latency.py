@@ -12,6 +12,7 @@ from typing import Any, Mapping, Optional
 
 from omegaconf import MISSING
 
+from nas.core.objectives import Objective
 from nas.rewards.base import budget_factor, check_budget_kind, metric_value
 
 LATENCY = "latency_ms"
@@ -61,8 +62,14 @@ def _check_ref(ref_ms: Optional[float]) -> None:
         raise ValueError(f"reward.ref_ms must be > 0, got {ref_ms}")
 
 
-def needs_latency(options: Any) -> tuple[str, ...]:
-    return (LATENCY,)
+def budget_objectives(o: LatencyBudgetOptions) -> tuple[Objective, ...]:
+    """The metric and the latency, both in the scalar reward."""
+    return Objective(o.metric), Objective(LATENCY, "min")
+
+
+def front_objectives(o: ParetoOptions) -> tuple[Objective, ...]:
+    """The metric and the latency; the scalar carries the latency only when a weight is set."""
+    return Objective(o.metric), Objective(LATENCY, "min", in_reward=o.weight != 0.0)
 
 
 def latency_of(metrics: Mapping[str, Any]) -> float:
@@ -82,11 +89,6 @@ def latency_budget_reward(metrics: Mapping[str, Any], o: LatencyBudgetOptions) -
 def _pareto_factor(latency_ms: float, o: ParetoOptions) -> float:
     """The soft latency term of a weighted Pareto reward (1 without a weight)."""
     return 1.0 if o.weight == 0.0 else budget_factor(latency_ms, o.ref_ms, o.weight, "soft")  # type: ignore[arg-type]
-
-
-def pareto_metric(reward: float, latency_ms: float, o: ParetoOptions) -> float:
-    """The metric behind a Pareto reward (what a rung's point compares): `pareto_reward` undone."""
-    return reward / _pareto_factor(latency_ms, o)
 
 
 def pareto_reward(metrics: Mapping[str, Any], o: ParetoOptions) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
+from nas.core.objectives import Objective
 from nas.rewards.base import budget_factor, check_budget_kind, metric_value
 
 
@@ -27,9 +28,10 @@ class RewardConfig:
             raise ValueError("set reward.target_flops or reward.target_params, not both")
 
 
-def mnas_costs(cfg: RewardConfig) -> tuple[str, ...]:
-    """The cost the target is set for (none without a target)."""
-    return ("flops",) if cfg.target_flops is not None else ("params",) if cfg.target_params is not None else ()
+def mnas_objectives(cfg: RewardConfig) -> tuple[Objective, ...]:
+    """The metric, and the cost the target is set for (in the scalar; none without a target)."""
+    cost = "flops" if cfg.target_flops is not None else "params" if cfg.target_params is not None else None
+    return (Objective(cfg.metric),) + ((Objective(cost, "min"),) if cost else ())
 
 
 def mnas_reward(metrics: Mapping[str, Any], cfg: RewardConfig) -> float:

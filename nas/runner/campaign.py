@@ -9,11 +9,13 @@ are handed out by `nas.runner.planned.PlannedRuns`. `Progress` prints the status
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Sequence, TextIO
+from typing import Any, Callable, Iterator, Mapping, Sequence, TextIO
 
+from omegaconf import OmegaConf
 from ray.tune import Callback
 from ray.tune.search import Searcher
 
@@ -21,7 +23,48 @@ from nas.core.status import TrialStatus
 from nas.reporting.progress_bar import is_terminal
 from nas.reporting.run_folder import RunFolder
 from nas.searchers.base import ArchSearcher, Completion
-from nas.settings.search import SearchSettings
+from nas.runner.ray_session import check_resources, ray_session
+from nas.settings.search import SearchSettings, check_resumable
+from search_space.errors import ConfigError
+from search_space.fileio import atomic_write_text
+from search_space.spec import Architecture
+
+
+class PlannedCampaign:
+    """The lifecycle every campaign of runs decided in advance shares (fidelity, finalize,
+    proxy-design, the benchmark table): refuse a folder that holds such a run unless resuming (and a
+    resume whose `fixed` settings differ), say where it writes, then, in `open`, join or start Ray,
+    check that a trial fits it, read back the rows, write config.yaml (`record`) and every spec
+    under archs/, and `run` the planned runs the folder does not hold yet."""
+
+    def __init__(
+        self, settings: SearchSettings, folder: Any, record: Any, fixed: Sequence[str], label: str, what: str, say: Callable[[str], None] | None = None
+    ) -> None:
+        self.settings, self.folder, self.record, self.label = settings, folder, record, label
+        self.out: Path = folder.path
+        if settings.top.resume:
+            check_resumable(self.out, record, fixed)
+        elif folder.csv.exists():
+            raise ConfigError(f"{self.out} already holds {what}; continue it with resume=true or choose another out_dir")
+        self.progress: Progress | None = None
+        (say or (lambda line: print(line, file=sys.stderr)))(f"{label}: writing into {self.out}")
+
+    @contextlib.contextmanager
+    def open(self, specs: Mapping[str, Architecture], total: int) -> Iterator["PlannedCampaign"]:
+        """Within Ray: the folder started (rows read back on resume), config.yaml and archs/<name>.yaml
+        written, a status line over `total` runs."""
+        with ray_session(self.settings.ray):
+            check_resources(self.settings.top.trial)
+            self.folder.start(resume=self.settings.top.resume)
+            atomic_write_text(self.out / "config.yaml", OmegaConf.to_yaml(self.record))
+            for name, arch in specs.items():
+                arch.save(self.out / "archs" / f"{name}.yaml")
+            self.progress = Progress(self.folder, total, self.settings.top.progress_every_s, label=self.label)
+            yield self
+
+    def run(self, runs: Sequence[Any], progress: Progress | None = None) -> int:
+        """Train the `runs` the folder holds no finished row of; returns how many were trained."""
+        return run_remaining(self.settings, self.folder, runs, self.out, self.label.split()[0], progress or self.progress)  # type: ignore[arg-type]
 
 
 def run_remaining(settings: SearchSettings, folder: Any, runs: Sequence[Any], out_dir: Path, name: str, progress: Callback) -> int:

@@ -29,7 +29,7 @@ from ray import tune
 from nas.core.schedule import format_rungs
 from nas.core.status import TrialStatus
 from nas.evaluators import Evaluator, TrialContext, build_evaluator, with_overrides
-from nas.rewards import compute_reward
+from nas.rewards import compute_reward, objectives_of
 from proxy_tasks.train import StepInfo
 from search_space.catalog import get_preset
 from search_space.spec import from_dict
@@ -105,6 +105,8 @@ def run_trial(
     t0, c0 = time.perf_counter(), time.process_time()
     base: dict[str, Any] = {"node": node_name(), "pid": os.getpid(), "machine": machine_name()}
     history: list[tuple[int, float]] = []
+    objectives = objectives_of(reward)
+    rung_metrics: list[dict[str, float]] = []  # every objective at every rung, for a reward with several
 
     def cost() -> dict[str, float]:
         wall = time.perf_counter() - t0
@@ -117,9 +119,11 @@ def run_trial(
         metrics = {**metrics, **added}
         value = compute_reward(metrics, reward)
         history.append((epoch, value))
+        if len(objectives) > 1:
+            rung_metrics.append({o.metric: o.value(metrics) for o in objectives})
         if report is not None:
             steps = {"timesteps_total": curve.step} if curve else {}
-            report(dict(metrics, reward=value, status=TrialStatus.PARTIAL.value, error="", rungs=format_rungs(history), **steps, **base, **cost()))
+            report(dict(metrics, reward=value, status=TrialStatus.PARTIAL.value, error="", rungs=format_rungs(history, rung_metrics), **steps, **base, **cost()))
 
     if "cached_result" in config:
         out = dict(config["cached_result"], status=TrialStatus.CACHED.value, error="")
@@ -141,7 +145,7 @@ def run_trial(
             where = f" at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else ""
             out = {"status": TrialStatus.FAILED.value, "error": f"{type(e).__name__}: {e}{where}", "reward": math.nan}
         if history:
-            out["rungs"] = format_rungs(history)
+            out["rungs"] = format_rungs(history, rung_metrics)
     out.update(base, **cost())
     release_memory()
     return out

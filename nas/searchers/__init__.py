@@ -31,10 +31,17 @@ Builder = Callable[..., "ArchSearcher"]  # (space, options, concurrency, **commo
 
 @dataclass(frozen=True)
 class SearcherKind:
-    """A searcher's options schema and its builder."""
+    """A searcher's options schema, its builder, and what it declares: `front`, for a searcher that
+    learns from two objectives itself, the (metric, cost) its options make it read from each result
+    (None: it learns from the scalar reward); `learns`: its proposals depend on the rewards (random
+    search's do not, so no reward can mislead it); `policy`: it keeps a policy whose updates the
+    report plots."""
 
     options: type
     build: Builder
+    front: Callable[[Any], tuple[str, str]] | None = None
+    learns: bool = True
+    policy: bool = False
 
 
 def _controller(space: SearchSpace, o: ControllerOptions, concurrency: int, **common: Any) -> ArchSearcher:
@@ -67,11 +74,11 @@ def _random(space: SearchSpace, o: RandomOptions, concurrency: int, **common: An
 
 SEARCHER_KINDS: Registry[SearcherKind] = Registry("searcher")
 for _name, _kind in (
-    ("reinforce", SearcherKind(ControllerOptions, _controller)),
-    ("ppo", SearcherKind(PPOOptions, _controller)),
+    ("reinforce", SearcherKind(ControllerOptions, _controller, policy=True)),
+    ("ppo", SearcherKind(PPOOptions, _controller, policy=True)),
     ("evolution", SearcherKind(EvolutionOptions, _evolution)),
-    ("random", SearcherKind(RandomOptions, _random)),
-    ("pareto", SearcherKind(ParetoSearcherOptions, _pareto)),
+    ("random", SearcherKind(RandomOptions, _random, learns=False)),
+    ("pareto", SearcherKind(ParetoSearcherOptions, _pareto, front=lambda o: (o.metric, o.cost))),
 ):
     SEARCHER_KINDS.register(_name, lambda k=_kind: k)
 SEARCHERS = tuple(SEARCHER_KINDS.names())

@@ -10,10 +10,12 @@ from typing import Any, Sequence
 from omegaconf import DictConfig, OmegaConf
 
 from nas.core.schedule import SchedulerConfig, rung_epochs
-from nas.evaluators import Evaluator, build_evaluator
+from nas.evaluators import Evaluator, build_evaluator, evaluator_kind
 from nas.evaluators.latency import LatencyEvaluator, LatencyOptions
-from nas.rewards import REWARDS
+from nas.core.objectives import costs, front_pair, unseen_by_scalar
+from nas.rewards import REWARDS, objectives_of
 from nas.rewards.latency import LATENCY
+from nas.searchers import SEARCHER_KINDS
 from nas.screening.options import ScreenConfig
 from nas.settings.schemas import GROUPS, RayConfig, SearchTopLevel, compose, latency_config, normalized, proxy_config, ray_config, reward_config, scheduler_config, screen_config, search_space_of, search_top_level, typed_group
 from search_space.catalog import get_preset
@@ -22,8 +24,6 @@ from search_space.space import SearchSpace
 
 # Settings that must not change between a run and its resume.
 RESUME_FIXED = ("space", "searcher", "proxy", "reward", "scheduler", "latency", "screen", "seed", "preset", "dedup", "failure_reward")
-# Searchers that learn from the metric and the latency themselves (not from the scalar reward).
-MULTI_OBJECTIVE_SEARCHERS = ("pareto",)
 
 
 @dataclass
@@ -51,6 +51,17 @@ class SearchSettings:
     def threads(self) -> int:
         """Torch threads of a trial: its whole CPUs."""
         return max(1, int(math.floor(self.top.trial.cpus)))
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """What the trials measure, as the kinds declare it: the evaluator's metrics, then the
+        reward's objectives (trials.csv has a column for each)."""
+        return tuple(dict.fromkeys([*evaluator_kind(self.proxy).metrics, *(o.metric for o in objectives_of(self.reward))]))
+
+    @property
+    def front(self) -> tuple[str, str] | None:
+        """(metric, cost) when the search's answer is a front (ASHA keeps each rung's front too)."""
+        return front_pair(objectives_of(self.reward)) if REWARDS.get(self.reward.name).front else None
 
     @property
     def eval_at(self) -> list[int]:
@@ -95,11 +106,12 @@ def settings_of(cfg: DictConfig) -> SearchSettings:
     evaluator.check()  # the slowest checks last
     _check_costs(reward, evaluator, space, top.preset, cfg.proxy.get("name"))
     latency = None
-    if LATENCY in REWARDS.get(reward.name).costs(reward):
+    if LATENCY in costs(objectives_of(reward)):
         latency = LatencyEvaluator(latency_options, top.preset, space)
         latency.check()  # reads the table, or calibrates it on this machine the first time
     evaluator.fit_to_trial(top.trial.gpus)
     screen = screen_config(cfg.get("screen"))
+    _check_screen(screen, evaluator.options)
     return SearchSettings(cfg, top, space, searcher, evaluator.options, evaluator, reward, scheduler, ray_config(cfg.ray), latency, screen)
 
 
@@ -125,25 +137,50 @@ def _typed(cfg: DictConfig) -> tuple[SearchTopLevel, SearchSpace, Any, Evaluator
 
 
 def _check_objectives(searcher: Any, reward: Any) -> None:
-    """A multi-objective searcher needs a reward that brings latency; the Pareto reward needs a
-    searcher that learns from both objectives (or a latency term in its scalar reward)."""
-    latency_aware = LATENCY in REWARDS.get(reward.name).costs(reward)
-    if searcher.name in MULTI_OBJECTIVE_SEARCHERS and not latency_aware:
-        raise ConfigError(f"searcher={searcher.name} trades the metric against latency; use it with reward=pareto (or reward=latency_budget)")
-    if reward.name == "pareto" and searcher.name not in (*MULTI_OBJECTIVE_SEARCHERS, "random") and not getattr(reward, "weight", 0.0):
+    """A searcher that learns from two objectives needs a reward that declares them (the metric and
+    a cost); a cost the scalar reward does not carry needs such a searcher, or one that does not
+    learn from rewards at all (the baseline), or else the search would ignore it."""
+    kind, objectives = SEARCHER_KINDS.get(searcher.name), objectives_of(reward)
+    pair = front_pair(objectives)
+    if kind.front is not None and kind.front(searcher) != pair:
+        metric, cost = kind.front(searcher)
+        declared = ", ".join(f"{o.metric} ({o.goal})" for o in objectives)
         raise ConfigError(
-            f"reward=pareto: searcher={searcher.name} would learn from AP alone; use searcher=pareto (non-dominated sorting), "
-            "searcher=random (the baseline), or give the scalar reward a latency term (reward.weight=-0.07 reward.ref_ms=...)"
+            f"searcher={searcher.name} trades {metric} against {cost}, and reward={reward.name} declares {declared}; "
+            "use it with a reward that declares both (reward=pareto or reward=latency_budget), or set searcher.metric and searcher.cost to the reward's"
         )
+    unseen = unseen_by_scalar(objectives)
+    if unseen and kind.front is None and kind.learns:
+        fronts = [n for n in SEARCHER_KINDS.names() if SEARCHER_KINDS.get(n).front is not None]
+        blind = [n for n in SEARCHER_KINDS.names() if not SEARCHER_KINDS.get(n).learns]
+        raise ConfigError(
+            f"reward={reward.name}: searcher={searcher.name} would learn from {objectives[0].metric} alone, not from {', '.join(unseen)}; "
+            f"use {' or '.join(f'searcher={n}' for n in fronts)} (learns from both), {' or '.join(f'searcher={n}' for n in blind)} (the baseline), "
+            "or put the cost in the scalar reward (for reward=pareto: reward.weight=-0.07 reward.ref_ms=...)"
+        )
+
+
+def _check_screen(screen: ScreenConfig, proxy: Any) -> None:
+    """A screen that scores untrained detectors needs a proxy that trains one on data, and a score
+    that exists."""
+    if not screen.needs_data:
+        return
+    if not evaluator_kind(proxy).trains:
+        raise ConfigError(f"screen={screen.name} scores untrained detectors on the proxy's data, and proxy={proxy.name} has none; use screen=predictor (it learns from the rewards alone) or screen=none")
+    from proxy_tasks.zero_cost import ZERO_COST
+
+    if screen.score not in ZERO_COST:
+        raise ConfigError(f"screen.score: unknown {screen.score!r}; valid: {', '.join(ZERO_COST)}")
 
 
 def _check_costs(reward: Any, evaluator: Evaluator, space: SearchSpace, preset: str, proxy_name: str | None) -> None:
     """Refuse a reward that needs a model cost the evaluator does not measure (it would fail every trial)."""
-    for key in REWARDS.get(reward.name).costs(reward):
+    objectives = objectives_of(reward)
+    for key in costs(objectives):
         if key == LATENCY:
             continue  # the search's latency settings bring it (`LatencyEvaluator`)
-        if not evaluator.cost(space.coarsest(), get_preset(preset)).get(key):
-            raise ConfigError(f"reward.target_{key} needs {key}, and proxy={proxy_name} measures none; use a training proxy or reward=ap")
+        if key in ("flops", "params") and not evaluator.cost(space.coarsest(), get_preset(preset)).get(key):
+            raise ConfigError(f"the reward trades {objectives[0].metric} against {key}, and proxy={proxy_name} measures no {key}; use a training proxy or reward=ap")
 
 
 def _check(top: SearchTopLevel) -> None:

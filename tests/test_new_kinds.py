@@ -1,0 +1,196 @@
+"""New kinds registered at run time (here, not in nas/), run through search, fidelity and
+trials.csv with nothing else changed: docs/architecture.md's recipes, as tests.
+
+The kinds live in this module: the Ray workers unpickle the options by reference, import this
+module and so register them too, as a user's plugin module would be.
+"""
+
+from dataclasses import dataclass
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nas.commands.fidelity import FidelityOptions, run_fidelity
+from nas.commands.search import run_search
+from nas.core.objectives import Objective
+from nas.evaluators import EVALUATORS, EvaluatorKind, Reference
+from nas.reporting.run_folder import read_csv_records
+from nas.rewards import REWARDS, RewardKind, compute_reward, metric_value
+from proxy_tasks.datasets import LABEL_FORMATS, LabelFormat
+from proxy_tasks.labels.common import CocoBuilder, LabelSplit, image_size
+from search_space.catalog import get_architecture
+from search_space.errors import ConfigError
+from search_space.spec import level_filters
+
+
+@dataclass
+class DepthOptions:
+    """`proxy=base_depth`: a training-free score, the share of blocks at levels 4 and up, plus noise."""
+
+    evaluator: str = "depth"
+    name: str = "depth"
+    seed: int = 0
+    noise: float = 0.02
+
+    def validate(self) -> None:
+        if self.noise < 0:
+            raise ValueError(f"proxy.noise must be >= 0, got {self.noise}")
+
+
+class DepthEvaluator:
+    epochs = None
+
+    def __init__(self, options: DepthOptions) -> None:
+        self.options = options
+
+    def check(self) -> None:
+        pass
+
+    def fit_to_trial(self, gpus: float) -> None:
+        pass
+
+    def evaluate(self, arch, ctx):
+        deep = float(np.mean([b.level >= 4 for b in arch.blocks])) if arch.blocks else 0.0  # the R50-FPN seed has no SpineNet blocks
+        noise = np.random.default_rng([self.options.seed, int(arch.id[:8], 16)]).normal(0.0, self.options.noise)
+        return {"AP": deep + noise, "depth_share": deep, **self.cost(arch, ctx.preset)}
+
+    def cost(self, arch, preset):
+        width = sum(level_filters(b.level) for b in arch.blocks)  # a stand-in cost, from the spec alone
+        return {"params": width * 1000, "flops": width * 10**6}
+
+    def reference(self, epochs: int) -> Reference:
+        return Reference({"noise": 0.0}, "noise-free share", 1.0)
+
+    def trial_seconds(self, result, scheduler, steps):
+        return float(result["wall_s"]), {"trial_s": float(result["wall_s"])}
+
+
+@dataclass
+class SmallOptions:
+    """`reward=base_ap_and_params`: the metric, and params as a second objective the scalar leaves out."""
+
+    name: str = "ap_and_params"
+    metric: str = "AP"
+
+    def validate(self) -> None:
+        pass
+
+
+def _small_objectives(o: SmallOptions) -> tuple[Objective, ...]:
+    return Objective(o.metric), Objective("params", "min", in_reward=False)
+
+
+if "depth" not in EVALUATORS:
+    EVALUATORS.register("depth", lambda: EvaluatorKind(DepthOptions, DepthEvaluator, metrics=("AP", "depth_share", "flops", "params")))
+if "ap_and_params" not in REWARDS:
+    REWARDS.register("ap_and_params", lambda: RewardKind(SmallOptions, lambda m, o: metric_value(m, o.metric), _small_objectives, front=True))
+
+KINDS = ["proxy=base_depth", "reward=base_ap_and_params"]
+FRONT = ["searcher=pareto", "searcher.cost=params"]  # the searcher that learns from both of the reward's objectives
+
+
+def test_an_evaluator_kind_without_a_seed_is_refused_when_registered():
+    @dataclass
+    class NoSeed:
+        evaluator: str = "x"
+        name: str = "x"
+
+    with pytest.raises(TypeError, match="NoSeed lack seed"):
+        EvaluatorKind(NoSeed, DepthEvaluator)
+
+
+def test_the_new_reward_declares_two_objectives_and_needs_a_searcher_that_learns_both(tmp_path):
+    assert compute_reward({"AP": 0.4, "params": 10}, SmallOptions()) == 0.4
+    with pytest.raises(ConfigError, match="searcher=reinforce would learn from AP alone, not from params; use searcher=pareto"):
+        run_search([*KINDS, "trials=2", f"out_dir={tmp_path / 'r'}"])
+    with pytest.raises(ConfigError, match="searcher=pareto trades AP against latency_ms, and reward=ap_and_params declares AP \\(max\\), params \\(min\\)"):
+        run_search([*KINDS, "searcher=pareto", "trials=2", f"out_dir={tmp_path / 'p'}"])
+    assert not (tmp_path / "r").exists() and not (tmp_path / "p").exists()
+
+
+@pytest.mark.slow
+def test_new_kinds_run_through_search_and_fidelity(tmp_path, shared_ray):
+    """A Pareto search over (AP, params) on the new evaluator: trials.csv gets its declared metric
+    as a column, the searcher learns from params, and fidelity ranks the new evaluator against its reference."""
+    out = tmp_path / "search"
+    run_search([*KINDS, *FRONT, "searcher.population=4", "trials=8", f"out_dir={out}"])
+    records = read_csv_records(out / "trials.csv")
+    assert len(records) == 8 and "depth_share" in records[0]
+    for r in records:
+        assert r["status"] == "ok" and 0.0 <= float(r["depth_share"]) <= 1.0 and int(r["params"]) > 0
+        assert float(r["reward"]) == pytest.approx(float(r["AP"]))  # the scalar is the metric alone
+
+    options = FidelityOptions(archs=5, seeds=2, reference_epochs=1)
+    summary = run_fidelity([*KINDS, *FRONT, f"out_dir={tmp_path / 'fid'}"], options).summary
+    rows = read_csv_records(tmp_path / "fid" / "fidelity.csv")
+    n = len(summary["archs"])
+    assert n >= 7 and len(rows) == n * 3 and all(r["status"] == "ok" for r in rows)  # drawn + anchors, 2 seeds and a reference each
+    ref = {a["arch_id"]: a["reference"] for a in summary["archs"]}
+    deep = {r["arch_id"]: float(r["depth_share"]) for r in rows}
+    assert all(ref[k] == pytest.approx(deep[k]) for k in ref)  # the reference is the noise-free share
+    assert summary["reference_kendall_tau"] > 0.5
+
+
+def read_jsonl(d):
+    """A label format of one JSON line per image: {"file": ..., "boxes": [[x1, y1, x2, y2, class], ...]},
+    in <root>/train.jsonl and <root>/val.jsonl, the images in <root>/images."""
+    root = Path(d.root)
+    splits = []
+    for split in ("train", "val"):
+        path = root / f"{split}.jsonl"
+        lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        builder = CocoBuilder(sorted({b[4] for rec in lines for b in rec["boxes"]}), d.bad_boxes)
+        for k, rec in enumerate(lines, 1):
+            width, height = image_size(root / "images" / rec["file"], f"{path}: line {k}")
+            image_id = builder.add_image(rec["file"], width, height)
+            for box in rec["boxes"]:
+                builder.add_box(f"{path}: line {k}", image_id, box[4], box[:4])
+        splits.append(LabelSplit(builder, root / "images", path).dataset())
+    return splits[0], splits[1]
+
+
+if "jsonl" not in LABEL_FORMATS:
+    LABEL_FORMATS.register("jsonl", lambda: LabelFormat(("root",), read_jsonl))
+
+
+def write_jsonl_dataset(root: Path, n_train: int = 8, n_val: int = 4) -> None:
+    """Squares of one class on noise, 96 px, written as the format above (one degenerate box among them)."""
+    rng = np.random.default_rng(0)
+    (root / "images").mkdir(parents=True)
+    for split, n in (("train", n_train), ("val", n_val)):
+        lines = []
+        for k in range(n):
+            img = rng.integers(0, 60, size=(96, 96, 3), dtype=np.uint8)
+            x, y = (int(v) for v in rng.integers(8, 48, size=2))
+            img[y : y + 32, x : x + 32] = 220
+            name = f"{split}{k}.png"
+            Image.fromarray(img).save(root / "images" / name)
+            boxes = [[x, y, x + 32, y + 32, "square"]] + ([[5, 5, 5, 9, "square"]] if k == 0 and split == "train" else [])
+            lines.append(json.dumps({"file": name, "boxes": boxes}))
+        (root / f"{split}.jsonl").write_text("\n".join(lines) + "\n")
+
+
+def test_a_new_label_format_is_read_checked_and_trained_on(tmp_path, capsys):
+    """`data stats` reads it with every check (the zero-width box dropped and counted), and the trial
+    code a worker runs trains the proxy detector on it."""
+    from nas.commands.cli import main
+    from nas.runner.trial import run_trial
+    from nas.settings.search import load_settings
+
+    write_jsonl_dataset(tmp_path / "d")
+    data = ["proxy=synthetic_tiny", "proxy.data.synthetic=null", "proxy.data.format=jsonl", f"proxy.data.root={tmp_path / 'd'}"]
+    assert main(["data", "stats", *data]) == 0
+    out = capsys.readouterr().out
+    assert f"1 empty or sub-pixel boxes dropped (proxy.data.bad_boxes=drop): {tmp_path / 'd' / 'train.jsonl'} (1)" in out
+    assert main(["data", "stats", *data[:-2], "proxy.data.format=jsonz", f"proxy.data.root={tmp_path / 'd'}"]) == 2
+    assert "proxy.data.format: unknown 'jsonz'; valid: coco, voc, yolo, csv, jsonl" in capsys.readouterr().err
+
+    settings = load_settings([*data, "proxy.epochs=1", "proxy.batch_size=4"])
+    arch = get_architecture("spinenet49")
+    result = run_trial({"arch": arch.to_dict(), "arch_id": arch.id}, settings.proxy, settings.reward, "spinenet49", threads=1)
+    assert result["status"] == "ok", result.get("error")
+    assert 0.0 <= result["AP"] <= 1.0 and result["steps"] == 2
