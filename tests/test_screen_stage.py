@@ -88,3 +88,29 @@ def test_screen_settings_are_checked_in_one_line(capsys, tmp_path):
     assert len(err.splitlines()) == 1 and "screen.warmup >= 2" in err
     assert main(["search", "screen=psychic", f"out_dir={tmp_path / 'o'}"]) == 2
     assert "psychic" in capsys.readouterr().err and not (tmp_path / "o").exists()
+    assert main(["search", "proxy=surrogate", "screen=zero_cost", f"out_dir={tmp_path / 'o'}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "screen=zero_cost scores untrained detectors on the proxy's data, and proxy=surrogate has none" in err
+    assert main(["search", "proxy=synthetic_tiny", "screen=zero_cost", "screen.score=luck", f"out_dir={tmp_path / 'o'}"]) == 2
+    assert "screen.score: unknown 'luck'; valid: " in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
+def test_the_zero_cost_screen_passes_on_the_best_scored_proposal_from_the_first_trial():
+    """No warm-up: the first choice is already the proposal of highest NASWOT among the candidates,
+    scored on a batch of the proxy's own data (checked against scoring each one apart)."""
+    from nas.settings.search import load_settings
+    from proxy_tasks.zero_cost import score_architecture
+    from search_space.catalog import get_preset
+
+    settings = load_settings(["proxy=synthetic_tiny", "screen=zero_cost", "screen.candidates=4"])
+    screen = settings.screen.build(SPACE, 0, settings.evaluator, get_preset("spinenet49"))
+    rng = np.random.default_rng(1)
+    pool = [Proposal(SPACE.sample_actions(rng), "") for _ in range(4)]
+    it = iter(pool)
+    choice = screen.choose(lambda: next(it))
+    values = [score_architecture(settings.evaluator.task, SPACE.decode(p.actions), get_preset("spinenet49"), ["naswot"], 0)["naswot"]["value"] for p in pool]
+    assert len(set(values)) == 4  # the candidates differ, so the pick means something
+    assert choice.proposal is pool[int(np.argmax(values))] and choice.score == max(values) and choice.seconds > 0
+    screen.observe(pool[0].actions, SPACE.decode(pool[0].actions).id, 0.1)
+    again = iter(pool)
+    assert screen.choose(lambda: next(again)).proposal is not pool[0]  # a trained architecture is passed over

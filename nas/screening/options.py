@@ -6,19 +6,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-SCREENS = ("none", "predictor")
+SCREENS = ("none", "predictor", "zero_cost")
 
 
 @dataclass
 class ScreenConfig:
-    """`screen=none|predictor` (conf/screen/): proposals scored per trial, unscreened trials first,
-    the exploration weight of the acquisition, the predictor's kind."""
+    """`screen=none|predictor|zero_cost` (conf/screen/): proposals scored per trial, unscreened
+    trials first, the exploration weight of the acquisition and the predictor's kind (predictor),
+    the zero-cost score (zero_cost: `proxy_tasks/zero_cost.py`'s names)."""
 
     name: str = "none"
     candidates: int = 256
     warmup: int = 8
     kappa: float = 1.0
     kind: str = "gbr"
+    score: str = "naswot"
 
     def validate(self) -> None:
         if self.name not in SCREENS:
@@ -28,10 +30,20 @@ class ScreenConfig:
         if self.kind not in ("gbr", "mlp"):
             raise ValueError(f"screen.kind must be gbr or mlp, got {self.kind!r}")
 
-    def build(self, space: Any, seed: int) -> Any:
-        """The screen this config asks for (`nas.screening.screen.PredictorScreen`; None for `none`)."""
+    @property
+    def needs_data(self) -> bool:
+        """The screen scores untrained detectors on the proxy's data (an evaluator with none cannot serve it)."""
+        return self.name == "zero_cost"
+
+    def build(self, space: Any, seed: int, evaluator: Any = None, preset: Any = None) -> Any:
+        """The screen this config asks for (`nas.screening.screen.PredictorScreen` or `ZeroCostScreen`,
+        the latter on the training `evaluator`'s data at `preset`; None for `none`)."""
         if self.name == "none":
             return None
+        if self.name == "zero_cost":
+            from nas.screening.screen import ZeroCostScreen
+
+            return ZeroCostScreen(space, evaluator.task, preset, self.score, self.candidates, seed)
         from nas.screening.screen import PredictorScreen
 
         return PredictorScreen(space, self.candidates, self.warmup, self.kappa, self.kind, seed)

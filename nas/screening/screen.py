@@ -35,6 +35,21 @@ class Choice:
     seconds: float
 
 
+def distinct_proposals(propose: Callable[[], Any], n: int, space: SearchSpace, trained: set[str] | dict) -> tuple[list[Any], list[Any]]:
+    """Of `n` proposals, those of distinct architectures not trained yet (a trained one's result is
+    known), with their decoded architectures."""
+    proposals, archs, seen = [], [], set()
+    for _ in range(n):
+        p = propose()
+        arch = space.decode(p.actions)
+        if arch.id in seen or arch.id in trained:
+            continue
+        seen.add(arch.id)
+        proposals.append(p)
+        archs.append(arch)
+    return proposals, archs
+
+
 @dataclass
 class PredictorScreen:
     """Screens proposals by a predictor refitted on every finished trial (see the module docstring)."""
@@ -71,18 +86,44 @@ class PredictorScreen:
         predictor = self._fit()
         if predictor is None:
             return Choice(propose(), None, time.perf_counter() - t)
-        proposals, archs, seen = [], [], set()
-        for _ in range(self.candidates):
-            p = propose()
-            arch = self.space.decode(p.actions)
-            if arch.id in seen or arch.id in self.rows:
-                continue
-            seen.add(arch.id)
-            proposals.append(p)
-            archs.append(arch)
+        proposals, archs = distinct_proposals(propose, self.candidates, self.space, set(self.rows))
         if not proposals:
             return Choice(propose(), None, time.perf_counter() - t)
         mean, spread = predictor.predict(archs)
         acquisition = mean + self.kappa * spread
         best = int(np.argmax(acquisition))
         return Choice(proposals[best], float(mean[best]), time.perf_counter() - t)
+
+
+@dataclass
+class ZeroCostScreen:
+    """Screens proposals by a zero-cost score (`proxy_tasks.zero_cost`) of each one's untrained
+    proxy detector on one batch of the proxy's training data: no trained rows are needed, so
+    there is no warm-up, and nothing is learnt from the trials (`observe` only remembers what was
+    trained). The proposal with the highest score is passed on; one whose score is not finite
+    (synflow past float64) ranks last."""
+
+    space: SearchSpace
+    task: Any  # proxy_tasks.task.ProxyTask: the driver's evaluator's, with its prepared data
+    preset: Any
+    score: str = "naswot"
+    candidates: int = 16
+    seed: int = 0
+    trained: set[str] = field(default_factory=set)
+
+    def observe(self, actions: list[int], arch_id: str, reward: float) -> None:
+        self.trained.add(arch_id)
+
+    def choose(self, propose: Callable[[], Any]) -> Choice:
+        from proxy_tasks.zero_cost import score_architecture
+
+        t = time.perf_counter()
+        best: tuple[float, Any] | None = None
+        for p, arch in zip(*distinct_proposals(propose, self.candidates, self.space, self.trained)):
+            value = score_architecture(self.task, arch, self.preset, [self.score], self.seed)[self.score]["value"]
+            value = value if math.isfinite(value) else -math.inf
+            if best is None or value > best[0]:
+                best = (value, p)
+        if best is None:
+            return Choice(propose(), None, time.perf_counter() - t)
+        return Choice(best[1], best[0] if math.isfinite(best[0]) else None, time.perf_counter() - t)
