@@ -1,6 +1,8 @@
 """The screen between a searcher and the runner: unscreened during the warm-up, then the best of
 many proposals by the predictor fitted on finished trials; any searcher takes it."""
 
+import html
+
 import numpy as np
 
 from nas.screening.screen import PredictorScreen
@@ -70,7 +72,7 @@ def test_a_search_with_screen_predictor_records_scores_and_resumes_its_data(tmp_
     assert all(r.values["screen_score"] == "" for r in rows[:4])  # the warm-up: unscreened
     assert all(float(r.values["screen_score"]) > 0 and float(r.values["screen_s"]) > 0 for r in rows[4:])
     page = (out / "report.html").read_text()
-    assert "Screen: predicted against real reward" in page and "4 trials chosen by the screen; Kendall tau of predicted against real reward" in page
+    assert "Screen: predicted against real reward" in page and "4 trials chosen by the screen; Kendall tau of the screen's score against the real reward" in html.unescape(page)
     # A resumed search's screen knows every finished trial again.
     settings = load_settings([*args, "trials=10", "resume=true"])
     searcher = build_searcher(settings)

@@ -9,7 +9,6 @@ page needs no network. The file is replaced atomically, so a browser never reads
 from __future__ import annotations
 
 import functools
-import html
 import io
 import json
 import math
@@ -143,12 +142,14 @@ def _space(config: DictConfig) -> SearchSpace | None:
 # -- page -----------------------------------------------------------------------------------------
 
 
+Part = dict[str, Any]  # one piece of a section, as the template's `part` macro draws it (kind + its data)
+
+
 def render_report(run: RunData, state: str | None = None) -> str:
     """The whole page as a string."""
     state = state or run.inferred_state()
     sections = [
-        _status(run, state),
-        _section("Reward per trial", _svg(progress_figure(run.rows, f"{len(run.rows)} trials"))),
+        _section("Reward per trial", [_figure(progress_figure(run.rows, f"{len(run.rows)} trials"))]),
         *([_section("Accuracy against latency (the front)", _latency_front(run))] if _front(run) is not None else []),
         _section("AP against cost (Pareto front)", _pareto(run.rows)),
         *([_section("Screen: predicted against real reward", _screen(run.rows))] if _screened(run.rows) else []),
@@ -157,27 +158,38 @@ def render_report(run: RunData, state: str | None = None) -> str:
         *([_section("Finalize: fresh seeds against the baselines", _finalize(run.finalize))] if run.finalize else []),
         _section("Trials", _trial_table(run.rows), note="click a column header to sort"),
         _section("Failed trials", _failed(run.rows)),
-        _section("Resolved config", f"<pre>{html.escape(OmegaConf.to_yaml(run.config) if run.config else '(no config.yaml)')}</pre>"),
+        _section("Resolved config", [{"kind": "pre", "text": OmegaConf.to_yaml(run.config) if run.config else "(no config.yaml)"}]),
     ]
     refresh_s = LIVE_REFRESH_S if state == "running" else None
-    return page_template().render(title=f"SpineNAS search {run.path.name}", refresh_s=refresh_s, sections=sections)
+    return page_template().render(title=f"SpineNAS search {run.path.name}", refresh_s=refresh_s, status=_status(run, state), sections=sections)
 
 
 @functools.cache
 def page_template() -> Any:
-    """The page's Jinja2 template (autoescaped; the sections are HTML escaped where they are built)."""
+    """The page's Jinja2 template (autoescaped: the sections arrive as plain data, the figures as SVG)."""
     import jinja2
 
     env = jinja2.Environment(loader=jinja2.PackageLoader("nas.reporting", "templates"), autoescape=True, keep_trailing_newline=True)
     return env.get_template("report.html.j2")
 
 
-def _section(heading: str, body: str, note: str = "") -> str:
-    note_html = f' <span class="note">{html.escape(note)}</span>' if note else ""
-    return f"<section><h2>{html.escape(heading)}{note_html}</h2>\n{body}\n</section>"
+def _section(heading: str, parts: list[Part], note: str = "") -> dict[str, Any]:
+    return {"heading": heading, "note": note, "parts": parts}
 
 
-def _status(run: RunData, state: str) -> str:
+def _text(text: str, empty: bool = False) -> Part:
+    return {"kind": "text", "text": text, "empty": empty}
+
+
+def _table(head: Sequence[str | dict[str, str]], rows: Sequence[Sequence[Any]], cls: str = "", id: str = "", row_cls: Sequence[str] = ()) -> Part:
+    """A table part: `head` texts (or {text, kind}), each row's cells as texts or cell dicts
+    ({text, value} for a sortable number, {text, code}, {text, state}, {text, header})."""
+    cell = lambda c: c if isinstance(c, dict) else {"text": str(c)}  # noqa: E731
+    body = [{"cls": row_cls[k] if row_cls else "", "cells": [cell(c) for c in row]} for k, row in enumerate(rows)]
+    return {"kind": "table", "cls": cls, "id": id, "head": [cell(h) for h in head], "rows": body}
+
+
+def _status(run: RunData, state: str) -> dict[str, Any]:
     rows = run.rows
     counts = run.folder.counts()
     asked = f" of {run.asked}" if run.asked else ""
@@ -185,23 +197,22 @@ def _status(run: RunData, state: str) -> str:
     times = [r.values.get("finished_at") for r in rows if r.values.get("finished_at")]
     cfg = run.config
     items = [
-        ("state", f'<span class="state {state.split()[0]}">{html.escape(state)}</span>'),
+        ("state", {"text": state, "state": state.split()[0]}),
         ("trials", f"{len(rows)}{asked} ({', '.join(f'{n} {s}' for s, n in counts.items())})"),
         ("best", _best(best)),
-        ("searcher / space / proxy", html.escape(f"{run.searcher} / {run.space.name if run.space else '?'} / {cfg.get('proxy', {}).get('name', '?')}")),
-        ("first / last completion", html.escape(f"{times[0]} / {times[-1]}" if times else "-")),
-        ("cost", html.escape(_cost(run.folder.cost(), len(rows)))),
+        ("searcher / space / proxy", f"{run.searcher} / {run.space.name if run.space else '?'} / {cfg.get('proxy', {}).get('name', '?')}"),
+        ("first / last completion", f"{times[0]} / {times[-1]}" if times else "-"),
+        ("cost", _cost(run.folder.cost(), len(rows))),
         ("page written", time.strftime("%Y-%m-%d %H:%M:%S") + (f" (reloads every {LIVE_REFRESH_S} s)" if state == "running" else "")),
     ]
-    cells = "\n".join(f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>" for k, v in items)
-    return f'<header><h1>{html.escape(run.path.name)}</h1>\n<table class="status">{cells}</table></header>'
+    return {"name": run.path.name, "table": _table([], [[{"text": k, "header": True}, v] for k, v in items], cls="status")}
 
 
 def _best(best: Row | None) -> str:
     if best is None:
         return "-"
     ap = _float(best.values.get("AP"))
-    return html.escape(f"trial {best.number}: reward {best.reward:.4f}, AP {ap:.4f}, architecture {best.values.get('arch_id', '')}")
+    return f"trial {best.number}: reward {best.reward:.4f}, AP {ap:.4f}, architecture {best.values.get('arch_id', '')}"
 
 
 def _cost(cost: dict[str, Any], n: int) -> str:
@@ -220,7 +231,11 @@ def _svg(fig: Any) -> str:
         fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Creator": None, "Date": None, "Format": None, "Type": None})
     plt.close(fig)
     text = buf.getvalue()
-    return '<div class="figure">' + text[text.index("<svg") :] + "</div>"
+    return text[text.index("<svg") :]
+
+
+def _figure(fig: Any) -> Part:
+    return {"kind": "figure", "svg": _svg(fig)}
 
 
 def _front(run: RunData) -> dict[str, Any] | None:
@@ -228,7 +243,7 @@ def _front(run: RunData) -> dict[str, Any] | None:
     return front_summary(run.rows, FrontSettings.of_reward(run.config.get("reward") if run.config else None))
 
 
-def _latency_front(run: RunData) -> str:
+def _latency_front(run: RunData) -> list[Part]:
     """The front plot, its hypervolume and a table of its members (spec files in pareto/)."""
     settings = FrontSettings.of_reward(run.config.get("reward") if run.config else None)
     front = _front(run)
@@ -236,23 +251,18 @@ def _latency_front(run: RunData) -> str:
     fig = front_figure(front["points"], settings.metric, front["ref_ms"], f"{len(front['points'])} finished trials")
     ref = "reward.ref_ms" if settings.ref_ms is not None else "1.1 x the slowest trial"
     text = (
-        f"<p>{front['front_size']} architectures on the front; hypervolume {front['hypervolume']:.4g} "
-        f"({html.escape(settings.metric)} x ms, up to {front['ref_ms']:.1f} ms = {ref}, and {html.escape(settings.metric)} 0). "
-        "Their specs are pareto/trial&lt;N&gt;.yaml, the list pareto.csv (written when the search ends).</p>"
+        f"{front['front_size']} architectures on the front; hypervolume {front['hypervolume']:.4g} "
+        f"({settings.metric} x ms, up to {front['ref_ms']:.1f} ms = {ref}, and {settings.metric} 0). "
+        "Their specs are pareto/trial<N>.yaml, the list pareto.csv (written when the search ends)."
     )
-    head = "<tr><th>trial</th><th>latency ms</th><th>" + html.escape(settings.metric) + "</th><th>reward</th><th>architecture</th></tr>"
-    body = "".join(
-        f"<tr><td>{r.number}</td><td>{_float(r.values.get('latency_ms')):.1f}</td><td>{_float(r.values.get(settings.metric)):.4f}</td>"
-        f"<td>{r.reward:.4f}</td><td>{html.escape(str(r.values.get('arch_id', '')))}</td></tr>"
-        for r in front["front"]
-    )
-    return _svg(fig) + text + f'<table class="trials">{head}{body}</table>'
+    rows = [[r.number, f"{_float(r.values.get('latency_ms')):.1f}", f"{_float(r.values.get(settings.metric)):.4f}", f"{r.reward:.4f}", r.values.get("arch_id", "")] for r in front["front"]]
+    return [_figure(fig), _text(text), _table(["trial", "latency ms", settings.metric, "reward", "architecture"], rows, cls="trials")]
 
 
-def _pareto(rows: Sequence[Row]) -> str:
+def _pareto(rows: Sequence[Row]) -> list[Part]:
     done = [r for r in rows if r.status in FINISHED and _float(r.values.get("AP")) == _float(r.values.get("AP"))]
     if not done:
-        return '<p class="empty">No finished trial yet.</p>'
+        return [_text("No finished trial yet.", empty=True)]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for ax, key, label in ((axes[0], "flops", "FLOPs (M, proxy size)"), (axes[1], "params", "params (M)")):
         pts = [(_float(r.values.get(key)) / 1e6, _float(r.values.get("AP"))) for r in done]
@@ -263,7 +273,7 @@ def _pareto(rows: Sequence[Row]) -> str:
         ax.set_xlabel(label)
         ax.set_ylabel("AP")
         ax.legend(fontsize=8, frameon=False)
-    return _svg(fig)
+    return [_figure(fig)]
 
 
 def _screened(rows: Sequence[Row]) -> list[tuple[int, float, float, float]]:
@@ -272,7 +282,7 @@ def _screened(rows: Sequence[Row]) -> list[tuple[int, float, float, float]]:
             for r in rows if r.status in FINISHED and str(r.values.get("screen_score", "")) not in ("", "nan")]  # fmt: skip
 
 
-def _screen(rows: Sequence[Row]) -> str:
+def _screen(rows: Sequence[Row]) -> list[Part]:
     """The screen's estimate of each trained architecture against its real reward, and the running
     Kendall tau between the two as the search went on (docs/screen.md)."""
     pts = _screened(rows)
@@ -280,7 +290,7 @@ def _screen(rows: Sequence[Row]) -> str:
     running = [(trials[k - 1], kendall_tau(np.array(pred[:k]), np.array(real[:k]))) for k in range(3, len(pts) + 1)]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     axes[0].scatter(pred, real, s=14, color="#c44e52", alpha=0.8)
-    axes[0].set_xlabel("predicted reward (the screen's estimate)")
+    axes[0].set_xlabel("the screen's score of the trained architecture")
     axes[0].set_ylabel("reward")
     if running:
         axes[1].plot(*zip(*running), color="#c44e52")
@@ -289,13 +299,13 @@ def _screen(rows: Sequence[Row]) -> str:
     axes[1].set_ylabel("Kendall tau so far")
     tau = running[-1][1] if running else float("nan")
     text = (
-        f"<p>{len(pts)} trials chosen by the screen; Kendall tau of predicted against real reward {tau:.2f} over them; "
-        f"choosing took {sum(secs) / len(secs):.1f} s a trial on the driver.</p>"
+        f"{len(pts)} trials chosen by the screen; Kendall tau of the screen's score against the real reward {tau:.2f} over them; "
+        f"choosing took {sum(secs) / len(secs):.1f} s a trial on the driver."
     )
-    return _svg(fig) + text
+    return [_figure(fig), _text(text)]
 
 
-def _top(run: RunData) -> str:
+def _top(run: RunData) -> list[Part]:
     done = sorted((r for r in run.rows if r.status in FINISHED), key=lambda r: -r.reward)
     seen, top = set(), []
     for r in done:  # distinct architectures (a cached duplicate repeats one)
@@ -305,9 +315,9 @@ def _top(run: RunData) -> str:
         if len(top) == TOP_K:
             break
     if not top:
-        return '<p class="empty">No finished trial yet.</p>'
+        return [_text("No finished trial yet.", empty=True)]
     if run.space is None:
-        return '<p class="empty">The run folder has no config.yaml naming its search space; architectures cannot be drawn.</p>'
+        return [_text("The run folder has no config.yaml naming its search space; architectures cannot be drawn.", empty=True)]
     cards = []
     for rank, r in enumerate(top, 1):
         arch = run.space.decode(r.actions, name=f"trial{r.number}")
@@ -316,8 +326,8 @@ def _top(run: RunData) -> str:
             f"#{rank}: trial {r.number}, reward {r.reward:.4f}, AP {_float(v.get('AP')):.4f}, "
             f"{_float(v.get('flops')) / 1e6:.0f}M FLOPs, {_float(v.get('params')) / 1e6:.2f}M params, id {arch.id}"
         )
-        cards.append(f'<figure class="arch">{_arch_svg(arch)}<figcaption>{html.escape(caption)}</figcaption></figure>')
-    return '<div class="cards">' + "\n".join(cards) + "</div>"
+        cards.append({"svg": _arch_svg(arch), "caption": caption})
+    return [{"kind": "cards", "cards": cards}]
 
 
 _DRAWN: dict[str, str] = {}  # architecture id -> its drawing: the top four rarely change between refreshes
@@ -333,7 +343,7 @@ def _arch_svg(arch: Architecture) -> str:
     return _DRAWN[arch.id]
 
 
-def _searcher(run: RunData) -> str:
+def _searcher(run: RunData) -> list[Part]:
     h = [u for u in run.history if "mean_reward" in u]
     if h:
         xs = [u.get("completions", k + 1) for k, u in enumerate(h)]
@@ -343,7 +353,7 @@ def _searcher(run: RunData) -> str:
             a1.plot(xs, [u["baseline"] for u in h], color="#8c8c8c", lw=1, label="baseline (after the update)")
         a2.plot(xs, [u.get("entropy", math.nan) for u in h], marker=".", color="#55a868")
         _label(a1, a2, "completions learnt", "policy entropy (nats per architecture)")
-        return f"<p>{len(h)} updates of the {html.escape(run.searcher)} controller.</p>" + _svg(fig)
+        return [_text(f"{len(h)} updates of the {run.searcher} controller."), _figure(fig)]
     # No saved per-update statistics (a state from before they were kept, or a searcher without a
     # policy): the trials still record each proposal's entropy and reward.
     entropy = [(r.number, _float(r.values.get("entropy"))) for r in run.rows]
@@ -351,7 +361,7 @@ def _searcher(run: RunData) -> str:
     if not entropy:
         kind = SEARCHER_KINDS.get(run.searcher) if run.searcher in SEARCHER_KINDS else None
         why = "it keeps no policy" if kind is not None and not kind.policy else "no update has happened yet"
-        return f'<p class="empty">No per-update statistics for searcher {html.escape(run.searcher)}: {why}.</p>'
+        return [_text(f"No per-update statistics for searcher {run.searcher}: {why}.", empty=True)]
     window = 8
     rewards = [r.reward for r in run.rows]
     means = []
@@ -362,7 +372,7 @@ def _searcher(run: RunData) -> str:
     a1.plot(*zip(*means), color="#4c72b0", label=f"mean reward of the last {window} trials")
     a2.scatter(*zip(*entropy), s=8, color="#55a868")
     _label(a1, a2, "trial (completion order)", "entropy of the proposal (nats)")
-    return "<p>Per trial, from trials.csv (this run's searcher state keeps no per-update statistics).</p>" + _svg(fig)
+    return [_text("Per trial, from trials.csv (this run's searcher state keeps no per-update statistics)."), _figure(fig)]
 
 
 def _label(a1: Any, a2: Any, xlabel: str, entropy_label: str) -> None:
@@ -373,53 +383,45 @@ def _label(a1: Any, a2: Any, xlabel: str, entropy_label: str) -> None:
     a2.set_ylabel(entropy_label)
 
 
-def _finalize(result: dict[str, Any]) -> str:
-    """The fresh-seed table, the pick's verdicts and the plot of `spinenas finalize`."""
+def _finalize(result: dict[str, Any]) -> list[Part]:
+    """The fresh-seed table and the pick's verdicts of `spinenas finalize`."""
     from nas.reporting.finalize import verdict_lines
 
-    head = "".join(f"<th>{h}</th>" for h in ("architecture", "kind", "search reward", "fresh mean", "std", "n", "shrinkage"))
-    body = "".join(
-        f"<tr><td>{html.escape(a['name'])}{' (pick)' if a['name'] == result.get('pick') else ''}</td><td>{html.escape(a['kind'])}</td>"
-        + "".join(f"<td>{'-' if a.get(k) is None else format(a[k], '.4f')}</td>" for k in ("search_reward", "mean", "std"))
-        + f"<td>{a['n']}</td><td>{'' if a.get('shrinkage') is None else format(a['shrinkage'], '+.4f')}</td></tr>"
+    number = lambda a, k, fmt: "-" if a.get(k) is None else format(a[k], fmt)  # noqa: E731
+    rows = [
+        [a["name"] + (" (pick)" if a["name"] == result.get("pick") else ""), a["kind"], number(a, "search_reward", ".4f"), number(a, "mean", ".4f"),
+         number(a, "std", ".4f"), a["n"], "" if a.get("shrinkage") is None else format(a["shrinkage"], "+.4f")]
         for a in result.get("archs", [])
-    )
+    ]  # fmt: skip
     seeds = ", ".join(map(str, result.get("seeds", [])))
-    note = f"<p>Fresh seeds {html.escape(seeds)} (the search trained with seed {result.get('search_seed')}); pick: {html.escape(str(result.get('pick_rule', '')))}.</p>"
-    verdicts = "".join(f"<li>{html.escape(line.strip())}</li>" for line in verdict_lines(result))
-    return f'{note}<table class="failed"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table><ul>{verdicts}</ul>'
+    note = f"Fresh seeds {seeds} (the search trained with seed {result.get('search_seed')}); pick: {result.get('pick_rule', '')}."
+    head = ["architecture", "kind", "search reward", "fresh mean", "std", "n", "shrinkage"]
+    return [_text(note), _table(head, rows, cls="failed"), {"kind": "list", "items": [line.strip() for line in verdict_lines(result)]}]
 
 
-def _trial_table(rows: Sequence[Row]) -> str:
+def _trial_table(rows: Sequence[Row]) -> list[Part]:
     if not rows:
-        return '<p class="empty">No trial has finished yet.</p>'
-    head = "".join(f'<th data-kind="{"text" if kind == "text" else "num"}">{html.escape(h)}</th>' for _, h, kind in TABLE)
-    body = []
-    for r in rows:
-        cells = "".join(_cell(r.values.get(col), kind) for col, _, kind in TABLE)
-        body.append(f'<tr class="{html.escape(r.status)}">{cells}</tr>')
-    return f'<table id="trials" class="sortable"><thead><tr>{head}</tr></thead><tbody>\n' + "\n".join(body) + "\n</tbody></table>"
+        return [_text("No trial has finished yet.", empty=True)]
+    head = [{"text": h, "kind": "text" if kind == "text" else "num"} for _, h, kind in TABLE]
+    body = [[_cell(r.values.get(col), kind) for col, _, kind in TABLE] for r in rows]
+    return [_table(head, body, id="trials", cls="sortable", row_cls=[r.status for r in rows])]
 
 
-def _cell(value: Any, kind: str) -> str:
+def _cell(value: Any, kind: str) -> dict[str, Any]:
     text = "" if value is None else str(value)
     if kind == "text" or text == "":
-        return f"<td>{html.escape(text)}</td>"
+        return {"text": text}
     x = _float(text)
     shown = {"int": f"{x:.0f}", "f4": f"{x:.4f}", "f1": f"{x:.1f}", "mega": f"{x / 1e6:.2f}"}[kind]
-    return f'<td data-value="{x!r}">{shown}</td>'
+    return {"text": shown, "value": repr(x)}
 
 
-def _failed(rows: Sequence[Row]) -> str:
+def _failed(rows: Sequence[Row]) -> list[Part]:
     bad = [r for r in rows if r.status == TrialStatus.FAILED]
     if not bad:
-        return '<p class="empty">None.</p>'
-    lines = "".join(
-        f"<tr><td>{r.number}</td><td>{html.escape(r.trial_id)}</td><td>{html.escape(str(r.values.get('node', '')))}</td>"
-        f"<td><code>{html.escape(str(r.values.get('error', '')))}</code></td></tr>"
-        for r in bad
-    )
-    return f'<table class="failed"><thead><tr><th>#</th><th>trial</th><th>node</th><th>error</th></tr></thead><tbody>{lines}</tbody></table>'
+        return [_text("None.", empty=True)]
+    body = [[r.number, r.trial_id, r.values.get("node", ""), {"text": str(r.values.get("error", "")), "code": True}] for r in bad]
+    return [_table(["#", "trial", "node", "error"], body, cls="failed")]
 
 
 def _float(value: Any) -> float:
