@@ -105,15 +105,7 @@ def run_proxy_design(overrides: Sequence[str], options: DesignOptions, log: Call
     cands, notes = candidates(rules, timings, options.budget_s, len(train_ds.images))
     if not cands:
         raise ConfigError(f"no proxy fits --budget-s {options.budget_s:g} on this machine: {'; '.join(notes)}")
-    longest = max(cands, key=lambda c: c.steps)
-    ref_overrides, ref_steps, ref_s = reference_overrides(rules, timings, longest, options.reference_scale * options.budget_s, len(train_ds.images))
-    given = _parse_pairs(options.reference)
-    ref_overrides.update(given)
-    if given:  # the steps follow the reference's own epochs, batch and data share
-        used = min(len(train_ds.images), ref_overrides.get("data.max_train_images") or len(train_ds.images))
-        ref_steps = int(ref_overrides["epochs"]) * max(1, used // int(ref_overrides["batch_size"]))
-    if prior is not None:  # another design's reference on the same data: its settings and finished runs
-        ref_overrides, ref_steps, ref_s = prior["overrides"], prior["steps"], prior["est_trial_s"]
+    ref_overrides, ref_steps, ref_s = _reference_plan(rules, timings, cands, options, len(train_ds.images), prior)
     archs = choose_candidates(settings, options.archs)
     base_seed = int(settings.proxy.seed)
     reference_runs = [PlannedRun(a, reference_run(k), base_seed + k, {**ref_overrides, "seed": base_seed + k}, ref_s) for k in range(REFERENCE_SEEDS) for a in archs]
@@ -129,26 +121,10 @@ def run_proxy_design(overrides: Sequence[str], options: DesignOptions, log: Call
         f"proxy design: {len(cands)} candidate proxies x {len(archs)} architectures, up to {options.seeds} seeds; reference "
         f"{ref_steps} steps at {ref_overrides['image_size']} px; at most about {worst / concurrent / 60:.0f} min at {concurrent} trials at once"
     )
-    rungs = [[0], [1], list(range(2, options.seeds))]
-    alive = list(cands)
-    summaries: dict[str, dict[str, Any]] = {}
     with campaign.open({a.name: a.arch.with_name(a.name) for a in archs}, len(reference_runs)):
         if prior is not None:
             _copy_reference_rows(folder, prior["rows"], archs)
-        stopped: dict[str, str] = {}
-        for r, seed_indices in enumerate(rungs):
-            if not seed_indices or not alive:
-                break
-            runs = (reference_runs if r == 0 else []) + [run for c in alive for k in seed_indices for run in planned(c, k)]
-            _run_rung(campaign, runs, f"rung {r}: {len(alive)} proxies, seeds {seed_indices[0]}..{seed_indices[-1]}")
-            # Decide on this rung's seeds only: a resumed design holds later rungs' rows already,
-            # and must remake the same decisions the first pass made.
-            upto = seed_indices[-1]
-            seen = [row for row in folder.rows if is_reference(row.values["run"]) or seed_index(row.values["run"]) <= upto]
-            summaries = {c.name: candidate_summary(seen, c.name, archs, options.seeds, metric) for c in cands}
-            if r + 1 < len(rungs) and rungs[r + 1]:
-                alive, cut = _survivors(alive, summaries, options.budget_s)
-                stopped.update({name: f"stopped after rung {r}" for name in cut})
+        summaries, stopped = _halving(campaign, cands, reference_runs, planned, archs, options, metric)
     bigger = larger_budget(rules, timings, options.budget_s, cands, len(train_ds.images))
     design = _design(settings, options, stats, rules, notes, cands, summaries, stopped, ref_overrides, ref_steps, ref_s, folder.rows, len(train_ds.images), archs, bigger)
     design["timings"] = {str(k): asdict(v) for k, v in timings.items()}
@@ -162,6 +138,47 @@ def run_proxy_design(overrides: Sequence[str], options: DesignOptions, log: Call
     atomic_write_text(out / "design.json", json.dumps(design, indent=2, allow_nan=False, default=str) + "\n")
     plot_design(design, out / "design.png")
     return DesignOutcome(out, design)
+
+
+def _reference_plan(rules: DesignRules, timings: dict[int, StepTiming], cands: list[ProxyCandidate], options: DesignOptions, n_images: int, prior: dict[str, Any] | None) -> tuple[dict[str, Any], int, float]:
+    """The reference training's overrides, steps and estimated seconds: `reference_overrides` scaled
+    to the longest candidate, with `--reference` pairs on top, or another design's (`prior`)."""
+    if prior is not None:  # another design's reference on the same data: its settings and finished runs
+        return prior["overrides"], prior["steps"], prior["est_trial_s"]
+    longest = max(cands, key=lambda c: c.steps)
+    ref_overrides, ref_steps, ref_s = reference_overrides(rules, timings, longest, options.reference_scale * options.budget_s, n_images)
+    given = _parse_pairs(options.reference)
+    ref_overrides.update(given)
+    if given:  # the steps follow the reference's own epochs, batch and data share
+        used = min(n_images, ref_overrides.get("data.max_train_images") or n_images)
+        ref_steps = int(ref_overrides["epochs"]) * max(1, used // int(ref_overrides["batch_size"]))
+    return ref_overrides, ref_steps, ref_s
+
+
+def _halving(
+    campaign: PlannedCampaign, cands: list[ProxyCandidate], reference_runs: list[PlannedRun], planned: Callable[[ProxyCandidate, int], list[PlannedRun]],
+    archs: list[Any], options: DesignOptions, metric: str,
+) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:  # fmt: skip
+    """Successive halving over the candidate proxies: seed 0 (with the reference runs), seed 1, then
+    the rest of the seeds for the survivors; the summaries at the last rung and why each stopped."""
+    rungs = [[0], [1], list(range(2, options.seeds))]
+    alive = list(cands)
+    summaries: dict[str, dict[str, Any]] = {}
+    stopped: dict[str, str] = {}
+    for r, seed_indices in enumerate(rungs):
+        if not seed_indices or not alive:
+            break
+        runs = (reference_runs if r == 0 else []) + [run for c in alive for k in seed_indices for run in planned(c, k)]
+        _run_rung(campaign, runs, f"rung {r}: {len(alive)} proxies, seeds {seed_indices[0]}..{seed_indices[-1]}")
+        # Decide on this rung's seeds only: a resumed design holds later rungs' rows already,
+        # and must remake the same decisions the first pass made.
+        upto = seed_indices[-1]
+        seen = [row for row in campaign.folder.rows if is_reference(row.values["run"]) or seed_index(row.values["run"]) <= upto]
+        summaries = {c.name: candidate_summary(seen, c.name, archs, options.seeds, metric) for c in cands}
+        if r + 1 < len(rungs) and rungs[r + 1]:
+            alive, cut = _survivors(alive, summaries, options.budget_s)
+            stopped.update({name: f"stopped after rung {r}" for name in cut})
+    return summaries, stopped
 
 
 def _timings(settings: SearchSettings, rules: DesignRules, path: Path, resume: bool, log: Callable[[str], None]) -> dict[int, StepTiming]:

@@ -104,51 +104,69 @@ def run_trial(
     torch.set_num_threads(max(1, threads))
     t0, c0 = time.perf_counter(), time.process_time()
     base: dict[str, Any] = {"node": node_name(), "pid": os.getpid(), "machine": machine_name()}
-    history: list[tuple[int, float]] = []
-    objectives = objectives_of(reward)
-    rung_metrics: list[dict[str, float]] = []  # every objective at every rung, for a reward with several
 
     def cost() -> dict[str, float]:
         wall = time.perf_counter() - t0
         return {"wall_s": wall, "cpu_s": time.process_time() - c0, "gpu_s": wall * gpus}
 
     curve = LossCurve(report, base) if report is not None else None
-    added: dict[str, Any] = {}  # the latency evaluator's metrics, joined to every evaluation's
-
-    def on_eval(epoch: int, metrics: dict[str, Any]) -> None:
-        metrics = {**metrics, **added}
-        value = compute_reward(metrics, reward)
-        history.append((epoch, value))
-        if len(objectives) > 1:
-            rung_metrics.append({o.metric: o.value(metrics) for o in objectives})
-        if report is not None:
-            steps = {"timesteps_total": curve.step} if curve else {}
-            report(dict(metrics, reward=value, status=TrialStatus.PARTIAL.value, error="", rungs=format_rungs(history, rung_metrics), **steps, **base, **cost()))
-
+    rungs = RungLog(reward, report, lambda: {**({"timesteps_total": curve.step} if curve else {}), **base, **cost()})
     if "cached_result" in config:
         out = dict(config["cached_result"], status=TrialStatus.CACHED.value, error="")
     else:
         try:
             arch = from_dict(config["arch"], source=f"trial architecture {config.get('arch_id', '?')}")
             evaluator = evaluator_for(with_overrides(proxy, config.get("proxy_overrides")))
-            ctx = TrialContext(get_preset(preset), eval_at=eval_at, on_eval=on_eval, on_step=curve, max_steps=max_steps)
+            ctx = TrialContext(get_preset(preset), eval_at=eval_at, on_eval=rungs, on_step=curve, max_steps=max_steps)
             if latency is not None:
-                added.update(latency.evaluate(arch, ctx))
-            metrics = {**evaluator.evaluate(arch, ctx), **added}
-            value = compute_reward(metrics, reward)
-            status, error = (TrialStatus.OK.value, "") if math.isfinite(value) else (TrialStatus.FAILED.value, f"metric {reward.metric} is not finite")
-            out = dict(metrics, reward=value, status=status, error=error)
-            if "steps" in metrics:
-                out["timesteps_total"] = metrics["steps"]  # TensorBoard's x axis: training steps
+                rungs.added.update(latency.evaluate(arch, ctx))
+            out = final_result({**evaluator.evaluate(arch, ctx), **rungs.added}, reward)
         except Exception as e:  # noqa: BLE001 - every failure becomes a recorded, failed trial
             tb = traceback.extract_tb(e.__traceback__)
             where = f" at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else ""
             out = {"status": TrialStatus.FAILED.value, "error": f"{type(e).__name__}: {e}{where}", "reward": math.nan}
-        if history:
-            out["rungs"] = format_rungs(history, rung_metrics)
+        if rungs.history:
+            out["rungs"] = rungs.text()
     out.update(base, **cost())
     release_memory()
     return out
+
+
+def final_result(metrics: dict[str, Any], reward: Any) -> dict[str, Any]:
+    """The metrics with the reward and the trial's status (failed when the reward is not finite)."""
+    value = compute_reward(metrics, reward)
+    status, error = (TrialStatus.OK.value, "") if math.isfinite(value) else (TrialStatus.FAILED.value, f"metric {reward.metric} is not finite")
+    out = dict(metrics, reward=value, status=status, error=error)
+    if "steps" in metrics:
+        out["timesteps_total"] = metrics["steps"]  # TensorBoard's x axis: training steps
+    return out
+
+
+class RungLog:
+    """A trial's evaluations at the scheduler's rungs: the reward at each (and, for a reward with
+    several objectives, every objective's value, so a resumed scheduler reads them back), each
+    reported as a partial result with `extra()` (steps, node, cost so far). `added` holds the
+    metrics another evaluator joins to every evaluation (latency)."""
+
+    def __init__(self, reward: Any, report: Callable[[dict[str, Any]], None] | None, extra: Callable[[], dict[str, Any]]) -> None:
+        self.reward, self.report, self.extra = reward, report, extra
+        self.objectives = objectives_of(reward)
+        self.history: list[tuple[int, float]] = []
+        self.metrics: list[dict[str, float]] = []
+        self.added: dict[str, Any] = {}
+
+    def __call__(self, epoch: int, metrics: dict[str, Any]) -> None:
+        metrics = {**metrics, **self.added}
+        value = compute_reward(metrics, self.reward)
+        self.history.append((epoch, value))
+        if len(self.objectives) > 1:
+            self.metrics.append({o.metric: o.value(metrics) for o in self.objectives})
+        if self.report is not None:
+            self.report(dict(metrics, reward=value, status=TrialStatus.PARTIAL.value, error="", rungs=self.text(), **self.extra()))
+
+    def text(self) -> str:
+        """The trials.csv `rungs` cell (`nas.core.schedule.format_rungs`)."""
+        return format_rungs(self.history, self.metrics)
 
 
 def release_memory() -> None:
