@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from omegaconf import OmegaConf
 
 from nas.reporting.fidelity import REFERENCE, FidelityFolder, compare_summaries, format_summary, plot_fidelity, read_summary, summarize
 from nas.reporting.run_folder import default_out_dir
@@ -68,11 +67,9 @@ class FidelityOutcome:
 def run_fidelity(overrides: Sequence[str], options: FidelityOptions) -> FidelityOutcome:
     """Measure how well the configured proxy ranks architectures; resumable like a search."""
     settings = load_settings(overrides)
-    cfg = settings.cfg
     options = options.resolved(settings)
-    out = Path(cfg.out_dir) if cfg.out_dir else default_out_dir("fidelity")
-    record = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))  # the config plus the fidelity options
-    record.fidelity = {"archs": options.archs, "seeds": options.seeds, "reference_epochs": options.reference_epochs}
+    out = Path(settings.top.out_dir) if settings.top.out_dir else default_out_dir("fidelity")
+    record = settings.record(fidelity={"archs": options.archs, "seeds": options.seeds, "reference_epochs": options.reference_epochs})
     folder = FidelityFolder(out, settings.metrics)
     earlier = read_summary(options.compare_to) if options.compare_to is not None else None
     candidates = choose_candidates(settings, options.archs)

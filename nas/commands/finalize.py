@@ -97,8 +97,7 @@ def run_finalize(run_dir: str | Path, overrides: Sequence[str], options: Finaliz
     select, seeds = fresh[:select_n], fresh[select_n:]
     out = Path(settings.top.out_dir) if settings.top.out_dir else run_dir / "finalize"
     check_out_dir(out, run_dir)
-    record = OmegaConf.create(OmegaConf.to_container(settings.cfg, resolve=True))
-    record.finalize = {"run": str(run_dir), "top": options.top, "select_seeds": select, "seeds": seeds, "baselines": list(options.baselines), "candidates": sorted(taken)}
+    record = settings.record(finalize={"run": str(run_dir), "top": options.top, "select_seeds": select, "seeds": seeds, "baselines": list(options.baselines), "candidates": sorted(taken)})
     folder = FinalizeFolder(out, settings.metrics)
     campaign = PlannedCampaign(settings, folder, record, FIXED, "finalize", "a finalize")
     for line in options.warnings:

@@ -87,13 +87,11 @@ def run_proxy_design(overrides: Sequence[str], options: DesignOptions, log: Call
     """Measure candidate proxies on the configured data and write the cheapest that ranks."""
     options.check()
     settings = load_settings(overrides)
-    cfg = settings.cfg
     if not evaluator_kind(settings.proxy).trains:
         raise ConfigError(f"proxy={settings.proxy.name} does not train a detector; proxy-design needs a training proxy (proxy=custom with proxy.data.*)")
     prior = _prior_reference(options.reference_from, settings) if options.reference_from else None
-    out = Path(cfg.out_dir) if cfg.out_dir else default_out_dir("proxy-design")
-    record = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
-    record.design = {**asdict(options), "reference": list(options.reference)}
+    out = Path(settings.top.out_dir) if settings.top.out_dir else default_out_dir("proxy-design")
+    record = settings.record(design={**asdict(options), "reference": list(options.reference)})
     folder = DesignFolder(out, settings.metrics)
     campaign = PlannedCampaign(settings, folder, record, FIXED, "proxy-design", "a proxy design", say=log)
     out.mkdir(parents=True, exist_ok=True)  # the step timings are kept there before Ray starts

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -75,7 +75,7 @@ def run_search(overrides: Sequence[str]) -> SearchOutcome:
         finally:
             recorder.close()
     # This session's time in the Tune loop and around it (Ray start-up excluded).
-    front = FrontSettings.of_reward(OmegaConf.to_container(settings.cfg.reward))
+    front = FrontSettings.of_reward(asdict(settings.reward))
     summary = folder.finalize(settings.space, {"session_s": fit_s, "tune_fit_s": fit_s}, front)
     if watch.tripped:
         write_report(out, "stopped")

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from omegaconf import OmegaConf
 
 from nas.reporting.bench_table import TableFolder, arch_table, format_table_summary, read_runs, summarize_table, write_table
 from nas.reporting.run_folder import default_out_dir
@@ -67,10 +66,8 @@ def run_table(overrides: Sequence[str], options: TableOptions) -> TableOutcome:
     options.check()
     probe = f"proxy.probe_at=[{','.join(f'{f:g}' for f in options.probe_at)}]"
     settings = load_settings([probe, *overrides])
-    cfg = settings.cfg
-    out = Path(cfg.out_dir) if cfg.out_dir else default_out_dir("table")
-    record = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
-    record.table = {"archs": options.archs, "seeds": options.seeds, "probe_at": list(options.probe_at)}
+    out = Path(settings.top.out_dir) if settings.top.out_dir else default_out_dir("table")
+    record = settings.record(table={"archs": options.archs, "seeds": options.seeds, "probe_at": list(options.probe_at)})
     folder = TableFolder(out, options.probe_at)
     campaign = PlannedCampaign(settings, folder, record, FIXED, "table", "a benchmark table (a larger --archs with resume=true extends it)")
     candidates = uniform_candidates(settings, options.archs)
@@ -89,10 +86,9 @@ def predicted_latency(out: Path, settings: SearchSettings, arch_ids: Sequence[st
     about a minute, then cached), and what it was predicted for."""
     from nas.evaluators.latency import LatencyEvaluator
     from nas.runner.trial import machine_name
-    from nas.settings.schemas import latency_config
     from search_space import load_architecture
 
-    options = latency_config(settings.cfg.get("latency"))
+    options = settings.latency_options
     evaluator = LatencyEvaluator(options, settings.top.preset, settings.space)
     evaluator.check(say=lambda m: print(m, file=sys.stderr))
     values: dict[str, float] = {}

@@ -26,9 +26,10 @@ from search_space.space import SearchSpace
 RESUME_FIXED = ("space", "searcher", "proxy", "reward", "scheduler", "latency", "screen", "seed", "preset", "dedup", "failure_reward")
 
 
-@dataclass
+@dataclass(frozen=True)
 class SearchSettings:
-    """A composed and checked search config, every group as its schema's object."""
+    """A composed and checked search config, every group as its schema's object; frozen once
+    typed (`cfg` is kept to be written as config.yaml and compared on resume, not read)."""
 
     cfg: DictConfig
     top: SearchTopLevel  # the typed top-level keys (trials, trial.*, ...)
@@ -41,6 +42,7 @@ class SearchSettings:
     ray: RayConfig
     latency: LatencyEvaluator | None = None  # when the reward needs latency: adds `latency_ms` to every trial
     screen: ScreenConfig = field(default_factory=ScreenConfig)  # between the searcher and the runner (`screen=`)
+    latency_options: LatencyOptions = field(default_factory=LatencyOptions)  # the `latency` group, typed (used or not)
 
     @property
     def epochs(self) -> int | None:
@@ -51,6 +53,14 @@ class SearchSettings:
     def threads(self) -> int:
         """Torch threads of a trial: its whole CPUs."""
         return max(1, int(math.floor(self.top.trial.cpus)))
+
+    def record(self, **sections: Any) -> DictConfig:
+        """What a run's config.yaml records: the resolved config, plus a command's own `sections`
+        (its options: fidelity's seeds, finalize's candidates), which a resume must match too."""
+        out = OmegaConf.create(OmegaConf.to_container(self.cfg, resolve=True))
+        for key, value in sections.items():
+            out[key] = value
+        return out
 
     @property
     def metrics(self) -> tuple[str, ...]:
@@ -112,7 +122,7 @@ def settings_of(cfg: DictConfig) -> SearchSettings:
     evaluator.fit_to_trial(top.trial.gpus)
     screen = screen_config(cfg.get("screen"))
     _check_screen(screen, evaluator.options)
-    return SearchSettings(cfg, top, space, searcher, evaluator.options, evaluator, reward, scheduler, ray_config(cfg.ray), latency, screen)
+    return SearchSettings(cfg, top, space, searcher, evaluator.options, evaluator, reward, scheduler, ray_config(cfg.ray), latency, screen, latency_options)
 
 
 def check_overrides(overrides: Sequence[str]) -> None:
