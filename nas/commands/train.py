@@ -9,7 +9,7 @@ from typing import Any, Sequence
 
 from omegaconf import OmegaConf
 
-from nas.evaluators import evaluator_kind
+from nas.evaluators import build_evaluator, evaluator_kind
 from nas.reporting.run_folder import default_out_dir
 from nas.settings.schemas import compose, proxy_config
 from search_space.catalog import get_preset, preset_name_for, resolve_architecture
@@ -29,17 +29,16 @@ def run_training(overrides: Sequence[str]) -> dict[str, Any]:
     import torch  # the config is checked before torch loads (seconds on a slow laptop)
 
     from nas.reporting.progress_bar import ProgressBar
-    from proxy_tasks.task import ProxyTask
 
     bar = ProgressBar()
-    task = ProxyTask(proxy, log=lambda msg: bar.message(f"[proxy {proxy.name}] {msg}"))
-    task.prepare(proxy.image_size or preset.image_size)  # dataset problems surface before anything is written
+    evaluator = build_evaluator(proxy)
+    evaluator.prepare(preset, log=lambda msg: bar.message(f"[proxy {proxy.name}] {msg}"))  # dataset problems surface before anything is written
     out = Path(cfg.out_dir) if cfg.out_dir else default_out_dir("train")
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(cfg))
     arch.save(out / "arch.yaml")
 
-    result = task.run(arch, preset, on_step=bar)
+    result = evaluator.train(arch, preset, on_step=bar)
     checkpoint = {
         "model": result.model.state_dict(),
         "arch": arch.to_dict(),

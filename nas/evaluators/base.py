@@ -87,10 +87,17 @@ REQUIRED_OPTIONS = ("evaluator", "name", "seed")
 
 
 class TrainingKind(Evaluator, Protocol):
-    """What an evaluator whose kind `trains` adds (proxy-design asks for it): its datasets."""
+    """What an evaluator whose kind `trains` adds: its datasets (proxy-design reads their
+    statistics), and one training that keeps its model (`spinenas train`)."""
 
     def datasets(self) -> tuple[Any, Any]:
         """The training and validation datasets (`proxy_tasks.data.CocoDataset`), read once."""
+
+    def prepare(self, preset: ModelPreset, log: Callable[[str], None] | None = None) -> None:
+        """Read, check and cache the data a training at `preset` uses, before anything is written."""
+
+    def train(self, arch: Architecture, preset: ModelPreset, on_step: Callable[[Any], None] | None = None) -> Any:
+        """Train `arch` once; the result carries the trained `model` and its `metrics`."""
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,17 @@ class TrainingEvaluator:
     def epochs(self) -> int:
         return self.options.epochs
 
+    def prepare(self, preset: ModelPreset, log: Any = None) -> None:
+        """Read, check and cache the data at the size a training at `preset` uses (a bad file stops
+        here, before anything is written), telling `log` what it does."""
+        if log is not None:
+            self.task.log = log
+        self.task.prepare(self.options.image_size or preset.image_size)
+
+    def train(self, arch: Architecture, preset: ModelPreset, on_step: Any = None) -> Any:
+        """Train `arch` once and keep the model (`spinenas train`): the task's result, with `model` and `metrics`."""
+        return self.task.run(arch, preset, on_step=on_step)
+
     def datasets(self) -> tuple[Any, Any]:
         """The training and validation datasets, read and checked once (shared by the worker's runs)."""
         return self.task.loaded()
