@@ -56,7 +56,7 @@ def plan(overrides: Sequence[str], steps: int | None = None, cpus: float | None 
     # The search's own trial code, on the whole trial (rungs included) or its first `steps` steps.
     config = {"arch": arch.to_dict(), "arch_id": arch.id}
     eval_at = settings.eval_at if steps is None else []
-    result = run_trial(config, settings.proxy, settings.reward, settings.top.preset, settings.threads, settings.top.trial.gpus, eval_at, max_steps=steps, latency=settings.latency)
+    result = run_trial(config, settings.proxy, settings.reward, settings.top.preset, settings.threads, settings.top.trial.gpus, eval_at, max_steps=steps, joined=settings.joined)
     if result["status"] == TrialStatus.FAILED:
         raise ConfigError(f"the timed trial failed: {result['error']}")
 

@@ -103,7 +103,7 @@ def run_trials(
     gpus = top.trial.gpus
     fn = tune.with_parameters(
         trainable, proxy=settings.proxy, reward=settings.reward, preset=top.preset, threads=settings.threads, gpus=gpus, eval_at=list(eval_at),
-        latency=settings.latency,
+        joined=settings.joined,
     )
     fn = tune.with_resources(fn, {"cpu": top.trial.cpus, "gpu": gpus})
     storage = settings.ray.storage_path or str(out_dir.resolve() / "tune")

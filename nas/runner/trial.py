@@ -89,16 +89,16 @@ def run_trial(
     eval_at: Sequence[int] = (),
     report: Callable[[dict[str, Any]], None] | None = None,
     max_steps: int | None = None,
-    latency: Evaluator | None = None,
+    joined: Sequence[Evaluator] = (),
 ) -> dict[str, Any]:
     """Run one trial and return its final result (also usable without Ray).
 
     `proxy` is the evaluator's options; `config["proxy_overrides"]`, when present, replaces some
     of them for this trial (seed, epochs). With `eval_at` (a scheduler's rung epochs) the proxy is evaluated after those epochs and
     `report` gets each partial result (status `partial`); the scheduler may end the trial there.
-    `max_steps` ends the training early (`spinenas plan` times a few steps). `latency` (the
-    search's `LatencyEvaluator`, when its reward needs one) adds `latency_ms` to the metrics of every
-    evaluation, the rung ones included, before the reward is computed.
+    `max_steps` ends the training early (`spinenas plan` times a few steps). The `joined` evaluators
+    (the search's `LatencyEvaluator`, when its reward declares latency) add their metrics to those of
+    every evaluation, the rung ones included, before the reward is computed.
     Cost: `wall_s`, `cpu_s` (this process's CPU time) and `gpu_s` = wall time x the GPU share held.
     """
     torch.set_num_threads(max(1, threads))
@@ -118,8 +118,8 @@ def run_trial(
             arch = from_dict(config["arch"], source=f"trial architecture {config.get('arch_id', '?')}")
             evaluator = evaluator_for(with_overrides(proxy, config.get("proxy_overrides")))
             ctx = TrialContext(get_preset(preset), eval_at=eval_at, on_eval=rungs, on_step=curve, max_steps=max_steps)
-            if latency is not None:
-                rungs.added.update(latency.evaluate(arch, ctx))
+            for other in joined:
+                rungs.added.update(other.evaluate(arch, ctx))
             out = final_result({**evaluator.evaluate(arch, ctx), **rungs.added}, reward)
         except Exception as e:  # noqa: BLE001 - every failure becomes a recorded, failed trial
             tb = traceback.extract_tb(e.__traceback__)
@@ -203,7 +203,7 @@ class LossCurve:
 
 
 def trainable(
-    config: dict[str, Any], proxy: Any, reward: Any, preset: str, threads: int, gpus: float, eval_at: Sequence[int], latency: Evaluator | None = None
+    config: dict[str, Any], proxy: Any, reward: Any, preset: str, threads: int, gpus: float, eval_at: Sequence[int], joined: Sequence[Evaluator] = ()
 ) -> None:
     """Ray Tune function trainable: partial reports at the rung epochs, then the final one."""
-    tune.report(run_trial(config, proxy, reward, preset, threads, gpus, eval_at, report=tune.report, latency=latency))
+    tune.report(run_trial(config, proxy, reward, preset, threads, gpus, eval_at, report=tune.report, joined=joined))

@@ -40,7 +40,7 @@ class SearchSettings:
     reward: Any  # the reward kind's options
     scheduler: SchedulerConfig
     ray: RayConfig
-    latency: LatencyEvaluator | None = None  # when the reward needs latency: adds `latency_ms` to every trial
+    joined: tuple[Evaluator, ...] = ()  # evaluators whose metrics join the proxy's in every trial (latency, when the reward declares it)
     screen: ScreenConfig = field(default_factory=ScreenConfig)  # between the searcher and the runner (`screen=`)
     latency_options: LatencyOptions = field(default_factory=LatencyOptions)  # the `latency` group, typed (used or not)
 
@@ -115,14 +115,15 @@ def settings_of(cfg: DictConfig) -> SearchSettings:
     top, space, searcher, evaluator, scheduler, reward, latency_options = _typed(cfg)
     evaluator.check()  # the slowest checks last
     _check_costs(reward, evaluator, space, top.preset, cfg.proxy.get("name"))
-    latency = None
+    joined: tuple[Evaluator, ...] = ()
     if LATENCY in costs(objectives_of(reward)):
         latency = LatencyEvaluator(latency_options, top.preset, space)
         latency.check()  # reads the table, or calibrates it on this machine the first time
+        joined = (latency,)
     evaluator.fit_to_trial(top.trial.gpus)
     screen = screen_config(cfg.get("screen"))
     _check_screen(screen, evaluator.options)
-    return SearchSettings(cfg, top, space, searcher, evaluator.options, evaluator, reward, scheduler, ray_config(cfg.ray), latency, screen, latency_options)
+    return SearchSettings(cfg, top, space, searcher, evaluator.options, evaluator, reward, scheduler, ray_config(cfg.ray), joined, screen, latency_options)
 
 
 def check_overrides(overrides: Sequence[str]) -> None:
