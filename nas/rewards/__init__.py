@@ -1,11 +1,12 @@
 """Rewards: what a trial's metrics are worth to the searcher.
 
 Owns the reward registry: each kind is an options schema (the Hydra `reward` group's node, chosen
-by its `name`) and a function of the trial's metrics. The trial (`nas.runner.trial`) calls
+by its `name`), a function of the trial's metrics and the objectives it declares (the metric, then
+the costs it trades against it; `nas.core.objectives`). The trial (`nas.runner.trial`) calls
 `compute_reward`; the searchers only see the number. Imports only `nas.core` below it.
 
-Adding a reward: one module here with its options dataclass (`name` defaulting to the kind's name)
-and its function, one `REWARDS.register` line below, and a `conf/reward/<choice>.yaml` that starts
+Adding a reward: one module here with its options dataclass (`name` defaulting to the kind's name),
+its function and (beyond the metric alone) its objectives, one `REWARDS.register` line below, and a `conf/reward/<choice>.yaml` that starts
 from `base_<name>` (docs/architecture.md shows it).
 """
 
