@@ -53,7 +53,7 @@ class ProbeEvaluator:
 
 
 def test_the_registry_holds_the_kinds_and_names_them():
-    assert EVALUATORS.names() == ["training", "surrogate"]
+    assert EVALUATORS.names()[:2] == ["training", "surrogate"]  # first; a test may register more at run time (tests/test_new_kinds.py)
     assert EVALUATORS.get("training").options is TrainingOptions and EVALUATORS.get("training").trains
     assert not EVALUATORS.get("surrogate").trains
     with pytest.raises(SpineNASError, match="unknown evaluator 'nope'; valid: training, surrogate"):

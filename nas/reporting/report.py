@@ -396,7 +396,7 @@ def _finalize(result: dict[str, Any]) -> list[Part]:
     seeds = ", ".join(map(str, result.get("seeds", [])))
     note = f"Fresh seeds {seeds} (the search trained with seed {result.get('search_seed')}); pick: {result.get('pick_rule', '')}."
     head = ["architecture", "kind", "search reward", "fresh mean", "std", "n", "shrinkage"]
-    return [_text(note), _table(head, rows, cls="failed"), {"kind": "list", "items": [line.strip() for line in verdict_lines(result)]}]
+    return [_text(note), _table(head, rows, cls="failed"), {"kind": "list", "lines": [line.strip() for line in verdict_lines(result)]}]
 
 
 def _trial_table(rows: Sequence[Row]) -> list[Part]:
