@@ -98,7 +98,7 @@ def test_screen_settings_are_checked_in_one_line(capsys, tmp_path):
 
 
 def test_the_zero_cost_screen_passes_on_the_best_scored_proposal_from_the_first_trial():
-    """No warm-up: the first choice is already the proposal of highest NASWOT among the candidates,
+    """No warm-up: the first choice is already the proposal of highest score (grad_norm, the default) among the candidates,
     scored on a batch of the proxy's own data (checked against scoring each one apart)."""
     from nas.settings.search import load_settings
     from proxy_tasks.zero_cost import score_architecture
@@ -110,7 +110,9 @@ def test_the_zero_cost_screen_passes_on_the_best_scored_proposal_from_the_first_
     pool = [Proposal(SPACE.sample_actions(rng), "") for _ in range(4)]
     it = iter(pool)
     choice = screen.choose(lambda: next(it))
-    values = [score_architecture(settings.evaluator.task, SPACE.decode(p.actions), get_preset("spinenet49"), ["naswot"], 0)["naswot"]["value"] for p in pool]
+    name = settings.screen.score
+    assert name == "grad_norm"
+    values = [score_architecture(settings.evaluator.task, SPACE.decode(p.actions), get_preset("spinenet49"), [name], 0)[name]["value"] for p in pool]
     assert len(set(values)) == 4  # the candidates differ, so the pick means something
     assert choice.proposal is pool[int(np.argmax(values))] and choice.score == max(values) and choice.seconds > 0
     screen.observe(pool[0].actions, SPACE.decode(pool[0].actions).id, 0.1)

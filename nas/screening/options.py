@@ -20,7 +20,7 @@ class ScreenConfig:
     warmup: int = 8
     kappa: float = 1.0
     kind: str = "gbr"
-    score: str = "naswot"
+    score: str = "grad_norm"  # the best pick of the zero-cost scores on the benchmark table (benchmarks/table/screen_gain.json)
 
     def validate(self) -> None:
         if self.name not in SCREENS:

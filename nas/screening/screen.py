@@ -106,7 +106,7 @@ class ZeroCostScreen:
     space: SearchSpace
     task: Any  # proxy_tasks.task.ProxyTask: the driver's evaluator's, with its prepared data
     preset: Any
-    score: str = "naswot"
+    score: str = "grad_norm"
     candidates: int = 16
     seed: int = 0
     trained: set[str] = field(default_factory=set)
