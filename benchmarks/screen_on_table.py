@@ -100,7 +100,7 @@ def main() -> None:
     args = ap_.parse_args()
     t0 = time.perf_counter()
     archs, ap, rows = load_rows(args.table, SPACE)
-    drawn = (rows["kind"] == "sampled").to_numpy() if "kind" in rows else np.ones(len(ap), bool)
+    drawn = (rows["kind"] == "sampled").to_numpy()
     archs = [a for a, d in zip(archs, drawn) if d]  # the uniform draws: what a random search trains
     ap, rows = ap[drawn], rows[drawn].reset_index(drop=True)
     scores = {name: finite(rows[name].to_numpy(dtype=float)) for name in SCORES}

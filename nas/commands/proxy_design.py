@@ -119,7 +119,7 @@ def run_proxy_design(overrides: Sequence[str], options: DesignOptions, log: Call
         f"proxy design: {len(cands)} candidate proxies x {len(archs)} architectures, up to {options.seeds} seeds; reference "
         f"{ref_steps} steps at {ref_overrides['image_size']} px; at most about {worst / concurrent / 60:.0f} min at {concurrent} trials at once"
     )
-    with campaign.open({a.name: a.arch.with_name(a.name) for a in archs}, len(reference_runs)):
+    with campaign.open({a.name: a.arch.with_name(a.name) for a in archs}):  # each rung brings its own status line
         if prior is not None:
             _copy_reference_rows(folder, prior["rows"], archs)
         summaries, stopped = _halving(campaign, cands, reference_runs, planned, archs, options, metric)

@@ -27,7 +27,7 @@ EVALUATORS.register("surrogate", lambda: EvaluatorKind(SurrogateOptions, Surroga
 
 def build_evaluator(options: Any) -> Evaluator:
     """The evaluator `options.evaluator` names, built from `options`."""
-    return EVALUATORS.get(options.evaluator).build(options)
+    return evaluator_kind(options).build(options)
 
 
 def evaluator_kind(options: EvaluatorOptions) -> EvaluatorKind:

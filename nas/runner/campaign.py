@@ -50,24 +50,25 @@ class PlannedCampaign:
         (say or (lambda line: print(line, file=sys.stderr)))(f"{label}: writing into {self.out}")
 
     @contextlib.contextmanager
-    def open(self, specs: Mapping[str, Architecture], total: int) -> Iterator["PlannedCampaign"]:
+    def open(self, specs: Mapping[str, Architecture], total: int | None = None) -> Iterator["PlannedCampaign"]:
         """Within Ray: the folder started (rows read back on resume), config.yaml and archs/<name>.yaml
-        written, a status line over `total` runs."""
+        written, a status line over `total` runs (None: each `run` brings its own)."""
         with ray_session(self.settings.ray):
             check_resources(self.settings.top.trial)
             self.folder.start(resume=self.settings.top.resume)
             atomic_write_text(self.out / "config.yaml", OmegaConf.to_yaml(self.record))
             for name, arch in specs.items():
                 arch.save(self.out / "archs" / f"{name}.yaml")
-            self.progress = Progress(self.folder, total, self.settings.top.progress_every_s, label=self.label)
+            if total is not None:
+                self.progress = Progress(self.folder, total, self.settings.top.progress_every_s, label=self.label)
             yield self
 
     def run(self, runs: Sequence[Any], progress: Progress | None = None) -> int:
         """Train the `runs` the folder holds no finished row of; returns how many were trained."""
-        return run_remaining(self.settings, self.folder, runs, self.out, self.label.split()[0], progress or self.progress)  # type: ignore[arg-type]
+        return run_remaining(self.settings, self.folder, runs, self.out, self.label, progress or self.progress)
 
 
-def run_remaining(settings: SearchSettings, folder: Any, runs: Sequence[Any], out_dir: Path, name: str, progress: Callback) -> int:
+def run_remaining(settings: SearchSettings, folder: Any, runs: Sequence[Any], out_dir: Path, name: str, progress: Callback | None) -> int:
     """Train the planned `runs` (`nas.runner.planned.PlannedRun`) that `folder` holds no finished row
     of (its `done()`), each recorded in the folder as it finishes; returns how many were trained."""
     from nas.runner.planned import PlannedRuns
@@ -75,7 +76,7 @@ def run_remaining(settings: SearchSettings, folder: Any, runs: Sequence[Any], ou
     done = folder.done()
     remaining = [r for r in runs if r.key not in done]
     if remaining:
-        run_trials(settings, PlannedRuns(remaining, folder.append), len(remaining), out_dir, name, [progress])
+        run_trials(settings, PlannedRuns(remaining, folder.append), len(remaining), out_dir, name, [progress] if progress is not None else [])
     return len(remaining)
 
 

@@ -113,6 +113,8 @@ def run_settings(run_dir: Path, overrides: Sequence[str]) -> SearchSettings:
 def settings_of(cfg: DictConfig) -> SearchSettings:
     """A composed (or read back) search config as typed, checked settings."""
     top, space, searcher, evaluator, scheduler, reward, latency_options = _typed(cfg)
+    screen = screen_config(cfg.get("screen"))
+    _check_screen(screen, evaluator.options)
     evaluator.check()  # the slowest checks last
     _check_costs(reward, evaluator, space, top.preset, cfg.proxy.get("name"))
     joined: tuple[Evaluator, ...] = ()
@@ -121,8 +123,6 @@ def settings_of(cfg: DictConfig) -> SearchSettings:
         latency.check()  # reads the table, or calibrates it on this machine the first time
         joined = (latency,)
     evaluator.fit_to_trial(top.trial.gpus)
-    screen = screen_config(cfg.get("screen"))
-    _check_screen(screen, evaluator.options)
     return SearchSettings(cfg, top, space, searcher, evaluator.options, evaluator, reward, scheduler, ray_config(cfg.ray), joined, screen, latency_options)
 
 
@@ -187,10 +187,10 @@ def _check_screen(screen: ScreenConfig, proxy: Any) -> None:
 def _check_costs(reward: Any, evaluator: Evaluator, space: SearchSpace, preset: str, proxy_name: str | None) -> None:
     """Refuse a reward that needs a model cost the evaluator does not measure (it would fail every trial)."""
     objectives = objectives_of(reward)
-    for key in costs(objectives):
-        if key == LATENCY:
-            continue  # the search's latency settings bring it (`LatencyEvaluator`)
-        if key in ("flops", "params") and not evaluator.cost(space.coarsest(), get_preset(preset)).get(key):
+    wanted = [key for key in costs(objectives) if key != LATENCY]  # the search's latency settings bring latency (`LatencyEvaluator`)
+    measured = evaluator.cost(space.coarsest(), get_preset(preset)) if wanted else {}
+    for key in wanted:
+        if key in measured and not measured[key]:  # a cost the evaluator counts, as zero: it has no model to count
             raise ConfigError(f"the reward trades {objectives[0].metric} against {key}, and proxy={proxy_name} measures no {key}; use a training proxy or reward=ap")
 
 
