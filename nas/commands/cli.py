@@ -244,6 +244,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
+        from nas.core.plugins import load_plugins
+
+        load_plugins()  # the user's kinds (SPINENAS_PLUGINS, entry points) before any config is composed
         if args.command in SEARCH_CONFIG_COMMANDS:  # a config mistake is refused before torch and Ray load
             from nas.settings.search import check_overrides
 

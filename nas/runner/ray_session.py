@@ -6,6 +6,7 @@ import contextlib
 import os
 from typing import Any, Iterator
 
+from nas.core.plugins import loaded_plugins, plugin_runtime_env
 from nas.settings.schemas import RayConfig, TrialResources
 from search_space.errors import ConfigError
 
@@ -23,6 +24,8 @@ def connect_ray(ray_cfg: RayConfig) -> bool:
     if ray.is_initialized():
         return False
     kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": ray_cfg.log_to_driver}
+    if loaded_plugins():  # every worker imports the user's plugins as it starts (nas.core.plugins)
+        kwargs["runtime_env"] = plugin_runtime_env()
     if ray_cfg.address:
         try:
             ray.init(address=ray_cfg.address, **kwargs)
