@@ -37,9 +37,8 @@ class ScreenOptions:
 
 def run_screen(refs: Sequence[str], overrides: Sequence[str], options: ScreenOptions) -> list[dict[str, Any]]:
     """A row per architecture: its name, every score's value and milliseconds, the prediction."""
-    from nas.evaluators import build_evaluator
-    from proxy_tasks.task import ProxyTask
-    from proxy_tasks.zero_cost import ZERO_COST, score_architecture
+    from nas.evaluators import build_evaluator, evaluator_kind
+    from proxy_tasks.zero_cost import ZERO_COST
 
     if not refs:
         raise ConfigError("name at least one architecture (a catalog name or a spec file)")
@@ -50,14 +49,13 @@ def run_screen(refs: Sequence[str], overrides: Sequence[str], options: ScreenOpt
     archs = [(ref, resolve_architecture(ref)) for ref in refs]  # a bad spec is refused before anything is built
     predictor = _predictor(options.predictor)
     settings = load_settings(overrides)
-    evaluator = build_evaluator(settings.proxy)
-    task = getattr(evaluator, "task", None)
-    if not isinstance(task, ProxyTask):  # the surrogate scores architectures without data or a model
+    if not evaluator_kind(settings.proxy).trains:  # the surrogate scores architectures without data or a model
         raise ConfigError(f"proxy={settings.proxy.name} has no data to score architectures on; screen with a training proxy (e.g. proxy=synthetic)")
+    evaluator = build_evaluator(settings.proxy)
     preset = get_preset(settings.top.preset)
     rows = []
     for ref, arch in archs:
-        scores = score_architecture(task, arch, preset, names, seed=options.seed)
+        scores = evaluator.zero_cost(arch, preset, names, seed=options.seed)
         rows.append({"arch": ref, "arch_id": arch.id, "scores": scores, **_prediction(predictor, arch)})
     return rows
 

@@ -88,7 +88,8 @@ REQUIRED_OPTIONS = ("evaluator", "name", "seed")
 
 class TrainingKind(Evaluator, Protocol):
     """What an evaluator whose kind `trains` adds: its datasets (proxy-design reads their
-    statistics), and one training that keeps its model (`spinenas train`)."""
+    statistics), one training that keeps its model (`spinenas train`), and the zero-cost scores of
+    an untrained detector (the zero-cost screen, `spinenas screen`)."""
 
     def datasets(self) -> tuple[Any, Any]:
         """The training and validation datasets (`proxy_tasks.data.CocoDataset`), read once."""
@@ -98,6 +99,10 @@ class TrainingKind(Evaluator, Protocol):
 
     def train(self, arch: Architecture, preset: ModelPreset, on_step: Callable[[Any], None] | None = None) -> Any:
         """Train `arch` once; the result carries the trained `model` and its `metrics`."""
+
+    def zero_cost(self, arch: Architecture, preset: ModelPreset, names: Sequence[str], seed: int) -> dict[str, dict[str, float]]:
+        """The zero-cost scores `names` (`proxy_tasks.zero_cost`) of `arch`'s untrained detector as a
+        trial with `seed` would build it, on one batch of the training data: {name: {value, ms}}."""
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from nas.core.schedule import SchedulerConfig, expected_epochs, rung_epochs
 from nas.evaluators.base import Reference, TrialContext
@@ -68,6 +68,12 @@ class TrainingEvaluator:
     def train(self, arch: Architecture, preset: ModelPreset, on_step: Any = None) -> Any:
         """Train `arch` once and keep the model (`spinenas train`): the task's result, with `model` and `metrics`."""
         return self.task.run(arch, preset, on_step=on_step)
+
+    def zero_cost(self, arch: Architecture, preset: ModelPreset, names: Sequence[str], seed: int) -> dict[str, dict[str, float]]:
+        """`arch`'s zero-cost scores as a trial with `seed` would build it, on one batch of the data."""
+        from proxy_tasks.zero_cost import score_architecture
+
+        return score_architecture(self.task, arch, preset, list(names), seed)
 
     def datasets(self) -> tuple[Any, Any]:
         """The training and validation datasets, read and checked once (shared by the worker's runs)."""

@@ -43,7 +43,7 @@ class ScreenConfig:
         if self.name == "zero_cost":
             from nas.screening.screen import ZeroCostScreen
 
-            return ZeroCostScreen(space, evaluator.task, preset, self.score, self.candidates, seed)
+            return ZeroCostScreen(space, evaluator, preset, self.score, self.candidates, seed)
         from nas.screening.screen import PredictorScreen
 
         return PredictorScreen(space, self.candidates, self.warmup, self.kappa, self.kind, seed)

@@ -104,7 +104,7 @@ class ZeroCostScreen:
     (synflow past float64) ranks last."""
 
     space: SearchSpace
-    task: Any  # proxy_tasks.task.ProxyTask: the driver's evaluator's, with its prepared data
+    evaluator: Any  # nas.evaluators.base.TrainingKind: the driver's training evaluator, with its prepared data
     preset: Any
     score: str = "grad_norm"
     candidates: int = 16
@@ -115,12 +115,10 @@ class ZeroCostScreen:
         self.trained.add(arch_id)
 
     def choose(self, propose: Callable[[], Any]) -> Choice:
-        from proxy_tasks.zero_cost import score_architecture
-
         t = time.perf_counter()
         best: tuple[float, Any] | None = None
         for p, arch in zip(*distinct_proposals(propose, self.candidates, self.space, self.trained)):
-            value = score_architecture(self.task, arch, self.preset, [self.score], self.seed)[self.score]["value"]
+            value = self.evaluator.zero_cost(arch, self.preset, [self.score], self.seed)[self.score]["value"]
             value = value if math.isfinite(value) else -math.inf
             if best is None or value > best[0]:
                 best = (value, p)
