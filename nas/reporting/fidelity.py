@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+import pandas as pd
 
 from nas.core.ranking import kendall_tau, seed_agreement, signal_to_noise, spearman_rho
 from nas.core.stats import finite_or_none
 from nas.core.status import TrialStatus
 from nas.reporting.plots import save_figure
 from nas.reporting.planned_folder import REFERENCE, PlannedFolder
-from nas.reporting.run_folder import Row
+from nas.reporting.run_folder import Row, ok_frame
 from search_space.errors import ConfigError
 
 SAME_RANKING_TAU = 0.9  # a changed proxy "ranks the same" as the one it replaces at this Kendall tau or above
@@ -31,14 +32,13 @@ def summarize(rows: Sequence[Row], candidates: Sequence[Any], header: dict[str, 
     `arch` and `flops`; `header` names the proxy, space, metric, seeds, reference_epochs and the
     reference's label (`reference`, None without reference runs)."""
     seeds = [f"seed{k}" for k in range(header["seeds"])]
-    score = {(r.values["arch_id"], r.values["run"]): (r.reward if r.status == TrialStatus.OK else math.nan) for r in rows}
-    table = np.array([[score.get((c.arch.id, s), math.nan) for s in seeds] for c in candidates], dtype=float).reshape(len(candidates), len(seeds))
-    reference = np.array([score.get((c.arch.id, REFERENCE), math.nan) for c in candidates], dtype=float)
-    finished = [row[~np.isnan(row)] for row in table]
-    means = np.array([v.mean() if len(v) else math.nan for v in finished])
-    stds = np.array([v.std(ddof=1) if len(v) > 1 else math.nan for v in finished])
-    order = np.argsort(-np.nan_to_num(means, nan=-np.inf), kind="stable")
-    rank = {int(i): k + 1 for k, i in enumerate(order) if not math.isnan(means[i])}
+    ids = [c.arch.id for c in candidates]
+    wide = ok_frame(rows).pivot(index="arch_id", columns="run", values="reward").reindex(index=ids, columns=[*seeds, REFERENCE])
+    table, reference = wide[seeds].to_numpy(dtype=float), wide[REFERENCE].to_numpy(dtype=float)
+    means = wide[seeds].mean(axis=1).to_numpy()  # over the seeds that finished
+    stds = wide[seeds].std(axis=1, ddof=1).to_numpy()  # NaN below two
+    ranks = pd.Series(-means).rank(method="first").to_numpy()  # 1 = best mean; ties: the earlier candidate
+    rank = {i: int(ranks[i]) for i in range(len(candidates)) if not math.isnan(means[i])}
     archs = [
         {
             "name": c.name,

@@ -10,7 +10,7 @@ from nas.core.stats import CLEAR_GAP, VERDICT_RULE, compare, summary
 from nas.core.status import TrialStatus
 from nas.reporting.planned_folder import PlannedFolder
 from nas.reporting.plots import save_figure
-from nas.reporting.run_folder import Row, number
+from nas.reporting.run_folder import Row, number, ok_frame
 
 SEED_BASELINE = "resnet50_fpn"  # the architecture the paper's search starts from
 TIE_RULE = "the highest mean on the selection seeds; ties: the higher search reward, then the earlier trial"
@@ -34,14 +34,11 @@ def summarize_finalize(
     the search's reward and the shrinkage for candidates), the pick (chosen on the selection runs)
     against every baseline on the confirmation runs only, and the rules applied.
     `searched` maps a candidate's arch id to (its search reward, its trial number)."""
-    fresh: dict[str, list[float]] = {}
-    selected: dict[str, list[float]] = {}
-    cost: dict[str, dict[str, float]] = {}
-    for r in rows:
-        if r.status == TrialStatus.OK:
-            into = selected if str(r.values["run"]).startswith(SELECT) else fresh
-            into.setdefault(r.values["arch_id"], []).append(r.reward)
-            cost.setdefault(r.values["arch_id"], {"flops": number(r.values.get("flops")), "params": number(r.values.get("params"))})
+    ok = ok_frame(rows, extra=("flops", "params"))
+    chosen_on = ok["run"].astype(str).str.startswith(SELECT)
+    selected = ok[chosen_on].groupby("arch_id", sort=False)["reward"].agg(list).to_dict()
+    fresh = ok[~chosen_on].groupby("arch_id", sort=False)["reward"].agg(list).to_dict()
+    cost = {a: {"flops": number(g["flops"].iloc[0]), "params": number(g["params"].iloc[0])} for a, g in ok.groupby("arch_id", sort=False)}
     archs = [_arch_record(c, selected.get(c.arch.id, []), fresh.get(c.arch.id, []), cost.get(c.arch.id, {}), searched.get(c.arch.id)) for c in [*candidates, *baselines]]
     chosen = next((c for c in candidates if c.name == pick), None)
     comparisons = [{"candidate": chosen.name, "baseline": b.name, **compare(fresh.get(chosen.arch.id, []), fresh.get(b.arch.id, []))} for b in baselines] if chosen else []

@@ -20,6 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+import pandas as pd
+
+from nas.core.status import TrialStatus
 from search_space.errors import ConfigError
 from search_space.fileio import atomic_write_text
 
@@ -217,3 +220,13 @@ def number(value: Any, default: float = 0.0) -> float:
         return float(value)
     except (TypeError, ValueError):
         return default
+
+
+def ok_frame(rows: Sequence[Row], extra: Sequence[str] = ()) -> pd.DataFrame:
+    """The rows that finished ok as a frame: `arch_id`, `run`, the `extra` columns and `reward` (a
+    float), in row order; of two ok rows of one (arch_id, run), as a resume that trained a run again
+    leaves them, the later one."""
+    columns = ["arch_id", "run", *extra]
+    records = [{**{c: r.values.get(c) for c in columns}, "reward": r.reward} for r in rows if r.status == TrialStatus.OK]
+    frame = pd.DataFrame.from_records(records, columns=[*columns, "reward"])
+    return frame.drop_duplicates(["arch_id", "run"], keep="last")
