@@ -9,6 +9,7 @@ from nas.evaluators import EVALUATORS, EvaluatorKind, Reference, SurrogateOption
 from nas.rewards import RewardConfig
 from nas.runner.trial import run_trial
 from nas.settings.schemas import ConfigError
+from nas.runner.prepare import prepare
 from nas.settings.search import load_settings
 from search_space import get_space
 from search_space.errors import SpineNASError
@@ -65,7 +66,9 @@ def test_a_new_evaluator_needs_only_its_registration(monkeypatch):
     ProbeEvaluator.checked = 0
     settings = load_settings(["proxy=surrogate", "proxy.evaluator=probe", "trials=2"])
     assert isinstance(settings.proxy, ProbeOptions) and isinstance(settings.evaluator, ProbeEvaluator)
-    assert ProbeEvaluator.checked == 1 and settings.epochs is None and settings.eval_at == []
+    assert ProbeEvaluator.checked == 0, "loading settings is passive: the inputs are checked by the prepare step"
+    assert prepare(settings) is settings and ProbeEvaluator.checked == 1
+    assert settings.epochs is None and settings.eval_at == []
     with pytest.raises(ConfigError, match="proxy.noise must be 0 for the probe"):
         load_settings(["proxy=surrogate", "proxy.evaluator=probe", "proxy.noise=0.1"])
     space = get_space("r35_sp18")

@@ -23,6 +23,7 @@ from nas.runner.campaign import PlannedCampaign
 from nas.runner.candidates import choose_candidates
 from nas.runner.planned import Candidate, PlannedRun
 from nas.settings.search import SearchSettings, load_settings
+from nas.runner.prepare import prepare
 from search_space.errors import ConfigError
 from search_space.fileio import atomic_write_text
 
@@ -66,7 +67,7 @@ class FidelityOutcome:
 
 def run_fidelity(overrides: Sequence[str], options: FidelityOptions) -> FidelityOutcome:
     """Measure how well the configured proxy ranks architectures; resumable like a search."""
-    settings = load_settings(overrides)
+    settings = prepare(load_settings(overrides))
     options = options.resolved(settings)
     out = Path(settings.top.out_dir) if settings.top.out_dir else default_out_dir("fidelity")
     record = settings.record(fidelity={"archs": options.archs, "seeds": options.seeds, "reference_epochs": options.reference_epochs})

@@ -32,6 +32,7 @@ from nas.reporting.trials import SearchFolder
 from nas.runner.campaign import PlannedCampaign
 from nas.runner.planned import Candidate, PlannedRun
 from nas.settings.search import SearchSettings, run_settings
+from nas.runner.prepare import prepare
 from search_space.catalog import PRESETS, get_architecture, get_preset
 from search_space.cost import measure
 from search_space.errors import ConfigError
@@ -87,7 +88,7 @@ def run_finalize(run_dir: str | Path, overrides: Sequence[str], options: Finaliz
     run_dir = Path(run_dir)
     options.check()
     check_not_running(run_dir)
-    settings = run_settings(run_dir, overrides)
+    settings = prepare(run_settings(run_dir, overrides))
     search_seed = int(OmegaConf.load(run_dir / "config.yaml").proxy.get("seed", 0))
     candidates, searched = top_candidates(settings, SearchFolder(run_dir).read_rows(), options.top, run_dir)
     taken = {c.arch.id for c in candidates}

@@ -18,6 +18,7 @@ from nas.core.status import TrialStatus
 from nas.runner.sizing import Cluster, cluster_size, concurrent_trials, typical_architecture
 from nas.runner.trial import evaluator_for, run_trial
 from nas.settings.search import SearchSettings, load_settings
+from nas.runner.prepare import prepare
 from search_space.errors import ConfigError
 
 
@@ -46,6 +47,7 @@ def plan(overrides: Sequence[str], steps: int | None = None, cpus: float | None 
     settings = load_settings(overrides)
     if steps is not None and steps < 2:
         raise ConfigError(f"--steps must be >= 2 (the first step is timed apart), got {steps}")
+    prepare(settings)
     cluster = cluster_size(settings, cpus, gpus)
     concurrent = concurrent_trials(settings, cluster)
 

@@ -42,6 +42,7 @@ from nas.runner.planned import PlannedRun
 from nas.runner.sizing import cluster_size, concurrent_trials, typical_architecture
 from nas.runner.trial import run_trial
 from nas.settings.search import SearchSettings, load_settings
+from nas.runner.prepare import prepare
 from proxy_tasks.design import DesignRules, ProxyCandidate, StepTiming, candidates, reference_overrides, rules_from_stats, score
 from proxy_tasks.stats import dataset_stats
 from search_space.errors import ConfigError
@@ -89,6 +90,7 @@ def run_proxy_design(overrides: Sequence[str], options: DesignOptions, log: Call
     settings = load_settings(overrides)
     if not evaluator_kind(settings.proxy).trains:
         raise ConfigError(f"proxy={settings.proxy.name} does not train a detector; proxy-design needs a training proxy (proxy=custom with proxy.data.*)")
+    prepare(settings)
     prior = _prior_reference(options.reference_from, settings) if options.reference_from else None
     out = Path(settings.top.out_dir) if settings.top.out_dir else default_out_dir("proxy-design")
     record = settings.record(design={**asdict(options), "reference": list(options.reference)})

@@ -21,6 +21,7 @@ import numpy as np
 from nas.reporting.run_folder import REPO_ROOT
 from nas.screening.predictor import Predictor
 from nas.settings.search import load_settings
+from nas.runner.prepare import prepare
 from search_space.catalog import get_preset, resolve_architecture
 from search_space.errors import ConfigError
 from search_space.spec import Architecture, SpecError
@@ -37,7 +38,7 @@ class ScreenOptions:
 
 def run_screen(refs: Sequence[str], overrides: Sequence[str], options: ScreenOptions) -> list[dict[str, Any]]:
     """A row per architecture: its name, every score's value and milliseconds, the prediction."""
-    from nas.evaluators import build_evaluator, evaluator_kind
+    from nas.evaluators import evaluator_kind
     from proxy_tasks.zero_cost import ZERO_COST
 
     if not refs:
@@ -51,7 +52,7 @@ def run_screen(refs: Sequence[str], overrides: Sequence[str], options: ScreenOpt
     settings = load_settings(overrides)
     if not evaluator_kind(settings.proxy).trains:  # the surrogate scores architectures without data or a model
         raise ConfigError(f"proxy={settings.proxy.name} has no data to score architectures on; screen with a training proxy (e.g. proxy=synthetic)")
-    evaluator = build_evaluator(settings.proxy)
+    evaluator = prepare(settings).evaluator
     preset = get_preset(settings.top.preset)
     rows = []
     for ref, arch in archs:

@@ -29,6 +29,7 @@ from nas.runner.failures import FailureWatch, RepeatedFailureError
 from nas.runner.ray_session import check_resources, ray_session
 from nas.searchers import ArchSearcher, make_searcher
 from nas.settings.search import RESUME_FIXED, SearchSettings, check_resumable, load_settings
+from nas.runner.prepare import prepare
 from search_space.catalog import get_preset
 from search_space.errors import ConfigError
 from search_space.fileio import atomic_write_text
@@ -52,6 +53,7 @@ def run_search(overrides: Sequence[str]) -> SearchOutcome:
         check_resumable(out, settings.cfg, RESUME_FIXED)
     elif folder.csv.exists():
         raise ConfigError(f"{out} already holds a search; continue it with resume=true or choose another out_dir")
+    prepare(settings)  # after the folder checks: a wrong out_dir or resume costs no data read
     searcher = build_searcher(settings)
     watch = FailureWatch(top.trial.abort_after_identical_failures)
     recorder = SearchRecorder(folder, searcher, top.state_every_s)

@@ -26,6 +26,7 @@ from nas.runner.campaign import PlannedCampaign
 from nas.runner.candidates import uniform_candidates
 from nas.runner.planned import Candidate, PlannedRun
 from nas.settings.search import SearchSettings, load_settings
+from nas.runner.prepare import prepare
 from search_space.errors import ConfigError, InputError
 from search_space.fileio import atomic_write_text
 
@@ -65,7 +66,7 @@ def run_table(overrides: Sequence[str], options: TableOptions) -> TableOutcome:
     """Train the table's runs not yet in out_dir, then write table.csv and table.json."""
     options.check()
     probe = f"proxy.probe_at=[{','.join(f'{f:g}' for f in options.probe_at)}]"
-    settings = load_settings([probe, *overrides])
+    settings = prepare(load_settings([probe, *overrides]))
     out = Path(settings.top.out_dir) if settings.top.out_dir else default_out_dir("table")
     record = settings.record(table={"archs": options.archs, "seeds": options.seeds, "probe_at": list(options.probe_at)})
     folder = TableFolder(out, options.probe_at)

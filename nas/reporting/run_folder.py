@@ -18,13 +18,14 @@ import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from nas.core.status import TrialStatus
 from search_space.errors import ConfigError
 from search_space.fileio import atomic_write_text
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -226,6 +227,8 @@ def ok_frame(rows: Sequence[Row], extra: Sequence[str] = ()) -> pd.DataFrame:
     """The rows that finished ok as a frame: `arch_id`, `run`, the `extra` columns and `reward` (a
     float), in row order; of two ok rows of one (arch_id, run), as a resume that trained a run again
     leaves them, the later one."""
+    import pandas as pd  # here: the CLI's refusals must not pay for importing it
+
     columns = ["arch_id", "run", *extra]
     records = [{**{c: r.values.get(c) for c in columns}, "reward": r.reward} for r in rows if r.status == TrialStatus.OK]
     frame = pd.DataFrame.from_records(records, columns=[*columns, "reward"])

@@ -80,9 +80,11 @@ class SearchSettings:
 
 
 def load_settings(overrides: Sequence[str]) -> SearchSettings:
-    """Compose `conf/search.yaml` with `overrides` and check every part that can be checked
-    before Ray starts: keys, types and values of every group, the evaluator's inputs (a dataset's
-    files: the validation `spinenas train` runs; a surrogate's target) and the scheduler against it."""
+    """Compose `conf/search.yaml` with `overrides` and type and check it: keys, types and values of
+    every group and the kinds against each other (the scheduler against the evaluator, the searcher
+    against the reward's objectives, the screen against the proxy). Passive: it reads no data file
+    and times nothing; `nas.runner.prepare.prepare` checks the evaluator's inputs (a dataset's every
+    file; a surrogate's target) and reads or calibrates the latency table."""
     return settings_of(compose("search", overrides))
 
 
@@ -115,13 +117,10 @@ def settings_of(cfg: DictConfig) -> SearchSettings:
     top, space, searcher, evaluator, scheduler, reward, latency_options = _typed(cfg)
     screen = screen_config(cfg.get("screen"))
     _check_screen(screen, evaluator.options)
-    evaluator.check()  # the slowest checks last
     _check_costs(reward, evaluator, space, top.preset, cfg.proxy.get("name"))
     joined: tuple[Evaluator, ...] = ()
     if LATENCY in costs(objectives_of(reward)):
-        latency = LatencyEvaluator(latency_options, top.preset, space)
-        latency.check()  # reads the table, or calibrates it on this machine the first time
-        joined = (latency,)
+        joined = (LatencyEvaluator(latency_options, top.preset, space),)  # its table is read (or calibrated) by `prepare`
     evaluator.fit_to_trial(top.trial.gpus)
     return SearchSettings(cfg, top, space, searcher, evaluator.options, evaluator, reward, scheduler, ray_config(cfg.ray), joined, screen, latency_options)
 
