@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 from scipy.special import comb
 
 from nas.commands.finalize import FinalizeOptions, run_finalize
@@ -73,10 +74,10 @@ def finalize(run: Path, baselines: tuple[str, ...]) -> dict[str, Any]:
 def search_final(run: Path, result: dict[str, Any]) -> dict[str, Any]:
     """One search's final: its pick, fresh APs, FLOPs and what the search cost."""
     pick = next(a for a in result["archs"] if a["name"] == result["pick"])
-    rows = SearchFolder(run).read_rows()
-    best = max(rows, key=lambda r: r.reward)
+    rows = [r for r in SearchFolder(run).read_rows() if r.status == "ok"]
+    row = next(r for r in rows if r.values["arch_id"] == pick["arch_id"])
     summary = json.loads((run / "summary.json").read_text())
-    return {"pick": pick["arch_id"], "search_reward": best.reward, "fresh": pick["fresh"], "flops": float(best.values["flops"]),
+    return {"pick": pick["arch_id"], "search_reward": row.reward, "fresh": pick["fresh"], "flops": float(row.values["flops"]),
             "mean_reward": float(np.mean([r.reward for r in rows])), "session_s": summary.get("session_s"),
             "screen_s": float(np.nansum([float(r.values.get("screen_s") or "nan") for r in rows]))}  # fmt: skip
 
@@ -126,7 +127,7 @@ def random_finals(table: Path, blocks: list[pd.DataFrame], out: Path) -> list[di
         mine = fresh[(fresh["arch_id"] == p["arch_id"]) & (fresh["status"] == "ok")].sort_values("seed")
         table_seed1 = float(table_runs[(table_runs["arch_id"] == p["arch_id"]) & (table_runs["run"] == "seed1")]["AP"].iloc[0])
         finals.append({"pick": p["arch_id"], "search_reward": float(p["AP"]), "fresh": [float(x) for x in mine["AP"]], "flops": float(p["flops"]),
-                       "mean_reward": float(block["AP"].mean()), "session_s": float(block["wall_s"].sum()) / 2, "screen_s": 0.0,
+                       "mean_reward": float(block["AP"].mean()), "session_s": None, "screen_s": 0.0,
                        "table_seed1": table_seed1, "same_as_table": bool(math.isclose(float(mine[mine["seed"] == 1]["AP"].iloc[0]), table_seed1, abs_tol=1e-9))})  # fmt: skip
     return finals
 
@@ -138,8 +139,22 @@ def verdicts(finals: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     return {f"{a} vs {b}": {"pooled": compare(pooled[a], pooled[b]), "per_search": compare(means[a], means[b])} for a, b in pairs}
 
 
+def arm_summary(fs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One method over its searches: the pooled finals' mean and std, the 95% t-interval of the
+    mean over searches (each search's fresh mean is one value), the picks' mean FLOPs."""
+    pooled = [x for f in fs for x in f["fresh"]]
+    means = [float(np.mean(f["fresh"])) for f in fs]
+    low, high = stats.t.interval(0.95, len(means) - 1, loc=np.mean(means), scale=stats.sem(means)) if len(means) > 1 else (math.nan, math.nan)
+    return {"searches": len(fs), "mean": float(np.mean(pooled)), "std": float(np.std(pooled, ddof=1)), "interval": [float(low), float(high)],
+            "flops": float(np.mean([f["flops"] for f in fs])), "mean_reward": float(np.mean([f["mean_reward"] for f in fs]))}  # fmt: skip
+
+
 def markdown(finals: dict[str, list[dict[str, Any]]], result: dict[str, Any]) -> str:
-    lines = ["| method | search seed | pick | search reward | fresh AP (seeds 1, 2, 3) | fresh mean | FLOPs (M) | mean reward of its 32 trials | search wall |",
+    lines = ["| method | searches | final AP, mean +- std of the pooled fresh runs | 95% interval over searches | picks' FLOPs (M) | mean reward of the trials |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
+    for arm, a in result["arms"].items():
+        lines.append(f"| {arm} | {a['searches']} | {a['mean']:.4f} +- {a['std']:.4f} | [{a['interval'][0]:.4f}, {a['interval'][1]:.4f}] | {a['flops'] / 1e6:.0f} | {a['mean_reward']:.4f} |")
+    lines += ["", "| method | search seed | pick | search reward | fresh AP (seeds 1, 2, 3) | fresh mean | FLOPs (M) | mean reward of its 32 trials | search wall |",
              "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for arm, fs in finals.items():
         for s, f in enumerate(fs):
@@ -171,7 +186,7 @@ def main() -> None:
         runs = [search(arm, s, args.trials, args.out) for s in range(args.seeds)]
         finals[arm] = [search_final(r, finalize(r, BASELINES if (k, s) == (0, 0) else ())) for s, r in enumerate(runs)]
     finals["random"] = random_finals(args.table, random_blocks(args.table, args.trials, args.seeds), args.out / "random-fresh")
-    result = {"trials": args.trials, "fresh_seeds": list(FRESH), "finals": finals, "verdicts": verdicts(finals),
+    result = {"trials": args.trials, "fresh_seeds": list(FRESH), "finals": finals, "verdicts": verdicts(finals), "arms": {a: arm_summary(fs) for a, fs in finals.items()},
               "random_expected": expected_random_final(args.table, args.trials)}  # fmt: skip
     atomic_write_text(args.out / "headline.json", json.dumps(result, indent=2) + "\n")
     print(markdown(finals, result))
