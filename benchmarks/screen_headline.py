@@ -136,7 +136,7 @@ def verdicts(finals: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     pooled = {arm: [x for f in fs for x in f["fresh"]] for arm, fs in finals.items()}
     means = {arm: [float(np.mean(f["fresh"])) for f in fs] for arm, fs in finals.items()}
     pairs = [("screen", "random"), ("screen", "plain"), ("plain", "random")]
-    return {f"{a} vs {b}": {"pooled": compare(pooled[a], pooled[b]), "per_search": compare(means[a], means[b])} for a, b in pairs}
+    return {f"{a} vs {b}": {"pooled": compare(pooled[a], pooled[b]), "per_search": compare(means[a], means[b])} for a, b in pairs if a in finals and b in finals}
 
 
 def arm_summary(fs: list[dict[str, Any]]) -> dict[str, Any]:
