@@ -22,8 +22,8 @@ from nas.reporting.run_folder import default_out_dir
 from nas.runner.campaign import PlannedCampaign
 from nas.runner.candidates import choose_candidates
 from nas.runner.planned import Candidate, PlannedRun
-from nas.settings.search import SearchSettings, load_settings
 from nas.runner.prepare import prepare
+from nas.settings.search import SearchSettings, load_settings
 from search_space.errors import ConfigError
 from search_space.fileio import atomic_write_text
 

@@ -31,8 +31,8 @@ from nas.reporting.run_folder import Row, check_not_running
 from nas.reporting.trials import SearchFolder
 from nas.runner.campaign import PlannedCampaign
 from nas.runner.planned import Candidate, PlannedRun
-from nas.settings.search import SearchSettings, run_settings
 from nas.runner.prepare import prepare
+from nas.settings.search import SearchSettings, run_settings
 from search_space.catalog import PRESETS, get_architecture, get_preset
 from search_space.cost import measure
 from search_space.errors import ConfigError

@@ -15,10 +15,10 @@ from typing import Any, Sequence
 
 
 from nas.core.status import TrialStatus
+from nas.runner.prepare import prepare
 from nas.runner.sizing import Cluster, cluster_size, concurrent_trials, typical_architecture
 from nas.runner.trial import evaluator_for, run_trial
 from nas.settings.search import SearchSettings, load_settings
-from nas.runner.prepare import prepare
 from search_space.errors import ConfigError
 
 

@@ -39,10 +39,10 @@ from nas.reporting.run_folder import default_out_dir, parse_cell
 from nas.runner.campaign import PlannedCampaign, Progress
 from nas.runner.candidates import choose_candidates
 from nas.runner.planned import PlannedRun
+from nas.runner.prepare import prepare
 from nas.runner.sizing import cluster_size, concurrent_trials, typical_architecture
 from nas.runner.trial import run_trial
 from nas.settings.search import SearchSettings, load_settings
-from nas.runner.prepare import prepare
 from proxy_tasks.design import DesignRules, ProxyCandidate, StepTiming, candidates, reference_overrides, rules_from_stats, score
 from proxy_tasks.stats import dataset_stats
 from search_space.errors import ConfigError

@@ -19,9 +19,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from nas.reporting.run_folder import REPO_ROOT
+from nas.runner.prepare import prepare
 from nas.screening.predictor import Predictor
 from nas.settings.search import load_settings
-from nas.runner.prepare import prepare
 from search_space.catalog import get_preset, resolve_architecture
 from search_space.errors import ConfigError
 from search_space.spec import Architecture, SpecError

@@ -26,10 +26,10 @@ from nas.reporting.trials import SearchFolder
 from nas.runner.asha import make_scheduler
 from nas.runner.campaign import Progress, SearcherBridge, run_trials
 from nas.runner.failures import FailureWatch, RepeatedFailureError
+from nas.runner.prepare import prepare
 from nas.runner.ray_session import check_resources, ray_session
 from nas.searchers import ArchSearcher, make_searcher
 from nas.settings.search import RESUME_FIXED, SearchSettings, check_resumable, load_settings
-from nas.runner.prepare import prepare
 from search_space.catalog import get_preset
 from search_space.errors import ConfigError
 from search_space.fileio import atomic_write_text

@@ -7,9 +7,11 @@ Two ways to name them, both read by the CLI before it composes a config:
 - the entry-point group `spinenas.plugins` of an installed package (its pyproject:
   `[project.entry-points."spinenas.plugins"] formats = "my_lab.formats"`), loaded always.
 
-The runner hands the loaded list to every trial, which imports it on its Ray worker before it
-builds the evaluator: a format or kind a worker does not know would otherwise fail there, trial
-after trial. A plugin that is missing or raises while imported is refused in one line naming it.
+A Ray that a campaign starts or joins gets the loaded list in its job's environment and
+`setup_worker` as every worker's start-up hook (`nas.runner.ray_session`), so each worker imports
+them before it unpickles a trial: a format or kind a worker does not know would otherwise fail
+there, trial after trial. A plugin that is missing or raises while imported is refused in one line
+naming it.
 """
 
 from __future__ import annotations
@@ -30,18 +32,15 @@ _LOADED: list[str] = []  # what this process imported, in order: module names an
 
 def named_plugins() -> list[str]:
     """The plugins `SPINENAS_PLUGINS` names, then the `spinenas.plugins` entry points' modules."""
-    named = [p.strip() for p in os.environ.get(ENV, "").split(",") if p.strip()]
-    return named + [ep.value.split(":")[0] for ep in importlib.metadata.entry_points(group=GROUP)]
+    return _env_plugins() + [ep.value.split(":")[0] for ep in importlib.metadata.entry_points(group=GROUP)]
 
 
-def load_plugins(plugins: Sequence[str] | None = None) -> list[str]:
-    """Import each plugin once (default: `named_plugins()`); returns every plugin loaded in this
-    process so far, as a trial on another process should load them."""
+def load_plugins(plugins: Sequence[str] | None = None) -> None:
+    """Import each plugin once (default: `named_plugins()`); `loaded_plugins()` lists them after."""
     for name in named_plugins() if plugins is None else plugins:
         key = _import(name)
         if key not in _LOADED:
             _LOADED.append(key)
-    return list(_LOADED)
 
 
 def loaded_plugins() -> list[str]:
@@ -58,7 +57,12 @@ def plugin_runtime_env() -> dict[str, Any]:
 
 def setup_worker() -> None:
     """A Ray worker's start-up hook: import the plugins its job's `SPINENAS_PLUGINS` names."""
-    load_plugins([p for p in os.environ.get(ENV, "").split(",") if p])
+    load_plugins(_env_plugins())
+
+
+def _env_plugins() -> list[str]:
+    """The comma-separated entries of `SPINENAS_PLUGINS`."""
+    return [p.strip() for p in os.environ.get(ENV, "").split(",") if p.strip()]
 
 
 def _import(name: str) -> str:
