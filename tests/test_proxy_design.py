@@ -157,10 +157,10 @@ def test_end_to_end_on_tiny_data_recognises_plateau_runs_and_resumes(tmp_path, m
 
 def test_a_larger_budget_names_what_it_buys():
     rules = DesignRules([128, 256], 2.0, 8, [])
-    timings = {128: StepTiming(128, 0.5, 2.0), 256: StepTiming(256, 1.8, 5.0)}
+    timings = {128: StepTiming(128, 0.5, 2.0), 256: StepTiming(256, 1.0, 5.0)}  # 256 px: 55 steps in 60 s, under MIN_STEPS
     cands, _ = candidates(rules, timings, 60.0, 160)
     text = larger_budget(rules, timings, 60.0, cands, 160)
-    assert "128 px trains up to 228 steps (now 114)" in text and "256 px trains up to 60 steps (does not fit now)" in text
+    assert "128 px trains up to 228 steps (now 114)" in text and "256 px trains up to 114 steps (does not fit now)" in text
 
 
 def test_plateau_runs_are_told_by_ap50_and_the_loss_curve():

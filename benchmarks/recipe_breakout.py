@@ -1,0 +1,147 @@
+"""Which proxy recipe leaves the background-only plateau on small, dense real data (issue 33)?
+
+Each recipe is a set of proxy overrides on top of a base recipe: what `spinenas proxy-design`
+derives for the data at --budget-s (default 60) on this machine, its rules and the longest candidate
+that fits at the smallest input size (OUT/base.json). For every recipe the script runs
+`spinenas fidelity` (the real trial code on a local Ray: fidelity's architectures, i.e. --archs
+sampled ones plus SpineNet-49, the R50-FPN seed and the space's coarsest member, times --seeds
+seeds, no reference runs) and reads each run's plateau verdict (`proxy_tasks/plateau.py`) from
+fidelity.csv. The table: breakout rate (runs off the plateau / runs), architectures off it in every
+seed, mean AP and AP50, seed Kendall tau and the measured seconds per run.
+
+    python benchmarks/make_crowded_scenes.py /tmp/crowded
+    python benchmarks/recipe_breakout.py crowded --out results/breakout-crowded
+    python benchmarks/recipe_breakout.py raccoon --out results/breakout-raccoon --recipes base iou43
+
+Resumable: a recipe whose fidelity.json exists is read, not re-run (fidelity itself resumes a
+killed recipe run by run). Writes OUT/breakout.csv and OUT/breakout.txt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+RACCOON = ROOT.parent / "shared" / "data" / "raccoon"
+
+DATASETS: dict[str, list[str]] = {
+    "crowded": ["proxy=custom", "proxy.data.format=yolo", "proxy.data.root=/tmp/crowded"],
+    "raccoon": [
+        "proxy=custom", "proxy.data.format=csv", f"proxy.data.train_ann={RACCOON}/data/train_labels.csv",
+        f"proxy.data.val_ann={RACCOON}/data/test_labels.csv", f"proxy.data.train_images={RACCOON}/images",
+    ],
+}  # fmt: skip
+
+COMMON = ["proxy.num_workers=1"]
+
+RECIPES: dict[str, list[str]] = {
+    "base": [],
+    "lr6": ["proxy.optim.lr=0.006"],
+    "iou43": ["proxy.loss.positive_iou=0.4", "proxy.loss.negative_iou=0.3"],
+    "batch4": ["proxy.batch_size=4"],  # twice the steps in about the same time
+    "batch4_lr6": ["proxy.batch_size=4", "proxy.optim.lr=0.006"],
+    "batchnorm": ["proxy.model.norm=batch"],
+    "anchor3": ["proxy.model.anchor_size=3"],
+}
+
+
+def derive_base(data: str, budget_s: float, out: Path) -> list[str]:
+    """What `spinenas proxy-design --budget-s` derives for the data on this machine: its rules
+    (input size, anchor, batch, group norm, AdamW) and the longest candidate that fits the budget at
+    the smallest input size, at the lower learning rate. Kept in OUT/base.json (a resumed benchmark
+    trains the same recipe)."""
+    path = out / "base.json"
+    if path.exists():
+        return json.loads(path.read_text())["overrides"]
+    from nas.commands.proxy_design import _timings
+    from nas.runner.prepare import prepare
+    from nas.settings.search import load_settings
+    from proxy_tasks.design import candidates, rules_from_stats
+    from proxy_tasks.stats import dataset_stats
+
+    settings = load_settings([*DATASETS[data], *COMMON])
+    prepare(settings)
+    train_ds, val_ds = settings.evaluator.datasets()
+    rules = rules_from_stats(dataset_stats(train_ds, val_ds, settings.proxy.data.describe()))
+    out.mkdir(parents=True, exist_ok=True)
+    timings = _timings(settings, rules, out / "timing.json", True, print)
+    cands, _notes = candidates(rules, timings, budget_s, len(train_ds.images))
+    size = min(c.overrides["image_size"] for c in cands)
+    best = max((c for c in cands if c.overrides["image_size"] == size), key=lambda c: (c.steps, -c.overrides["optim.lr"]))
+    overrides = [f"proxy.{k}={v}" for k, v in best.overrides.items()]
+    path.write_text(json.dumps({"budget_s": budget_s, "candidate": best.describe(), "steps": best.steps, "est_trial_s": best.est_trial_s, "overrides": overrides}, indent=2) + "\n")
+    return overrides
+
+
+def run_recipe(data: str, name: str, out: Path, archs: int, seeds: int, base: list[str]) -> Path:
+    """Run (or resume) `spinenas fidelity` for one recipe; returns its folder."""
+    folder = out / name
+    if (folder / "fidelity.json").exists() and (folder / "fidelity.csv").exists():
+        rows = len(pd.read_csv(folder / "fidelity.csv"))
+        if rows >= (archs + 3) * seeds:
+            return folder
+    cmd = [
+        sys.executable, "-m", "nas", "fidelity", "--archs", str(archs), "--seeds", str(seeds), "--reference-epochs", "0",
+        *DATASETS[data], *base, *COMMON, *RECIPES[name], f"out_dir={folder}",
+    ]  # fmt: skip
+    if (folder / "config.yaml").exists():
+        cmd.append("resume=true")
+    print(f"== {name}: {' '.join(cmd[3:])}", flush=True)
+    subprocess.run(cmd, check=True, cwd=ROOT, env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"})
+    return folder
+
+
+def summarize(data: str, folder: Path, name: str) -> dict[str, object]:
+    """One recipe's row of the table."""
+    runs = pd.read_csv(folder / "fidelity.csv", keep_default_na=False)
+    ok = runs[runs["status"] == "ok"]
+    off = ok["plateau"].astype(str).str.len() == 0
+    by_arch = off.groupby(ok["arch"]).all()
+    summary = json.loads((folder / "fidelity.json").read_text())
+    return {
+        "data": data,
+        "recipe": name,
+        "overrides": " ".join(o.removeprefix("proxy.") for o in RECIPES[name]) or "-",
+        "runs": len(runs),
+        "failed": int((runs["status"] != "ok").sum()),
+        "off_plateau": int(off.sum()),
+        "breakout_rate": round(float(off.mean()), 3) if len(ok) else float("nan"),
+        "archs_off_every_seed": f"{int(by_arch.sum())}/{len(by_arch)}",
+        "mean_AP": round(float(pd.to_numeric(ok["AP"]).mean()), 4),
+        "mean_AP50": round(float(pd.to_numeric(ok["AP50"]).mean()), 4),
+        "seed_tau": summary.get("seed_kendall_tau"),
+        "snr": summary.get("signal_to_noise"),
+        "wall_s_per_run": round(float(pd.to_numeric(ok["wall_s"]).mean()), 1),
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("data", choices=sorted(DATASETS))
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=sorted(RECIPES))
+    p.add_argument("--archs", type=int, default=4, help="sampled architectures (3 anchors are added)")
+    p.add_argument("--seeds", type=int, default=2)
+    p.add_argument("--budget-s", type=float, default=60.0, help="the proxy-design budget the base recipe is derived for")
+    a = p.parse_args()
+    base = derive_base(a.data, a.budget_s, a.out)
+    print(f"base recipe: {' '.join(base)}", flush=True)
+    rows = []
+    for name in a.recipes:
+        folder = run_recipe(a.data, name, a.out, a.archs, a.seeds, base)
+        rows.append(summarize(a.data, folder, name))
+        table = pd.DataFrame(rows)
+        table.to_csv(a.out / "breakout.csv", index=False)
+        (a.out / "breakout.txt").write_text(table.to_string(index=False) + "\n")
+        print(table.to_string(index=False), flush=True)
+
+
+if __name__ == "__main__":
+    main()
