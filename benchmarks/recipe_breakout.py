@@ -43,10 +43,13 @@ COMMON = ["proxy.num_workers=1"]
 
 RECIPES: dict[str, list[str]] = {
     "base": [],
+    "short": ["proxy.epochs=2"],  # a third of the steps (76 on the crowded scenes)
     "lr6": ["proxy.optim.lr=0.006"],
     "iou43": ["proxy.loss.positive_iou=0.4", "proxy.loss.negative_iou=0.3"],
     "batch4": ["proxy.batch_size=4"],  # twice the steps in about the same time
     "batch4_lr6": ["proxy.batch_size=4", "proxy.optim.lr=0.006"],
+    "ref256": ["proxy.image_size=256", "proxy.epochs=7"],  # what a 4x budget buys at the next size up (266 steps on the crowded scenes)
+    "long": ["proxy.epochs=x4"],  # 4x the steps: about the reference training of proxy-design (4x the budget)
     "batchnorm": ["proxy.model.norm=batch"],
     "anchor3": ["proxy.model.anchor_size=3"],
 }
@@ -80,6 +83,16 @@ def derive_base(data: str, budget_s: float, out: Path) -> list[str]:
     return overrides
 
 
+def resolve(base: list[str], recipe: list[str]) -> list[str]:
+    """The recipe's overrides, where `key=xN` means N times the base recipe's value of key."""
+    values = dict(o.split("=", 1) for o in base)
+    out = []
+    for o in recipe:
+        key, value = o.split("=", 1)
+        out.append(f"{key}={int(values[key]) * int(value[1:])}" if value.startswith("x") else o)
+    return out
+
+
 def run_recipe(data: str, name: str, out: Path, archs: int, seeds: int, base: list[str]) -> Path:
     """Run (or resume) `spinenas fidelity` for one recipe; returns its folder."""
     folder = out / name
@@ -89,7 +102,7 @@ def run_recipe(data: str, name: str, out: Path, archs: int, seeds: int, base: li
             return folder
     cmd = [
         sys.executable, "-m", "nas", "fidelity", "--archs", str(archs), "--seeds", str(seeds), "--reference-epochs", "0",
-        *DATASETS[data], *base, *COMMON, *RECIPES[name], f"out_dir={folder}",
+        *DATASETS[data], *base, *COMMON, *resolve(base, RECIPES[name]), f"out_dir={folder}",
     ]  # fmt: skip
     if (folder / "config.yaml").exists():
         cmd.append("resume=true")
@@ -98,7 +111,7 @@ def run_recipe(data: str, name: str, out: Path, archs: int, seeds: int, base: li
     return folder
 
 
-def summarize(data: str, folder: Path, name: str) -> dict[str, object]:
+def summarize(data: str, folder: Path, name: str, base: list[str]) -> dict[str, object]:
     """One recipe's row of the table."""
     runs = pd.read_csv(folder / "fidelity.csv", keep_default_na=False)
     ok = runs[runs["status"] == "ok"]
@@ -108,7 +121,8 @@ def summarize(data: str, folder: Path, name: str) -> dict[str, object]:
     return {
         "data": data,
         "recipe": name,
-        "overrides": " ".join(o.removeprefix("proxy.") for o in RECIPES[name]) or "-",
+        "overrides": " ".join(o.removeprefix("proxy.") for o in resolve(base, RECIPES[name])) or "-",
+        "seeds": int(runs["run"].nunique()),
         "runs": len(runs),
         "failed": int((runs["status"] != "ok").sum()),
         "off_plateau": int(off.sum()),
@@ -133,11 +147,10 @@ def main() -> None:
     a = p.parse_args()
     base = derive_base(a.data, a.budget_s, a.out)
     print(f"base recipe: {' '.join(base)}", flush=True)
-    rows = []
     for name in a.recipes:
-        folder = run_recipe(a.data, name, a.out, a.archs, a.seeds, base)
-        rows.append(summarize(a.data, folder, name))
-        table = pd.DataFrame(rows)
+        run_recipe(a.data, name, a.out, a.archs, a.seeds, base)
+        done = [r for r in RECIPES if (a.out / r / "fidelity.json").exists()]  # every recipe measured in OUT so far
+        table = pd.DataFrame([summarize(a.data, a.out / r, r, base) for r in done])
         table.to_csv(a.out / "breakout.csv", index=False)
         (a.out / "breakout.txt").write_text(table.to_string(index=False) + "\n")
         print(table.to_string(index=False), flush=True)

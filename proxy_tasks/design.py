@@ -25,10 +25,11 @@ SIZES = (128, 256, 384, 512)
 ANCHOR_SIZES = (2.0, 3.0, 4.0)
 LEARNING_RATES = (0.003, 0.006)
 # Fewer steps than this leave learnable architectures on the focal-loss plateau on dense data: on the
-# crowded scenes (128 px, batch 8, AdamW 0.003) 74 steps left 10 of 14 runs there, R50-FPN included,
-# 148 steps only the coarsest member, 228 steps only two architectures that stay there in every
-# recipe (benchmarks/recipe_breakout.py, RESULTS.md). One large object per image (raccoon) is out
-# at 60 steps already; a floor of 100 costs such data 40 steps, not a lottery.
+# crowded scenes (128 px, batch 8, AdamW 0.003) 76 steps left 7 of 14 runs there (an architecture
+# that 228 steps take out among them; the 74-step proxies of an earlier design left R50-FPN there),
+# 228 steps only the two architectures the 950-step reference leaves there too
+# (benchmarks/recipe_breakout.py, RESULTS.md). One large object per image (raccoon) is out at 60
+# steps already; a floor of 100 costs such data 40 steps, not a lottery.
 MIN_STEPS = 100
 MIN_MEDIAN_PX = 16.0  # the median box's side at the input size: P3's smallest anchor (2 x stride 8)
 MAX_SMALL_SHARE = 0.10  # share of boxes under 8 px (P3's stride) a size may leave
