@@ -123,7 +123,10 @@ def candidates(rules: DesignRules, timings: Mapping[int, StepTiming], budget_s: 
         timing = timings[size]
         most = timing.steps_within(budget_s)
         if most < MIN_STEPS:
-            notes.append(f"{size} px does not fit {budget_s:.0f} s: {most} steps (needs {MIN_STEPS}; {timing.step_s * 1000:.0f} ms/step + {timing.fixed_s:.0f} s fixed)")
+            notes.append(
+                f"{size} px does not fit {budget_s:.0f} s: {most} steps (needs {MIN_STEPS}, about {math.ceil(timing.seconds(MIN_STEPS))} s; "
+                f"{timing.step_s * 1000:.0f} ms/step + {timing.fixed_s:.0f} s fixed)"
+            )
             continue
         for steps in sorted({max(MIN_STEPS, most // 2), most}):
             for lr in LEARNING_RATES:

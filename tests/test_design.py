@@ -46,7 +46,7 @@ def test_candidates_fit_the_budget_cheapest_first_without_duplicates():
         per_epoch = (c.overrides.get("data.max_train_images") or 160) // 8
         assert c.steps == c.overrides["epochs"] * per_epoch and MIN_STEPS - c.overrides["epochs"] <= c.steps <= 116
     assert max(c.steps for c in cands) > 100  # the budget's 116 steps are not rounded down to 100
-    assert any("256 px does not fit" in n for n in notes)  # 60 s buys 30 steps at 256 px
+    assert any("256 px does not fit" in n and "about 185 s" in n for n in notes)  # 60 s buys 30 steps at 256 px; 100 need 5 + 180 s
     bigger, _ = candidates(rules, TIMINGS, 200.0, 160)
     assert {c.overrides["image_size"] for c in bigger} == {128, 256}
 
