@@ -28,6 +28,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from search_space.fileio import atomic_write_text
+
 ROOT = Path(__file__).resolve().parents[1]
 RACCOON = ROOT.parent / "shared" / "data" / "raccoon"
 
@@ -63,23 +65,18 @@ def derive_base(data: str, budget_s: float, out: Path) -> list[str]:
     path = out / "base.json"
     if path.exists():
         return json.loads(path.read_text())["overrides"]
-    from nas.commands.proxy_design import _timings
+    from nas.commands.proxy_design import derive_candidates
     from nas.runner.prepare import prepare
     from nas.settings.search import load_settings
-    from proxy_tasks.design import candidates, rules_from_stats
-    from proxy_tasks.stats import dataset_stats
 
     settings = load_settings([*DATASETS[data], *COMMON])
     prepare(settings)
-    train_ds, val_ds = settings.evaluator.datasets()
-    rules = rules_from_stats(dataset_stats(train_ds, val_ds, settings.proxy.data.describe()))
     out.mkdir(parents=True, exist_ok=True)
-    timings = _timings(settings, rules, out / "timing.json", True, print)
-    cands, _notes = candidates(rules, timings, budget_s, len(train_ds.images))
+    cands = derive_candidates(settings, budget_s, out, True, print).candidates
     size = min(c.overrides["image_size"] for c in cands)
     best = max((c for c in cands if c.overrides["image_size"] == size), key=lambda c: (c.steps, -c.overrides["optim.lr"]))
     overrides = [f"proxy.{k}={v}" for k, v in best.overrides.items()]
-    path.write_text(json.dumps({"budget_s": budget_s, "candidate": best.describe(), "steps": best.steps, "est_trial_s": best.est_trial_s, "overrides": overrides}, indent=2) + "\n")
+    atomic_write_text(path, json.dumps({"budget_s": budget_s, "candidate": best.describe(), "steps": best.steps, "est_trial_s": best.est_trial_s, "overrides": overrides}, indent=2) + "\n")
     return overrides
 
 
@@ -151,8 +148,8 @@ def main() -> None:
         run_recipe(a.data, name, a.out, a.archs, a.seeds, base)
         done = [r for r in RECIPES if (a.out / r / "fidelity.json").exists()]  # every recipe measured in OUT so far
         table = pd.DataFrame([summarize(a.data, a.out / r, r, base) for r in done])
-        table.to_csv(a.out / "breakout.csv", index=False)
-        (a.out / "breakout.txt").write_text(table.to_string(index=False) + "\n")
+        atomic_write_text(a.out / "breakout.csv", table.to_csv(index=False))
+        atomic_write_text(a.out / "breakout.txt", table.to_string(index=False) + "\n")
         print(table.to_string(index=False), flush=True)
 
 

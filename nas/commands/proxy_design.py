@@ -48,7 +48,7 @@ from proxy_tasks.stats import dataset_stats
 from search_space.errors import ConfigError
 from search_space.fileio import atomic_write_text
 
-__all__ = ["DesignOptions", "THRESHOLDS", "format_design", "run_proxy_design"]
+__all__ = ["DesignOptions", "THRESHOLDS", "derive_candidates", "format_design", "run_proxy_design"]
 
 THRESHOLDS = {"seed_tau": 0.6, "snr": 3.0, "reference_tau": 0.65}
 TIME_NOISE = 0.1  # a proxy measured more than this share over the budget is not chosen for it (trial times vary ~5-10% run to run)
@@ -98,14 +98,11 @@ def run_proxy_design(overrides: Sequence[str], options: DesignOptions, log: Call
     campaign = PlannedCampaign(settings, folder, record, FIXED, "proxy-design", "a proxy design", say=log)
     out.mkdir(parents=True, exist_ok=True)  # the step timings are kept there before Ray starts
 
-    train_ds, val_ds = settings.evaluator.datasets()  # a kind that trains has them (`TrainingKind`)
-    stats = dataset_stats(train_ds, val_ds, settings.proxy.data.describe())
-    rules = rules_from_stats(stats)
-    timings = _timings(settings, rules, out / "timing.json", settings.top.resume, log)
-    cands, notes = candidates(rules, timings, options.budget_s, len(train_ds.images))
+    derived = derive_candidates(settings, options.budget_s, out, settings.top.resume, log)
+    stats, rules, timings, cands, notes, n_train = derived.stats, derived.rules, derived.timings, derived.candidates, derived.notes, derived.num_train
     if not cands:
         raise ConfigError(f"no proxy fits --budget-s {options.budget_s:g} on this machine: {'; '.join(notes)}")
-    ref_overrides, ref_steps, ref_s = _reference_plan(rules, timings, cands, options, len(train_ds.images), prior)
+    ref_overrides, ref_steps, ref_s = _reference_plan(rules, timings, cands, options, n_train, prior)
     archs = choose_candidates(settings, options.archs)
     base_seed = int(settings.proxy.seed)
     reference_runs = [PlannedRun(a, reference_run(k), base_seed + k, {**ref_overrides, "seed": base_seed + k}, ref_s) for k in range(REFERENCE_SEEDS) for a in archs]
@@ -125,8 +122,8 @@ def run_proxy_design(overrides: Sequence[str], options: DesignOptions, log: Call
         if prior is not None:
             _copy_reference_rows(folder, prior["rows"], archs)
         summaries, stopped = _halving(campaign, cands, reference_runs, planned, archs, options, metric)
-    bigger = larger_budget(rules, timings, options.budget_s, cands, len(train_ds.images))
-    design = _design(settings, options, stats, rules, notes, cands, summaries, stopped, ref_overrides, ref_steps, ref_s, folder.rows, len(train_ds.images), archs, bigger)
+    bigger = larger_budget(rules, timings, options.budget_s, cands, n_train)
+    design = _design(settings, options, stats, rules, notes, cands, summaries, stopped, ref_overrides, ref_steps, ref_s, folder.rows, n_train, archs, bigger)
     design["timings"] = {str(k): asdict(v) for k, v in timings.items()}
     if design["chosen"] is None:
         design["conclusion"].append(f"a larger budget buys: with --budget-s {2 * options.budget_s:.0f}, {design['larger_budget']}")
@@ -179,6 +176,31 @@ def _halving(
             alive, cut = _survivors(alive, summaries, options.budget_s)
             stopped.update({name: f"stopped after rung {r}" for name in cut})
     return summaries, stopped
+
+
+@dataclass
+class Derived:
+    """What the data and this machine give a design before anything is trained: the dataset's
+    statistics, the rules drawn from them, the step timings, the candidates that fit the budget
+    (cheapest first) with notes on what did not fit, and the number of training images."""
+
+    stats: dict[str, Any]
+    rules: DesignRules
+    timings: dict[int, StepTiming]
+    candidates: list[ProxyCandidate]
+    notes: list[str]
+    num_train: int
+
+
+def derive_candidates(settings: SearchSettings, budget_s: float, out: Path, resume: bool, log: Callable[[str], None]) -> Derived:
+    """Steps 1 and 2 of a design: read the (prepared) data, derive the rules, time the input sizes
+    here (kept in out/timing.json, reused when `resume`) and list the candidates within `budget_s`."""
+    train_ds, val_ds = settings.evaluator.datasets()  # a kind that trains has them (`TrainingKind`)
+    stats = dataset_stats(train_ds, val_ds, settings.proxy.data.describe())
+    rules = rules_from_stats(stats)
+    timings = _timings(settings, rules, out / "timing.json", resume, log)
+    cands, notes = candidates(rules, timings, budget_s, len(train_ds.images))
+    return Derived(stats, rules, timings, cands, notes, len(train_ds.images))
 
 
 def _timings(settings: SearchSettings, rules: DesignRules, path: Path, resume: bool, log: Callable[[str], None]) -> dict[int, StepTiming]:
