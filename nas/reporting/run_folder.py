@@ -168,13 +168,18 @@ def default_out_dir(kind: str) -> Path:
 
 
 def read_csv_records(path: Path) -> list[dict[str, str]]:
-    """Records of a CSV file written by `write_csv`/`append_csv_row`; a torn last line is ignored."""
+    """Records of a CSV file written by `write_csv`/`append_csv_row`, every cell the text written
+    (floats stay exact; empty stays empty); a torn last line is ignored."""
     if not path.exists():
         return []
     text = path.read_text()
     if text and not text.endswith("\n"):  # a kill during an append cut the last line
         text = text[: text.rfind("\n") + 1]
-    return list(csv.DictReader(io.StringIO(text)))
+    if not text.strip():
+        return []
+    import pandas as pd  # here: the CLI's refusals must not pay for importing it
+
+    return pd.read_csv(io.StringIO(text), dtype=str, na_filter=False, index_col=False).to_dict("records")
 
 
 def write_csv(path: Path, columns: Sequence[str], records: Sequence[dict[str, Any]]) -> None:
@@ -221,6 +226,14 @@ def number(value: Any, default: float = 0.0) -> float:
         return float(value)
     except (TypeError, ValueError):
         return default
+
+
+def numeric_frame(rows: Sequence[Row], columns: Sequence[str]) -> pd.DataFrame:
+    """`columns` of the rows as floats, one line per row; an empty or non-numeric cell is 0."""
+    import pandas as pd
+
+    frame = pd.DataFrame([r.values for r in rows], columns=list(columns))
+    return frame.apply(pd.to_numeric, errors="coerce").fillna(0.0).astype(float)
 
 
 def ok_frame(rows: Sequence[Row], extra: Sequence[str] = ()) -> pd.DataFrame:

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 from nas.core.status import FINISHED, RECORDED, TrialStatus
 from nas.reporting.pareto import FrontSettings, write_front
 from nas.reporting.plots import progress_figure, save_figure
-from nas.reporting.run_folder import Row, RunFolder, number, parse_cell
+from nas.reporting.run_folder import Row, RunFolder, number, numeric_frame, parse_cell
 from nas.core.proposal import Completion, Proposal
 from search_space.draw import draw_architecture
 from search_space.fileio import atomic_write_text
@@ -82,7 +82,10 @@ class SearchFolder(RunFolder):
 
     def counts(self) -> dict[str, int]:
         """Rows per status (ok, cached, stopped, failed)."""
-        return {str(status): sum(r.status == status for r in self.rows) for status in RECORDED}
+        import pandas as pd
+
+        counts = pd.Series([r.status for r in self.rows], dtype=str).value_counts()
+        return {str(status): int(counts.get(status, 0)) for status in RECORDED}
 
     def headline(self) -> str:
         """The status line's summary: the best trial so far."""
@@ -99,7 +102,7 @@ class SearchFolder(RunFolder):
         summary: dict[str, Any] = {
             "trials": len(self.rows),
             **self.counts(),
-            "retries": sum(int(number(r.values.get("retries"))) for r in self.rows),
+            "retries": int(numeric_frame(self.rows, ("retries",))["retries"].sum()),
             **self.cost(),
         }
         if best is not None:
@@ -121,12 +124,11 @@ class SearchFolder(RunFolder):
         `cpu_s` is the trial processes' CPU time; `gpu_s` is wall time x the GPU share each held.
         """
         n = max(1, len(self.rows))
-        totals = {key: sum(number(r.values.get(key)) for r in self.rows) for key in ("wall_s", "cpu_s", "gpu_s")}
-        by_node: dict[str, dict[str, float]] = {}
-        for r in self.rows:
-            node = by_node.setdefault(r.values.get("node") or "?", {"trials": 0, "wall_s": 0.0})
-            node["trials"] += 1
-            node["wall_s"] += number(r.values.get("wall_s"))
+        frame = numeric_frame(self.rows, ("wall_s", "cpu_s", "gpu_s"))
+        totals = {key: float(value) for key, value in frame.sum().items()}
+        frame["node"] = [r.values.get("node") or "?" for r in self.rows]
+        nodes = frame.groupby("node")["wall_s"].agg(["size", "sum"])
+        by_node = {str(node): {"trials": int(row["size"]), "wall_s": float(row["sum"])} for node, row in nodes.iterrows()}
         return {
             "nodes": sorted(by_node),
             "trial_wall_s": totals["wall_s"],
