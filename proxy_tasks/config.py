@@ -141,7 +141,7 @@ class ProxyConfig:
     detector's scaling (`model`), the optimiser (`optim`), the loss and the post-processing, each the
     component's own config."""
 
-    name: str = "custom"
+    label: str = "custom"  # the choice's name in logs and records (conf/proxy/<label>.yaml)
     data: DataConfig = field(default_factory=DataConfig)
     image_size: int | None = 256  # None: the preset's published input size
     epochs: int = 5

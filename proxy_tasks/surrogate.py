@@ -28,7 +28,7 @@ class SurrogateConfig:
     from [1 - duration_spread, 1 + duration_spread] per architecture, so that concurrent trials
     complete out of order."""
 
-    name: str = "surrogate"
+    label: str = "surrogate"
     target: str = "spinenet49"
     noise: float = 0.0
     seed: int = 0

@@ -72,7 +72,7 @@ class ProxyTask:
     def __init__(self, config: ProxyConfig, log: Callable[[str], None] | None = None) -> None:
         config.validate()
         self.config = config
-        self.log = log or (lambda msg: print(f"[proxy {config.name}] {msg}", file=sys.stderr, flush=True))
+        self.log = log or (lambda msg: print(f"[proxy {config.label}] {msg}", file=sys.stderr, flush=True))
         self._datasets: tuple[CocoDataset, CocoDataset] | None = None
         self._caches: dict[int, tuple[ImageCache, ImageCache]] = {}
         self._constant: dict[tuple[int, str], float] = {}  # (input size, anchors + loss) -> the constant predictor's cls loss

@@ -51,7 +51,7 @@ def test_group_files_start_from_a_registered_schema_and_hold_only_overrides(path
     defaults = _leaves(_resolved_base(group, base))
     own = _leaves({k: v for k, v in yaml.safe_load(path.read_text()).items() if k != "defaults"})
     assert set(own) <= set(defaults), f"{path}: keys the schema lacks: {sorted(set(own) - set(defaults))}"
-    repeated = [k for k, v in own.items() if k != "name" and defaults[k] == v]
+    repeated = [k for k, v in own.items() if k not in ("name", "label") and defaults[k] == v]  # a file names its choice
     assert not repeated, f"{path} repeats its schema's defaults: {repeated}"
 
 
@@ -111,7 +111,8 @@ def test_resume_accepts_a_run_saved_by_the_flat_layout_and_names_a_changed_key(t
     proxy = old["proxy"]
     for group in ("model", "optim", "loss", "inference"):
         proxy.update(proxy.pop(group))
-    del proxy["evaluator"], old["reward"]["name"]  # keys added with the evaluator and reward registries
+    proxy["name"] = proxy.pop("label")  # the label, under the key it had before the evaluator registry
+    del old["reward"]["name"]  # added with the reward registry
     old["searcher"] = {"name": "reinforce", "batch_size": 2, "lr": 0.02}
     old["scheduler"] = {"name": "none"}
     old["trial"] = {"cpus": 1, "gpus": 0, "max_failures": 3}
@@ -123,3 +124,25 @@ def test_resume_accepts_a_run_saved_by_the_flat_layout_and_names_a_changed_key(t
         check_resumable(tmp_path, compose("search", [*same, "searcher.reuse=0"]), RESUME_FIXED)
     with pytest.raises(ConfigError, match=r"resume: 'searcher.lr' differs .*\(run: 0.02, now: 0.015\)"):
         check_resumable(tmp_path, compose("search", []), RESUME_FIXED)  # a changed default is named too
+
+
+def test_a_run_and_a_proxy_file_that_name_the_kind_evaluator_read_in_todays_layout(tmp_path):
+    """Run folders and proxy files written before 2026-12-07 chose the proxy's kind by `evaluator`
+    and kept the label in `name`; they resume, and the file composes, as `name` and `label` now."""
+    from nas.settings.search import RESUME_FIXED, check_resumable, load_settings, run_settings
+
+    cfg = compose("search", ["proxy=synthetic_tiny"])
+    old = OmegaConf.to_container(cfg, resolve=True)
+    old["proxy"]["evaluator"] = old["proxy"].pop("name")
+    old["proxy"]["name"] = old["proxy"].pop("label")
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(old))
+    check_resumable(tmp_path, cfg, RESUME_FIXED)
+    again = run_settings(tmp_path, ["proxy.epochs=3"]).proxy
+    assert (again.name, again.label, again.epochs) == ("training", "synthetic_tiny", 3)
+    with pytest.raises(ConfigError, match=r"resume: 'proxy.epochs' differs"):
+        check_resumable(tmp_path, compose("search", ["proxy=synthetic_tiny", "proxy.epochs=5"]), RESUME_FIXED)
+
+    old_file = tmp_path / "proxy.yaml"  # as proxy-design wrote it then: the schema, then every key
+    old_file.write_text(yaml.safe_dump({"defaults": ["base_training", "_self_"], **old["proxy"]}))
+    proxy = load_settings([f"proxy={old_file}"]).proxy
+    assert (proxy.name, proxy.label, proxy.data.synthetic) == ("training", "synthetic_tiny", "tiny")

@@ -20,7 +20,7 @@ from search_space.spec import Architecture
 class ProbeOptions(SurrogateOptions):
     """A zero-cost evaluator for the test: fewer blocks at level 7 score higher."""
 
-    evaluator: str = "probe"
+    name: str = "probe"
 
     def validate(self) -> None:
         if self.noise > 0:
@@ -58,19 +58,19 @@ def test_the_registry_holds_the_kinds_and_names_them():
     assert EVALUATORS.get("training").options is TrainingOptions and EVALUATORS.get("training").trains
     assert not EVALUATORS.get("surrogate").trains
     with pytest.raises(SpineNASError, match="unknown evaluator 'nope'; valid: training, surrogate"):
-        load_settings(["proxy=surrogate", "proxy.evaluator=nope"])
+        load_settings(["proxy=surrogate", "proxy.name=nope"])
 
 
 def test_a_new_evaluator_needs_only_its_registration(monkeypatch):
     monkeypatch.setitem(EVALUATORS._factories, "probe", lambda: EvaluatorKind(ProbeOptions, ProbeEvaluator))
     ProbeEvaluator.checked = 0
-    settings = load_settings(["proxy=surrogate", "proxy.evaluator=probe", "trials=2"])
+    settings = load_settings(["proxy=surrogate", "proxy.name=probe", "trials=2"])
     assert isinstance(settings.proxy, ProbeOptions) and isinstance(settings.evaluator, ProbeEvaluator)
     assert ProbeEvaluator.checked == 0, "loading settings is passive: the inputs are checked by the prepare step"
     assert prepare(settings) is settings and ProbeEvaluator.checked == 1
     assert settings.epochs is None and settings.eval_at == []
     with pytest.raises(ConfigError, match="proxy.noise must be 0 for the probe"):
-        load_settings(["proxy=surrogate", "proxy.evaluator=probe", "proxy.noise=0.1"])
+        load_settings(["proxy=surrogate", "proxy.name=probe", "proxy.noise=0.1"])
     space = get_space("r35_sp18")
     arch = space.decode(space.sample_actions(__import__("numpy").random.default_rng(0)))
     out = run_trial({"arch": arch.to_dict(), "arch_id": arch.id}, settings.proxy, RewardConfig(), "spinenet49", threads=1)

@@ -31,8 +31,8 @@ from search_space.spec import level_filters
 class DepthOptions:
     """`proxy=base_depth`: a training-free score, the share of blocks at levels 4 and up, plus noise."""
 
-    evaluator: str = "depth"
     name: str = "depth"
+    label: str = "depth"
     seed: int = 0
     noise: float = 0.02
 
@@ -96,8 +96,8 @@ FRONT = ["searcher=pareto", "searcher.cost=params"]  # the searcher that learns 
 def test_an_evaluator_kind_without_a_seed_is_refused_when_registered():
     @dataclass
     class NoSeed:
-        evaluator: str = "x"
         name: str = "x"
+        label: str = "x"
 
     with pytest.raises(TypeError, match="NoSeed lack seed"):
         EvaluatorKind(NoSeed, DepthEvaluator)

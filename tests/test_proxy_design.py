@@ -92,7 +92,7 @@ def test_the_written_proxy_is_what_search_composes(tmp_path):
     _write_proxy(settings, c, tmp_path / "proxy.yaml", {"data": "tiny", "chosen": "p0"})
     again = load_settings([f"proxy={tmp_path / 'proxy.yaml'}"]).proxy
     assert (again.optim.lr, again.model.anchor_size, again.epochs, again.image_size, again.model.norm) == (0.006, 3.0, 7, 128, "group")
-    assert again.data.synthetic == "tiny" and again.name == "design-p0"
+    assert again.data.synthetic == "tiny" and again.label == "design-p0" and again.name == "training"
 
 
 def cap_steps(monkeypatch, steps: int) -> None:

@@ -13,7 +13,6 @@ from search_space.errors import SpineNASError
 from search_space.spec import Architecture
 
 EXIT_USAGE = 2
-SEARCH_CONFIG_COMMANDS = ("search", "plan", "fidelity", "proxy-design", "table")  # composed as conf/search.yaml
 
 
 class UserError(SpineNASError):
@@ -247,14 +246,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         from nas.core.plugins import load_plugins
 
         load_plugins()  # the user's kinds (SPINENAS_PLUGINS, entry points) before any config is composed
-        if args.command in SEARCH_CONFIG_COMMANDS:  # a config mistake is refused before torch and Ray load
-            from nas.settings.search import check_overrides
-
-            check_overrides(args.overrides)
         return args.func(args)
     except SpineNASError as e:  # the user's input: one line; anything else is our bug and shows its traceback
         print(f"spinenas {args.command}: error: {e}", file=sys.stderr)
         return EXIT_USAGE
+
+
+def search_settings(overrides: Sequence[str]) -> Any:
+    """`conf/search.yaml` composed with `overrides`, typed and checked, once per command and before
+    the command's module imports torch and Ray, so a config mistake is refused at once."""
+    from nas.settings.search import load_settings
+
+    return load_settings(overrides)
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -335,9 +338,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     """`spinenas search`: the main job."""
+    settings = search_settings(args.overrides)
     from nas.commands.search import run_search
 
-    outcome = run_search(args.overrides)
+    outcome = run_search(settings)
     s = outcome.summary
     stopped = f", {s['stopped']} stopped early" if s["stopped"] else ""
     print(f"\nsearch finished: {s['trials']} trials ({s['ok']} trained, {s['cached']} cached{stopped}, {s['failed']} failed)")
@@ -364,40 +368,43 @@ def format_front(out_dir: Path) -> str:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     """`spinenas plan`: the cost of a search before it starts."""
+    settings = search_settings(args.overrides)
     from nas.commands.plan import format_plan, plan
 
-    estimate = plan(args.overrides, steps=args.steps, cpus=args.cpus, gpus=args.gpus)
+    estimate = plan(settings, steps=args.steps, cpus=args.cpus, gpus=args.gpus)
     print(json.dumps(estimate.to_dict()) if args.json else format_plan(estimate))
     return 0
 
 
 def cmd_fidelity(args: argparse.Namespace) -> int:
     """`spinenas fidelity`: does the proxy rank architectures reliably?"""
+    settings = search_settings(args.overrides)
     from nas.commands.fidelity import FidelityOptions, format_summary, run_fidelity
 
-    outcome = run_fidelity(args.overrides, FidelityOptions(args.archs, args.seeds, args.reference_epochs, args.compare_to))
+    outcome = run_fidelity(settings, FidelityOptions(args.archs, args.seeds, args.reference_epochs, args.compare_to))
     print(format_summary(outcome.summary, outcome.out_dir))
     return 0
 
 
 def cmd_screen(args: argparse.Namespace) -> int:
     """`spinenas screen`: score architectures at initialisation and by the predictor."""
-    from nas.commands.screen import ScreenOptions, format_screen, run_screen
-    from nas.settings.search import check_overrides
-
     refs = [a for a in args.overrides if "=" not in a]
-    overrides = [a for a in args.overrides if "=" in a]
-    check_overrides(overrides)
-    rows = run_screen(refs, overrides, ScreenOptions(args.scores, args.predictor, args.seed))
+    settings = search_settings([a for a in args.overrides if "=" in a])
+    from nas.commands.screen import ScreenOptions, format_screen, run_screen
+
+    rows = run_screen(refs, settings, ScreenOptions(args.scores, args.predictor, args.seed))
     print("\n".join(json.dumps(r, allow_nan=True) for r in rows) if args.json else format_screen(rows))
     return 0
 
 
 def cmd_table(args: argparse.Namespace) -> int:
     """`spinenas table`: a benchmark table of the space on the proxy."""
+    from nas.settings.search import list_override
+
+    settings = search_settings([list_override("proxy.probe_at", args.probe_at), *args.overrides])
     from nas.commands.table import TableOptions, format_outcome, run_table
 
-    print(format_outcome(run_table(args.overrides, TableOptions(args.archs, args.seeds, args.probe_at))))
+    print(format_outcome(run_table(settings, TableOptions(args.archs, args.seeds, args.probe_at))))
     return 0
 
 
@@ -411,10 +418,11 @@ def _fractions(text: str) -> tuple[float, ...]:
 
 def cmd_proxy_design(args: argparse.Namespace) -> int:
     """`spinenas proxy-design`: a proxy that ranks on the user's data."""
+    settings = search_settings(args.overrides)
     from nas.commands.proxy_design import DesignOptions, format_design, run_proxy_design
 
     options = DesignOptions(args.budget_s, args.archs, args.seeds, tuple(args.reference), args.reference_scale, args.reference_from)
-    outcome = run_proxy_design(args.overrides, options)
+    outcome = run_proxy_design(settings, options)
     print(format_design(outcome.design, outcome.out_dir))
     return 0
 

@@ -24,7 +24,7 @@ def read_data(overrides: Sequence[str]) -> tuple[CocoDataset, CocoDataset, str]:
     """The train and val datasets the configured proxy would use, and a line naming them."""
     proxy = proxy_config(compose("search", overrides).proxy)
     if not evaluator_kind(proxy).needs_data:
-        raise ConfigError(f"proxy={proxy.name} reads no dataset; choose proxy=custom with proxy.data.* keys")
+        raise ConfigError(f"proxy={proxy.label} reads no dataset; choose proxy=custom with proxy.data.* keys")
     train, val = load_datasets(proxy.data)
     return train, val, proxy.data.describe()
 

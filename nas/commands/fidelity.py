@@ -23,7 +23,7 @@ from nas.runner.campaign import PlannedCampaign
 from nas.runner.candidates import choose_candidates
 from nas.runner.planned import Candidate, PlannedRun
 from nas.runner.prepare import prepare
-from nas.settings.search import SearchSettings, load_settings
+from nas.settings.search import SearchSettings, settings_from
 from search_space.errors import ConfigError
 from search_space.fileio import atomic_write_text
 
@@ -65,9 +65,9 @@ class FidelityOutcome:
     summary: dict[str, Any]
 
 
-def run_fidelity(overrides: Sequence[str], options: FidelityOptions) -> FidelityOutcome:
+def run_fidelity(given: SearchSettings | Sequence[str], options: FidelityOptions) -> FidelityOutcome:
     """Measure how well the configured proxy ranks architectures; resumable like a search."""
-    settings = prepare(load_settings(overrides))
+    settings = prepare(settings_from(given))
     options = options.resolved(settings)
     out = Path(settings.top.out_dir) if settings.top.out_dir else default_out_dir("fidelity")
     record = settings.record(fidelity={"archs": options.archs, "seeds": options.seeds, "reference_epochs": options.reference_epochs})
@@ -88,7 +88,7 @@ def run_fidelity(overrides: Sequence[str], options: FidelityOptions) -> Fidelity
             raise ConfigError(f"resume: {out} holds runs of architectures this config does not choose ({', '.join(sorted(unknown))})")
         campaign.run(runs)
     reference = settings.evaluator.reference(options.reference_epochs).label if options.reference_epochs else None
-    header = {"proxy": settings.proxy.name, "space": settings.space.name, "metric": settings.reward.metric, "seeds": options.seeds,
+    header = {"proxy": settings.proxy.label, "space": settings.space.name, "metric": settings.reward.metric, "seeds": options.seeds,
               "reference_epochs": options.reference_epochs, "reference": reference}  # fmt: skip
     summary = summarize(folder.rows, candidates, header)
     if earlier is not None:

@@ -116,7 +116,7 @@ def run_finalize(run_dir: str | Path, overrides: Sequence[str], options: Finaliz
         if pick is not None:
             folder.planned = selection + confirmation(pick)
             campaign.run(folder.planned[len(selection):])
-    header = {"run": str(run_dir), "proxy": settings.proxy.name, "metric": settings.reward.metric, "candidates": len(candidates),
+    header = {"run": str(run_dir), "proxy": settings.proxy.label, "metric": settings.reward.metric, "candidates": len(candidates),
               "baselines": [b.name for b in baselines], "select_seeds": select, "seeds": seeds, "search_seed": search_seed,
               "warnings": options.warnings}  # fmt: skip
     result = summarize_finalize(folder.rows, candidates, baselines, searched, header, pick.name if pick else None)

@@ -18,7 +18,7 @@ from nas.core.status import TrialStatus
 from nas.runner.prepare import prepare
 from nas.runner.sizing import Cluster, cluster_size, concurrent_trials, typical_architecture
 from nas.runner.trial import evaluator_for, run_trial
-from nas.settings.search import SearchSettings, load_settings
+from nas.settings.search import SearchSettings, settings_from
 from search_space.errors import ConfigError
 
 
@@ -42,9 +42,9 @@ class PlanEstimate:
         return asdict(self)
 
 
-def plan(overrides: Sequence[str], steps: int | None = None, cpus: float | None = None, gpus: float | None = None, samples: int = 16) -> PlanEstimate:
+def plan(given: SearchSettings | Sequence[str], steps: int | None = None, cpus: float | None = None, gpus: float | None = None, samples: int = 16) -> PlanEstimate:
     """Time one trial of the search `overrides` configure; `cpus`/`gpus` describe another cluster."""
-    settings = load_settings(overrides)
+    settings = settings_from(given)
     if steps is not None and steps < 2:
         raise ConfigError(f"--steps must be >= 2 (the first step is timed apart), got {steps}")
     prepare(settings)

@@ -42,7 +42,7 @@ from nas.runner.planned import PlannedRun
 from nas.runner.prepare import prepare
 from nas.runner.sizing import cluster_size, concurrent_trials, typical_architecture
 from nas.runner.trial import run_trial
-from nas.settings.search import SearchSettings, load_settings
+from nas.settings.search import SearchSettings, settings_from
 from proxy_tasks.design import DesignRules, ProxyCandidate, StepTiming, candidates, reference_overrides, rules_from_stats, score
 from proxy_tasks.stats import dataset_stats
 from search_space.errors import ConfigError
@@ -84,12 +84,12 @@ class DesignOutcome:
     design: dict[str, Any]
 
 
-def run_proxy_design(overrides: Sequence[str], options: DesignOptions, log: Callable[[str], None] = print) -> DesignOutcome:
+def run_proxy_design(given: SearchSettings | Sequence[str], options: DesignOptions, log: Callable[[str], None] = print) -> DesignOutcome:
     """Measure candidate proxies on the configured data and write the cheapest that ranks."""
     options.check()
-    settings = load_settings(overrides)
+    settings = settings_from(given)
     if not evaluator_kind(settings.proxy).trains:
-        raise ConfigError(f"proxy={settings.proxy.name} does not train a detector; proxy-design needs a training proxy (proxy=custom with proxy.data.*)")
+        raise ConfigError(f"proxy={settings.proxy.label} does not train a detector; proxy-design needs a training proxy (proxy=custom with proxy.data.*)")
     prepare(settings)
     prior = _prior_reference(options.reference_from, settings) if options.reference_from else None
     out = Path(settings.top.out_dir) if settings.top.out_dir else default_out_dir("proxy-design")
@@ -442,7 +442,7 @@ def _write_proxy(settings: SearchSettings, cand: ProxyCandidate, path: Path, des
         value = data.get(key)
         if value and (key not in ("train_split", "val_split") or Path(value).suffix) and os.path.exists(value):
             data[key] = str(Path(value).resolve())
-    node["name"] = f"design-{cand.name}"
+    node["label"] = f"design-{cand.name}"
     verified = "meets" if design["chosen"] == cand.name else "does NOT meet"
     header = (
         f"# Written by spinenas proxy-design on {design['data']}: {cand.describe()}.\n"

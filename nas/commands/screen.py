@@ -21,7 +21,7 @@ import numpy as np
 from nas.reporting.run_folder import REPO_ROOT
 from nas.runner.prepare import prepare
 from nas.screening.predictor import Predictor
-from nas.settings.search import load_settings
+from nas.settings.search import SearchSettings, settings_from
 from search_space.catalog import get_preset, resolve_architecture
 from search_space.errors import ConfigError
 from search_space.spec import Architecture, SpecError
@@ -36,7 +36,7 @@ class ScreenOptions:
     seed: int = 0
 
 
-def run_screen(refs: Sequence[str], overrides: Sequence[str], options: ScreenOptions) -> list[dict[str, Any]]:
+def run_screen(refs: Sequence[str], given: SearchSettings | Sequence[str], options: ScreenOptions) -> list[dict[str, Any]]:
     """A row per architecture: its name, every score's value and milliseconds, the prediction."""
     from nas.evaluators import evaluator_kind
     from proxy_tasks.zero_cost import ZERO_COST
@@ -49,9 +49,9 @@ def run_screen(refs: Sequence[str], overrides: Sequence[str], options: ScreenOpt
         raise ConfigError(f"--scores: unknown score {', '.join(unknown)} (known: {', '.join(ZERO_COST)})")
     archs = [(ref, resolve_architecture(ref)) for ref in refs]  # a bad spec is refused before anything is built
     predictor = _predictor(options.predictor)
-    settings = load_settings(overrides)
+    settings = settings_from(given)
     if not evaluator_kind(settings.proxy).trains:  # the surrogate scores architectures without data or a model
-        raise ConfigError(f"proxy={settings.proxy.name} has no data to score architectures on; screen with a training proxy (e.g. proxy=synthetic)")
+        raise ConfigError(f"proxy={settings.proxy.label} has no data to score architectures on; screen with a training proxy (e.g. proxy=synthetic)")
     evaluator = prepare(settings).evaluator
     preset = get_preset(settings.top.preset)
     rows = []

@@ -29,7 +29,7 @@ from nas.runner.failures import FailureWatch, RepeatedFailureError
 from nas.runner.prepare import prepare
 from nas.runner.ray_session import check_resources, ray_session
 from nas.searchers import ArchSearcher, make_searcher
-from nas.settings.search import RESUME_FIXED, SearchSettings, check_resumable, load_settings
+from nas.settings.search import RESUME_FIXED, SearchSettings, check_resumable, settings_from
 from search_space.catalog import get_preset
 from search_space.errors import ConfigError
 from search_space.fileio import atomic_write_text
@@ -43,9 +43,10 @@ class SearchOutcome:
     summary: dict[str, Any]
 
 
-def run_search(overrides: Sequence[str]) -> SearchOutcome:
-    """Compose the config, run (or resume) the search, write the results; returns the summary."""
-    settings = load_settings(overrides)
+def run_search(given: SearchSettings | Sequence[str]) -> SearchOutcome:
+    """Run (or resume) the search the settings (or `key=value` overrides) describe, write the results;
+    returns the summary."""
+    settings = settings_from(given)
     top = settings.top
     out = Path(top.out_dir) if top.out_dir else default_out_dir("search")
     folder = SearchFolder(out, settings.metrics)

@@ -26,7 +26,7 @@ from nas.runner.campaign import PlannedCampaign
 from nas.runner.candidates import uniform_candidates
 from nas.runner.planned import Candidate, PlannedRun
 from nas.runner.prepare import prepare
-from nas.settings.search import SearchSettings, load_settings
+from nas.settings.search import SearchSettings, list_override, settings_from
 from search_space.errors import ConfigError, InputError
 from search_space.fileio import atomic_write_text
 
@@ -62,11 +62,13 @@ def plan_table(settings: SearchSettings, candidates: Sequence[Candidate], seeds:
     return [PlannedRun(c, f"seed{k}", base + k, {"seed": base + k}) for c in candidates for k in range(seeds)]
 
 
-def run_table(overrides: Sequence[str], options: TableOptions) -> TableOutcome:
-    """Train the table's runs not yet in out_dir, then write table.csv and table.json."""
+def run_table(given: SearchSettings | Sequence[str], options: TableOptions) -> TableOutcome:
+    """Train the table's runs not yet in out_dir, then write table.csv and table.json. Given
+    overrides, the probe points `options` name join them; given settings (the command line's), they
+    were loaded with them."""
     options.check()
-    probe = f"proxy.probe_at=[{','.join(f'{f:g}' for f in options.probe_at)}]"
-    settings = prepare(load_settings([probe, *overrides]))
+    given = given if isinstance(given, SearchSettings) else [list_override("proxy.probe_at", options.probe_at), *given]
+    settings = prepare(settings_from(given))
     out = Path(settings.top.out_dir) if settings.top.out_dir else default_out_dir("table")
     record = settings.record(table={"archs": options.archs, "seeds": options.seeds, "probe_at": list(options.probe_at)})
     folder = TableFolder(out, options.probe_at)
@@ -108,7 +110,7 @@ def write_outputs(out: Path, settings: SearchSettings, options: TableOptions) ->
     latency, latency_of = predicted_latency(out, settings, list(dict.fromkeys(runs["arch_id"])))
     table = arch_table(runs, latency)
     write_table(out, table)
-    header = {"space": settings.space.name, "proxy": settings.proxy.name, "seeds": options.seeds, "probe_at": list(options.probe_at),
+    header = {"space": settings.space.name, "proxy": settings.proxy.label, "seeds": options.seeds, "probe_at": list(options.probe_at),
               "sampling": f"uniform over the space's decisions, seed {settings.top.seed}", "latency_ms": latency_of}  # fmt: skip
     summary = summarize_table(runs, table, header)
     atomic_write_text(out / "table.json", json.dumps(summary, indent=2, allow_nan=False) + "\n")

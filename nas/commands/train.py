@@ -22,7 +22,7 @@ def run_training(overrides: Sequence[str]) -> dict[str, Any]:
     cfg = compose("train", overrides)
     proxy = proxy_config(cfg.proxy)
     if not evaluator_kind(proxy).trains:
-        raise ConfigError(f"proxy={cfg.proxy.name} ({proxy.evaluator}) scores architectures without training a detector; use it with spinenas search")
+        raise ConfigError(f"proxy={proxy.label} ({proxy.name}) scores architectures without training a detector; use it with spinenas search")
     arch = resolve_architecture(cfg.arch)
     preset_name = cfg.preset or preset_name_for(cfg.arch)
     preset = get_preset(preset_name)
@@ -32,7 +32,7 @@ def run_training(overrides: Sequence[str]) -> dict[str, Any]:
 
     bar = ProgressBar()
     evaluator = build_evaluator(proxy)
-    evaluator.prepare(preset, log=lambda msg: bar.message(f"[proxy {proxy.name}] {msg}"))  # dataset problems surface before anything is written
+    evaluator.prepare(preset, log=lambda msg: bar.message(f"[proxy {proxy.label}] {msg}"))  # dataset problems surface before anything is written
     out = Path(cfg.out_dir) if cfg.out_dir else default_out_dir("train")
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(cfg))

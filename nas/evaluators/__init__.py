@@ -2,11 +2,11 @@
 
 Owns the `Evaluator` protocol (`base`), the registry of evaluator kinds (options schema, builder),
 and the kinds: proxy training (`training`) and the training-free surrogate (`surrogate`). The
-Hydra `proxy` group chooses one by its `evaluator` key. Imports `nas.core`, `proxy_tasks` and
+Hydra `proxy` group chooses one by its `name` key, as every group chooses its kind. Imports `nas.core`, `proxy_tasks` and
 `search_space`; nothing of Ray, the searchers or the layers above.
 
-Adding an evaluator: one module here with its options dataclass (an `evaluator` field defaulting to
-the kind's name) and a class with the protocol's methods, one `EVALUATORS.register` line below, and
+Adding an evaluator: one module here with its options dataclass (a `name` field defaulting to the
+kind's registry name, a `label` and a `seed`) and a class with the protocol's methods, one `EVALUATORS.register` line below, and
 a `conf/proxy/<choice>.yaml` that starts from `base_<kind>` (docs/architecture.md shows it).
 """
 
@@ -26,13 +26,13 @@ EVALUATORS.register("surrogate", lambda: EvaluatorKind(SurrogateOptions, Surroga
 
 
 def build_evaluator(options: Any) -> Evaluator:
-    """The evaluator `options.evaluator` names, built from `options`."""
+    """The evaluator `options.name` names, built from `options`."""
     return evaluator_kind(options).build(options)
 
 
 def evaluator_kind(options: EvaluatorOptions) -> EvaluatorKind:
-    """The kind (schema, builder, declarations) `options.evaluator` names."""
-    return EVALUATORS.get(options.evaluator)
+    """The kind (schema, builder, declarations) `options.name` names."""
+    return EVALUATORS.get(options.name)
 
 
 __all__ = [

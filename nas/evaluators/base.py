@@ -78,12 +78,12 @@ class EvaluatorOptions(Protocol):
     kind's own): the registry key of its kind, the choice's name for reports, and the seed that
     fidelity, finalize, proxy-design and the benchmark table replace to run an architecture again."""
 
-    evaluator: str
-    name: str
+    name: str  # the kind, as every group's kind is chosen (`searcher.name`, `reward.name`, `screen.name`)
+    label: str
     seed: int
 
 
-REQUIRED_OPTIONS = ("evaluator", "name", "seed")
+REQUIRED_OPTIONS = ("name", "label", "seed")
 
 
 class TrainingKind(Evaluator, Protocol):

@@ -17,7 +17,7 @@ from search_space.spec import Architecture
 class SurrogateOptions(SurrogateConfig):
     """`proxy=surrogate`: SurrogateConfig's keys (target, noise, score, duration)."""
 
-    evaluator: str = "surrogate"
+    name: str = "surrogate"
 
 
 class SurrogateEvaluator:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # torch loads with the first task, not with the config schema
 class TrainingOptions(ProxyConfig):
     """`proxy=synthetic|synthetic_tiny|coco|custom|full`: a training recipe (ProxyConfig's keys)."""
 
-    evaluator: str = "training"
+    name: str = "training"
 
 
 _TASKS: list[ProxyTask] = []  # this process's tasks, most recently used last: options that differ only in seed or length share prepared data

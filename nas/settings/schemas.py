@@ -115,9 +115,10 @@ class TrainConfig:
 GROUPS = ("space", "searcher", "proxy", "ray", "reward", "scheduler", "latency", "screen", "experiment")
 
 # The one schema map: a group with one schema, or a registry whose kinds each bring theirs, chosen by
-# a key of the node (with the kind a node saved before that key existed meant).
+# the node's `KIND_KEY` in every group (with the kind a node saved before that key existed meant).
 FIXED_SCHEMAS: dict[str, type] = {"space": SpaceConfig, "ray": RayConfig, "scheduler": SchedulerConfig, "latency": LatencyOptions, "screen": ScreenConfig}
-KIND_KEYS: dict[str, tuple[Registry, str]] = {"searcher": (SEARCHER_KINDS, "name"), "proxy": (EVALUATORS, "evaluator"), "reward": (REWARDS, "name")}
+KIND_GROUPS: dict[str, Registry] = {"searcher": SEARCHER_KINDS, "proxy": EVALUATORS, "reward": REWARDS}
+KIND_KEY = "name"
 # Nodes that must name a value the kind's defaults leave open (`???`), under their own schema names.
 REQUIRED_VALUES = {
     "proxy": {"base_training_files": TrainingOptions(data=DataConfig(train_ann=MISSING, train_images=MISSING, val_ann=MISSING, val_images=MISSING))},
@@ -129,19 +130,32 @@ def group_schema(group: str, node: Any) -> type:
     """The schema of a `group` node: the group's own, or that of the kind the node names."""
     if group in FIXED_SCHEMAS:
         return FIXED_SCHEMAS[group]
-    registry, key = KIND_KEYS[group]
-    return registry.get(_kind_of(group, key, node)).options
+    return KIND_GROUPS[group].get(_kind_of(group, node)).options
 
 
-def _kind_of(group: str, key: str, node: Any) -> str:
-    """The kind a node names; run folders written before the key existed name none: proxies were
-    trainings unless named `surrogate`, and the reward was the metric with its cost term."""
-    kind = node.get(key) if node is not None else None
-    if kind is not None:
-        return str(kind)
-    if group == "proxy":
-        return "surrogate" if node is not None and node.get("name") == "surrogate" else "training"
-    return "mnas"
+# What a node that names no kind was (a legacy reader: run folders written before the registries
+# had no reward `name`, the metric with its cost term, and proxies that were trainings).
+KIND_WHEN_UNNAMED = {"reward": "mnas", "proxy": "training", "searcher": "reinforce"}
+
+
+def _kind_of(group: str, node: Any) -> str:
+    """The kind a group's node names (`KIND_WHEN_UNNAMED` where it names none)."""
+    kind = node.get(KIND_KEY) if node is not None else None
+    return KIND_WHEN_UNNAMED[group] if kind is None else str(kind)
+
+
+def current_proxy_layout(node: dict[str, Any], complete: bool = True) -> dict[str, Any]:
+    """A `proxy` node in this version's layout: the kind under `name` (as in every group), the
+    choice's label under `label`. Legacy readers, for run folders and proxy files written before
+    2026-12-07: those name the kind `evaluator` and keep the label in `name`; those from before the
+    evaluator registry have only the label in `name` (a training unless it was `surrogate`). A
+    `complete` node (a run's config.yaml, a checkpoint's record) gets its kind; a proxy file's kind
+    may come from its defaults list, so a partial node's is left to them."""
+    if "evaluator" in node:
+        node = {k: v for k, v in node.items() if k not in ("evaluator", KIND_KEY)} | {KIND_KEY: node["evaluator"], "label": node.get(KIND_KEY, node["evaluator"])}
+    elif "label" not in node and KIND_KEY in node and node[KIND_KEY] not in EVALUATORS:
+        node = {k: v for k, v in node.items() if k != KIND_KEY} | {"label": node[KIND_KEY]} | ({KIND_KEY: "training"} if complete else {})
+    return node
 
 
 def register_schemas() -> None:
@@ -153,7 +167,7 @@ def register_schemas() -> None:
     cs.store(name="base_train", node=TrainConfig)
     for group, schema in FIXED_SCHEMAS.items():
         cs.store(group=group, name=f"base_{group}", node=schema)
-    for group, (registry, _key) in KIND_KEYS.items():
+    for group, registry in KIND_GROUPS.items():
         for name in registry:
             cs.store(group=group, name=f"base_{name}", node=registry.get(name).options)
     for group, nodes in REQUIRED_VALUES.items():
@@ -199,24 +213,42 @@ def group_files_as_options(overrides: Sequence[str], folder: Path) -> list[str]:
             if not path.is_file():
                 raise ConfigError(f"{key}={value}: no such file (a {key} choice ending in .yaml is read as a file)")
             (folder / key).mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, folder / key / f"_file_{path.stem}.yaml")
+            _copy_group_file(path, folder / key / f"_file_{path.stem}.yaml")
             item, used = f"{key}=_file_{path.stem}", True
         out.append(item)
     return [f"hydra.searchpath=[file://{folder}]", *out] if used else out
 
 
+def _copy_group_file(path: Path, to: Path) -> None:
+    """Copy a group's YAML file, a proxy file written by an earlier version in today's layout."""
+    try:
+        node = OmegaConf.load(path)
+    except Exception as e:  # noqa: BLE001 - a broken file is the user's, whatever the parser says
+        raise ConfigError(f"{path}: cannot read ({' '.join(str(e).split())[:200]})") from None
+    plain = OmegaConf.to_container(node) if isinstance(node, DictConfig) else None
+    current = current_proxy_layout(plain, complete=False) if plain is not None else None
+    if current is None or current is plain:
+        shutil.copyfile(path, to)
+    else:
+        OmegaConf.save(OmegaConf.create(current), to)
+
+
 def proxy_config(node: DictConfig | dict[str, Any]) -> Any:
     """The `proxy` group as its evaluator's checked options (`TrainingOptions`, `SurrogateOptions`,
     ...); bad keys are named. A plain dict (a `spinenas train` checkpoint's record) may have the flat
-    layout of versions before `model`/`optim`/`loss`/`inference` were nested."""
-    node = node if isinstance(node, DictConfig) else OmegaConf.create(_nest_flat_keys(dict(node)))
-    return typed_group("proxy", node)
+    layout of versions before `model`/`optim`/`loss`/`inference` were nested; any node may have the
+    kind and label of versions before they were `name` and `label` (`current_proxy_layout`)."""
+    plain = OmegaConf.to_container(node) if isinstance(node, DictConfig) else _nest_flat_keys(dict(node))
+    current = current_proxy_layout(plain)
+    if isinstance(node, DictConfig) and current is plain:
+        return typed_group("proxy", node)
+    return typed_group("proxy", OmegaConf.create(current))
 
 
 def typed_group(group: str, node: DictConfig) -> Any:
     """A group's node as its schema's dataclass, checked by the schema's `validate()` where it has
     one; a wrong key, type or value raises `ConfigError` naming it."""
-    kind = f"{group} {_kind_of(group, KIND_KEYS[group][1], node)}" if group in KIND_KEYS else None
+    kind = f"{group} {_kind_of(group, node)}" if group in KIND_GROUPS else None
     schema = group_schema(group, node)
     unknown = sorted(set(node.keys()) - {f.name for f in dataclasses.fields(schema)})
     if unknown:  # a key added with `+group.key=...` is not refused by the merge below
@@ -283,7 +315,7 @@ def _one_line(e: Exception, group: str = "", top: type | None = None, kind: str 
 def _unknown_key(key: str, schema: type, kind: str | None) -> str:
     """A key the schema does not have: the key it was probably meant to be, and the valid keys."""
     kind = kind or _kind_label(schema)
-    names = [f.name for f in dataclasses.fields(schema) if kind is None or f.name not in ("name", "evaluator")]
+    names = [f.name for f in dataclasses.fields(schema) if kind is None or f.name != KIND_KEY]
     prefix, _, last = key.rpartition(".")
     moved = [  # a key that lives one level down (proxy.lr is proxy.optim.lr)
         f"{prefix}.{f.name}.{last}".lstrip(".")
@@ -299,7 +331,7 @@ def _unknown_key(key: str, schema: type, kind: str | None) -> str:
 
 def _kind_label(schema: type) -> str | None:
     """`searcher reinforce`, `proxy training`, ...: how messages name a kind's schema (None for others)."""
-    for group, (registry, _key) in KIND_KEYS.items():
+    for group, registry in KIND_GROUPS.items():
         for name in registry:
             if registry.get(name).options is schema:
                 return f"{group} {name}"
@@ -321,7 +353,7 @@ def normalized(key: str, value: Any) -> Any:
     try:
         if key == "proxy":
             return dataclasses.asdict(proxy_config(node))
-        if key in FIXED_SCHEMAS or key in KIND_KEYS:
+        if key in FIXED_SCHEMAS or key in KIND_GROUPS:
             return OmegaConf.to_container(OmegaConf.merge(OmegaConf.structured(group_schema(key, node)), node))
     except (SpineNASError, OmegaConfBaseException, KeyError, ValueError):
         pass  # a value the current schema refuses: compared as written

@@ -117,7 +117,7 @@ def settings_of(cfg: DictConfig) -> SearchSettings:
     top, space, searcher, evaluator, scheduler, reward, latency_options = _typed(cfg)
     screen = screen_config(cfg.get("screen"))
     _check_screen(screen, evaluator.options)
-    _check_costs(reward, evaluator, space, top.preset, cfg.proxy.get("name"))
+    _check_costs(reward, evaluator, space, top.preset, evaluator.options.label)
     joined: tuple[Evaluator, ...] = ()
     if LATENCY in costs(objectives_of(reward)):
         joined = (LatencyEvaluator(latency_options, top.preset, space),)  # its table is read (or calibrated) by `prepare`
@@ -125,13 +125,16 @@ def settings_of(cfg: DictConfig) -> SearchSettings:
     return SearchSettings(cfg, top, space, searcher, evaluator.options, evaluator, reward, scheduler, ray_config(cfg.ray), joined, screen, latency_options)
 
 
-def check_overrides(overrides: Sequence[str]) -> None:
-    """Refuse what can be refused before torch or Ray load (the command line calls this first):
-    keys, types and values of every group. The evaluator's inputs are checked by `load_settings`."""
-    cfg = compose("search", overrides)
-    _typed(cfg)
-    ray_config(cfg.ray)
-    screen_config(cfg.get("screen"))
+def settings_from(given: SearchSettings | Sequence[str]) -> SearchSettings:
+    """`given` when it is settings already (the command line loads them once, before torch and Ray
+    import, so a config mistake is refused in a fraction of a second), else the settings that the
+    `key=value` overrides `given` compose to: either way the config is composed once."""
+    return given if isinstance(given, SearchSettings) else load_settings(given)
+
+
+def list_override(key: str, values: Sequence[float]) -> str:
+    """`key=[v1,v2]`: a list-valued override, numbers written short (`proxy.probe_at=[0.25,0.5]`)."""
+    return f"{key}=[{','.join(f'{v:g}' for v in values)}]"
 
 
 def _typed(cfg: DictConfig) -> tuple[SearchTopLevel, SearchSpace, Any, Evaluator, SchedulerConfig, Any, LatencyOptions]:
@@ -183,14 +186,14 @@ def _check_screen(screen: ScreenConfig, proxy: Any) -> None:
         raise ConfigError(f"screen.score: unknown {screen.score!r}; valid: {', '.join(ZERO_COST)}")
 
 
-def _check_costs(reward: Any, evaluator: Evaluator, space: SearchSpace, preset: str, proxy_name: str | None) -> None:
+def _check_costs(reward: Any, evaluator: Evaluator, space: SearchSpace, preset: str, proxy_label: str) -> None:
     """Refuse a reward that needs a model cost the evaluator does not measure (it would fail every trial)."""
     objectives = objectives_of(reward)
     wanted = [key for key in costs(objectives) if key != LATENCY]  # the search's latency settings bring latency (`LatencyEvaluator`)
     measured = evaluator.cost(space.coarsest(), get_preset(preset)) if wanted else {}
     for key in wanted:
         if key in measured and not measured[key]:  # a cost the evaluator counts, as zero: it has no model to count
-            raise ConfigError(f"the reward trades {objectives[0].metric} against {key}, and proxy={proxy_name} measures no {key}; use a training proxy or reward=ap")
+            raise ConfigError(f"the reward trades {objectives[0].metric} against {key}, and proxy={proxy_label} measures no {key}; use a training proxy or reward=ap")
 
 
 def _check(top: SearchTopLevel) -> None:
@@ -223,7 +226,7 @@ def _first_difference(key: str, a: Any, b: Any) -> tuple[str, Any, Any]:
     """The first key path under `key` where nested dicts `a` and `b` differ, with both values; a
     differing kind (`name`: another searcher or proxy) comes first, since it explains the rest."""
     if isinstance(a, dict) and isinstance(b, dict):
-        for k in sorted(set(a) | set(b), key=lambda k: (k != "name", k != "evaluator", str(k))):
+        for k in sorted(set(a) | set(b), key=lambda k: (k != "name", str(k))):
             if a.get(k) != b.get(k):
                 return _first_difference(f"{key}.{k}", a.get(k), b.get(k))
     return key, a, b
