@@ -6,11 +6,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from search_space.catalog import PRESETS, get_preset, preset_for, preset_name_for, resolve_architecture
 from search_space.errors import SpineNASError
 from search_space.spec import Architecture
+
+if TYPE_CHECKING:
+    from nas.settings.search import SearchSettings
 
 EXIT_USAGE = 2
 
@@ -252,7 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
 
-def search_settings(overrides: Sequence[str]) -> Any:
+def search_settings(overrides: Sequence[str]) -> SearchSettings:
     """`conf/search.yaml` composed with `overrides`, typed and checked, once per command and before
     the command's module imports torch and Ray, so a config mistake is refused at once."""
     from nas.settings.search import load_settings
