@@ -29,7 +29,7 @@ from nas.rewards import REWARDS, RewardConfig
 from nas.screening.options import ScreenConfig
 from nas.searchers import SEARCHER_KINDS
 from proxy_tasks.config import DataConfig, ProxyConfig
-from search_space.errors import ConfigError, SpineNASError
+from search_space.errors import ConfigError, SpineNASError, UnknownNameError
 from search_space.registry import Registry
 from search_space.space import SearchSpace, get_space
 
@@ -130,7 +130,11 @@ def group_schema(group: str, node: Any) -> type:
     """The schema of a `group` node: the group's own, or that of the kind the node names."""
     if group in FIXED_SCHEMAS:
         return FIXED_SCHEMAS[group]
-    return KIND_GROUPS[group].get(_kind_of(group, node)).options
+    try:
+        return KIND_GROUPS[group].get(_kind_of(group, node)).options
+    except UnknownNameError as e:
+        hint = " (it chooses the kind; a run's own name is proxy.label)" if group == "proxy" else ""
+        raise ConfigError(f"{group}.{KIND_KEY}: {e}{hint}") from None
 
 
 # What a node that names no kind was (a legacy reader: run folders written before the registries
