@@ -77,3 +77,13 @@ def test_page_in_headless_chromium(run, tmp_path):
     broken.write_text((run / REPORT).read_text().replace("</body>", "<script>notDefined();</script></body>"))
     _, _, errors = page_state(broken)
     assert "notDefined" in errors
+
+
+def test_the_status_table_names_the_proxy_by_its_label_in_either_layout():
+    """config.yaml keeps the proxy's own name in `label` (its kind in `name`); folders written
+    before 2026-12-07 kept it in `name` (the kind in `evaluator`)."""
+    from nas.reporting.report import _proxy_label
+
+    assert _proxy_label({"name": "training", "label": "synthetic_tiny"}) == "synthetic_tiny"
+    assert _proxy_label({"evaluator": "training", "name": "synthetic_tiny"}) == "synthetic_tiny"
+    assert _proxy_label({}) == "?"

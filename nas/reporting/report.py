@@ -200,7 +200,7 @@ def _status(run: RunData, state: str) -> dict[str, Any]:
         ("state", {"text": state, "state": state.split()[0]}),
         ("trials", f"{len(rows)}{asked} ({', '.join(f'{n} {s}' for s, n in counts.items())})"),
         ("best", _best(best)),
-        ("searcher / space / proxy", f"{run.searcher} / {run.space.name if run.space else '?'} / {cfg.get('proxy', {}).get('name', '?')}"),
+        ("searcher / space / proxy", f"{run.searcher} / {run.space.name if run.space else '?'} / {_proxy_label(cfg.get('proxy', {}))}"),
         ("first / last completion", f"{times[0]} / {times[-1]}" if times else "-"),
         ("cost", _cost(run.folder.cost(), len(rows))),
         ("page written", time.strftime("%Y-%m-%d %H:%M:%S") + (f" (reloads every {LIVE_REFRESH_S} s)" if state == "running" else "")),
@@ -429,3 +429,9 @@ def _float(value: Any) -> float:
         return float(value)
     except (TypeError, ValueError):
         return math.nan
+
+
+def _proxy_label(proxy: dict[str, Any]) -> str:
+    """The proxy's own name in a run's config.yaml: `label`; folders written before 2026-12-07 kept
+    it in `name` (a legacy reader: `name` is the evaluator kind now)."""
+    return str(proxy.get("label") or proxy.get("name", "?"))
