@@ -146,3 +146,14 @@ def test_a_run_and_a_proxy_file_that_name_the_kind_evaluator_read_in_todays_layo
     old_file.write_text(yaml.safe_dump({"defaults": ["base_training", "_self_"], **old["proxy"]}))
     proxy = load_settings([f"proxy={old_file}"]).proxy
     assert (proxy.name, proxy.label, proxy.data.synthetic) == ("training", "synthetic_tiny", "tiny")
+
+
+def test_a_proxy_given_as_a_list_is_refused_in_one_line(tmp_path):
+    from nas.settings.search import load_settings
+
+    listed = tmp_path / "proxy.yaml"
+    listed.write_text("- a\n- b\n")
+    with pytest.raises(ConfigError, match=r"proxy.yaml: a proxy file holds keys and values \(like conf/proxy/\*.yaml\), not a list"):
+        load_settings([f"proxy={listed}"])
+    with pytest.raises(ConfigError, match=r"^proxy: a group takes one choice"):
+        load_settings(["proxy=[1,2]"])

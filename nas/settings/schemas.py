@@ -200,6 +200,9 @@ def compose(config_name: str, overrides: Sequence[str]) -> DictConfig:
         except (HydraException, OmegaConfBaseException) as e:
             cause = e.__cause__ if isinstance(e.__cause__, OmegaConfBaseException) else e  # a bad override: the schema's verdict
             raise ConfigError(_one_line(cause)) from None
+        except (TypeError, ValueError) as e:  # Hydra's defaults list given a value it cannot take (`proxy=[1,2]`)
+            groups = [o.split("=")[0] for o in overrides if o.split("=")[0] in GROUPS and "[" in o.partition("=")[2]]
+            raise ConfigError(f"{', '.join(groups) or 'overrides'}: a group takes one choice (a name from conf/ or, for proxy, a .yaml file); Hydra could not compose {' '.join(overrides)} ({e})") from None
 
 
 FILE_GROUPS = ("proxy",)  # groups that take a YAML file as their choice (`proxy=results/.../proxy.yaml`)
@@ -229,9 +232,11 @@ def _copy_group_file(path: Path, to: Path) -> None:
         node = OmegaConf.load(path)
     except Exception as e:  # noqa: BLE001 - a broken file is the user's, whatever the parser says
         raise ConfigError(f"{path}: cannot read ({' '.join(str(e).split())[:200]})") from None
-    plain = OmegaConf.to_container(node) if isinstance(node, DictConfig) else None
-    current = current_proxy_layout(plain, complete=False) if plain is not None else None
-    if current is None or current is plain:
+    if not isinstance(node, DictConfig):
+        raise ConfigError(f"{path}: a {to.parent.name} file holds keys and values (like conf/{to.parent.name}/*.yaml), not a list")
+    plain = OmegaConf.to_container(node)
+    current = current_proxy_layout(plain, complete=False)
+    if current is plain:
         shutil.copyfile(path, to)
     else:
         OmegaConf.save(OmegaConf.create(current), to)
@@ -242,6 +247,8 @@ def proxy_config(node: DictConfig | dict[str, Any]) -> Any:
     ...); bad keys are named. A plain dict (a `spinenas train` checkpoint's record) may have the flat
     layout of versions before `model`/`optim`/`loss`/`inference` were nested; any node may have the
     kind and label of versions before they were `name` and `label` (`current_proxy_layout`)."""
+    if not isinstance(node, (DictConfig, dict)):
+        raise ConfigError(f"proxy: expected keys and values, got {type(node).__name__}")
     plain = OmegaConf.to_container(node) if isinstance(node, DictConfig) else _nest_flat_keys(dict(node))
     current = current_proxy_layout(plain)
     if isinstance(node, DictConfig) and current is plain:
