@@ -16,6 +16,7 @@ import math
 import os
 import socket
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
@@ -93,7 +94,14 @@ class RunFolder:
 
     def read_rows(self) -> list[Row]:
         """Rows of the CSV; a torn last line (no newline) is ignored."""
-        return [Row(rec) for rec in read_csv_records(self.csv)]
+        rows = [Row(rec) for rec in read_csv_records(self.csv)]
+        for line, row in enumerate(rows, start=2):
+            if not str(row.values.get("number", "")).isdigit() or not row.values.get("status"):
+                raise ConfigError(
+                    f"{self.csv}: line {line}: a row needs a trial number and a status, got number {row.values.get('number')!r}, "
+                    f"status {row.values.get('status')!r}; restore the file, or start a new out_dir"
+                )
+        return rows
 
     def append_row(self, trial_id: str, result: dict[str, Any], **values: Any) -> Row:
         """Append one finished trial: the result's cells for the columns, then `values`, numbered,
@@ -179,7 +187,12 @@ def read_csv_records(path: Path) -> list[dict[str, str]]:
         return []
     import pandas as pd  # here: the CLI's refusals must not pay for importing it
 
-    return pd.read_csv(io.StringIO(text), dtype=str, na_filter=False, index_col=False).to_dict("records")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)  # a row longer than the header: not silently cut
+            return pd.read_csv(io.StringIO(text), dtype=str, na_filter=False, index_col=False).to_dict("records")
+    except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError) as e:
+        raise ConfigError(f"{path}: not readable as the CSV a run writes ({' '.join(str(e).split())[:160]}); restore it, or start a new out_dir") from None
 
 
 def write_csv(path: Path, columns: Sequence[str], records: Sequence[dict[str, Any]]) -> None:
