@@ -8,6 +8,8 @@ peak (VmHWM). A worker that keeps what each run built grows with every run; one 
 current run plus the shared prepared data is flat after the first runs of each input size.
 
 Run: .venv/bin/python benchmarks/worker_memory.py --runs 60 --proxy synthetic_tiny
+On your data: --proxy custom --set proxy.data.format=csv proxy.data.train_ann=... (any key=value of
+`spinenas search`).
 """
 
 from __future__ import annotations
@@ -18,20 +20,16 @@ import time
 
 import torch
 
+from nas.runner.sizing import process_memory_mb
 from nas.runner.trial import run_trial
 from nas.settings.search import load_settings
 from search_space.space import get_space
 
 
 def memory_mb() -> tuple[float, float]:
-    """This process's resident and peak resident memory in MB (from /proc/self/status)."""
-    values = {}
-    with open("/proc/self/status", encoding="utf-8") as f:
-        for line in f:
-            key, _, rest = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                values[key] = int(rest.split()[0]) / 1024
-    return values["VmRSS"], values["VmHWM"]
+    """This process's resident and peak resident memory in MB."""
+    mem = process_memory_mb()
+    return mem["rss"], mem["peak"]
 
 
 def main() -> None:
@@ -40,10 +38,11 @@ def main() -> None:
     parser.add_argument("--proxy", default="synthetic_tiny")
     parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256], help="input sizes cycled through (as proxy-design's candidates)")
     parser.add_argument("--train-images", type=int, nargs="+", default=[64], help="data.max_train_images cycled through (several: runs differ in their data, as proxy-design's do)")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="further overrides, as `spinenas search` takes them (a dataset's proxy.data.*)")
     parser.add_argument("--json", help="also write the per-run numbers here")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    settings = load_settings([f"proxy={args.proxy}"])
+    settings = load_settings([f"proxy={args.proxy}", *args.set])
     space = get_space("r0_sp53", block_adjustments=True)
     rows = []
     t0 = time.perf_counter()

@@ -7,7 +7,7 @@ import pytest
 
 from nas.commands.cli import main
 from nas.settings.schemas import ConfigError
-from nas.commands.plan import plan
+from nas.commands.plan import PlanEstimate, _notes, format_plan, plan
 from nas.runner.sizing import Cluster, concurrent_trials
 from nas.settings.search import load_settings
 
@@ -47,3 +47,14 @@ def test_plan_times_the_asked_steps_of_a_real_trial_and_scales_them():
     estimate = plan(args, steps=3)
     assert estimate.measured["steps_timed"] == 3 and estimate.measured["steps_per_epoch"] == 256 // 8  # tiny: 256 images, batch 8
     assert estimate.concurrent == 1 and estimate.wall_s >= 2 * estimate.per_trial_s > 0
+    # torch and a training are in it: above the interpreter's few tens of MB, below the machine
+    assert 200 < estimate.peak_memory_mb < estimate.machine_memory_mb
+    assert f"1 at once: ~{estimate.peak_memory_mb / 1024:.1f} GB of this machine's" in format_plan(estimate)
+
+
+def test_plan_warns_when_the_trials_at_once_would_not_fit_the_memory():
+    settings = load_settings(["proxy=surrogate", "max_concurrent=4"])
+    big = PlanEstimate(trials=8, concurrent=4, cluster=Cluster(4, 0, "this machine"), timed_arch="a", peak_memory_mb=9500, machine_memory_mb=24000)
+    small = PlanEstimate(trials=8, concurrent=2, cluster=Cluster(4, 0, "this machine"), timed_arch="a", peak_memory_mb=900, machine_memory_mb=24000)
+    assert any("4 trials at once need about 37.1 GB, more than 80% of this machine's 23 GB" in n for n in _notes(settings, big, None))
+    assert not any("GB" in n for n in _notes(settings, small, None))

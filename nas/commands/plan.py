@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from nas.core.status import TrialStatus
 from nas.runner.prepare import prepare
-from nas.runner.sizing import Cluster, cluster_size, concurrent_trials, typical_architecture
+from nas.runner.sizing import Cluster, cluster_size, concurrent_trials, machine_memory_mb, process_memory_mb, typical_architecture
 from nas.runner.trial import evaluator_for, run_trial
 from nas.settings.search import SearchSettings, settings_from
 from search_space.errors import ConfigError
@@ -36,6 +36,8 @@ class PlanEstimate:
     wall_s: float = 0.0
     gpu_hours: float = 0.0
     cpu_hours: float = 0.0
+    peak_memory_mb: float | None = None  # this process's peak after the timed trial: imports, data, one training
+    machine_memory_mb: float | None = None
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -77,9 +79,14 @@ def plan(given: SearchSettings | Sequence[str], steps: int | None = None, cpus: 
         wall_s=max(wall, per_trial),
         gpu_hours=trials * per_trial * settings.top.trial.gpus / 3600,
         cpu_hours=trials * per_trial * settings.top.trial.cpus / 3600,
+        peak_memory_mb=process_memory_mb().get("peak"),
+        machine_memory_mb=machine_memory_mb() if cluster.source == "this machine" else None,
     )
     estimate.notes = _notes(settings, estimate, steps)
     return estimate
+
+
+MEMORY_SHARE = 0.8  # of the machine's memory that trials at once may take before plan warns
 
 
 def _notes(settings: SearchSettings, est: PlanEstimate, steps: int | None) -> list[str]:
@@ -93,6 +100,11 @@ def _notes(settings: SearchSettings, est: PlanEstimate, steps: int | None) -> li
         notes.append("repeated architectures re-use results (dedup=true), which makes the real cost lower")
     if est.cluster.source == "this machine" and est.concurrent > 1:
         notes.append(f"{est.concurrent} trials at once on this machine share memory bandwidth; timed alone, so an optimistic wall time")
+    if est.peak_memory_mb and est.machine_memory_mb and est.concurrent * est.peak_memory_mb > MEMORY_SHARE * est.machine_memory_mb:
+        notes.append(
+            f"{est.concurrent} trials at once need about {est.concurrent * est.peak_memory_mb / 1024:.1f} GB, more than {MEMORY_SHARE:.0%} of this "
+            f"machine's {est.machine_memory_mb / 1024:.0f} GB: lower max_concurrent, proxy.batch_size or proxy.image_size, or a worker may be killed"
+        )
     if steps is not None:
         notes.append("extrapolated from a few steps; the final evaluation was timed on a barely trained model")
     device = est.measured.get("device", "")
@@ -119,6 +131,12 @@ def format_plan(est: PlanEstimate) -> str:
         f"cluster: {c.cpus:g} CPUs, {c.gpus:g} GPUs ({c.source}) -> {est.concurrent} trials at once",
         f"search of {est.trials} trials: about {_duration(est.wall_s)} wall, {est.gpu_hours:.2f} GPU-hours, {est.cpu_hours:.2f} CPU-hours",
     ]
+    if est.peak_memory_mb:
+        of = f" of this machine's {est.machine_memory_mb / 1024:.0f} GB" if est.machine_memory_mb else ""
+        lines.append(
+            f"memory: a trial's worker peaks at about {est.peak_memory_mb / 1024:.1f} GB resident (data loader processes apart); "
+            f"{est.concurrent} at once: ~{est.concurrent * est.peak_memory_mb / 1024:.1f} GB{of}"
+        )
     lines += [f"note: {n}" for n in est.notes]
     return "\n".join(lines)
 

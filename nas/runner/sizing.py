@@ -1,5 +1,6 @@
-"""How big a campaign's cluster is, how many trials it runs at once, and which architecture is
-typical of a space (what `spinenas plan` times and proxy-design times steps on)."""
+"""How big a campaign's cluster is, how many trials it runs at once, which architecture is typical
+of a space (what `spinenas plan` times and proxy-design times steps on), and the memory a process
+holds (what plan reports a trial needs)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,27 @@ def cluster_size(settings: SearchSettings, cpus: float | None, gpus: float | Non
     local_cpus = ray_cfg.num_cpus if ray_cfg.num_cpus is not None else os.cpu_count() or 1
     local_gpus = ray_cfg.num_gpus if ray_cfg.num_gpus is not None else torch.cuda.device_count()
     return Cluster(float(local_cpus), float(local_gpus), "this machine")
+
+
+def process_memory_mb() -> dict[str, float]:
+    """This process's resident memory now (`rss`) and at its peak (`peak`), in MB, from
+    /proc/self/status; empty where there is none (not Linux)."""
+    keys = {"VmRSS": "rss", "VmHWM": "peak"}
+    try:
+        with open("/proc/self/status", encoding="utf-8") as f:
+            lines = [line.partition(":") for line in f]
+    except OSError:
+        return {}
+    return {keys[k]: int(rest.split()[0]) / 1024 for k, _, rest in lines if k in keys}
+
+
+def machine_memory_mb() -> float | None:
+    """This machine's memory in MB (MemTotal of /proc/meminfo); None where there is none."""
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as f:
+            return next(int(line.split()[1]) / 1024 for line in f if line.startswith("MemTotal:"))
+    except (OSError, StopIteration, ValueError):
+        return None
 
 
 def concurrent_trials(settings: SearchSettings, cluster: Cluster) -> int:
