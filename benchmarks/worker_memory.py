@@ -19,6 +19,7 @@ import json
 import time
 
 import torch
+from scipy import stats
 
 from nas.runner.sizing import process_memory_mb
 from nas.runner.trial import run_trial
@@ -53,9 +54,14 @@ def main() -> None:
         rss, peak = memory_mb()
         rows.append({"run": k + 1, "status": result["status"], "rss_mb": round(rss, 1), "peak_mb": round(peak, 1), **overrides})
         print(f"run {k + 1:3d} {result['status']:<6} size {overrides['image_size']} images {overrides['data.max_train_images']} seed {k:3d}: RSS {rss:7.1f} MB, peak {peak:7.1f} MB", flush=True)
-    first = rows[min(len(rows) - 1, 2 * len(args.sizes) - 1)]["rss_mb"]
+    warm = 2 * len(args.sizes)  # runs until every input size has run twice
+    first = rows[min(len(rows) - 1, warm - 1)]["rss_mb"]
+    after = [r for r in rows if r["run"] > warm]
+    slope = stats.theilslopes([r["rss_mb"] for r in after], [r["run"] for r in after]) if len(after) >= 3 else None
     summary = {"runs": args.runs, "rss_after_warmup_mb": first, "rss_last_mb": rows[-1]["rss_mb"], "peak_mb": rows[-1]["peak_mb"],
-               "growth_per_run_mb": round((rows[-1]["rss_mb"] - first) / max(1, len(rows) - 2 * len(args.sizes)), 2), "seconds": round(time.perf_counter() - t0)}  # fmt: skip
+               "growth_per_run_mb": None if slope is None else round(slope.slope, 2),  # Theil-Sen over the runs after warm-up, with its 95% interval
+               "growth_per_run_95_mb": None if slope is None else [round(slope.low_slope, 2), round(slope.high_slope, 2)],
+               "seconds": round(time.perf_counter() - t0)}  # fmt: skip
     print(json.dumps(summary))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
