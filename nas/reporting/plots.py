@@ -11,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from nas.core.status import FINISHED, TrialStatus  # noqa: E402
 from nas.reporting.run_folder import Row  # noqa: E402
@@ -38,6 +39,7 @@ def progress_figure(rows: Sequence[Row], title: str) -> Any:
     if xs:
         ax.step(xs, best, where="post", color="#dd8452", label="best so far")
         ax.legend(fontsize=8, frameon=False)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # trials are counted, not measured: no "trial 1.5"
     ax.set_xlabel("trial (completion order)")
     ax.set_ylabel("reward")
     ax.set_title(title)
