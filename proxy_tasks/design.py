@@ -37,12 +37,14 @@ MAX_SMALL_SHARE = 0.10  # share of boxes under 8 px (P3's stride) a size may lea
 
 @dataclass(frozen=True)
 class StepTiming:
-    """What one input size costs on this machine: seconds per training step, and the fixed cost
-    of a trial (building the model, the first step's extra, evaluation)."""
+    """What one input size costs on this machine: seconds per training step, the fixed cost of a
+    trial (building the model, the first step's extra, evaluation), and the resident memory a
+    trial's process peaked at (None: not measured)."""
 
     image_size: int
     step_s: float
     fixed_s: float
+    peak_mb: float | None = None
 
     def steps_within(self, budget_s: float) -> int:
         # The 1e-9 keeps `steps_within(seconds(n)) == n`: the division alone lands just under n
@@ -115,12 +117,18 @@ def best_anchor(train: Mapping[str, Any], size: int) -> tuple[float, float]:
     return best
 
 
-def candidates(rules: DesignRules, timings: Mapping[int, StepTiming], budget_s: float, num_train: int) -> tuple[list[ProxyCandidate], list[str]]:
-    """Candidate proxies that fit `budget_s` per trial, cheapest first, and notes on what did not fit."""
+def candidates(
+    rules: DesignRules, timings: Mapping[int, StepTiming], budget_s: float, num_train: int, memory_mb: float | None = None
+) -> tuple[list[ProxyCandidate], list[str]]:
+    """Candidate proxies that fit `budget_s` per trial and (when given) `memory_mb` per trial,
+    cheapest first, and notes on what did not fit."""
     out: list[ProxyCandidate] = []
     notes = []
     for size in rules.sizes:
         timing = timings[size]
+        if memory_mb is not None and timing.peak_mb is not None and timing.peak_mb > memory_mb:
+            notes.append(f"{size} px does not fit the memory: a trial peaked at {timing.peak_mb / 1024:.1f} GB, {memory_mb / 1024:.1f} GB is each trial's share here")
+            continue
         most = timing.steps_within(budget_s)
         if most < MIN_STEPS:
             notes.append(

@@ -81,3 +81,14 @@ def test_the_steps_within_a_trials_seconds_are_the_steps_it_was_timed_for():
         n = rng.randrange(1, 5000)
         assert timing.steps_within(timing.seconds(n)) == n
         assert timing.steps_within(timing.seconds(n) - timing.step_s / 100) == n - 1
+
+
+def test_a_size_whose_trials_do_not_fit_the_memory_is_left_out_and_named():
+    rules = rules_from_stats(LARGE)  # 128 and 256 px
+    heavy = {**TIMINGS, 128: StepTiming(128, 0.5, 2.0, peak_mb=900.0), 256: StepTiming(256, 1.8, 5.0, peak_mb=9500.0)}
+    everything, _ = candidates(rules, heavy, 600.0, 160)
+    fitting, notes = candidates(rules, heavy, 600.0, 160, memory_mb=8000.0)
+    assert {c.overrides["image_size"] for c in everything} == {128, 256}
+    assert {c.overrides["image_size"] for c in fitting} == {128}
+    assert notes == ["256 px does not fit the memory: a trial peaked at 9.3 GB, 7.8 GB is each trial's share here"]
+    assert candidates(rules, TIMINGS, 600.0, 160, memory_mb=1.0)[0] == candidates(rules, TIMINGS, 600.0, 160)[0]  # peaks not measured: no filter

@@ -100,8 +100,8 @@ def cap_steps(monkeypatch, steps: int) -> None:
     gets its budget in seconds, and a CI-sized one must not buy more steps on a faster machine."""
     real = nas.commands.proxy_design.candidates
 
-    def capped(rules, timings, budget_s, num_train):
-        return real(rules, timings, min(budget_s, min(t.seconds(steps) for t in timings.values())), num_train)
+    def capped(rules, timings, budget_s, num_train, memory_mb=None):
+        return real(rules, timings, min(budget_s, min(t.seconds(steps) for t in timings.values())), num_train, memory_mb)
 
     monkeypatch.setattr(nas.commands.proxy_design, "candidates", capped)
 
@@ -141,6 +141,8 @@ def test_end_to_end_on_tiny_data_recognises_plateau_runs_and_resumes(tmp_path, m
     assert (out / "proxy.yaml").exists() == (design["chosen"] is not None)
     for name in ("design.json", "design.png", "runs.csv", "timing.json", "config.yaml"):
         assert (out / name).exists(), name
+    # each size's timed trial records its peak memory (torch and a training: above 200 MB), which the candidates are checked against
+    assert all(200 < t["peak_mb"] < 64 * 1024 for t in json.loads((out / "timing.json").read_text()).values())
     again = run_proxy_design([*overrides, "resume=true"], options, log=lambda _m: None)  # nothing left to run
     assert len(DesignFolder(out).read_rows()) == len(rows) and again.design["candidates"] == design["candidates"]
 

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from nas.core.status import TrialStatus
 from nas.runner.prepare import prepare
-from nas.runner.sizing import Cluster, cluster_size, concurrent_trials, machine_memory_mb, process_memory_mb, typical_architecture
+from nas.runner.sizing import MEMORY_SHARE, Cluster, cluster_size, concurrent_trials, machine_memory_mb, process_memory_mb, typical_architecture
 from nas.runner.trial import evaluator_for, run_trial
 from nas.settings.search import SearchSettings, settings_from
 from search_space.errors import ConfigError
@@ -84,9 +84,6 @@ def plan(given: SearchSettings | Sequence[str], steps: int | None = None, cpus: 
     )
     estimate.notes = _notes(settings, estimate, steps)
     return estimate
-
-
-MEMORY_SHARE = 0.8  # of the machine's memory that trials at once may take before plan warns
 
 
 def _notes(settings: SearchSettings, est: PlanEstimate, steps: int | None) -> list[str]:

@@ -40,7 +40,7 @@ from nas.runner.campaign import PlannedCampaign, Progress
 from nas.runner.candidates import choose_candidates
 from nas.runner.planned import PlannedRun
 from nas.runner.prepare import prepare
-from nas.runner.sizing import cluster_size, concurrent_trials, typical_architecture
+from nas.runner.sizing import cluster_size, concurrent_trials, memory_per_trial_mb, process_memory_mb, reset_peak_memory, typical_architecture
 from nas.runner.trial import run_trial
 from nas.settings.search import SearchSettings, settings_from
 from proxy_tasks.design import DesignRules, ProxyCandidate, StepTiming, candidates, reference_overrides, rules_from_stats, score
@@ -199,7 +199,7 @@ def derive_candidates(settings: SearchSettings, budget_s: float, out: Path, resu
     stats = dataset_stats(train_ds, val_ds, settings.proxy.data.describe())
     rules = rules_from_stats(stats)
     timings = _timings(settings, rules, out / "timing.json", resume, log)
-    cands, notes = candidates(rules, timings, budget_s, len(train_ds.images))
+    cands, notes = candidates(rules, timings, budget_s, len(train_ds.images), memory_per_trial_mb(settings))
     return Derived(stats, rules, timings, cands, notes, len(train_ds.images))
 
 
@@ -218,13 +218,15 @@ def _timings(settings: SearchSettings, rules: DesignRules, path: Path, resume: b
                      "optim.optimizer": "adamw", "optim.lr": 0.003, "epochs": 1}  # fmt: skip
         log(f"timing {TIMED_STEPS} steps at {size} px on {arch.name} ({arch.id}) ...")
         config = {"arch": arch.to_dict(), "arch_id": arch.id, "proxy_overrides": overrides}
+        measured = reset_peak_memory()
         result = run_trial(config, settings.proxy, settings.reward, settings.top.preset, settings.threads, settings.top.trial.gpus, [], max_steps=TIMED_STEPS)
         if result["status"] != TrialStatus.OK:
             raise ConfigError(f"the timed trial at {size} px failed: {result['error']}")
+        peak = process_memory_mb().get("peak") if measured else None
         step_s = float(result["step_s"])
         fixed = float(result["build_s"]) + max(0.0, float(result["first_step_s"]) - step_s) + float(result["eval_s"])
-        out[size] = StepTiming(size, step_s, fixed)
-        log(f"  {step_s * 1000:.0f} ms/step, {fixed:.1f} s fixed (build, first step, evaluation)")
+        out[size] = StepTiming(size, step_s, fixed, peak)
+        log(f"  {step_s * 1000:.0f} ms/step, {fixed:.1f} s fixed (build, first step, evaluation)" + (f", peak {peak / 1024:.1f} GB resident" if peak else ""))
     atomic_write_text(path, json.dumps({str(k): asdict(v) for k, v in out.items()}, indent=2) + "\n")
     return out
 

@@ -55,6 +55,28 @@ def process_memory_mb() -> dict[str, float]:
     return {keys[k]: int(rest.split()[0]) / 1024 for k, _, rest in lines if k in keys}
 
 
+MEMORY_SHARE = 0.8  # of the machine's memory the trials at once may take together
+
+
+def reset_peak_memory() -> bool:
+    """Start this process's peak resident memory (VmHWM) afresh from now (Linux); False where it cannot."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def memory_per_trial_mb(settings: SearchSettings) -> float | None:
+    """Each trial's share of this machine's memory (`MEMORY_SHARE` of it over the trials at once);
+    None when the trials run elsewhere (a joined Ray cluster) or the memory is unknown."""
+    total = machine_memory_mb()
+    if total is None or settings.ray.address:
+        return None
+    return MEMORY_SHARE * total / concurrent_trials(settings, cluster_size(settings, None, None))
+
+
 def machine_memory_mb() -> float | None:
     """This machine's memory in MB (MemTotal of /proc/meminfo); None where there is none."""
     try:
