@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from nas.core.status import TrialStatus
 from nas.runner.prepare import prepare
-from nas.runner.sizing import MEMORY_SHARE, Cluster, cluster_size, concurrent_trials, machine_memory_mb, process_memory_mb, typical_architecture
+from nas.runner.sizing import MEMORY_SHARE, Cluster, cluster_size, concurrent_trials, machine_memory_mb, process_memory_mb, reset_peak_memory, typical_architecture
 from nas.runner.trial import evaluator_for, run_trial
 from nas.settings.search import SearchSettings, settings_from
 from search_space.errors import ConfigError
@@ -36,7 +36,7 @@ class PlanEstimate:
     wall_s: float = 0.0
     gpu_hours: float = 0.0
     cpu_hours: float = 0.0
-    peak_memory_mb: float | None = None  # this process's peak after the timed trial: imports, data, one training
+    peak_memory_mb: float | None = None  # this process's peak during the timed trial: imports, the worker's data, one training
     machine_memory_mb: float | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -60,6 +60,7 @@ def plan(given: SearchSettings | Sequence[str], steps: int | None = None, cpus: 
     # The search's own trial code, on the whole trial (rungs included) or its first `steps` steps.
     config = {"arch": arch.to_dict(), "arch_id": arch.id}
     eval_at = settings.eval_at if steps is None else []
+    measured_peak = reset_peak_memory()  # the trial's peak, on top of what a worker holds (its data), not the driver's checks before
     result = run_trial(config, settings.proxy, settings.reward, settings.top.preset, settings.threads, settings.top.trial.gpus, eval_at, max_steps=steps, joined=settings.joined)
     if result["status"] == TrialStatus.FAILED:
         raise ConfigError(f"the timed trial failed: {result['error']}")
@@ -79,7 +80,7 @@ def plan(given: SearchSettings | Sequence[str], steps: int | None = None, cpus: 
         wall_s=max(wall, per_trial),
         gpu_hours=trials * per_trial * settings.top.trial.gpus / 3600,
         cpu_hours=trials * per_trial * settings.top.trial.cpus / 3600,
-        peak_memory_mb=process_memory_mb().get("peak"),
+        peak_memory_mb=process_memory_mb().get("peak") if measured_peak else None,
         machine_memory_mb=machine_memory_mb() if cluster.source == "this machine" else None,
     )
     estimate.notes = _notes(settings, estimate, steps)
