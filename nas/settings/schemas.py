@@ -148,17 +148,17 @@ def _kind_of(group: str, node: Any) -> str:
     return KIND_WHEN_UNNAMED[group] if kind is None else str(kind)
 
 
-def current_proxy_layout(node: dict[str, Any], complete: bool = True) -> dict[str, Any]:
+def current_proxy_layout(node: dict[str, Any]) -> dict[str, Any]:
     """A `proxy` node in this version's layout: the kind under `name` (as in every group), the
     choice's label under `label`. Legacy readers, for run folders and proxy files written before
     2026-12-07: those name the kind `evaluator` and keep the label in `name`; those from before the
-    evaluator registry have only the label in `name` (a training unless it was `surrogate`). A
-    `complete` node (a run's config.yaml, a checkpoint's record) gets its kind; a proxy file's kind
-    may come from its defaults list, so a partial node's is left to them."""
+    evaluator registry have only the label in `name` (`surrogate`, which is also a kind, or any
+    other: the node then names no kind, which `KIND_WHEN_UNNAMED` reads, or a proxy file's
+    defaults list gives)."""
     if "evaluator" in node:
         node = {k: v for k, v in node.items() if k not in ("evaluator", KIND_KEY)} | {KIND_KEY: node["evaluator"], "label": node.get(KIND_KEY, node["evaluator"])}
     elif "label" not in node and KIND_KEY in node and node[KIND_KEY] not in EVALUATORS:
-        node = {k: v for k, v in node.items() if k != KIND_KEY} | {"label": node[KIND_KEY]} | ({KIND_KEY: "training"} if complete else {})
+        node = {k: v for k, v in node.items() if k != KIND_KEY} | {"label": node[KIND_KEY]}
     return node
 
 
@@ -235,7 +235,7 @@ def _copy_group_file(path: Path, to: Path) -> None:
     if not isinstance(node, DictConfig):
         raise ConfigError(f"{path}: a {to.parent.name} file holds keys and values (like conf/{to.parent.name}/*.yaml), not a list")
     plain = OmegaConf.to_container(node)
-    current = current_proxy_layout(plain, complete=False)
+    current = current_proxy_layout(plain)
     if current is plain:
         shutil.copyfile(path, to)
     else:
