@@ -163,6 +163,8 @@ def test_a_larger_budget_names_what_it_buys():
     cands, _ = candidates(rules, timings, 60.0, 160)
     text = larger_budget(rules, timings, 60.0, cands, 160)
     assert "128 px trains up to 228 steps (now 114)" in text and "256 px trains up to 114 steps (does not fit now)" in text
+    heavy = {**timings, 256: StepTiming(256, 1.0, 5.0, peak_mb=9000.0)}  # a size over each trial's memory share: no budget makes it fit
+    assert "256 px" not in larger_budget(rules, heavy, 60.0, cands, 160, memory_mb=8000.0)
 
 
 def test_plateau_runs_are_told_by_ap50_and_the_loss_curve():

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from nas.core.status import TrialStatus
 from nas.runner.prepare import prepare
-from nas.runner.sizing import MEMORY_SHARE, Cluster, cluster_size, concurrent_trials, machine_memory_mb, process_memory_mb, reset_peak_memory, typical_architecture
+from nas.runner.sizing import MEMORY_SHARE, Cluster, cluster_size, concurrent_trials, machine_memory_mb, memory_share_mb, typical_architecture, with_peak_memory
 from nas.runner.trial import evaluator_for, run_trial
 from nas.settings.search import SearchSettings, settings_from
 from search_space.errors import ConfigError
@@ -60,8 +60,10 @@ def plan(given: SearchSettings | Sequence[str], steps: int | None = None, cpus: 
     # The search's own trial code, on the whole trial (rungs included) or its first `steps` steps.
     config = {"arch": arch.to_dict(), "arch_id": arch.id}
     eval_at = settings.eval_at if steps is None else []
-    measured_peak = reset_peak_memory()  # the trial's peak, on top of what a worker holds (its data), not the driver's checks before
-    result = run_trial(config, settings.proxy, settings.reward, settings.top.preset, settings.threads, settings.top.trial.gpus, eval_at, max_steps=steps, joined=settings.joined)
+    # the trial's peak, on top of what a worker holds (its data), not the driver's checks before
+    result, peak_mb = with_peak_memory(
+        lambda: run_trial(config, settings.proxy, settings.reward, settings.top.preset, settings.threads, settings.top.trial.gpus, eval_at, max_steps=steps, joined=settings.joined)
+    )
     if result["status"] == TrialStatus.FAILED:
         raise ConfigError(f"the timed trial failed: {result['error']}")
 
@@ -80,7 +82,7 @@ def plan(given: SearchSettings | Sequence[str], steps: int | None = None, cpus: 
         wall_s=max(wall, per_trial),
         gpu_hours=trials * per_trial * settings.top.trial.gpus / 3600,
         cpu_hours=trials * per_trial * settings.top.trial.cpus / 3600,
-        peak_memory_mb=process_memory_mb().get("peak") if measured_peak else None,
+        peak_memory_mb=peak_mb,
         machine_memory_mb=machine_memory_mb() if cluster.source == "this machine" else None,
     )
     estimate.notes = _notes(settings, estimate, steps)
@@ -98,7 +100,7 @@ def _notes(settings: SearchSettings, est: PlanEstimate, steps: int | None) -> li
         notes.append("repeated architectures re-use results (dedup=true), which makes the real cost lower")
     if est.cluster.source == "this machine" and est.concurrent > 1:
         notes.append(f"{est.concurrent} trials at once on this machine share memory bandwidth; timed alone, so an optimistic wall time")
-    if est.peak_memory_mb and est.machine_memory_mb and est.concurrent * est.peak_memory_mb > MEMORY_SHARE * est.machine_memory_mb:
+    if est.peak_memory_mb and est.machine_memory_mb and est.peak_memory_mb > memory_share_mb(est.machine_memory_mb, est.concurrent):
         notes.append(
             f"{est.concurrent} trials at once need about {est.concurrent * est.peak_memory_mb / 1024:.1f} GB, more than {MEMORY_SHARE:.0%} of this "
             f"machine's {est.machine_memory_mb / 1024:.0f} GB: lower max_concurrent, proxy.batch_size or proxy.image_size, or a worker may be killed"

@@ -40,7 +40,7 @@ from nas.runner.campaign import PlannedCampaign, Progress
 from nas.runner.candidates import choose_candidates
 from nas.runner.planned import PlannedRun
 from nas.runner.prepare import prepare
-from nas.runner.sizing import cluster_size, concurrent_trials, memory_per_trial_mb, process_memory_mb, reset_peak_memory, typical_architecture
+from nas.runner.sizing import cluster_size, concurrent_trials, memory_per_trial_mb, typical_architecture, with_peak_memory
 from nas.runner.trial import run_trial
 from nas.settings.search import SearchSettings, settings_from
 from proxy_tasks.design import DesignRules, ProxyCandidate, StepTiming, candidates, reference_overrides, rules_from_stats, score
@@ -122,7 +122,7 @@ def run_proxy_design(given: SearchSettings | Sequence[str], options: DesignOptio
         if prior is not None:
             _copy_reference_rows(folder, prior["rows"], archs)
         summaries, stopped = _halving(campaign, cands, reference_runs, planned, archs, options, metric)
-    bigger = larger_budget(rules, timings, options.budget_s, cands, n_train)
+    bigger = larger_budget(rules, timings, options.budget_s, cands, n_train, derived.memory_mb)
     design = _design(settings, options, stats, rules, notes, cands, summaries, stopped, ref_overrides, ref_steps, ref_s, folder.rows, n_train, archs, bigger)
     design["timings"] = {str(k): asdict(v) for k, v in timings.items()}
     if design["chosen"] is None:
@@ -182,7 +182,8 @@ def _halving(
 class Derived:
     """What the data and this machine give a design before anything is trained: the dataset's
     statistics, the rules drawn from them, the step timings, the candidates that fit the budget
-    (cheapest first) with notes on what did not fit, and the number of training images."""
+    (cheapest first) with notes on what did not fit, the number of training images, and each
+    trial's share of this machine's memory (None: not checked)."""
 
     stats: dict[str, Any]
     rules: DesignRules
@@ -190,6 +191,7 @@ class Derived:
     candidates: list[ProxyCandidate]
     notes: list[str]
     num_train: int
+    memory_mb: float | None
 
 
 def derive_candidates(settings: SearchSettings, budget_s: float, out: Path, resume: bool, log: Callable[[str], None]) -> Derived:
@@ -199,8 +201,9 @@ def derive_candidates(settings: SearchSettings, budget_s: float, out: Path, resu
     stats = dataset_stats(train_ds, val_ds, settings.proxy.data.describe())
     rules = rules_from_stats(stats)
     timings = _timings(settings, rules, out / "timing.json", resume, log)
-    cands, notes = candidates(rules, timings, budget_s, len(train_ds.images), memory_per_trial_mb(settings))
-    return Derived(stats, rules, timings, cands, notes, len(train_ds.images))
+    memory_mb = memory_per_trial_mb(settings)
+    cands, notes = candidates(rules, timings, budget_s, len(train_ds.images), memory_mb)
+    return Derived(stats, rules, timings, cands, notes, len(train_ds.images), memory_mb)
 
 
 def _timings(settings: SearchSettings, rules: DesignRules, path: Path, resume: bool, log: Callable[[str], None]) -> dict[int, StepTiming]:
@@ -218,11 +221,11 @@ def _timings(settings: SearchSettings, rules: DesignRules, path: Path, resume: b
                      "optim.optimizer": "adamw", "optim.lr": 0.003, "epochs": 1}  # fmt: skip
         log(f"timing {TIMED_STEPS} steps at {size} px on {arch.name} ({arch.id}) ...")
         config = {"arch": arch.to_dict(), "arch_id": arch.id, "proxy_overrides": overrides}
-        measured = reset_peak_memory()
-        result = run_trial(config, settings.proxy, settings.reward, settings.top.preset, settings.threads, settings.top.trial.gpus, [], max_steps=TIMED_STEPS)
+        result, peak = with_peak_memory(
+            lambda: run_trial(config, settings.proxy, settings.reward, settings.top.preset, settings.threads, settings.top.trial.gpus, [], max_steps=TIMED_STEPS)
+        )
         if result["status"] != TrialStatus.OK:
             raise ConfigError(f"the timed trial at {size} px failed: {result['error']}")
-        peak = process_memory_mb().get("peak") if measured else None
         step_s = float(result["step_s"])
         fixed = float(result["build_s"]) + max(0.0, float(result["first_step_s"]) - step_s) + float(result["eval_s"])
         out[size] = StepTiming(size, step_s, fixed, peak)
@@ -422,12 +425,13 @@ def _spread_lines(c: dict[str, Any], val_boxes: int) -> list[str]:
     return lines
 
 
-def larger_budget(rules: DesignRules, timings: dict[int, StepTiming], budget_s: float, cands: list[ProxyCandidate], num_train: int) -> str:
-    """What twice the budget adds, size by size: the most steps a candidate could train."""
+def larger_budget(rules: DesignRules, timings: dict[int, StepTiming], budget_s: float, cands: list[ProxyCandidate], num_train: int, memory_mb: float | None = None) -> str:
+    """What twice the budget adds, size by size: the most steps a candidate could train (a size
+    that does not fit the memory does not fit it at any budget)."""
     now: dict[int, int] = {}
     for c in cands:
         now[c.overrides["image_size"]] = max(now.get(c.overrides["image_size"], 0), c.steps)
-    more, _ = candidates(rules, timings, 2 * budget_s, num_train)
+    more, _ = candidates(rules, timings, 2 * budget_s, num_train, memory_mb)
     then: dict[int, int] = {}
     for c in more:
         then[c.overrides["image_size"]] = max(then.get(c.overrides["image_size"], 0), c.steps)

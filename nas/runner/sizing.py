@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import numpy as np
 import torch
@@ -16,6 +16,9 @@ from nas.settings.search import SearchSettings
 from search_space.catalog import get_preset
 from search_space.errors import ConfigError
 from search_space.spec import Architecture
+
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -58,23 +61,31 @@ def process_memory_mb() -> dict[str, float]:
 MEMORY_SHARE = 0.8  # of the machine's memory the trials at once may take together
 
 
-def reset_peak_memory() -> bool:
-    """Start this process's peak resident memory (VmHWM) afresh from now (Linux); False where it cannot."""
+def with_peak_memory(run: Callable[[], T]) -> tuple[T, float | None]:
+    """`run()`'s result and the resident memory this process peaked at while it ran, in MB (the
+    peak is reset first; None where it cannot be, not Linux)."""
     try:
         with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
-            f.write("5")
-        return True
+            f.write("5")  # VmHWM starts afresh from now
     except OSError:
-        return False
+        return run(), None
+    result = run()
+    return result, process_memory_mb().get("peak")
+
+
+def memory_share_mb(total_mb: float, concurrent: int) -> float:
+    """Each trial's share of a machine's memory when `concurrent` run at once: `MEMORY_SHARE` of it
+    over them (what plan warns beyond and proxy-design leaves a size out beyond)."""
+    return MEMORY_SHARE * total_mb / concurrent
 
 
 def memory_per_trial_mb(settings: SearchSettings) -> float | None:
-    """Each trial's share of this machine's memory (`MEMORY_SHARE` of it over the trials at once);
-    None when the trials run elsewhere (a joined Ray cluster) or the memory is unknown."""
+    """Each trial's share of this machine's memory (`memory_share_mb`) for the trials `settings`
+    run at once; None when the trials run elsewhere (a joined Ray cluster) or the memory is unknown."""
     total = machine_memory_mb()
     if total is None or settings.ray.address:
         return None
-    return MEMORY_SHARE * total / concurrent_trials(settings, cluster_size(settings, None, None))
+    return memory_share_mb(total, concurrent_trials(settings, cluster_size(settings, None, None)))
 
 
 def machine_memory_mb() -> float | None:
