@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from proxy_tasks.data import CocoDataset, DatasetError
+from proxy_tasks.data import BadImageError, CocoDataset, DatasetError
 from search_space.fileio import atomic_write_text
 from search_space.fileio import cache_dir as default_cache_dir  # `$SPINENAS_CACHE`, else ~/.cache/spinenas
 
@@ -45,16 +45,28 @@ def cache_key(ds: CocoDataset, size: int) -> str:
 
 def verify_images(ds: CocoDataset, root: Path | None = None) -> int:
     """Decode every image of `ds` once, as the cache build will (`load_image`), so a broken image is
-    refused at start-up in one line instead of minutes into a run. Images already verified (same
-    path, byte size and modification time) are remembered under the cache folder and skipped, so
-    this costs once per dataset. Returns how many images were decoded now."""
+    refused at start-up in one line instead of minutes into a run. Returns how many images were
+    decoded now (see `scan_images`)."""
+    decoded, bad = scan_images(ds, root)
+    if bad:
+        raise next(iter(bad.values()))
+    return decoded
+
+
+def scan_images(ds: CocoDataset, root: Path | None = None) -> tuple[int, dict[int, BadImageError]]:
+    """Decode every image of `ds` once; returns how many were decoded now and, per record index,
+    the images that cannot be decoded or are cut short (the caller drops or refuses them). Other
+    problems (a missing file, a size other than the record's, an oversized image) raise at once:
+    they say the labels or the path are wrong, not that one file is damaged. Images already
+    verified (same path, byte size and modification time) are remembered under the cache folder
+    and skipped, so this costs once per dataset; bad ones are decoded again each time."""
     record_path = (root or default_cache_dir()) / "verified" / f"{hashlib.sha256(str(ds.image_dir.resolve()).encode()).hexdigest()[:16]}.json"
     try:
         verified = set(json.loads(record_path.read_text()))
     except (OSError, ValueError):
         verified = set()
-    fresh = []
-    for rec in ds.images:
+    fresh, bad = [], {}
+    for k, rec in enumerate(ds.images):
         path = ds.image_path(rec)
         try:
             st = path.stat()
@@ -65,12 +77,15 @@ def verify_images(ds: CocoDataset, root: Path | None = None) -> int:
             continue
         try:
             load_image(path, rec.id, (rec.width, rec.height)).close()
+        except BadImageError as e:
+            bad[k] = BadImageError(f"{ds.ann_file}: {e}")
+            continue
         except DatasetError as e:
             raise DatasetError(f"{ds.ann_file}: {e}") from None
         fresh.append(key)
     if fresh:
         atomic_write_text(record_path, json.dumps(sorted(verified | set(fresh))))
-    return len(fresh)
+    return len(fresh) + len(bad), bad
 
 
 def load_image(path: Path, image_id: int, expected: tuple[int, int]) -> Image.Image:
@@ -96,7 +111,7 @@ def load_image(path: Path, image_id: int, expected: tuple[int, int]) -> Image.Im
         if isinstance(e, DatasetError):
             raise
         why = "truncated" if "truncat" in str(e).lower() else "not an image Pillow can decode"
-        raise DatasetError(f"image {image_id}: cannot decode {path}, {why} ({e})") from None
+        raise BadImageError(f"image {image_id}: cannot decode {path}, {why} ({e}; proxy.data.bad_images=drop drops such images)") from None
 
 
 def resize_pad(im: Image.Image, size: int) -> tuple[np.ndarray, float]:

@@ -27,7 +27,13 @@ class BadBoxError(DatasetError):
     sets have a few; `proxy.data.bad_boxes` says whether they stop the run or are dropped)."""
 
 
+class BadImageError(DatasetError):
+    """An image file Pillow cannot decode, or one cut short (published sets have a few;
+    `proxy.data.bad_images` says whether they stop the run or are dropped with their boxes)."""
+
+
 BAD_BOXES = ("drop", "error")  # proxy.data.bad_boxes: what an empty or sub-pixel box does
+BAD_IMAGES = ("drop", "error")  # proxy.data.bad_images: what an undecodable or truncated image does
 MIN_BOX_SIDE = 1.0  # pixels: a box narrower or lower than this is no object a detector can be taught
 
 
@@ -55,6 +61,7 @@ class CocoDataset:
     coco: dict[str, Any]  # the parsed annotation file (or what a reader made of VOC/YOLO/CSV labels), for the evaluator
     fingerprint: str = ""  # identifies the labels for the image cache ("": the annotation file's path, size and time)
     dropped_boxes: dict[str, int] = field(default_factory=dict)  # label file -> boxes dropped (proxy.data.bad_boxes=drop)
+    dropped_images: dict[str, str] = field(default_factory=dict)  # image file -> why it was dropped with its boxes (proxy.data.bad_images=drop)
 
     @property
     def num_boxes(self) -> int:

@@ -37,6 +37,7 @@ class SplitStats:
     size_histogram: list[int]  # boxes per SIZE_BINS interval
     at_input_size: dict[int, dict[str, float]] = field(default_factory=dict)  # S -> median px, share under SMALL_PX
     dropped_boxes: dict[str, int] = field(default_factory=dict)  # label file -> empty or sub-pixel boxes left out (proxy.data.bad_boxes=drop)
+    dropped_images: dict[str, str] = field(default_factory=dict)  # image file -> why it was left out with its boxes (proxy.data.bad_images=drop)
 
 
 def split_stats(ds: CocoDataset) -> SplitStats:
@@ -63,6 +64,7 @@ def split_stats(ds: CocoDataset) -> SplitStats:
     crowd = sum(1 for a in ds.coco["annotations"] if a.get("iscrowd") and a["image_id"] in {r.id for r in ds.images})
     return SplitStats(
         dropped_boxes=dict(ds.dropped_boxes),
+        dropped_images=dict(ds.dropped_images),
         images=len(ds.images),
         images_without_boxes=sum(c == 0 for c in counts),
         boxes=int(sum(counts)),
@@ -92,6 +94,20 @@ def dropped_summary(dropped: dict[str, int], files: int = 5) -> str:
     return f"{sum(dropped.values())} empty or sub-pixel boxes dropped (proxy.data.bad_boxes=drop): {named}"
 
 
+def dropped_images_summary(dropped: dict[str, str], files: int = 5) -> str:
+    """`N undecodable or truncated images dropped with their boxes: a.jpg (truncated), ...`."""
+    items = sorted(dropped.items())
+    named = ", ".join(f"{path} ({why})" for path, why in items[:files]) + (f", and {len(items) - files} more" if len(items) > files else "")
+    return f"{len(items)} undecodable or truncated images dropped with their boxes (proxy.data.bad_images=drop): {named}"
+
+
+def dropped_lines(train: CocoDataset, val: CocoDataset) -> list[str]:
+    """What the readers left out of both splits, a line per kind (empty when nothing was)."""
+    boxes = {**train.dropped_boxes, **val.dropped_boxes}
+    images = {**train.dropped_images, **val.dropped_images}
+    return ([dropped_summary(boxes)] if boxes else []) + ([dropped_images_summary(images)] if images else [])
+
+
 def dataset_stats(train: CocoDataset, val: CocoDataset, source: str) -> dict[str, Any]:
     """Both splits' statistics as one JSON-ready dict."""
     return {"source": source, "classes": list(train.category_names), "train": asdict(split_stats(train)), "val": asdict(split_stats(val))}
@@ -115,6 +131,10 @@ def format_stats(stats: dict[str, Any], width: int = 40) -> str:
     if dropped:
         lines.append(f"{'  dropped (bad_boxes)':<24}{sum(tr['dropped_boxes'].values()):>10}{sum(va['dropped_boxes'].values()):>10}")
         lines.append("    " + dropped_summary(dropped))
+    images = {**tr.get("dropped_images", {}), **va.get("dropped_images", {})}
+    if images:
+        lines.append(f"{'  dropped (bad_images)':<24}{len(tr['dropped_images']):>10}{len(va['dropped_images']):>10}")
+        lines.append("    " + dropped_images_summary(images))
     b = tr["boxes_per_image"]
     lines.append(f"{'boxes per image':<24}mean {b['mean']:.1f}, median {b['median']:.0f}, max {b['max']:.0f} (train)")
     w, h = tr["image_width"], tr["image_height"]

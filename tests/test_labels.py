@@ -301,10 +301,67 @@ def test_broken_images_are_refused_up_front_in_one_line(tmp_path, capsys, monkey
     else:
         breaker(tmp_path / "images" / "a.jpg")
     args = ["data", "stats", "proxy=custom", "proxy.data.format=csv", f"proxy.data.train_ann={cfg.train_ann}", f"proxy.data.val_ann={cfg.val_ann}",
-            f"proxy.data.train_images={cfg.train_images}"]  # fmt: skip
+            f"proxy.data.train_images={cfg.train_images}", "proxy.data.bad_images=error"]  # fmt: skip
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and str(cfg.train_ann) in err and re.search(pattern, err), err
+
+
+def _truncate_by_20_bytes(path: Path) -> None:
+    """As one JPEG of a published one-class VOC set is: the end of its scan missing."""
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(path, quality=95)
+    path.write_bytes(path.read_bytes()[:-20])
+
+
+@pytest.mark.parametrize("fmt", sorted(WRITERS))
+def test_a_truncated_image_is_dropped_with_its_boxes_named_and_counted(tmp_path, capsys, monkeypatch, fmt):
+    """By default (bad_images=drop) an image cut short is left out with its boxes, in every format,
+    and named in data stats and at a search's start-up; the other images are still read."""
+    monkeypatch.setenv("SPINENAS_CACHE", str(tmp_path / "cache"))
+    cfg = dataclasses.replace(WRITERS[fmt](tmp_path / "d"), cache_dir=str(tmp_path / "cache"))
+    bad = next((tmp_path / "d").rglob("a.jpg"))
+    _truncate_by_20_bytes(bad)
+    train, val = load_datasets(cfg)
+    assert [r.file_name.split("/")[-1] for r in train.images] == ["b.jpg"] and len(val.images) == 1
+    assert train.dropped_images == {str(bad): "truncated"} and train.num_boxes == 1  # a.jpg's two boxes went with it
+    assert train.fingerprint  # the cache of the kept images is not the one of all of them
+    from nas.evaluators.training import TrainingEvaluator, TrainingOptions
+
+    capsys.readouterr()
+    TrainingEvaluator(TrainingOptions(data=cfg)).check()  # what search, train and proxy-design print at start-up
+    err = capsys.readouterr().err
+    assert f"data: 1 undecodable or truncated images dropped with their boxes (proxy.data.bad_images=drop): {bad} (truncated)" in err
+    with pytest.raises(DatasetError, match=r"image 1: cannot decode .*a\.jpg, truncated .*bad_images=drop drops such images"):
+        load_datasets(dataclasses.replace(cfg, bad_images="error"))
+
+
+def test_data_stats_names_a_dropped_image_and_refuses_a_set_of_only_broken_ones(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SPINENAS_CACHE", str(tmp_path / "cache"))
+    cfg = write_csv(tmp_path)
+    _truncate_by_20_bytes(tmp_path / "images" / "a.jpg")
+    args = ["data", "stats", "proxy=custom", "proxy.data.format=csv", f"proxy.data.train_ann={cfg.train_ann}", f"proxy.data.val_ann={cfg.val_ann}",
+            f"proxy.data.train_images={cfg.train_images}"]  # fmt: skip
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"dropped \(bad_images\)\s+1\s+0", out) and "a.jpg (truncated)" in out, out
+    (tmp_path / "images" / "b.jpg").write_text("not an image")
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "none of its 2 images can be decoded" in err, err
+
+
+def test_voc_folders_with_other_names_are_taken_by_option_and_named_when_missing(tmp_path):
+    cfg = write_voc(tmp_path)
+    (tmp_path / "Annotations").rename(tmp_path / "annots")
+    (tmp_path / "JPEGImages").rename(tmp_path / "pics")
+    with pytest.raises(DatasetError, match=r"no annotation folder .*it holds ImageSets/, annots/, pics/\): name yours with proxy.data.annotations_dir=FOLDER"):
+        load_datasets(cfg)
+    train, val = load_datasets(dataclasses.replace(cfg, annotations_dir="annots", images_dir=str(tmp_path / "pics")))  # relative or absolute
+    assert [r.file_name for r in train.images] == ["a.jpg", "b.jpg"] and train.image_dir == tmp_path / "pics" and val.num_boxes == 1
+    with pytest.raises(DatasetError, match="proxy.data.images_dir is not a folder"):
+        load_datasets(dataclasses.replace(cfg, annotations_dir="annots", images_dir="JPEGImages"))
+    with pytest.raises(Exception, match="format=csv does not read it"):
+        load_datasets(dataclasses.replace(write_csv(tmp_path / "csv"), annotations_dir="annots"))
 
 
 def test_images_are_decoded_once_per_dataset(tmp_path):

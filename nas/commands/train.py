@@ -32,6 +32,7 @@ def run_training(overrides: Sequence[str]) -> dict[str, Any]:
 
     bar = ProgressBar()
     evaluator = build_evaluator(proxy)
+    evaluator.check()  # names what the readers dropped, as search and data stats do
     evaluator.prepare(preset, log=lambda msg: bar.message(f"[proxy {proxy.label}] {msg}"))  # dataset problems surface before anything is written
     out = Path(cfg.out_dir) if cfg.out_dir else default_out_dir("train")
     out.mkdir(parents=True, exist_ok=True)

@@ -80,16 +80,14 @@ class TrainingEvaluator:
         return self.task.loaded()
 
     def check(self) -> None:
-        """Every annotation record and image file (the check `spinenas train` runs); boxes dropped
-        under proxy.data.bad_boxes=drop are reported here, at start-up."""
+        """Every annotation record and image file (the check `spinenas train` runs); boxes and
+        images dropped under proxy.data.bad_boxes/bad_images=drop are reported here, at start-up."""
         import sys
 
-        from proxy_tasks.stats import dropped_summary
+        from proxy_tasks.stats import dropped_lines
 
-        train, val = self.task.loaded()
-        dropped = {**train.dropped_boxes, **val.dropped_boxes}
-        if dropped:
-            print(f"data: {dropped_summary(dropped)}", file=sys.stderr)
+        for line in dropped_lines(*self.task.loaded()):
+            print(f"data: {line}", file=sys.stderr)
 
     def fit_to_trial(self, gpus: float) -> None:
         if self.options.gpu_memory_fraction is None and 0 < gpus < 1:

@@ -45,6 +45,8 @@ def read_voc(
     seed: int = 0,
     classes: Sequence[str] | None = None,
     bad_boxes: str = "error",
+    annotations_dir: str | None = None,
+    images_dir: str | None = None,
 ) -> tuple[LabelSplit, LabelSplit]:
     """The train and validation splits of a VOC folder (`bad_boxes`: see `CocoBuilder`).
 
@@ -55,12 +57,14 @@ def read_voc(
         val_fraction: hold out this share of all annotated images instead (seeded by `seed`).
         classes: the class names in label order; objects of other classes are refused. Default:
             every name in the training split, sorted.
+        annotations_dir, images_dir: the folders of the XML files and the images where they have
+            other names than VOC's (relative to `root`, or absolute); default: the names above.
     """
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"{root}: VOC dataset folder not found")
-    ann_dir = _first_dir(root, ANNOTATION_DIRS, "annotation")
-    img_dir = _first_dir(root, IMAGE_DIRS, "image")
+    ann_dir = _given_dir(root, annotations_dir, "annotations_dir") if annotations_dir else _first_dir(root, ANNOTATION_DIRS, "annotation", "annotations_dir")
+    img_dir = _given_dir(root, images_dir, "images_dir") if images_dir else _first_dir(root, IMAGE_DIRS, "image", "images_dir")
     refuse_foreign_files(ann_dir, "Pascal VOC (.xml)", {".txt": "a YOLO or text label file", ".json": "a JSON (COCO?) label file"})
     stems = sorted(p.stem for p in ann_dir.glob("*.xml"))
     if not stems:
@@ -128,11 +132,23 @@ def _size(root: ET.Element, path: Path, image: Path) -> tuple[int, int]:
     return image_size(image, str(path))
 
 
-def _first_dir(root: Path, names: tuple[str, ...], what: str) -> Path:
+def _first_dir(root: Path, names: tuple[str, ...], what: str, key: str) -> Path:
     for name in names:
         if (root / name).is_dir():
             return root / name
-    raise DatasetError(f"{root}: no {what} folder ({' or '.join(n + '/' for n in names)}; Pascal VOC layout)")
+    others = sorted(p.name + "/" for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    found = f"; it holds {', '.join(others)}" if others else ""
+    raise DatasetError(
+        f"{root}: no {what} folder ({' or '.join(n + '/' for n in names)}; Pascal VOC layout{found}): "
+        f"name yours with proxy.data.{key}=FOLDER"
+    )
+
+
+def _given_dir(root: Path, name: str, key: str) -> Path:
+    path = Path(name) if Path(name).is_absolute() else root / name
+    if not path.is_dir():
+        raise DatasetError(f"{path}: proxy.data.{key} is not a folder")
+    return path
 
 
 def _split(
