@@ -10,8 +10,17 @@ its AP50 stays near zero. Two measurements tell a plateau run from a learning on
   background and ignored anchors assigned exactly as the training loss assigns them), normalised
   by the positive anchors as the training loss is. A detector whose final classification loss is
   not clearly below it (`CLS_MARGIN`) has learned no more than the prior;
-- **AP50 near zero** (`PLATEAU_AP50`): the untrained detector (prior 0.01 everywhere, under the
-  0.05 score threshold) makes no detections, so a background-only detector scores ~0.
+- **AP50 no better than an image-independent detector's** (`chance_ap50`, `CHANCE_FACTOR`): the
+  untrained detector makes no detections (AP50 0), but a detector can leave the class prior and
+  still not look at the image: it learns where and how large objects tend to be (per anchor level,
+  shape and position; that the padding below a landscape image is empty). On dense data that
+  scores: BCCD's ~14 similar cells per image give such a detector an AP50 of a few hundredths,
+  over any fixed line. The baseline here is the best detector of that kind we can write down from
+  the training labels: every anchor scored by how often it is a positive of each class in the
+  training set, boxed where its matched objects were on average, the same detections on every
+  validation image, through the run's own post-processing and pycocotools. A run whose AP50 is not
+  clearly above it (or above `PLATEAU_AP50`, whichever is higher) has learned nothing about the
+  image.
 
 `plateau_reason` returns why a run is on the plateau, or "" when it is not.
 """
@@ -19,16 +28,20 @@ its AP50 stays near zero. Two measurements tell a plateau run from a learning on
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from dataclasses import dataclass
+from typing import Iterable, Sequence
 
 import numpy as np
 import torch
 from scipy.optimize import minimize_scalar
 
-from proxy_tasks.config import AnchorConfig, LossConfig
+from proxy_tasks.boxes import batched_nms
+from proxy_tasks.config import AnchorConfig, InferenceConfig, LossConfig
+from proxy_tasks.data import CocoDataset
 from proxy_tasks.retinanet import generate_anchors, match_anchors
 
 PLATEAU_AP50 = 0.01  # AP50 under this: no better than a detector that predicts background everywhere
+CHANCE_FACTOR = 1.5  # AP50 under this multiple of the image-independent detector's: the image was not looked at
 CLS_MARGIN = 0.9  # a final classification loss above this share of the constant predictor's: still the prior
 
 
@@ -67,9 +80,72 @@ def constant_cls_loss(pos: np.ndarray, neg: np.ndarray, loss: LossConfig) -> flo
     return float(best / total_pos)  # a plain float: it goes into metrics, checkpoints (weights-only) and JSON
 
 
-def plateau_reason(ap50: float, final_cls_loss: float, constant: float) -> str:
-    """Why a finished run is on the background-only plateau ("" when it is not)."""
-    if math.isfinite(ap50) and ap50 < PLATEAU_AP50:
+@dataclass(frozen=True)
+class AnchorPrior:
+    """What the training labels say about each anchor without looking at any image: `rate[t, k]`
+    the share of training images in which anchor t is a positive of class k, `box[t]` where its
+    matched objects were on average (input pixels; the anchor itself where it never matched)."""
+
+    rate: np.ndarray  # (T, K)
+    box: np.ndarray  # (T, 4)
+
+
+def anchor_prior(targets: Iterable[dict[str, torch.Tensor]], image_size: int, anchors: AnchorConfig, loss: LossConfig, num_classes: int) -> AnchorPrior:
+    """Per anchor and class, how often it is a positive over `targets`, as `RetinaNet.loss` assigns."""
+    grid = generate_anchors(image_size, anchors)
+    hits = np.zeros((grid.shape[0], num_classes))
+    box_sum, box_n = np.zeros((grid.shape[0], 4)), np.zeros(grid.shape[0])
+    images = 0
+    for t in targets:
+        images += 1
+        matches = match_anchors(grid, t["boxes"], loss)
+        positive = torch.nonzero(matches >= 0).squeeze(1)
+        if positive.numel():
+            gt = matches[positive]
+            np.add.at(hits, (positive.numpy(), t["labels"][gt].numpy()), 1.0)
+            box_sum[positive.numpy()] += t["boxes"][gt].numpy()
+            box_n[positive.numpy()] += 1
+    seen = box_n > 0
+    box = grid.numpy().astype(float)
+    box[seen] = box_sum[seen] / box_n[seen, None]
+    return AnchorPrior(hits / max(images, 1), box)
+
+
+def image_independent_ap50(prior: AnchorPrior, val: CocoDataset, scales: Sequence[float], image_size: int, anchors: AnchorConfig, inference: InferenceConfig) -> float:
+    """COCO AP50 on `val` of the detector that puts the same detections on every image: each
+    (anchor, class) scored by `prior.rate`, boxed at `prior.box`, then the run's own post-processing
+    (top-k per level, class-wise NMS, at most `max_detections`); no score threshold, so the
+    baseline is as strong as its ranking allows."""
+    from proxy_tasks.evaluate import coco_metrics, to_coco_results
+
+    k = prior.rate.shape[1]
+    boxes, scores, labels = [], [], []
+    start = 0
+    for level in anchors.levels:
+        size = math.ceil(image_size / 2**level) ** 2 * anchors.num_anchors
+        rate = prior.rate[start : start + size].reshape(-1)
+        keep = np.nonzero(rate > 0)[0]
+        keep = keep[np.argsort(-rate[keep], kind="stable")[: inference.topk_per_level]]
+        boxes.append(prior.box[start + keep // k])
+        scores.append(rate[keep])
+        labels.append(keep % k)
+        start += size
+    b, sc, lab = (torch.as_tensor(np.concatenate(x)) for x in (boxes, scores, labels))
+    if not len(sc):
+        return 0.0
+    kept = batched_nms(b.float(), sc.float(), lab, inference.nms_iou, inference.max_detections).numpy()
+    b, sc, lab = b.numpy()[kept], sc.numpy()[kept], lab.numpy()[kept]
+    results = [d for rec, scale in zip(val.images, scales) for d in to_coco_results(rec.id, b, sc, lab, float(scale), val.category_ids)]
+    return coco_metrics(val.coco, results, image_ids=[r.id for r in val.images])["AP50"]
+
+
+def plateau_reason(ap50: float, final_cls_loss: float, constant: float, chance_ap50: float = 0.0) -> str:
+    """Why a finished run is on the background-only plateau, or learned nothing about the image
+    ("" when it did): `chance_ap50` is the image-independent detector's (`image_independent_ap50`)."""
+    line = max(PLATEAU_AP50, CHANCE_FACTOR * chance_ap50) if math.isfinite(chance_ap50) else PLATEAU_AP50
+    if math.isfinite(ap50) and ap50 < line:
+        if line > PLATEAU_AP50:
+            return f"AP50 {ap50:.3f} < {CHANCE_FACTOR:g} x {chance_ap50:.3f}, an image-independent detector's: the image was not looked at"
         return f"AP50 {ap50:.3f} < {PLATEAU_AP50}: no better than background everywhere"
     if math.isfinite(final_cls_loss) and math.isfinite(constant) and final_cls_loss > CLS_MARGIN * constant:
         return f"classification loss {final_cls_loss:.3f} not below {CLS_MARGIN:g} x the constant predictor's {constant:.3f}: the class prior only"

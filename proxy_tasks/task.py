@@ -20,7 +20,7 @@ from proxy_tasks.data import CocoDataset
 from proxy_tasks.datasets import load_datasets
 from proxy_tasks.evaluate import evaluate_model
 from proxy_tasks.loader import BatchLoader, target_of
-from proxy_tasks.plateau import anchor_counts, constant_cls_loss, plateau_reason
+from proxy_tasks.plateau import anchor_counts, anchor_prior, constant_cls_loss, image_independent_ap50, plateau_reason
 from proxy_tasks.retinanet import RetinaNet, build_detector
 from proxy_tasks.train import StepInfo, TrainStats, recalibrate_batch_norm, train
 from search_space.catalog import ModelPreset, preset_for
@@ -76,6 +76,7 @@ class ProxyTask:
         self._datasets: tuple[CocoDataset, CocoDataset] | None = None
         self._caches: dict[int, tuple[ImageCache, ImageCache]] = {}
         self._constant: dict[tuple[int, str], float] = {}  # (input size, anchors + loss) -> the constant predictor's cls loss
+        self._chance: dict[tuple[int, str], float] = {}  # (input size, anchors + loss + inference) -> an image-independent detector's AP50
 
     def datasets(self) -> tuple[CocoDataset, CocoDataset]:
         """Train and validation datasets, validated (synthetic ones generated on first use)."""
@@ -86,7 +87,7 @@ class ProxyTask:
         task = ProxyTask(config, self.log)
         if config.data == self.config.data and config.num_workers == self.config.num_workers:
             task._datasets, task._caches = self.loaded(), self._caches  # the same dict: caches built by either serve both
-            task._constant = self._constant
+            task._constant, task._chance = self._constant, self._chance
         return task
 
     def loaded(self) -> tuple[CocoDataset, CocoDataset]:
@@ -256,16 +257,29 @@ class ProxyTask:
             self._constant[key] = constant_cls_loss(pos, neg, run.model.loss_cfg)
         return self._constant[key]
 
+    def chance_ap50(self, run: PreparedRun) -> float:
+        """The validation AP50 of the best detector that does not look at the image, made from the
+        training labels at this run's input size, anchors and post-processing
+        (`proxy_tasks.plateau.image_independent_ap50`); computed once per task and setting."""
+        model = run.model
+        key = (run.train_cache.size, repr((model.anchor_cfg, model.loss_cfg, model.inference_cfg)))
+        if key not in self._chance:
+            targets = (target_of(rec, float(scale)) for rec, scale in zip(run.train_ds.images, run.train_cache.scales))
+            prior = anchor_prior(targets, run.train_cache.size, model.anchor_cfg, model.loss_cfg, run.train_ds.num_classes)
+            self._chance[key] = float(image_independent_ap50(prior, run.val_ds, run.val_cache.scales, run.val_cache.size, model.anchor_cfg, model.inference_cfg))
+        return self._chance[key]
+
     def metrics(self, run: PreparedRun, stats: TrainStats, ap: dict[str, float]) -> dict[str, Any]:
         """Step 4: the result a trial reports: AP..APl, cost, throughput and timings, and whether the
         run left the background-only plateau (`plateau`: the reason when it did not, else "")."""
         cfg = self.config
-        constant = self.constant_cls_loss(run)
+        constant, chance = self.constant_cls_loss(run), self.chance_ap50(run)
         return {
             **ap,
-            "plateau": plateau_reason(ap.get("AP50", math.nan), stats.final_cls_loss, constant),
+            "plateau": plateau_reason(ap.get("AP50", math.nan), stats.final_cls_loss, constant, chance),
             "final_cls_loss": stats.final_cls_loss,
             "constant_cls_loss": constant,
+            "chance_AP50": chance,
             "arch_id": run.arch.id,
             "arch_name": run.arch.name,
             **run.cost,
