@@ -172,6 +172,10 @@ def _halving(
         upto = seed_indices[-1]
         seen = [row for row in campaign.folder.rows if is_reference(row.values["run"]) or seed_index(row.values["run"]) <= upto]
         summaries = {c.name: candidate_summary(seen, c.name, archs, options.seeds, metric) for c in cands}
+        learning = len(archs) - len(reference_plateau(seen))
+        if learning < MIN_ARCHS:  # no tau can be read: spend nothing more on the candidates
+            stopped.update({c.name: f"stopped after rung {r}: the reference learns {learning} of {len(archs)} architectures (< {MIN_ARCHS})" for c in alive})
+            break
         if r + 1 < len(rungs) and rungs[r + 1]:
             alive, cut = _survivors(alive, summaries, options.budget_s)
             stopped.update({name: f"stopped after rung {r}" for name in cut})
@@ -379,11 +383,12 @@ def _conclusion(design: dict[str, Any], settings: SearchSettings, options: Desig
     else:
         lines = []
     ref = design["reference"]
-    if ref["plateau"] and len(ref["plateau"]) >= ref.get("architectures", 0) > 0:
+    if ref["plateau"] and ref.get("architectures", 0) - len(ref["plateau"]) < MIN_ARCHS:
         best = "n/a" if ref.get("best_ap50") is None else f"{ref['best_ap50']:.3f}"
         lines.append(
-            f"nothing learns within this budget: even the reference training ({ref['describe']}, the longest and largest run) left every "
-            f"architecture on the background-only plateau (best AP50 {best}), so no proxy here can rank anything; "
+            f"nothing learns within this budget: even the reference training ({ref['describe']}, the longest and largest run) left "
+            f"{len(ref['plateau'])} of {ref['architectures']} architectures on the plateau or no better than an image-independent detector "
+            f"(best AP50 {best}; fewer than {MIN_ARCHS} left to rank), so no proxy here can rank anything and the design stopped after its first rung; "
             f"give it more steps (--reference-scale, --budget-s; {options.budget_s * 2:.0f} s buys: {design.get('larger_budget') or 'see below'}) "
             "or a recipe that learns this data faster (docs/custom_data.md)"
         )
@@ -398,16 +403,20 @@ def _conclusion(design: dict[str, Any], settings: SearchSettings, options: Desig
     if design["best"]:
         c = by_name[design["best"]]
         lines.append(f"closest: {c['name']} ({c['describe']}): {', '.join(_short_of(c)) or 'plateau-free but unmeasured'}; written as proxy-unverified.yaml")
-        lines += _spread_lines(c, design["stats"]["val"]["boxes"])
+        lines += _spread_lines(c, design["stats"]["val"]["boxes"], ref.get("seed_kendall_tau"))
     plateaued = [c["name"] for c in design["candidates"] if c["plateau_runs"]]
     if plateaued:
-        lines.append(f"plateau runs (AP50 ~ 0: background only) under {', '.join(plateaued)}: those proxies are too short or too slow to learn for this data")
+        lines.append(
+            f"plateau runs (background only, or no better than an image-independent detector) under {', '.join(plateaued)}: "
+            "those proxies are too short or too slow to learn for this data"
+        )
     return lines
 
 
-def _spread_lines(c: dict[str, Any], val_boxes: int) -> list[str]:
+def _spread_lines(c: dict[str, Any], val_boxes: int, reference_seed_tau: float | None = None) -> list[str]:
     """Why a proxy does not rank: how far apart its architectures' means lie against the seed
-    noise, next to the reference's spread, and how many boxes the validation score rests on."""
+    noise, next to the reference's spread (read as a ranking only where the reference ranks its own
+    seeds alike), and how many boxes the validation score rests on."""
     archs = [a for a in c.get("archs") or [] if a["proxy_mean"] is not None]
     means = [a["proxy_mean"] for a in archs]
     stds = [a["proxy_std"] for a in archs if a["proxy_std"] is not None]
@@ -417,8 +426,12 @@ def _spread_lines(c: dict[str, Any], val_boxes: int) -> list[str]:
     spread = statistics.stdev(means)
     noise = statistics.fmean(stds)
     line = f"why: its architectures' mean scores spread {spread:.3f} (std) against a seed std of {noise:.3f}"
-    if len(refs) >= 2:
-        line += f"; the reference training spreads them {statistics.stdev(refs):.3f}, so longer training separates them"
+    if len(refs) >= 2 and reference_seed_tau is not None and reference_seed_tau >= THRESHOLDS["seed_tau"]:
+        line += f"; the reference training spreads them {statistics.stdev(refs):.3f} and ranks them alike in its two seeds (tau {reference_seed_tau:.2f}), so longer training separates them"
+    elif len(refs) >= 2:
+        tau = "n/a" if reference_seed_tau is None else f"{reference_seed_tau:.2f}"
+        line += (f"; the reference spreads them {statistics.stdev(refs):.3f} but does not rank them alike in its own two seeds (tau {tau} < "
+                 f"{THRESHOLDS['seed_tau']}), so this design cannot tell whether longer training separates them")
     lines = [line]
     if val_boxes < 300:
         lines.append(f"the validation split holds {val_boxes} boxes: AP on so few moves a lot between seeds; more validation images lower the noise")
