@@ -14,7 +14,6 @@ from search_space.catalog import NORMS, BackboneConfig, ModelPreset
 from search_space.spec import OUTPUT_LEVELS
 
 BACKENDS: tuple[str, ...] = ("pycocotools", "faster_coco_eval")  # COCO evaluators (`proxy_tasks.evaluate`)
-OFFICIAL_PREDICTOR_STD = 1e-5  # the official RetinaNet head's predictor kernels start from normal std 1e-5
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,6 @@ class DetectorConfig:
     backbone: BackboneConfig = field(default_factory=BackboneConfig)
     head_filters: int = 256
     head_convs: int = 4
-    predictor_std: float = OFFICIAL_PREDICTOR_STD  # std of the head's two predictor convs at initialisation
     anchors: AnchorConfig = field(default_factory=AnchorConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     inference: InferenceConfig = field(default_factory=InferenceConfig)
@@ -105,12 +103,11 @@ class ModelScaling:
     activation: str | None = "swish"
     drop_connect: float | None = 0.0
     norm: str = "batch"  # batch (official) or group (for tiny batches: no batch statistics)
-    predictor_std: float | None = None  # the head's predictor kernels' init std; None: the official 1e-5
 
     @classmethod
     def of_preset(cls) -> ModelScaling:
         """Every scaling field from the preset: the full-size model."""
-        return cls(**{f.name: None for f in dataclasses.fields(cls) if f.name != "norm"})  # predictor_std None: the official
+        return cls(**{f.name: None for f in dataclasses.fields(cls) if f.name != "norm"})
 
     def detector_config(self, preset: ModelPreset, *, loss: LossConfig, inference: InferenceConfig) -> DetectorConfig:
         """Backbone and head settings; fields left None come from `preset`."""
@@ -132,7 +129,6 @@ class ModelScaling:
             backbone=backbone,
             head_filters=head_filters,
             head_convs=pick(self.head_convs, preset.head_convs),
-            predictor_std=pick(self.predictor_std, OFFICIAL_PREDICTOR_STD),
             anchors=AnchorConfig(anchor_size=pick(self.anchor_size, preset.anchor_size)),
             loss=loss,
             inference=inference,

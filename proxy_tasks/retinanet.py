@@ -161,6 +161,5 @@ def build_detector(arch: Architecture, num_classes: int, cfg: DetectorConfig) ->
         levels=tuple(sorted(backbone.out_channels)),
         activation=cfg.backbone.activation,
         norm=cfg.backbone.norm,
-        predictor_std=cfg.predictor_std,
     )
     return RetinaNet(backbone, head, cfg.anchors, cfg.loss, cfg.inference)

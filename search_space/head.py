@@ -17,8 +17,7 @@ class Subnet(nn.Module):
     """`num_convs` shared 3x3 convs with a norm layer per level, then a shared predictor conv.
 
     As the official RetinaNet head: the tower convs carry a bias (zero-initialised) and start from
-    normal std 0.01; the predictor starts from normal std `predictor_std` (the official 1e-5) and
-    its bias from `bias_init`.
+    normal std 0.01; the predictor starts from normal std 1e-5 and its bias from `bias_init`.
     """
 
     def __init__(
@@ -32,7 +31,6 @@ class Subnet(nn.Module):
         activation: str,
         bias_init: float,
         norm: str = "batch",
-        predictor_std: float = 1e-5,
     ) -> None:
         super().__init__()
         self.levels = tuple(levels)
@@ -48,7 +46,7 @@ class Subnet(nn.Module):
         for conv in self.convs:
             nn.init.normal_(conv.weight, std=0.01)
             nn.init.zeros_(conv.bias)
-        nn.init.normal_(self.predict.weight, std=predictor_std)
+        nn.init.normal_(self.predict.weight, std=1e-5)
         nn.init.constant_(self.predict.bias, bias_init)
 
     def forward(self, x: torch.Tensor, level: int) -> torch.Tensor:
@@ -72,14 +70,13 @@ class RetinaNetHead(nn.Module):
         activation: str = "swish",
         prior_prob: float = 0.01,
         norm: str = "batch",
-        predictor_std: float = 1e-5,
     ) -> None:
         super().__init__()
         if num_classes < 1:
             raise InputError(f"num_classes must be >= 1, got {num_classes}")
         self.num_classes, self.num_anchors = num_classes, num_anchors
         prior_bias = -math.log((1 - prior_prob) / prior_prob)
-        tower = {"num_filters": num_filters, "num_convs": num_convs, "levels": levels, "activation": activation, "norm": norm, "predictor_std": predictor_std}
+        tower = {"num_filters": num_filters, "num_convs": num_convs, "levels": levels, "activation": activation, "norm": norm}
         self.cls = Subnet(in_channels, out_channels=num_anchors * num_classes, bias_init=prior_bias, **tower)
         self.box = Subnet(in_channels, out_channels=num_anchors * 4, bias_init=0.0, **tower)
 
