@@ -1,7 +1,7 @@
 """Decode and resize every image once into a uint8 memory-mapped array, reused by every trial.
 
 Each image is resized so its longer side is `size` (aspect kept) and padded at the bottom and right
-to `size` x `size`. The cache is keyed by the annotation file's path, size and modification time,
+to `size` x `size` with the mean colour (`proxy_tasks.pixels`). The cache is keyed by the annotation file's path, size and modification time,
 the image folder and `size`, and built atomically (temp file, then rename), so concurrent trials
 on one machine share it and an interrupted build leaves nothing half-written behind.
 """
@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from proxy_tasks.data import BadImageError, CocoDataset, DatasetError
+from proxy_tasks.pixels import PAD_RGB
 from search_space.fileio import atomic_write_text
 from search_space.fileio import cache_dir as default_cache_dir  # `$SPINENAS_CACHE`, else ~/.cache/spinenas
 
@@ -33,6 +34,9 @@ class ImageCache:
     size: int
 
 
+CACHE_LAYOUT = "pad-mean"  # part of every key: caches padded black (before 2026-12-07) are not reused
+
+
 def cache_key(ds: CocoDataset, size: int) -> str:
     """Stable key of a dataset's cache at `size`."""
     if ds.fingerprint:  # labels read from another format: their content identifies them
@@ -40,7 +44,7 @@ def cache_key(ds: CocoDataset, size: int) -> str:
     else:
         st = ds.ann_file.stat()
         ident = f"{ds.ann_file.resolve()}|{st.st_size}|{st.st_mtime_ns}|{ds.image_dir.resolve()}|{size}"
-    return hashlib.sha256(ident.encode()).hexdigest()[:16]
+    return hashlib.sha256(f"{ident}|{CACHE_LAYOUT}".encode()).hexdigest()[:16]
 
 
 def verify_images(ds: CocoDataset, root: Path | None = None) -> int:
@@ -115,11 +119,13 @@ def load_image(path: Path, image_id: int, expected: tuple[int, int]) -> Image.Im
 
 
 def resize_pad(im: Image.Image, size: int) -> tuple[np.ndarray, float]:
-    """Resize so the longer side is `size`, pad to square; returns (size, size, 3) uint8 and the scale."""
+    """Resize so the longer side is `size`, pad to square with the mean colour; returns
+    (size, size, 3) uint8 and the scale."""
     w, h = im.size
     scale = size / max(w, h)
     nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-    out = np.zeros((size, size, 3), dtype=np.uint8)
+    out = np.empty((size, size, 3), dtype=np.uint8)
+    out[:] = PAD_RGB
     out[:nh, :nw] = np.asarray(im.resize((nw, nh), Image.BILINEAR))
     return out, scale
 

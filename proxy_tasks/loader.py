@@ -17,9 +17,11 @@ import torch.nn.functional as F
 
 from proxy_tasks.cache import ImageCache
 from proxy_tasks.data import ImageRecord
+from proxy_tasks.pixels import MEAN_RGB, PAD_RGB, STD_RGB
 
-MEAN = torch.tensor([0.485, 0.456, 0.406]) * 255
-STD = torch.tensor([0.229, 0.224, 0.225]) * 255
+MEAN = torch.tensor(MEAN_RGB)
+STD = torch.tensor(STD_RGB)
+PAD = torch.from_numpy(PAD_RGB).view(3, 1, 1)
 
 
 @dataclass
@@ -50,7 +52,8 @@ def target_of(record: ImageRecord, scale: float) -> dict[str, torch.Tensor]:
 
 
 def jitter(images: torch.Tensor, targets: list[dict[str, torch.Tensor]], factor: float, rng: np.random.Generator) -> None:
-    """Rescale the batch by `factor`, then crop or pad back to its size; boxes follow (in place)."""
+    """Rescale the batch by `factor`, then crop, or pad with the mean colour, back to its size;
+    boxes follow (in place)."""
     size = images.shape[-1]
     new = max(8, int(round(size * factor)))
     if new == size:
@@ -59,7 +62,7 @@ def jitter(images: torch.Tensor, targets: list[dict[str, torch.Tensor]], factor:
     scaled = scaled.round_().clamp_(0, 255).to(torch.uint8)
     ox = int(rng.integers(0, new - size + 1)) if new > size else 0
     oy = int(rng.integers(0, new - size + 1)) if new > size else 0
-    images.zero_()
+    images.copy_(PAD.expand_as(images))
     span = min(new, size)
     images[..., :span, :span] = scaled[..., oy : oy + span, ox : ox + span]
     for t in targets:

@@ -2,6 +2,7 @@ import copy
 import json
 
 import numpy as np
+import torch
 import pytest
 from PIL import Image
 
@@ -55,7 +56,11 @@ def test_resize_keeps_aspect_and_pads(tmp_path):
     (tmp_path / "a.json").write_text(json.dumps(data))
     cache = build_cache(load_coco(tmp_path / "a.json", tmp_path / "i"), 128, tmp_path / "c")
     img = np.asarray(cache.images[0])
-    assert img[:64].min() == 255 and img[64:].max() == 0  # 128 x 64 content, padded below
+    assert img[:64].min() == 255  # 128 x 64 content, padded below with the mean colour: 0 once normalised
+    assert (img[64:] == (124, 116, 104)).all()
+    from proxy_tasks.loader import normalize
+
+    assert normalize(torch.from_numpy(np.ascontiguousarray(img[64:])).permute(2, 0, 1)[None]).abs().max() < 0.01
 
 
 def broken(tmp_path, mutate):
