@@ -41,7 +41,7 @@ def test_candidates_fit_the_budget_cheapest_first_without_duplicates():
     assert cands and all(c.est_trial_s <= 60.0 for c in cands)
     assert [c.est_trial_s for c in cands] == sorted(c.est_trial_s for c in cands)
     assert len({repr(sorted(c.overrides.items())) for c in cands}) == len(cands)
-    assert {c.overrides["optim.lr"] for c in cands} == {0.003, 0.006}
+    assert {c.overrides["optim.lr"] for c in cands} == {0.001, 0.003}
     for c in cands:  # whole epochs, each over all 160 images or the share that fills it
         per_epoch = (c.overrides.get("data.max_train_images") or 160) // 8
         assert c.steps == c.overrides["epochs"] * per_epoch and MIN_STEPS - c.overrides["epochs"] <= c.steps <= 116
