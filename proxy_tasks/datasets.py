@@ -64,6 +64,17 @@ class DataConfig:
         """The cache folder as a path (None: the default, see `default_cache_dir`)."""
         return Path(self.cache_dir) if self.cache_dir else None
 
+    def with_absolute_paths(self) -> DataConfig:
+        """This config with its relative paths made absolute against the current folder, so that a
+        trial worker, which runs in a folder of its own, reads the files the command line named.
+        Split names (`train`) stay names; a split given as a file (`splits/train.txt`) is a path."""
+        def absolute(value: str | None) -> str | None:
+            return str(Path(value).absolute()) if value and not Path(value).is_absolute() else value
+
+        paths = {k: absolute(getattr(self, k)) for k in ("root", "train_ann", "train_images", "val_ann", "val_images", "cache_dir")}
+        splits = {k: absolute(getattr(self, k)) for k in ("train_split", "val_split") if Path(getattr(self, k)).suffix}
+        return dataclasses.replace(self, **paths, **splits)
+
     def describe(self) -> str:
         """One line naming the data (for reports)."""
         if self.synthetic:

@@ -372,3 +372,19 @@ def test_images_are_decoded_once_per_dataset(tmp_path):
     assert verify_images(train, tmp_path / "c") == 2 and verify_images(train, tmp_path / "c") == 0  # remembered
     Image.new("RGB", (64, 48), (1, 2, 3)).save(tmp_path / "images" / "a.jpg")  # changed on disk: checked again
     assert verify_images(train, tmp_path / "c") == 1
+
+
+def test_relative_data_paths_are_made_absolute_for_the_trial_workers(tmp_path, monkeypatch):
+    """Ray runs each trial in a folder of its own: `proxy.data.root=../data/voc` must name the same
+    files there (a BCCD proxy-design given a relative root failed all 42 runs of its first rung)."""
+    from nas.settings.search import load_settings
+
+    write_voc(tmp_path / "data" / "voc")
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    data = load_settings(["proxy=custom", "proxy.data.format=voc", "proxy.data.root=../data/voc", "proxy.data.train_split=lists/a.txt"]).proxy.data
+    assert Path(data.root).is_absolute() and Path(data.root).resolve() == (tmp_path / "data" / "voc").resolve()
+    assert data.train_split == str(tmp_path / "work" / "lists" / "a.txt") and data.val_split == "val"  # a file is a path, a name stays a name
+    monkeypatch.chdir(tmp_path)  # where a worker runs
+    train, _ = load_datasets(dataclasses.replace(data, train_split="train"))
+    assert len(train.images) == 2

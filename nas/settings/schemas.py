@@ -251,9 +251,10 @@ def proxy_config(node: DictConfig | dict[str, Any]) -> Any:
         raise ConfigError(f"proxy: expected keys and values, got {type(node).__name__}")
     plain = OmegaConf.to_container(node) if isinstance(node, DictConfig) else _nest_flat_keys(dict(node))
     current = current_proxy_layout(plain)
-    if isinstance(node, DictConfig) and current is plain:
-        return typed_group("proxy", node)
-    return typed_group("proxy", OmegaConf.create(current))
+    typed = typed_group("proxy", node if isinstance(node, DictConfig) and current is plain else OmegaConf.create(current))
+    if isinstance(getattr(typed, "data", None), DataConfig):  # trial workers run in folders of their own
+        typed.data = typed.data.with_absolute_paths()
+    return typed
 
 
 def typed_group(group: str, node: DictConfig) -> Any:
