@@ -48,15 +48,11 @@ def main() -> None:
     p.add_argument("--out")
     p.add_argument("--set", nargs="*", default=[], help="proxy keys (without proxy.) on top of the recipe")
     p.add_argument("--probe", type=int, nargs="*", default=[], help="also evaluate after these steps")
-    p.add_argument("--pad-mean", action="store_true", help="pad images with the mean colour (0 after normalisation), not black")
     a = p.parse_args()
     if a.table:
         print(table(Path(a.table)))
         return
     torch.set_num_threads(1)
-    if a.pad_mean:
-        pad_with_mean()
-        a.set.append("data.cache_dir=/tmp/spinenas-cache-meanpad")
     overrides = RECIPE + [f"proxy.seed={a.seed}"] + [f"proxy.{s}" for s in a.set]
     cfg = proxy_config(compose("train", overrides).proxy)
     task = ProxyTask(cfg, log=lambda m: None)
@@ -110,43 +106,6 @@ def table(folder: Path) -> str:
 
 
 CHANCE_AP50 = 0.029  # BCCD validation, 128 px, anchor 2 (proxy_tasks.plateau.image_independent_ap50)
-
-
-def pad_with_mean() -> None:
-    """Experiment: the padding below/right of a resized image and around a jittered one is the
-    ImageNet mean colour (normalised: 0, as detectron2 and torchvision pad) instead of black."""
-    import numpy as np
-    import torch.nn.functional as F
-    from PIL import Image
-
-    import proxy_tasks.cache as cache
-    import proxy_tasks.loader as loader
-
-    fill = np.round(loader.MEAN.numpy()).astype(np.uint8)
-
-    def resize_pad(im: Image.Image, size: int) -> tuple[np.ndarray, float]:
-        w, h = im.size
-        scale = size / max(w, h)
-        nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-        out = np.empty((size, size, 3), dtype=np.uint8)
-        out[:] = fill
-        out[:nh, :nw] = np.asarray(im.resize((nw, nh), Image.BILINEAR))
-        return out, scale
-
-    real_jitter = loader.jitter
-
-    def jitter(images: torch.Tensor, targets: Any, factor: float, rng: Any) -> None:
-        size = images.shape[-1]
-        before = images.clone()
-        real_jitter(images, targets, factor, rng)
-        new = max(8, int(round(size * factor)))
-        if new < size:  # the band the real jitter zeroed
-            mask = torch.ones(size, size, dtype=torch.bool)
-            mask[:new, :new] = False
-            images[..., mask] = torch.as_tensor(fill).view(1, 3, 1)
-        del before
-
-    cache.resize_pad, loader.jitter = resize_pad, jitter
 
 
 def design_architecture(name: str, overrides: list[str], n: int = 4) -> Any:

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from proxy_tasks.data import BadImageError, CocoDataset, DatasetError
-from proxy_tasks.pixels import PAD_RGB
+from proxy_tasks.pixels import PAD_RGB, PIXEL_LAYOUT
 from search_space.fileio import atomic_write_text
 from search_space.fileio import cache_dir as default_cache_dir  # `$SPINENAS_CACHE`, else ~/.cache/spinenas
 
@@ -34,9 +34,6 @@ class ImageCache:
     size: int
 
 
-CACHE_LAYOUT = "pad-mean"  # part of every key: caches padded black (before 2026-12-07) are not reused
-
-
 def cache_key(ds: CocoDataset, size: int) -> str:
     """Stable key of a dataset's cache at `size`."""
     if ds.fingerprint:  # labels read from another format: their content identifies them
@@ -44,7 +41,7 @@ def cache_key(ds: CocoDataset, size: int) -> str:
     else:
         st = ds.ann_file.stat()
         ident = f"{ds.ann_file.resolve()}|{st.st_size}|{st.st_mtime_ns}|{ds.image_dir.resolve()}|{size}"
-    return hashlib.sha256(f"{ident}|{CACHE_LAYOUT}".encode()).hexdigest()[:16]
+    return hashlib.sha256(f"{ident}|{PIXEL_LAYOUT}".encode()).hexdigest()[:16]  # caches padded black (before 2026-12-07) are not reused
 
 
 def verify_images(ds: CocoDataset, root: Path | None = None) -> int:
@@ -114,7 +111,10 @@ def load_image(path: Path, image_id: int, expected: tuple[int, int]) -> Image.Im
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         if isinstance(e, DatasetError):
             raise
-        why = "truncated" if "truncat" in str(e).lower() else "not an image Pillow can decode"
+        truncated = "truncat" in str(e).lower()
+        if isinstance(e, OSError) and not isinstance(e, UnidentifiedImageError) and not truncated and (e.errno is not None or isinstance(e, PermissionError)):
+            raise DatasetError(f"image {image_id}: cannot read {path} ({e})") from None  # the file system's error, not a damaged image
+        why = "truncated" if truncated else "not an image Pillow can decode"
         raise BadImageError(f"image {image_id}: cannot decode {path}, {why} ({e}; proxy.data.bad_images=drop drops such images)") from None
 
 

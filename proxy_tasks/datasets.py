@@ -8,6 +8,7 @@ user's own file and line. `spinenas data convert` writes the COCO JSON for use e
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -69,10 +70,13 @@ class DataConfig:
         trial worker, which runs in a folder of its own, reads the files the command line named.
         Split names (`train`) stay names; a split given as a file (`splits/train.txt`) is a path."""
         def absolute(value: str | None) -> str | None:
-            return str(Path(value).absolute()) if value and not Path(value).is_absolute() else value
+            return os.path.abspath(value) if value and not os.path.isabs(value) else value
+
+        def is_path(split: str) -> bool:
+            return Path(split).is_file() or len(Path(split).parts) > 1
 
         paths = {k: absolute(getattr(self, k)) for k in ("root", "train_ann", "train_images", "val_ann", "val_images", "cache_dir")}
-        splits = {k: absolute(getattr(self, k)) for k in ("train_split", "val_split") if Path(getattr(self, k)).suffix}
+        splits = {k: absolute(getattr(self, k)) for k in ("train_split", "val_split") if is_path(getattr(self, k))}
         return dataclasses.replace(self, **paths, **splits)
 
     def describe(self) -> str:
@@ -120,8 +124,9 @@ def load_datasets(d: DataConfig) -> tuple[CocoDataset, CocoDataset]:
         train_ds, val_ds = (checked_images(ds, d.cache_path, d.bad_images) for ds in (train_ds, val_ds))
     for name, ds in (("training", train_ds), ("validation", val_ds)):
         if ds.num_boxes == 0:
-            dropped = sum(ds.dropped_boxes.values())
+            dropped, images = sum(ds.dropped_boxes.values()), len(ds.dropped_images)
             also = f" ({dropped} empty or sub-pixel boxes were dropped)" if dropped else ""
+            also += f" ({images} undecodable images were dropped with their boxes)" if images else ""
             raise DatasetError(f"{ds.ann_file}: the {name} split has no boxes at all{also}: nothing to {'learn' if name == 'training' else 'score'}")
     return train_ds, val_ds
 

@@ -15,3 +15,4 @@ import numpy as np
 MEAN_RGB = (0.485 * 255, 0.456 * 255, 0.406 * 255)  # ImageNet statistics, in 0..255
 STD_RGB = (0.229 * 255, 0.224 * 255, 0.225 * 255)
 PAD_RGB = np.round(np.asarray(MEAN_RGB)).astype(np.uint8)  # (124, 116, 104): 0 after normalisation, to 0.01
+PIXEL_LAYOUT = "pad-mean"  # recorded in every run folder's config.yaml (`pixels`); caches are keyed by it

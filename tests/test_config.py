@@ -157,3 +157,26 @@ def test_a_proxy_given_as_a_list_is_refused_in_one_line(tmp_path):
         load_settings([f"proxy={listed}"])
     with pytest.raises(ConfigError, match=r"^proxy: a group takes one choice"):
         load_settings(["proxy=[1,2]"])
+
+
+def test_a_run_folder_of_black_padded_trainings_is_not_resumed_into_mean_padded_ones(tmp_path):
+    """Runs trained before images were padded with the mean colour are not comparable with today's;
+    a resume that would mix them is refused in one line. A surrogate's folder (no images) resumes."""
+    from omegaconf import OmegaConf
+
+    from nas.settings.search import check_resumable, load_settings
+
+    settings = load_settings(["proxy=synthetic_tiny"])
+    record = settings.record()
+    assert record["pixels"] == "pad-mean"
+    OmegaConf.save(record, tmp_path / "config.yaml")
+    check_resumable(tmp_path, settings.cfg, ("proxy",))  # written today: resumes
+    del record["pixels"]
+    OmegaConf.save(record, tmp_path / "config.yaml")
+    with pytest.raises(ConfigError, match=r"trained on images padded black \(before 2026-12-07\).*start a new out_dir"):
+        check_resumable(tmp_path, settings.cfg, ("proxy",))
+    surrogate = load_settings(["proxy=surrogate"])
+    old = surrogate.record()
+    del old["pixels"]
+    OmegaConf.save(old, tmp_path / "config.yaml")
+    check_resumable(tmp_path, surrogate.cfg, ("proxy",))

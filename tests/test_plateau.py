@@ -125,10 +125,13 @@ def test_a_run_no_better_than_the_image_independent_detector_is_flagged_however_
     from proxy_tasks.plateau import CHANCE_FACTOR
 
     for stuck in (0.019, 0.028, 0.040):
-        assert "image-independent detector's: the image was not looked at" in plateau_reason(stuck, 0.48, 0.59, 0.029)
+        assert "an image-independent detector's, at most half-way to 1): the image was not looked at" in plateau_reason(stuck, 0.48, 0.59, 0.029)
         assert plateau_reason(stuck, 0.48, 0.59) == ""  # what the fixed line said
     assert plateau_reason(CHANCE_FACTOR * 0.029 + 0.001, 0.3, 0.59, 0.029) == "" and plateau_reason(0.4, 0.3, 0.59, 0.029) == ""
     assert plateau_reason(0.004, 0.3, 0.59, 0.001).startswith("AP50 0.004 < 0.01")  # the background-only floor stays
+    # Where position says nearly everything (centred objects: chance 0.9), 1.5x would be out of reach;
+    # the line stops half-way to a perfect 1.0
+    assert plateau_reason(0.96, 0.3, 0.59, 0.9) == "" and "0.950" in plateau_reason(0.94, 0.3, 0.59, 0.9)
 
 
 def test_the_tables_learning_runs_clear_the_synthetic_proxys_image_independent_detector():

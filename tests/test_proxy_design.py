@@ -258,3 +258,31 @@ def test_nothing_learns_is_said_plainly():
     text = "\n".join(design["conclusion"])
     assert design["chosen"] is None and "nothing learns within this budget" in text
     assert "best AP50 0.008" in text and "80 s buys: 128 px trains up to 228 steps" in text
+
+
+def test_reference_from_reads_a_relative_data_path_as_the_same_data_and_refuses_black_padded_runs(tmp_path, monkeypatch):
+    """config.yaml keeps the data path as typed (`../data/voc`); the settings hold it absolute.
+    The same data must compare equal (the BCCD design's own root is relative), other data not, and
+    a design from before the mean padding is refused for that reason."""
+    from omegaconf import OmegaConf
+
+    from nas.commands.proxy_design import _prior_reference
+    from tests.test_labels import write_voc
+
+    write_voc(tmp_path / "data" / "voc")
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    overrides = ["proxy=custom", "proxy.data.format=voc", "proxy.data.root=../data/voc"]
+    settings = load_settings(overrides)
+    earlier = tmp_path / "work" / "earlier"
+    earlier.mkdir()
+    OmegaConf.save(settings.record(), earlier / "config.yaml")
+    (earlier / "design.json").write_text(json.dumps({"reference": {"overrides": {}, "steps": 10, "est_trial_s": 1.0}}))
+    assert _prior_reference(str(earlier), settings)["steps"] == 10
+    with pytest.raises(ConfigError, match="trained on other data"):
+        _prior_reference(str(earlier), load_settings([*overrides, "proxy.data.train_split=val"]))
+    record = settings.record()
+    del record["pixels"]
+    OmegaConf.save(record, earlier / "config.yaml")
+    with pytest.raises(ConfigError, match="padded black"):
+        _prior_reference(str(earlier), settings)

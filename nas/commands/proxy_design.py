@@ -32,7 +32,8 @@ from omegaconf import OmegaConf
 from nas.core.status import TrialStatus
 from nas.evaluators import evaluator_kind, with_overrides
 from nas.reporting.proxy_design import (
-    MIN_ARCHS, REFERENCE_SEEDS, DesignFolder, candidate_summary, format_design, is_reference, plot_design, reference_best_ap50, reference_plateau, reference_run,
+    MIN_ARCHS, REFERENCE_SEEDS, DesignFolder, candidate_summary, format_design, is_reference, learned_by_reference, plot_design, reference_best_ap50,
+    reference_plateau, reference_run,
     reference_seed_tau, run_name, seed_index,
 )  # fmt: skip
 from nas.reporting.run_folder import default_out_dir, parse_cell
@@ -42,7 +43,9 @@ from nas.runner.planned import PlannedRun
 from nas.runner.prepare import prepare
 from nas.runner.sizing import cluster_size, concurrent_trials, memory_per_trial_mb, typical_architecture, with_peak_memory
 from nas.runner.trial import run_trial
+from nas.settings.schemas import normalized
 from nas.settings.search import SearchSettings, settings_from
+from proxy_tasks.pixels import PIXEL_LAYOUT
 from proxy_tasks.design import DesignRules, ProxyCandidate, StepTiming, candidates, reference_overrides, rules_from_stats, score
 from proxy_tasks.stats import dataset_stats
 from search_space.errors import ConfigError
@@ -172,7 +175,7 @@ def _halving(
         upto = seed_indices[-1]
         seen = [row for row in campaign.folder.rows if is_reference(row.values["run"]) or seed_index(row.values["run"]) <= upto]
         summaries = {c.name: candidate_summary(seen, c.name, archs, options.seeds, metric) for c in cands}
-        learning = len(archs) - len(reference_plateau(seen))
+        learning = len(set(learned_by_reference(seen)))
         if learning < MIN_ARCHS:  # no tau can be read: spend nothing more on the candidates
             stopped.update({c.name: f"stopped after rung {r}: the reference learns {learning} of {len(archs)} architectures (< {MIN_ARCHS})" for c in alive})
             break
@@ -245,8 +248,10 @@ def _prior_reference(folder: str, settings: SearchSettings) -> dict[str, Any]:
     if not (path / "design.json").is_file() or not (path / "config.yaml").is_file():
         raise ConfigError(f"--reference-from {folder}: not a finished proxy-design folder (no design.json or config.yaml)")
     saved = OmegaConf.load(path / "config.yaml")
-    now = OmegaConf.to_container(OmegaConf.structured(settings.proxy.data), resolve=True)
-    if OmegaConf.to_container(saved.proxy.data, resolve=True) != now:
+    if saved.get("pixels", "pad-black") != PIXEL_LAYOUT:
+        raise ConfigError(f"--reference-from {folder}: its reference was trained on images padded black (before 2026-12-07); this version pads with the mean colour")
+    before = normalized("proxy", saved.proxy)  # paths made absolute, keys added since filled in
+    if not isinstance(before, dict) or before.get("data") != asdict(settings.proxy.data):
         raise ConfigError(f"--reference-from {folder}: its reference was trained on other data (proxy.data differs)")
     if int(saved.proxy.seed) != int(settings.proxy.seed):
         raise ConfigError(f"--reference-from {folder}: its reference used proxy.seed={saved.proxy.seed}, this design {settings.proxy.seed}")

@@ -28,7 +28,7 @@ class DesignFolder(PlannedFolder):
     runs), read back on resume; the loss at the end is kept to tell plateau runs apart."""
 
     CSV = "runs.csv"
-    COLUMNS = (*COLUMNS, "initial_loss", "final_loss", "final_cls_loss", "constant_cls_loss", "steps")
+    COLUMNS = (*COLUMNS, "initial_loss", "final_loss", "final_cls_loss", "constant_cls_loss", "chance_AP50", "steps")
 
     def headline(self) -> str:
         """The status line's summary: proxy runs done, how many stayed on the plateau, references."""
@@ -139,6 +139,12 @@ def reference_best_ap50(rows: Sequence[Row]) -> float | None:
     """The best AP50 any finished reference run reached (None: none reported one)."""
     values = [float(r.values["AP50"]) for r in rows if is_reference(r.values["run"]) and r.status == TrialStatus.OK and _number(r.values.get("AP50"))]
     return max(values, default=None)
+
+
+def learned_by_reference(rows: Sequence[Row]) -> list[str]:
+    """Architectures with a finished reference run and none on the plateau (what a tau can rank)."""
+    done = {r.values["arch"] for r in rows if is_reference(r.values["run"]) and r.status == TrialStatus.OK}
+    return sorted(done - set(reference_plateau(rows)))
 
 
 def reference_plateau(rows: Sequence[Row]) -> list[str]:

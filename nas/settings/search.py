@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from proxy_tasks.pixels import PIXEL_LAYOUT
 from omegaconf import DictConfig, OmegaConf
 
 from nas.core.schedule import SchedulerConfig, rung_epochs
@@ -58,6 +59,7 @@ class SearchSettings:
         """What a run's config.yaml records: the resolved config, plus a command's own `sections`
         (its options: fidelity's seeds, finalize's candidates), which a resume must match too."""
         out = OmegaConf.create(OmegaConf.to_container(self.cfg, resolve=True))
+        out["pixels"] = PIXEL_LAYOUT  # how images were padded: runs padded otherwise are not mixed on resume
         for key, value in sections.items():
             out[key] = value
         return out
@@ -215,11 +217,23 @@ def check_resumable(out: Path, cfg: DictConfig, fixed: Sequence[str]) -> None:
     if not saved_path.exists():
         raise ConfigError(f"{out}: nothing to resume (no config.yaml); start it without resume=true")
     saved = OmegaConf.load(saved_path)
+    if saved.get("pixels", "pad-black") != PIXEL_LAYOUT and _trains_on_images(saved):
+        raise ConfigError(
+            f"resume: the runs in {out} were trained on images padded {str(saved.get('pixels', 'pad-black'))[4:]} (before 2026-12-07); "
+            f"this version pads with the mean colour (proxy_tasks/pixels.py), and a run folder mixing the two compares unlike runs: "
+            "start a new out_dir"
+        )
     for key in fixed:
         before, now = normalized(key, saved.get(key)), normalized(key, cfg.get(key))
         if key in saved and before != now:
             where, was, is_ = _first_difference(key, before, now)
             raise ConfigError(f"resume: '{where}' differs from the run in {out} (run: {was!r}, now: {is_!r}); resume with the same settings")
+
+
+def _trains_on_images(saved: DictConfig) -> bool:
+    """Whether a saved run's proxy trained detectors on images (a training kind, the default)."""
+    proxy = saved.get("proxy") or {}
+    return str(proxy.get("name") or proxy.get("evaluator") or "training") == "training"
 
 
 def _first_difference(key: str, a: Any, b: Any) -> tuple[str, Any, Any]:
