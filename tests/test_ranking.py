@@ -68,3 +68,9 @@ def test_noise_corrected_snr_removes_the_noise_in_the_means():
     est = np.mean([signal_to_noise_corrected(np.repeat(np.arange(12.0)[:, None], 4, axis=1) + rng.normal(0, 0.5, (12, 4))) for _ in range(500)])
     assert est == pytest.approx(np.sqrt(np.var(np.arange(12.0), ddof=1) / 0.25), rel=0.1)
     assert math.isnan(signal_to_noise_corrected(true[:1]))
+    # At a true SNR of 1 with 2 seeds the estimator reads 1.0; subtracting the whole seed variance
+    # from the means' (forgetting that a mean of n seeds carries 1/n of it) would read sqrt(0.5).
+    at_one = np.repeat(rng.normal(0, 1, (4000, 1)), 2, axis=1) + rng.normal(0, 1, (4000, 2))
+    assert signal_to_noise_corrected(at_one) == pytest.approx(1.0, abs=0.06)
+    # The raw ratio reads 1.53 there: std of means sqrt(1 + 1/2) over a mean 2-seed std of sqrt(2 / pi)
+    assert signal_to_noise(at_one) == pytest.approx(np.sqrt(1.5) / np.sqrt(2 / np.pi), rel=0.03)
