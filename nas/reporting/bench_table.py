@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from nas.core.ranking import bootstrap_interval, kendall_tau, signal_to_noise, spearman_rho
+from nas.core.ranking import bootstrap_interval, kendall_tau, signal_to_noise, signal_to_noise_corrected, spearman_rho
 from nas.core.stats import finite_or_none
 from nas.core.status import TrialStatus
 from nas.reporting.planned_folder import COLUMNS as PLANNED_COLUMNS
@@ -90,7 +90,8 @@ def summarize_table(runs: pd.DataFrame, table: pd.DataFrame, header: dict[str, A
         "failed_runs": int((runs["status"] != TrialStatus.OK.value).sum()),
         "seed_kendall_tau": seed_tau,
         "seed_spearman_rho": seed_rho,
-        "signal_to_noise": finite_or_none(signal_to_noise(full)) if full.size else None,
+        "signal_to_noise": finite_or_none(signal_to_noise_corrected(full)) if full.size else None,  # noise-corrected, as everywhere
+        "signal_to_noise_raw": finite_or_none(signal_to_noise(full)) if full.size else None,
         "seed_std_mean": finite_or_none(float(table["AP_std"].mean())) if len(table) else None,
         "AP": {q: finite_or_none(float(v)) for q, v in zip(("min", "q25", "median", "q75", "max"), np.quantile(ap, [0, 0.25, 0.5, 0.75, 1]))} if len(ap) else None,
         "AP_std_over_archs": finite_or_none(float(ap.std(ddof=1))) if len(ap) > 1 else None,
@@ -145,7 +146,8 @@ def format_table_summary(summary: dict[str, Any], out: Path) -> str:
         f"{summary['runs']} runs, {summary['failed_runs']} failed",
         f"  seed-to-seed Kendall tau {ci(summary['seed_kendall_tau'])}; Spearman rho {ci(summary['seed_spearman_rho'])}",
         f"  AP of the architecture means: min {ap.get('min', math.nan):.4f}, median {ap.get('median', math.nan):.4f}, max {ap.get('max', math.nan):.4f}; "
-        f"mean seed std {summary['seed_std_mean'] or math.nan:.4f}; signal-to-noise {summary['signal_to_noise'] or math.nan:.2f}",
+        f"mean seed std {summary['seed_std_mean'] or math.nan:.4f}; signal-to-noise {summary['signal_to_noise'] or math.nan:.2f} "
+        f"(noise-corrected; raw ratio {summary.get('signal_to_noise_raw') or math.nan:.2f})",
         f"  {out / 'table.csv'}",
     ]
     return "\n".join(lines)
