@@ -44,18 +44,9 @@ def cache_key(ds: CocoDataset, size: int) -> str:
     return hashlib.sha256(f"{ident}|{PIXEL_LAYOUT}".encode()).hexdigest()[:16]  # caches padded black (before 2026-12-07) are not reused
 
 
-def verify_images(ds: CocoDataset, root: Path | None = None) -> int:
-    """Decode every image of `ds` once, as the cache build will (`load_image`), so a broken image is
-    refused at start-up in one line instead of minutes into a run. Returns how many images were
-    decoded now (see `scan_images`)."""
-    decoded, bad = scan_images(ds, root)
-    if bad:
-        raise next(iter(bad.values()))
-    return decoded
-
-
 def scan_images(ds: CocoDataset, root: Path | None = None) -> tuple[int, dict[int, BadImageError]]:
-    """Decode every image of `ds` once; returns how many were decoded now and, per record index,
+    """Decode every image of `ds` once, as the cache build will (`load_image`), so a broken image is
+    found at start-up instead of minutes into a run; returns how many were decoded now and, per record index,
     the images that cannot be decoded or are cut short (the caller drops or refuses them). Other
     problems (a missing file, a size other than the record's, an oversized image) raise at once:
     they say the labels or the path are wrong, not that one file is damaged. Images already
@@ -79,7 +70,7 @@ def scan_images(ds: CocoDataset, root: Path | None = None) -> tuple[int, dict[in
         try:
             load_image(path, rec.id, (rec.width, rec.height)).close()
         except BadImageError as e:
-            bad[k] = BadImageError(f"{ds.ann_file}: {e}")
+            bad[k] = BadImageError(f"{ds.ann_file}: {e}", e.why)
             continue
         except DatasetError as e:
             raise DatasetError(f"{ds.ann_file}: {e}") from None
@@ -115,7 +106,7 @@ def load_image(path: Path, image_id: int, expected: tuple[int, int]) -> Image.Im
         if isinstance(e, OSError) and not isinstance(e, UnidentifiedImageError) and not truncated and (e.errno is not None or isinstance(e, PermissionError)):
             raise DatasetError(f"image {image_id}: cannot read {path} ({e})") from None  # the file system's error, not a damaged image
         why = "truncated" if truncated else "not an image Pillow can decode"
-        raise BadImageError(f"image {image_id}: cannot decode {path}, {why} ({e}; proxy.data.bad_images=drop drops such images)") from None
+        raise BadImageError(f"image {image_id}: cannot decode {path}, {why} ({e}; proxy.data.bad_images=drop drops such images)", "truncated" if truncated else "undecodable") from None
 
 
 def resize_pad(im: Image.Image, size: int) -> tuple[np.ndarray, float]:

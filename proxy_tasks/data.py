@@ -29,7 +29,12 @@ class BadBoxError(DatasetError):
 
 class BadImageError(DatasetError):
     """An image file Pillow cannot decode, or one cut short (published sets have a few;
-    `proxy.data.bad_images` says whether they stop the run or are dropped with their boxes)."""
+    `proxy.data.bad_images` says whether they stop the run or are dropped with their boxes);
+    `why` is "truncated" or "undecodable"."""
+
+    def __init__(self, message: str, why: str) -> None:
+        super().__init__(message)
+        self.why = why
 
 
 BAD_BOXES = ("drop", "error")  # proxy.data.bad_boxes: what an empty or sub-pixel box does

@@ -192,7 +192,7 @@ def checked_images(ds: CocoDataset, cache_dir: Path | None, bad_images: str) -> 
         raise DatasetError(f"{ds.ann_file}: none of its {len(ds.images)} images can be decoded (e.g. {next(iter(bad.values()))})")
     dropped = dict(ds.dropped_images)
     for k, e in bad.items():
-        dropped[str(ds.image_path(ds.images[k]))] = "truncated" if ", truncated (" in str(e) else "undecodable"
+        dropped[str(ds.image_path(ds.images[k]))] = e.why
     ids = ",".join(str(ds.images[k].id) for k in sorted(bad))
     return dataclasses.replace(ds, images=kept, dropped_images=dropped, fingerprint=f"{_fingerprint(ds)}|without{ids}")
 

@@ -368,13 +368,13 @@ def test_voc_folders_with_other_names_are_taken_by_option_and_named_when_missing
 
 
 def test_images_are_decoded_once_per_dataset(tmp_path):
-    from proxy_tasks.cache import verify_images
+    from proxy_tasks.cache import scan_images
 
     cfg = write_csv(tmp_path)
     train, _ = load_datasets(dataclasses.replace(cfg, cache_dir=str(tmp_path / "other-cache")))
-    assert verify_images(train, tmp_path / "c") == 2 and verify_images(train, tmp_path / "c") == 0  # remembered
+    assert scan_images(train, tmp_path / "c") == (2, {}) and scan_images(train, tmp_path / "c") == (0, {})  # remembered
     Image.new("RGB", (64, 48), (1, 2, 3)).save(tmp_path / "images" / "a.jpg")  # changed on disk: checked again
-    assert verify_images(train, tmp_path / "c") == 1
+    assert scan_images(train, tmp_path / "c") == (1, {})
 
 
 def test_relative_data_paths_are_made_absolute_for_the_trial_workers(tmp_path, monkeypatch):
