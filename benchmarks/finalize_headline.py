@@ -7,7 +7,7 @@ SpineNet-49, only in the first search's finalize: the searches share the proxy a
 so the fresh seeds are the same and a baseline's runs would be the same trainings), and prints a
 Markdown table: per search its best search reward, its pick, the pick's fresh mean and
 std, the shrinkage (search reward minus fresh mean), and the pick against the seed baseline and
-against the other search's pick (difference, gap in pooled seed std, Welch's p). A search or
+against the other search's pick (difference, gap in seed std, Welch's p). A search or
 finalize whose folder is complete is read back, not run again; an interrupted one is resumed.
 
 Run: .venv/bin/python benchmarks/finalize_headline.py --trials 32 --out results/headline

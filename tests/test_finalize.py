@@ -60,7 +60,9 @@ def test_finalize_chooses_on_selection_seeds_and_tests_on_confirmation_seeds(sea
     assert result["scaled"][0]["image_size"] == 1024 and result["scaled"][0]["params"] > 1e7
     printed = capsys.readouterr().out
     assert f"pick: {result['pick']}" in printed and "vs resnet50_fpn:" in printed and "selection seeds 1, 2 chose the pick" in printed
-    assert "confirmation seeds 3, 4, 5" in printed and "one-sided Welch p" in printed
+    assert "confirmation seeds 3, 4, 5" in printed and "one-sided Welch p" in printed and "Holm-adjusted" in printed
+    chance = result["chance_under_no_difference"]  # 3 seeds a side, 2 baselines: the simulated rate of a false 'better'
+    assert 0.01 < chance["better_vs_first"] < 0.03 and chance["better_vs_any"] < 0.05 and "when nothing differs" in printed
 
 
 def test_failed_runs_are_trained_again_on_resume(search_run, tmp_path):

@@ -136,6 +136,8 @@ def test_end_to_end_on_tiny_data_recognises_plateau_runs_and_resumes(tmp_path, m
     assert [c["est_trial_s"] for c in design["candidates"]] == sorted(c["est_trial_s"] for c in design["candidates"])
     assert sum(r.values["run"] == "reference" for r in rows) == 5  # 2 samples + SpineNet-49, R50-FPN, coarsest
     assert sum(r.values["run"] == "reference.seed1" for r in rows) == 5  # the reference's second seed: its own noise is measured
+    ref_seeds = {int(r.values["seed"]) for r in rows if r.values["run"].startswith("reference")}
+    assert ref_seeds == {1000, 1001} and not ref_seeds & {int(r.values["seed"]) for r in rows if not r.values["run"].startswith("reference")}
     ref_steps = design["reference"]["steps"]  # one epoch (the override) of the reference's data share, at batch 4
     assert ref_steps <= 4 and all(int(r.values["steps"]) == ref_steps for r in rows if r.values["run"] == "reference")
     promoted = [c for c in design["candidates"] if c["seeds_done"] == 2]
@@ -286,3 +288,44 @@ def test_reference_from_reads_a_relative_data_path_as_the_same_data_and_refuses_
     OmegaConf.save(record, earlier / "config.yaml")
     with pytest.raises(ConfigError, match="padded black"):
         _prior_reference(str(earlier), settings)
+
+
+def three_seed_design(seeds: list[list[float]], reference_seed: int = 1000):
+    reference = [Row({**r.values, "seed": reference_seed}) for r in REFERENCE]
+    rows = reference + [Row({**r.values, "seed": seed_index_of(r)}) for r in rows_for("p0", seeds)]
+    summaries = {"p0": candidate_summary(rows, "p0", ARCHS, 3, "AP")}
+    return _design(None, DesignOptions(40.0, 2, 3), {"source": "x", "val": {"boxes": 500}}, DesignRules([128], 2.0, 8, []), [], [cand("p0", 20.0)], summaries, {},
+                   {"image_size": 128, "epochs": 12, "optim.lr": 0.003}, 240, 100.0, rows, 160, ARCHS)  # fmt: skip
+
+
+def seed_index_of(row: Row) -> int:
+    return int(row.values["run"].rsplit("seed", 1)[1])
+
+
+def test_a_verdict_carries_its_intervals_its_permutation_p_and_the_seed_that_chose_nothing():
+    # Seeds 0 and 1 (which chose the survivors) rank as the reference does; seed 2 reverses it. The
+    # mean still ranks as the reference (tau 1.0), but the held-out seed alone gives tau -1.0.
+    order = [[v + 0.001 * k for v in TRUTH] for k in range(2)]
+    reversed_ = [0.35 - v for v in TRUTH]
+    c = three_seed_design([*order, [0.5 * (a + b) for a, b in zip(TRUTH, TRUTH)]])["candidates"][0]
+    assert c["reference_kendall_tau"] == pytest.approx(1.0)
+    assert c["reference_kendall_p"] == pytest.approx(1 / 120)  # 5 architectures: only the identity pairing of 5! reaches tau 1
+    design = three_seed_design([*order, [v + 0.2 for v in reversed_]])
+    c = design["candidates"][0]
+    assert c["held_out_seeds"] == 1 and c["held_out_reference_kendall_tau"] == pytest.approx(-1.0)
+    lo, hi = c["reference_kendall_tau_interval"]
+    assert lo <= c["reference_kendall_tau"] <= hi and hi <= 1.0
+    lo_s, hi_s = c["seed_kendall_tau_interval"]
+    assert -1.0 <= lo_s <= c["seed_kendall_tau"] <= hi_s <= 1.0
+    assert any(t.startswith("seed tau interval") for t in c["thin"])  # seeds disagree: its interval reaches below 0.6
+    text = "\n".join(design["conclusion"])
+    assert "on the 1 later seed(s), which chose nothing, its reference tau is -1.00" in text, text
+
+
+def test_a_reference_sharing_seeds_with_the_candidates_is_named():
+    good = [[v + 0.001 * k for v in TRUTH] for k in range(3)]
+    shared = three_seed_design(good, reference_seed=0)
+    assert shared["reference"]["shares_seeds_with_candidates"] == [0]
+    assert "note: the reference was trained with seeds 0, which candidates use too" in "\n".join(shared["conclusion"])
+    apart = three_seed_design(good, reference_seed=1000)
+    assert apart["reference"]["shares_seeds_with_candidates"] == [] and "which candidates use too" not in "\n".join(apart["conclusion"])

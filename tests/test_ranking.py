@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from nas.core.ranking import kendall_tau, seed_agreement, signal_to_noise, spearman_rho
+from nas.core.ranking import bootstrap_interval, kendall_p_greater, kendall_tau, seed_agreement, seed_tau_interval, signal_to_noise, spearman_rho
 
 
 def test_kendall_tau_by_hand():
@@ -74,3 +74,26 @@ def test_noise_corrected_snr_removes_the_noise_in_the_means():
     assert signal_to_noise_corrected(at_one) == pytest.approx(1.0, abs=0.06)
     # The raw ratio reads 1.53 there: std of means sqrt(1 + 1/2) over a mean 2-seed std of sqrt(2 / pi)
     assert signal_to_noise(at_one) == pytest.approx(np.sqrt(1.5) / np.sqrt(2 / np.pi), rel=0.03)
+
+
+def test_a_bootstrap_leaves_out_resamples_without_a_tau():
+    # 5 concordant pairs: some of 2000 resamples draw one architecture 5 times (no tau); the rest all give 1.
+    a = np.array([0.30, 0.10, 0.25, 0.20, 0.15])
+    assert bootstrap_interval(kendall_tau, a, a + 1) == pytest.approx((1.0, 1.0))
+
+
+def test_the_permutation_p_of_ranking_at_all_is_exact_for_few_architectures():
+    a = np.arange(6.0)
+    assert kendall_p_greater(a, a) == pytest.approx(1 / 720)  # one pairing of 6! reaches tau 1
+    assert kendall_p_greater(a, a[::-1]) == pytest.approx(1.0)
+    swapped = np.array([1.0, 0.0, 2.0, 3.0, 4.0, 5.0])  # one discordant pair: tau 13/15; 6 pairings of 720 do as well (1 + 5 adjacent swaps)
+    assert kendall_p_greater(a, swapped) == pytest.approx(6 / 720)
+
+
+def test_the_seed_tau_interval_is_over_architectures():
+    rng = np.random.default_rng(0)
+    apart = np.arange(10.0)[:, None] + 0.01 * rng.standard_normal((10, 3))  # seeds agree exactly in order
+    assert seed_tau_interval(apart) == pytest.approx((1.0, 1.0))
+    noise = rng.standard_normal((10, 3))
+    lo, hi = seed_tau_interval(noise)
+    assert lo < seed_agreement(noise)["kendall_tau"] < hi and lo < 0 < hi

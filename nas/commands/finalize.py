@@ -8,7 +8,8 @@ Ray trials through the search's own trial code. Choosing and testing use differe
 winner's curse does not come back: the candidates are trained under `select_seeds` selection seeds
 and the pick is the one with the highest mean there; then the pick and the baselines are trained
 under `seeds` confirmation seeds, and only those runs go into the comparison (difference, gap in
-pooled seed std, Welch's t-test, the verdict of `nas.core.stats.VERDICT_RULE`). With `--top 1` there
+seed std, one-sided Welch's t-test Holm-adjusted over the baselines, the verdict of
+`nas.core.stats.VERDICT_RULE`, and how often that rule speaks when nothing differs). With `--top 1` there
 is nothing to choose and no selection runs. `--scale` writes the pick at other presets' scaling, as
 the paper scales SpineNet-49 to 96/143/190. Resumable like a search (`resume=true`); a run that
 failed is trained again on resume.

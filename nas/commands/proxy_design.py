@@ -32,9 +32,9 @@ from omegaconf import OmegaConf
 from nas.core.status import TrialStatus
 from nas.evaluators import evaluator_kind, with_overrides
 from nas.reporting.proxy_design import (
-    MIN_ARCHS, REFERENCE_SEEDS, DesignFolder, candidate_summary, format_design, is_reference, learned_by_reference, plot_design, reference_best_ap50,
+    MIN_ARCHS, REFERENCE_SEED_OFFSET, REFERENCE_SEEDS, SELECTION_SEEDS, DesignFolder, candidate_summary, format_design, is_reference, learned_by_reference, plot_design, reference_best_ap50,
     reference_plateau, reference_run,
-    reference_seed_tau, run_name, seed_index,
+    reference_seed_tau, run_name, seed_index, verdict_numbers,
 )  # fmt: skip
 from nas.reporting.run_folder import default_out_dir, parse_cell
 from nas.runner.campaign import PlannedCampaign, Progress
@@ -77,6 +77,8 @@ class DesignOptions:
             raise ConfigError(f"--archs must be >= 2, got {self.archs}")
         if self.seeds < 2:
             raise ConfigError(f"--seeds must be >= 2 (seed agreement needs two), got {self.seeds}")
+        if self.seeds > REFERENCE_SEED_OFFSET:
+            raise ConfigError(f"--seeds must be <= {REFERENCE_SEED_OFFSET} (the reference's seeds start there), got {self.seeds}")
         if self.reference_scale < 1:
             raise ConfigError(f"--reference-scale must be >= 1, got {self.reference_scale:g}")
 
@@ -108,7 +110,8 @@ def run_proxy_design(given: SearchSettings | Sequence[str], options: DesignOptio
     ref_overrides, ref_steps, ref_s = _reference_plan(rules, timings, cands, options, n_train, prior)
     archs = choose_candidates(settings, options.archs)
     base_seed = int(settings.proxy.seed)
-    reference_runs = [PlannedRun(a, reference_run(k), base_seed + k, {**ref_overrides, "seed": base_seed + k}, ref_s) for k in range(REFERENCE_SEEDS) for a in archs]
+    ref_seed = base_seed + REFERENCE_SEED_OFFSET  # apart from every candidate's seeds: a shared initialisation and data order would make the two agree by construction
+    reference_runs = [PlannedRun(a, reference_run(k), ref_seed + k, {**ref_overrides, "seed": ref_seed + k}, ref_s) for k in range(REFERENCE_SEEDS) for a in archs]
     metric = settings.reward.metric
 
     def planned(c: ProxyCandidate, k: int) -> list[PlannedRun]:
@@ -340,9 +343,15 @@ def _design(
             verdict = stopped[c.name]
         else:
             verdict = "short of " + ", ".join(_short_of(s)) if _short_of(s) else "measured"
-        out_cands.append({"name": c.name, "describe": c.describe(), "overrides": c.overrides, "steps": c.steps, "est_trial_s": c.est_trial_s, **{k: v for k, v in s.items() if k not in ("archs",)}, "archs": s.get("archs"), "verdict": verdict})
+        record = {"name": c.name, "describe": c.describe(), "overrides": c.overrides, "steps": c.steps, "est_trial_s": c.est_trial_s, **{k: v for k, v in s.items() if k not in ("archs",)}, "archs": s.get("archs"), "verdict": verdict}
+        if s["seeds_done"] >= options.seeds and s.get("archs"):  # the verdict's numbers, with their intervals
+            record.update(verdict_numbers(record, THRESHOLDS))
+        out_cands.append(record)
     full = [c for c in out_cands if c["seeds_done"] >= options.seeds and not _out(c, options.budget_s) and c["architectures_ranked"] >= MIN_ARCHS]
     ranking = [c for c in full if c["verdict"] == "ranks"]
+    base_seed = int(settings.proxy.seed) if settings is not None else 0
+    ref_seeds = sorted({int(r.values["seed"]) for r in rows if is_reference(r.values["run"]) and r.values.get("seed") not in (None, "")})
+    shared = sorted(set(ref_seeds) & {base_seed + k for k in range(options.seeds)})
     chosen = min(ranking, key=lambda c: c["est_trial_s"])["name"] if ranking else None
     best = max(full, key=lambda c: _score(c))["name"] if full else None
     design = {
@@ -357,7 +366,7 @@ def _design(
         "stats": stats,
         "reference": {"overrides": ref_overrides, "steps": ref_steps, "est_trial_s": ref_s, "plateau": reference_plateau(rows), "seeds": REFERENCE_SEEDS,
                       "seed_kendall_tau": reference_seed_tau(rows, archs), "architectures": len(archs),
-                      "best_ap50": reference_best_ap50(rows),
+                      "best_ap50": reference_best_ap50(rows), "seeds_used": ref_seeds, "shares_seeds_with_candidates": shared,
                       "describe": f"{ref_overrides['image_size']} px, {ref_steps} steps ({ref_overrides['epochs']} ep), lr {ref_overrides['optim.lr']:g}"},  # fmt: skip
         "candidates": out_cands,
         "chosen": chosen,
@@ -388,6 +397,13 @@ def _conclusion(design: dict[str, Any], settings: SearchSettings, options: Desig
     else:
         lines = []
     ref = design["reference"]
+    if ref.get("shares_seeds_with_candidates"):
+        lines.append(
+            f"note: the reference was trained with seeds {', '.join(map(str, ref['shares_seeds_with_candidates']))}, which candidates use too "
+            "(a reference made before 2026-12-07, or reused from one with --reference-from): a candidate run and the reference run of the same "
+            "seed share initialisation and data order, so their tau reads higher than fresh seeds would give; a design with its own reference "
+            f"(seeds proxy.seed + {REFERENCE_SEED_OFFSET} on) does not"
+        )
     if ref["plateau"] and ref.get("architectures", 0) - len(ref["plateau"]) < MIN_ARCHS:
         best = "n/a" if ref.get("best_ap50") is None else f"{ref['best_ap50']:.3f}"
         lines.append(
@@ -402,12 +418,14 @@ def _conclusion(design: dict[str, Any], settings: SearchSettings, options: Desig
         return lines + [
             f"chosen: {c['name']} ({c['describe']}), {c['median_trial_s'] or c['est_trial_s']:.0f} s per trial measured: "
             f"seed tau {c['seed_kendall_tau']:.2f}, SNR {c['signal_to_noise']:.2f}, reference tau {c['reference_kendall_tau']:.2f}",
+            *_evidence_lines(c, len(design["candidates"])),
             "use it: spinenas search proxy=<out_dir>/proxy.yaml (and spinenas finalize takes the run as it is)",
         ]
     lines.append(f"no candidate within {options.budget_s:.0f} s per trial meets every threshold")
     if design["best"]:
         c = by_name[design["best"]]
         lines.append(f"closest: {c['name']} ({c['describe']}): {', '.join(_short_of(c)) or 'plateau-free but unmeasured'}; written as proxy-unverified.yaml")
+        lines += _evidence_lines(c, len(design["candidates"]))
         lines += _spread_lines(c, design["stats"]["val"]["boxes"], ref.get("seed_kendall_tau"))
     plateaued = [c["name"] for c in design["candidates"] if c["plateau_runs"]]
     if plateaued:
@@ -415,6 +433,34 @@ def _conclusion(design: dict[str, Any], settings: SearchSettings, options: Desig
             f"plateau runs (background only, or no better than an image-independent detector) under {', '.join(plateaued)}: "
             "those proxies are too short or too slow to learn for this data"
         )
+    return lines
+
+
+def _evidence_lines(c: dict[str, Any], candidates: int) -> list[str]:
+    """How firm a verdict is: its taus' 95% bootstrap intervals over architectures, the permutation p
+    of ranking like the reference at all, the reference tau on the seeds that chose nothing (the
+    halving picked survivors among `candidates` on seeds 0-1, so the verdict's own numbers are
+    optimistic), and the word "thin" when an interval reaches below its threshold."""
+    if "reference_kendall_tau_interval" not in c:
+        return []
+
+    def interval(key: str) -> str:
+        lo, hi = c[key]
+        return "[n/a]" if lo is None else f"[{lo:.2f}, {hi:.2f}]"
+
+    p = "n/a" if c.get("reference_kendall_p") is None else f"{c['reference_kendall_p']:.3g}"
+    lines = [
+        f"  over {c['architectures_in_tau']} architectures: seed tau 95% interval {interval('seed_kendall_tau_interval')}, reference tau "
+        f"{interval('reference_kendall_tau_interval')} (bootstrap over architectures); permutation p of ranking like the reference at all {p}"
+    ]
+    if c.get("held_out_seeds"):
+        held = c.get("held_out_reference_kendall_tau")
+        lines.append(
+            f"  chosen among {candidates} candidates on seeds 0-{SELECTION_SEEDS - 1}, which also enter its numbers (optimistic); on the "
+            f"{c['held_out_seeds']} later seed(s), which chose nothing, its reference tau is {'n/a' if held is None else f'{held:.2f}'}"
+        )
+    if c.get("thin"):
+        lines.append(f"  thin: {'; '.join(c['thin'])}: more architectures (--archs) would firm it up")
     return lines
 
 

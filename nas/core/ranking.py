@@ -79,12 +79,24 @@ def bootstrap_interval(statistic, a: np.ndarray, b: np.ndarray, *, level: float 
     if len(a) < 3:
         return float("nan"), float("nan")
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # resamples with a constant side give NaN, dropped below
+        warnings.simplefilter("ignore")  # resamples with a constant side give NaN, left out by _percentiles
         result = stats.bootstrap(
             (a, b), lambda x, y: statistic(x, y), paired=True, vectorized=False, n_resamples=resamples, confidence_level=level,
             method="percentile", rng=np.random.default_rng(seed),
         )  # fmt: skip
-    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+    return _percentiles(result, level)
+
+
+def _percentiles(result, level: float) -> tuple[float, float]:  # noqa: ANN001 - a scipy.stats BootstrapResult
+    """The percentile interval of a bootstrap distribution with its NaN resamples left out (a
+    resample that draws one architecture only has a constant side and no tau; scipy's own interval
+    would be NaN then); (NaN, NaN) when every resample is NaN."""
+    dist = np.asarray(result.bootstrap_distribution, dtype=float)
+    dist = dist[~np.isnan(dist)]
+    if not len(dist):
+        return float("nan"), float("nan")
+    tail = 100 * (1 - level) / 2
+    return float(np.percentile(dist, tail)), float(np.percentile(dist, 100 - tail))
 
 
 def signal_to_noise_corrected(table: np.ndarray) -> float:
@@ -106,3 +118,34 @@ def signal_to_noise_corrected(table: np.ndarray) -> float:
     if noise_var == 0:
         return float("inf") if signal_var > 0 else float("nan")
     return float(np.sqrt(signal_var / noise_var))
+
+
+def kendall_p_greater(a: np.ndarray, b: np.ndarray) -> float:
+    """The permutation p of "b ranks like a at all": the chance that a random pairing of the values
+    gives a Kendall tau at least as high (scipy.stats.kendalltau, one-sided; its exact null
+    distribution of all pairings without ties up to 33 pairs, the normal approximation beyond or
+    with ties); NaN pairs left out; NaN under 3 pairs."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    keep = ~(np.isnan(a) | np.isnan(b))
+    if keep.sum() < 3:
+        return float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", stats.ConstantInputWarning)
+        return float(stats.kendalltau(a[keep], b[keep], alternative="greater").pvalue)
+
+
+def seed_tau_interval(table: np.ndarray, *, level: float = 0.95, resamples: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """A percentile bootstrap interval of `seed_agreement`'s mean Kendall tau over architectures
+    (rows of `table`, archs x seeds, drawn with replacement; rows with a missing seed left out);
+    (NaN, NaN) under 3 complete rows or 2 seeds."""
+    table = np.asarray(table, dtype=float)
+    full = table[~np.isnan(table).any(axis=1)]
+    if full.shape[0] < 3 or full.shape[1] < 2:
+        return float("nan"), float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = stats.bootstrap(
+            (np.arange(len(full)),), lambda idx: seed_agreement(full[idx.astype(int)])["kendall_tau"], vectorized=False, n_resamples=resamples,
+            confidence_level=level, method="percentile", rng=np.random.default_rng(seed),
+        )  # fmt: skip
+    return _percentiles(result, level)

@@ -1,26 +1,33 @@
 """Fresh-seed statistics of a finished search's candidates against baselines (`spinenas finalize`).
 
 Scores of one architecture under several seeds are summarised by mean, sample std (n - 1) and n.
-A candidate is compared with a baseline by the difference of means, that difference in pooled seed
-std (the gap), and Welch's t-test (scipy.stats, unequal variances). The verdict needs both a margin
-and significance (`VERDICT_RULE`): a gap of more than `CLEAR_GAP` pooled stds *and* a one-sided
-Welch p below `ALPHA` in the same direction. Scores of different architectures under the same seed
-are not paired: a seed fixes the data order, but two architectures' initialisations from it are
-unrelated, so nothing ties their outcomes together.
+The pick is compared with each baseline by the difference of means, that difference in seed std
+(the gap) and Welch's t-test (scipy.stats, unequal variances). One std serves both: the seed std
+is sqrt((s_a^2 + s_b^2) / 2), the one Welch's statistic is built from (with n seeds a side,
+t = gap * sqrt(n / 2)). The question is fixed before the runs are seen: is the pick better than
+the baseline (one-sided, `alternative="greater"`)? The p values of the baselines are adjusted
+together (Holm), so a verdict against any of them is at the stated level. The verdict
+(`VERDICT_RULE`) needs a margin and significance: a gap of more than `CLEAR_GAP` seed stds *and*
+a Holm-adjusted one-sided p below `ALPHA`. "worse" is the mirror question (pick below the
+baseline), asked and adjusted the same way. `chance_of_verdict` measures how often the rule gives
+a verdict when nothing differs. Scores of different architectures under the same seed are not
+paired: a seed fixes the data order, but two architectures' initialisations from it are unrelated.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 from scipy import stats
 
-CLEAR_GAP = 2.0  # a difference of more than two pooled seed stds is one a user can rely on...
-ALPHA = 0.05  # ...when it is also significant: one-sided Welch p below this
-VERDICT_RULE = f"better (worse): gap > {CLEAR_GAP:g} (< -{CLEAR_GAP:g}) pooled std and one-sided Welch p < {ALPHA:g}"
+CLEAR_GAP = 2.0  # a difference of more than two seed stds is one a user can rely on...
+ALPHA = 0.05  # ...when it is also significant: one-sided Welch p (Holm-adjusted over the baselines) below this
+VERDICT_RULE = (
+    f"better (worse): gap > {CLEAR_GAP:g} (< -{CLEAR_GAP:g}) seed std and one-sided Welch p, Holm-adjusted over the baselines, < {ALPHA:g}"
+)
 
 
 def summary(values: Sequence[float]) -> dict[str, float | int | None]:
@@ -33,35 +40,110 @@ def summary(values: Sequence[float]) -> dict[str, float | int | None]:
     }
 
 
-def pooled_std(a: Sequence[float], b: Sequence[float]) -> float:
-    """sqrt(((n_a - 1) s_a^2 + (n_b - 1) s_b^2) / (n_a + n_b - 2)); NaN with fewer than 3 values."""
+def seed_std(a: Sequence[float], b: Sequence[float]) -> float:
+    """sqrt((s_a^2 + s_b^2) / 2), the sample variances (n - 1) of the two sides averaged unweighted, as
+    Welch's statistic weighs them at equal n; NaN when a side has fewer than 2 values."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    dof = len(a) + len(b) - 2
-    if dof < 1:
+    if len(a) < 2 or len(b) < 2:
         return math.nan
-    ss = (len(a) - 1) * (a.var(ddof=1) if len(a) > 1 else 0.0) + (len(b) - 1) * (b.var(ddof=1) if len(b) > 1 else 0.0)
-    return float(math.sqrt(ss / dof))
+    return float(math.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2))
+
+
+def holm(pvalues: Sequence[float | None]) -> list[float | None]:
+    """Holm's step-down adjustment of a family of p values (None: not tested, left out): the k-th
+    smallest of m is multiplied by m - k + 1, then made non-decreasing and capped at 1. Written out
+    here (six lines) rather than adding statsmodels for `multipletests(method="holm")`."""
+    tested = sorted((p, i) for i, p in enumerate(pvalues) if p is not None and math.isfinite(p))
+    out: list[float | None] = [None] * len(pvalues)
+    running = 0.0
+    for k, (p, i) in enumerate(tested):
+        running = max(running, min(1.0, (len(tested) - k) * p))
+        out[i] = running
+    return out
 
 
 def compare(candidate: Sequence[float], baseline: Sequence[float]) -> dict[str, float | str | None]:
-    """Candidate against baseline: difference of means, gap in pooled std, Welch's p (two-sided,
-    and one-sided in the direction of the difference), and the verdict of `VERDICT_RULE`: `better`,
-    `worse` or `no clear difference`; with fewer than two values on a side `too few seeds`."""
+    """The pick against one baseline (a family of one: see `compare_all` for several)."""
+    return compare_all(candidate, {"baseline": baseline})["baseline"]
+
+
+def compare_all(candidate: Sequence[float], baselines: Mapping[str, Sequence[float]]) -> dict[str, dict[str, float | str | None]]:
+    """The candidate against each baseline: difference of means, seed std, gap, Welch's two-sided p,
+    the one-sided p of "candidate better" (`p_one_sided`) and of "candidate worse" (`p_worse`), both
+    Holm-adjusted over the baselines (`p_holm`, `p_worse_holm`), and the verdict of `VERDICT_RULE`:
+    `better`, `worse` or `no clear difference`; with fewer than two values on a side `too few seeds`."""
     a = np.asarray([x for x in candidate if math.isfinite(x)], dtype=float)
-    b = np.asarray([x for x in baseline if math.isfinite(x)], dtype=float)
-    if len(a) < 2 or len(b) < 2:
+    out: dict[str, dict[str, float | str | None]] = {}
+    for name, values in baselines.items():
+        b = np.asarray([x for x in values if math.isfinite(x)], dtype=float)
         diff = float(a.mean() - b.mean()) if len(a) and len(b) else None
-        return {"difference": diff, "pooled_std": None, "gap": None, "p_value": None, "p_one_sided": None, "verdict": "too few seeds"}
-    diff = float(a.mean() - b.mean())
-    pooled = pooled_std(a, b)
-    gap = diff / pooled if pooled > 0 else (math.copysign(math.inf, diff) if diff else 0.0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # identical samples: p is NaN
-        p = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
-        one = float(stats.ttest_ind(a, b, equal_var=False, alternative="greater" if diff >= 0 else "less").pvalue)
-    significant = math.isfinite(one) and one < ALPHA
-    verdict = "better" if gap > CLEAR_GAP and significant else "worse" if gap < -CLEAR_GAP and significant else "no clear difference"
-    return {"difference": diff, "pooled_std": pooled, "gap": finite_or_none(gap), "p_value": finite_or_none(p), "p_one_sided": finite_or_none(one), "verdict": verdict}
+        if len(a) < 2 or len(b) < 2:
+            out[name] = {"difference": diff, "seed_std": None, "gap": None, "p_value": None, "p_one_sided": None, "p_worse": None}
+            continue
+        sd = seed_std(a, b)
+        gap = diff / sd if sd > 0 else (math.copysign(math.inf, diff) if diff else 0.0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # identical samples: p is NaN
+            p = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+            better = float(stats.ttest_ind(a, b, equal_var=False, alternative="greater").pvalue)
+            worse = float(stats.ttest_ind(a, b, equal_var=False, alternative="less").pvalue)
+        out[name] = {"difference": diff, "seed_std": sd, "gap": finite_or_none(gap), "p_value": finite_or_none(p),
+                     "p_one_sided": finite_or_none(better), "p_worse": finite_or_none(worse)}  # fmt: skip
+    names = list(out)
+    adjusted = holm([out[n]["p_one_sided"] for n in names])  # type: ignore[misc]
+    adjusted_worse = holm([out[n]["p_worse"] for n in names])  # type: ignore[misc]
+    for n, p_b, p_w in zip(names, adjusted, adjusted_worse):
+        c = out[n]
+        c["p_holm"], c["p_worse_holm"] = p_b, p_w
+        if c["gap"] is None:
+            c["verdict"] = "too few seeds"
+        elif c["gap"] > CLEAR_GAP and p_b is not None and p_b < ALPHA:
+            c["verdict"] = "better"
+        elif c["gap"] < -CLEAR_GAP and p_w is not None and p_w < ALPHA:
+            c["verdict"] = "worse"
+        else:
+            c["verdict"] = "no clear difference"
+    return out
+
+
+def chance_of_verdict(n_candidate: int, n_baseline: int, baselines: int, draws: int = 20000, seed: int = 0) -> dict[str, float]:
+    """How often `compare_all` says "better" (against a given baseline, and against any) and
+    gives any verdict at all, when the candidate and every baseline score alike (normal seed noise,
+    equal variances): measured by drawing `draws` such finalizes with a fixed seed. The rule is
+    scale-free, so unit noise stands for any."""
+    rng = np.random.default_rng(seed)
+    cand = rng.standard_normal((draws, n_candidate))
+    base = rng.standard_normal((baselines, draws, n_baseline))
+    ma, va = cand.mean(1), cand.var(1, ddof=1)
+    better = np.zeros((baselines, draws))
+    worse = np.zeros((baselines, draws))
+    gaps = np.zeros((baselines, draws))
+    for j in range(baselines):
+        mb, vb = base[j].mean(1), base[j].var(1, ddof=1)
+        se2a, se2b = va / n_candidate, vb / n_baseline
+        t = (ma - mb) / np.sqrt(se2a + se2b)
+        dof = (se2a + se2b) ** 2 / (se2a**2 / (n_candidate - 1) + se2b**2 / (n_baseline - 1))
+        better[j], worse[j] = stats.t.sf(t, dof), stats.t.cdf(t, dof)
+        gaps[j] = (ma - mb) / np.sqrt((va + vb) / 2)
+    m = baselines  # Holm, vectorised: the k-th smallest times m - k + 1, running maximum
+    adj_b, adj_w = _holm_rows(better.T, m).T, _holm_rows(worse.T, m).T
+    says_better = (gaps > CLEAR_GAP) & (adj_b < ALPHA)
+    says_worse = (gaps < -CLEAR_GAP) & (adj_w < ALPHA)
+    return {
+        "better_vs_first": float(says_better[0].mean()),
+        "better_vs_any": float(says_better.any(axis=0).mean()),
+        "any_verdict": float((says_better | says_worse).any(axis=0).mean()),
+        "draws": draws,
+    }
+
+
+def _holm_rows(p: np.ndarray, m: int) -> np.ndarray:
+    order = np.argsort(p, axis=1)
+    ranked = np.take_along_axis(p, order, axis=1) * (m - np.arange(m))
+    ranked = np.minimum(1.0, np.maximum.accumulate(ranked, axis=1))
+    out = np.empty_like(p)
+    np.put_along_axis(out, order, ranked, axis=1)
+    return out
 
 
 def finite_or_none(x: float) -> float | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from nas.core.stats import CLEAR_GAP, VERDICT_RULE, compare, summary
+from nas.core.stats import ALPHA, CLEAR_GAP, VERDICT_RULE, chance_of_verdict, compare_all, summary
 from nas.core.status import TrialStatus
 from nas.reporting.planned_folder import PlannedFolder
 from nas.reporting.plots import save_figure
@@ -41,7 +41,13 @@ def summarize_finalize(
     cost = {a: {"flops": number(g["flops"].iloc[0]), "params": number(g["params"].iloc[0])} for a, g in ok.groupby("arch_id", sort=False)}
     archs = [_arch_record(c, selected.get(c.arch.id, []), fresh.get(c.arch.id, []), cost.get(c.arch.id, {}), searched.get(c.arch.id)) for c in [*candidates, *baselines]]
     chosen = next((c for c in candidates if c.name == pick), None)
-    comparisons = [{"candidate": chosen.name, "baseline": b.name, **compare(fresh.get(chosen.arch.id, []), fresh.get(b.arch.id, []))} for b in baselines] if chosen else []
+    comparisons = []
+    if chosen:
+        tested = compare_all(fresh.get(chosen.arch.id, []), {b.name: fresh.get(b.arch.id, []) for b in baselines})
+        comparisons = [{"candidate": chosen.name, "baseline": name, **c} for name, c in tested.items()]
+    n_pick = len(fresh.get(chosen.arch.id, [])) if chosen else 0
+    n_base = min((len(fresh.get(b.arch.id, [])) for b in baselines), default=0)
+    chance = chance_of_verdict(n_pick, n_base, len(baselines)) if n_pick >= 2 and n_base >= 2 and baselines else None
     return {
         **header,
         "runs": len(rows),
@@ -52,6 +58,7 @@ def summarize_finalize(
         "pick_rule": TIE_RULE if len(candidates) > 1 else "the only candidate (--top 1: nothing to choose)",
         "verdict_rule": VERDICT_RULE,
         "clear_gap": CLEAR_GAP,
+        "chance_under_no_difference": chance,
     }
 
 
@@ -75,14 +82,20 @@ def verdict_lines(result: dict[str, Any]) -> list[str]:
         if c["gap"] is None:
             lines.append(f"  vs {c['baseline']}: {c['verdict']}")
             continue
-        p = "n/a" if c["p_value"] is None else f"{c['p_value']:.3g}"
         one = "n/a" if c.get("p_one_sided") is None else f"{c['p_one_sided']:.3g}"
-        lines.append(f"  vs {c['baseline']}: {c['difference']:+.4f}, {c['gap']:+.1f} pooled std, one-sided Welch p {one} (two-sided {p}): {c['verdict']}")
+        holm = "n/a" if c.get("p_holm") is None else f"{c['p_holm']:.3g}"
+        lines.append(f"  vs {c['baseline']}: {c['difference']:+.4f}, {c['gap']:+.1f} seed std, one-sided Welch p {one} (Holm-adjusted {holm}): {c['verdict']}")
     seed = next((c for c in result["comparisons"] if c["candidate"] == pick and c["baseline"] == SEED_BASELINE), None)
     if seed is not None and seed["verdict"] != "better":
         lines.append(
-            f"The pick does not beat the {SEED_BASELINE} seed by more than {CLEAR_GAP:g} pooled seed std with one-sided p < 0.05 on "
+            f"The pick does not beat the {SEED_BASELINE} seed by more than {CLEAR_GAP:g} seed std with one-sided p < {ALPHA:g} on "
             "the confirmation seeds: on this proxy, the search's answer is not clearly better than where it started."
+        )
+    chance = result.get("chance_under_no_difference")
+    if chance:
+        lines.append(
+            f"  when nothing differs, this rule at these seeds says 'better' against a given baseline in {chance['better_vs_first']:.1%} of finalizes, "
+            f"against any baseline in {chance['better_vs_any']:.1%}, and gives some verdict in {chance['any_verdict']:.1%} ({chance['draws']} simulated)"
         )
     lines.append(f"  rule: {result.get('verdict_rule', VERDICT_RULE)}")
     return lines

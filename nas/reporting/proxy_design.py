@@ -10,7 +10,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from nas.core.ranking import kendall_tau, signal_to_noise_corrected
+from nas.core.ranking import bootstrap_interval, kendall_p_greater, kendall_tau, seed_tau_interval, signal_to_noise_corrected
 from nas.core.stats import finite_or_none
 from nas.core.status import TrialStatus
 from nas.reporting.fidelity import summarize
@@ -67,6 +67,8 @@ def is_plateau(row: Row) -> bool:
 
 MIN_ARCHS = 5  # architectures with every seed (and off the reference's plateau) before a proxy gets any verdict
 REFERENCE_SEEDS = 2  # the reference is trained with this many seeds: its own noise is measured, not assumed away
+REFERENCE_SEED_OFFSET = 1000  # the reference's seeds are proxy.seed + this + k: none is a candidate's (proxy.seed + k, k < --seeds)
+SELECTION_SEEDS = 2  # successive halving chooses its survivors on seed indices 0 and 1; later seeds chose nothing
 
 
 def reference_run(k: int) -> str:
@@ -118,6 +120,34 @@ def candidate_summary(rows: Sequence[Row], proxy: str, archs: Sequence[Any], see
         "archs": s["archs"],
         "checks": s["checks"],
     }
+
+
+def verdict_numbers(c: Mapping[str, Any], thresholds: Mapping[str, float]) -> dict[str, Any]:
+    """What a candidate's verdict can lean on, over its architectures off the reference's plateau:
+    95% bootstrap intervals (over architectures) of its seed tau and its reference tau, the
+    permutation p of "ranks like the reference at all", the reference tau on the seeds that chose
+    nothing (seed indices >= `SELECTION_SEEDS`: the halving picked survivors on the others), and
+    `thin`: each tau whose interval reaches below its threshold."""
+    archs = [a for a in c.get("archs") or [] if a.get("proxy_mean") is not None]
+    table = np.array([[np.nan if v is None else v for v in a["proxy"]] for a in archs], dtype=float)
+    means = np.array([a["proxy_mean"] for a in archs], dtype=float)
+    ref = np.array([np.nan if a.get("reference") is None else a["reference"] for a in archs], dtype=float)
+    out: dict[str, Any] = {"architectures_in_tau": int((~np.isnan(ref)).sum())}
+    lo, hi = bootstrap_interval(kendall_tau, means, ref)
+    out["reference_kendall_tau_interval"] = [finite_or_none(lo), finite_or_none(hi)]
+    out["reference_kendall_p"] = finite_or_none(kendall_p_greater(means, ref))
+    lo_s, hi_s = seed_tau_interval(table) if table.ndim == 2 and table.shape[1] >= 2 else (math.nan, math.nan)
+    out["seed_kendall_tau_interval"] = [finite_or_none(lo_s), finite_or_none(hi_s)]
+    held = table[:, SELECTION_SEEDS:] if table.ndim == 2 and table.shape[1] > SELECTION_SEEDS else None
+    out["held_out_seeds"] = 0 if held is None else int(held.shape[1])
+    out["held_out_reference_kendall_tau"] = None if held is None else finite_or_none(kendall_tau(np.nanmean(held, axis=1), ref))
+    thin = []
+    for key, label, threshold in (("seed_kendall_tau_interval", "seed tau", "seed_tau"), ("reference_kendall_tau_interval", "ref tau", "reference_tau")):
+        low, high = out[key]
+        if low is not None and low < thresholds[threshold]:
+            thin.append(f"{label} interval [{low:.2f}, {high:.2f}] reaches below {thresholds[threshold]}")
+    out["thin"] = thin
+    return out
 
 
 def _mean_reference(rows: Sequence[Row], arch_id: str) -> float:
@@ -177,7 +207,7 @@ def format_design(design: Mapping[str, Any], out_dir: Path) -> str:
     for c in design["candidates"]:
         lines.append(
             f"{c['name']:<5} {c['describe']:<70} {c['est_trial_s']:>6.0f} {num(c.get('median_trial_s'), '.0f'):>6} {c.get('seeds_done', 0):>5} {c.get('architectures_ranked', 0):>5} "
-            f"{num(c.get('seed_kendall_tau')):>8} {num(c.get('signal_to_noise')):>6} {num(c.get('reference_kendall_tau')):>7}  {c['verdict']}"
+            f"{num(c.get('seed_kendall_tau')):>8} {num(c.get('signal_to_noise')):>6} {num(c.get('reference_kendall_tau')):>7}  {c['verdict']}" + (" (thin: an interval reaches below its threshold)" if c.get("thin") else "")
         )
     lines.append("")
     lines.append(
