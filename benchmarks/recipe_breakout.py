@@ -7,7 +7,9 @@ that fits at the smallest input size (OUT/base.json). For every recipe the scrip
 sampled ones plus SpineNet-49, the R50-FPN seed and the space's coarsest member, times --seeds
 seeds, no reference runs) and reads each run's plateau verdict (`proxy_tasks/plateau.py`) from
 fidelity.csv. The table: breakout rate (runs off the plateau / runs), architectures off it in every
-seed, mean AP and AP50, seed Kendall tau and the measured seconds per run.
+seed, mean AP and AP50, seed Kendall tau and signal-to-noise (noise-corrected, the raw ratio beside
+it; architectures on the plateau in every seed left out, as `spinenas fidelity` does) and the
+measured seconds per run.
 
     python benchmarks/make_crowded_scenes.py /tmp/crowded
     python benchmarks/recipe_breakout.py crowded --out results/breakout-crowded
@@ -28,6 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from nas.core.ranking import seed_agreement, signal_to_noise, signal_to_noise_corrected
 from search_space.fileio import atomic_write_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,12 +112,17 @@ def run_recipe(data: str, name: str, out: Path, archs: int, seeds: int, base: li
 
 
 def summarize(data: str, folder: Path, name: str, base: list[str]) -> dict[str, object]:
-    """One recipe's row of the table."""
+    """One recipe's row of the table, from its fidelity.csv: seed tau and signal-to-noise as
+    `spinenas fidelity` reads them (architectures on the plateau in every seed left out; the
+    noise-corrected SNR as `snr`, the raw ratio beside it as `snr_raw`)."""
     runs = pd.read_csv(folder / "fidelity.csv", keep_default_na=False)
     ok = runs[runs["status"] == "ok"]
     off = ok["plateau"].astype(str).str.len() == 0
     by_arch = off.groupby(ok["arch"]).all()
-    summary = json.loads((folder / "fidelity.json").read_text())
+    learns = off.groupby(ok["arch"]).any()  # an architecture on the plateau in every seed learns nothing here: out of every tau
+    kept = ok[ok["arch"].map(learns)]
+    table = kept.pivot_table(index="arch", columns="run", values="reward", aggfunc="first").to_numpy(dtype=float)
+    with_seeds = table.shape[1] >= 2 if table.ndim == 2 else False
     return {
         "data": data,
         "recipe": name,
@@ -125,12 +133,23 @@ def summarize(data: str, folder: Path, name: str, base: list[str]) -> dict[str, 
         "off_plateau": int(off.sum()),
         "breakout_rate": round(float(off.mean()), 3) if len(ok) else float("nan"),
         "archs_off_every_seed": f"{int(by_arch.sum())}/{len(by_arch)}",
+        "archs_in_tau": int(learns.sum()),
         "mean_AP": round(float(pd.to_numeric(ok["AP"]).mean()), 4),
         "mean_AP50": round(float(pd.to_numeric(ok["AP50"]).mean()), 4),
-        "seed_tau": summary.get("seed_kendall_tau"),
-        "snr": summary.get("signal_to_noise"),
+        "seed_tau": round(seed_agreement(table)["kendall_tau"], 3) if with_seeds else float("nan"),
+        "snr": round(signal_to_noise_corrected(table), 2) if with_seeds else float("nan"),
+        "snr_raw": round(signal_to_noise(table), 2) if with_seeds else float("nan"),
         "wall_s_per_run": round(float(pd.to_numeric(ok["wall_s"]).mean()), 1),
     }
+
+
+def write_table(data: str, out: Path, base: list[str]) -> pd.DataFrame:
+    """OUT/breakout.csv and .txt from every recipe measured in OUT so far."""
+    done = [r for r in RECIPES if (out / r / "fidelity.csv").exists()]
+    table = pd.DataFrame([summarize(data, out / r, r, base) for r in done])
+    atomic_write_text(out / "breakout.csv", table.to_csv(index=False))
+    atomic_write_text(out / "breakout.txt", table.to_string(index=False) + "\n")
+    return table
 
 
 def main() -> None:
@@ -141,17 +160,17 @@ def main() -> None:
     p.add_argument("--archs", type=int, default=4, help="sampled architectures (3 anchors are added)")
     p.add_argument("--seeds", type=int, default=2)
     p.add_argument("--budget-s", type=float, default=60.0, help="the proxy-design budget the base recipe is derived for")
+    p.add_argument("--tables-only", action="store_true", help="only rewrite breakout.csv/.txt from the recipes already in OUT")
     a = p.parse_args()
+    if a.tables_only:  # re-read the recipes already measured (e.g. after a change to how a number is computed)
+        base = json.loads((a.out / "base.json").read_text())["overrides"]
+        print(write_table(a.data, a.out, base).to_string(index=False))
+        return
     base = derive_base(a.data, a.budget_s, a.out)
     print(f"base recipe: {' '.join(base)}", flush=True)
     for name in a.recipes:
         run_recipe(a.data, name, a.out, a.archs, a.seeds, base)
-        done = [r for r in RECIPES if (a.out / r / "fidelity.json").exists()]  # every recipe measured in OUT so far
-        table = pd.DataFrame([summarize(a.data, a.out / r, r, base) for r in done])
-        atomic_write_text(a.out / "breakout.csv", table.to_csv(index=False))
-        atomic_write_text(a.out / "breakout.txt", table.to_string(index=False) + "\n")
-        print(table.to_string(index=False), flush=True)
-
+        print(write_table(a.data, a.out, base).to_string(index=False), flush=True)
 
 if __name__ == "__main__":
     main()

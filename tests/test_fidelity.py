@@ -157,3 +157,29 @@ def test_fidelity_bad_input_is_one_line_exit_2(extra, message, in_process, tmp_p
     assert message in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_architectures_that_learn_nothing_leave_every_tau_and_the_snr():
+    """The same rule as proxy-design's: an architecture on the plateau in its reference run (or, with
+    no reference, in every seed) is left out; kept, its always-last scores are free concordant pairs."""
+    from nas.reporting.fidelity import left_out, summarize
+    from nas.reporting.run_folder import Row
+    from nas.runner.planned import Candidate
+
+    from search_space.space import get_space
+
+    archs = [Candidate(f"a{k}", "sampled", get_space("r0_sp53").sample(np.random.default_rng(k)), 0) for k in range(3)]
+    assert len({a.arch.id for a in archs}) == 3
+    scores = {0: (0.20, 0.21, 0.005), 1: (0.21, 0.20, 0.005)}  # a0, a1 swap places between the seeds; a2 on the plateau, always last
+    rows = [
+        Row({"arch": a.name, "arch_id": a.arch.id, "run": f"seed{k}", "status": "ok", "reward": v, "plateau": "ap50" if v < 0.01 else ""})
+        for k in range(2)
+        for a, v in zip(archs, scores[k])
+    ]
+    header = {"proxy": "p", "space": "s", "metric": "AP", "seeds": 2, "reference_epochs": 0, "reference": None}
+    assert left_out(rows, archs) == ["a2"]
+    s = summarize(rows, archs, header, intervals=True)
+    assert s["left_out"] == ["a2"] and s["seed_kendall_tau"] == pytest.approx(-1.0) and s["signal_to_noise"] == pytest.approx(0.0)
+    # kept, a2's two free pairs would read seed tau 1/3 and an SNR far over 3
+    ref = [Row({"arch": a.name, "arch_id": a.arch.id, "run": "reference", "status": "ok", "reward": v, "plateau": ""}) for a, v in zip(archs, (0.3, 0.2, 0.1))]
+    assert left_out([*rows, *ref], archs) == []  # the reference learns a2: it stays, plateau runs and all

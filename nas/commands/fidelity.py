@@ -90,7 +90,7 @@ def run_fidelity(given: SearchSettings | Sequence[str], options: FidelityOptions
     reference = settings.evaluator.reference(options.reference_epochs).label if options.reference_epochs else None
     header = {"proxy": settings.proxy.label, "space": settings.space.name, "metric": settings.reward.metric, "seeds": options.seeds,
               "reference_epochs": options.reference_epochs, "reference": reference}  # fmt: skip
-    summary = summarize(folder.rows, candidates, header)
+    summary = summarize(folder.rows, candidates, header, intervals=True)
     if earlier is not None:
         summary["compared_to"] = compare_summaries(summary, earlier, str(options.compare_to))
     atomic_write_text(out / "fidelity.json", json.dumps(summary, indent=2, allow_nan=False, default=str) + "\n")

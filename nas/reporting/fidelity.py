@@ -10,7 +10,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from nas.core.ranking import kendall_tau, seed_agreement, signal_to_noise, signal_to_noise_corrected, spearman_rho
+from nas.core.ranking import bootstrap_interval, kendall_p_greater, kendall_tau, seed_agreement, seed_tau_interval, signal_to_noise, signal_to_noise_corrected, spearman_rho
 from nas.core.stats import finite_or_none
 from nas.core.status import TrialStatus
 from nas.reporting.plots import save_figure
@@ -27,10 +27,30 @@ class FidelityFolder(PlannedFolder):
     CSV = "fidelity.csv"
 
 
-def summarize(rows: Sequence[Row], candidates: Sequence[Any], header: dict[str, Any]) -> dict[str, Any]:
+def left_out(rows: Sequence[Row], candidates: Sequence[Any]) -> list[str]:
+    """Architectures that learn nothing of this data, left out of every tau and signal-to-noise
+    (they would hand out free concordant pairs, always last together): those whose reference run
+    stayed on the plateau, or, with no reference run, those on the plateau in every seed. One rule
+    for fidelity, the recipe benchmark and proxy-design (which has a reference)."""
+    ok = [r for r in rows if r.status == TrialStatus.OK]
+    refs = [r for r in ok if str(r.values.get("run")) == REFERENCE or str(r.values.get("run")).startswith(f"{REFERENCE}.")]
+    names = {c.name for c in candidates}
+    if refs:
+        return sorted({r.values["arch"] for r in refs if r.values.get("plateau")} & names)
+    stuck = []
+    for name in sorted(names):
+        mine = [r for r in ok if r.values["arch"] == name]
+        if mine and all(r.values.get("plateau") for r in mine):
+            stuck.append(name)
+    return stuck
+
+
+def summarize(rows: Sequence[Row], candidates: Sequence[Any], header: dict[str, Any], intervals: bool = False) -> dict[str, Any]:
     """The fidelity numbers of the finished runs (fidelity.json). `candidates` have `name`, `kind`,
     `arch` and `flops`; `header` names the proxy, space, metric, seeds, reference_epochs and the
-    reference's label (`reference`, None without reference runs)."""
+    reference's label (`reference`, None without reference runs). Every tau and signal-to-noise is
+    over the architectures `left_out` keeps; `intervals` adds 95% bootstrap intervals over
+    architectures and the permutation p of ranking like the reference (a few seconds)."""
     seeds = [f"seed{k}" for k in range(header["seeds"])]
     ids = [c.arch.id for c in candidates]
     wide = ok_frame(rows).pivot(index="arch_id", columns="run", values="reward").reindex(index=ids, columns=[*seeds, REFERENCE])
@@ -53,7 +73,10 @@ def summarize(rows: Sequence[Row], candidates: Sequence[Any], header: dict[str, 
         }
         for i, c in enumerate(candidates)
     ]
-    agreement = seed_agreement(table)
+    stuck = set(left_out(rows, candidates))
+    keep = np.array([c.name not in stuck for c in candidates], dtype=bool)
+    table_k, means_k, reference_k = table[keep], means[keep], reference[keep]
+    agreement = seed_agreement(table_k)
     with_reference = bool(header["reference_epochs"])
     summary: dict[str, Any] = {
         **{key: header[key] for key in ("proxy", "space", "metric")},
@@ -65,12 +88,20 @@ def summarize(rows: Sequence[Row], candidates: Sequence[Any], header: dict[str, 
         "seed_kendall_tau": finite_or_none(agreement["kendall_tau"]),
         "seed_spearman_rho": finite_or_none(agreement["spearman_rho"]),
         "seed_pairs": agreement["pairs"],
-        "signal_to_noise": finite_or_none(signal_to_noise_corrected(table)),  # the one the >= 3 advice reads, as proxy-design's
-        "signal_to_noise_raw": finite_or_none(signal_to_noise(table)),  # std of means / mean seed std: ~0.6-0.9 on pure noise
-        "reference_kendall_tau": finite_or_none(kendall_tau(means, reference)) if with_reference else None,
-        "reference_spearman_rho": finite_or_none(spearman_rho(means, reference)) if with_reference else None,
+        "left_out": sorted(stuck),
+        "signal_to_noise": finite_or_none(signal_to_noise_corrected(table_k)),  # the one the >= 3 advice reads, as proxy-design's
+        "signal_to_noise_raw": finite_or_none(signal_to_noise(table_k)),  # std of means / mean seed std: ~0.6-0.9 on pure noise
+        "reference_kendall_tau": finite_or_none(kendall_tau(means_k, reference_k)) if with_reference else None,
+        "reference_spearman_rho": finite_or_none(spearman_rho(means_k, reference_k)) if with_reference else None,
         "archs": archs,
     }
+    if intervals:
+        lo, hi = seed_tau_interval(table_k)
+        summary["seed_kendall_tau_interval"] = [finite_or_none(lo), finite_or_none(hi)]
+        if with_reference:
+            lo, hi = bootstrap_interval(kendall_tau, means_k, reference_k)
+            summary["reference_kendall_tau_interval"] = [finite_or_none(lo), finite_or_none(hi)]
+            summary["reference_kendall_p"] = finite_or_none(kendall_p_greater(means_k, reference_k))
     summary["checks"] = _anchor_checks(archs)
     return summary
 
@@ -105,6 +136,7 @@ def compare_summaries(summary: dict[str, Any], earlier: dict[str, Any], label: s
         "proxy": earlier.get("proxy"),
         "architectures": len(shared),
         "kendall_tau": finite_or_none(kendall_tau(now, then)),  # NaN (None) under 2 shared
+        "kendall_tau_interval": [finite_or_none(v) for v in bootstrap_interval(kendall_tau, now, then)],
         "spearman_rho": finite_or_none(spearman_rho(now, then)),  # NaN (None) under 2 shared
         "mean_shift": finite_or_none(float(np.mean(now - then))) if shared else None,
         "earlier_means": {a["name"]: before[a["arch_id"]] for a in shared},
@@ -147,15 +179,25 @@ def format_summary(summary: dict[str, Any], out_dir: Path) -> str:
     def num(v: Any) -> str:
         return "n/a" if v is None else f"{v:.2f}"
 
+    def interval(key: str, d: dict[str, Any] = summary) -> str:
+        lo, hi = d.get(key) or (None, None)
+        return "" if lo is None else f" [95% over architectures {lo:.2f}, {hi:.2f}]"
+
+    left = summary.get("left_out") or []
     lines += [
         "",
-        f"seed-to-seed Kendall tau {num(summary['seed_kendall_tau'])}, Spearman rho {num(summary['seed_spearman_rho'])} "
+        *([f"left out of every tau and signal-to-noise: {', '.join(left)} (on the plateau in the reference run, or in every seed without one)"] if left else []),
+        f"seed-to-seed Kendall tau {num(summary['seed_kendall_tau'])}{interval('seed_kendall_tau_interval')}, Spearman rho {num(summary['seed_spearman_rho'])} "
         f"(mean over {summary['seed_pairs']} seed pairs)",
         f"signal-to-noise {num(summary['signal_to_noise'])} (noise-corrected: the architectures' spread with the seed noise of their means taken out, "
         f"over the seed std; the raw ratio std of means / mean seed std reads {num(summary.get('signal_to_noise_raw'))})",
     ]
     if summary["reference_kendall_tau"] is not None:
-        lines.append(f"proxy vs reference Kendall tau {num(summary['reference_kendall_tau'])}, Spearman rho {num(summary['reference_spearman_rho'])}")
+        p = summary.get("reference_kendall_p")
+        lines.append(
+            f"proxy vs reference Kendall tau {num(summary['reference_kendall_tau'])}{interval('reference_kendall_tau_interval')}, Spearman rho "
+            f"{num(summary['reference_spearman_rho'])}" + ("" if p is None else f"; permutation p of ranking like the reference at all {p:.3g}")
+        )
     checks = summary["checks"]
     if "spinenet49_minus_resnet50_fpn" in checks:
         lines.append(
@@ -168,7 +210,7 @@ def format_summary(summary: dict[str, Any], out_dir: Path) -> str:
         shift = "n/a" if compared["mean_shift"] is None else f"{compared['mean_shift']:+.4f}"
         lines.append(
             f"against {compared['run']} (proxy {compared['proxy']}, {compared['architectures']} shared architectures): "
-            f"Kendall tau {num(compared['kendall_tau'])}, Spearman rho {num(compared['spearman_rho'])}, mean shift {shift}"
+            f"Kendall tau {num(compared['kendall_tau'])}{interval('kendall_tau_interval', compared)}, Spearman rho {num(compared['spearman_rho'])}, mean shift {shift}"
         )
     lines += [f"note: {n}" for n in _reading_notes(summary)]
     lines += ["", f"  {out_dir / 'fidelity.csv'}", f"  {out_dir / 'fidelity.json'}", f"  {out_dir / 'fidelity.png'}"]
