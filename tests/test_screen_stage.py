@@ -118,3 +118,55 @@ def test_the_zero_cost_screen_passes_on_the_best_scored_proposal_from_the_first_
     screen.observe(pool[0].actions, SPACE.decode(pool[0].actions).id, 0.1)
     again = iter(pool)
     assert screen.choose(lambda: next(again)).proposal is not pool[0]  # a trained architecture is passed over
+
+
+class FaultyScoring:
+    """The real evaluator, with the scoring of some architectures failing as an out-of-memory would."""
+
+    def __init__(self, real, bad: set[str]) -> None:
+        self.real, self.bad = real, bad
+
+    def zero_cost(self, arch, preset, scores, seed):
+        if arch.id in self.bad:
+            raise RuntimeError("CPU out of memory")
+        return self.real.zero_cost(arch, preset, scores, seed)
+
+
+def test_the_zero_cost_screen_survives_a_scoring_failure_and_falls_back_when_nothing_is_left():
+    from nas.screening.screen import ZeroCostScreen
+    from nas.settings.search import load_settings
+    from search_space.catalog import get_preset
+
+    settings = load_settings(["proxy=synthetic_tiny"])
+    preset = get_preset("spinenet49")
+    rng = np.random.default_rng(2)
+    pool = [Proposal(SPACE.sample_actions(rng), "") for _ in range(3)]
+    ids = [SPACE.decode(p.actions).id for p in pool]
+    said = []
+    clean = ZeroCostScreen(SPACE, settings.evaluator, preset, candidates=3, say=said.append)
+    it = iter(pool)
+    best = clean.choose(lambda: next(it)).proposal
+    faulty = ZeroCostScreen(SPACE, FaultyScoring(settings.evaluator, {SPACE.decode(best.actions).id}), preset, candidates=3, say=said.append)
+    it = iter(pool)
+    choice = faulty.choose(lambda: next(it))
+    assert choice.proposal is not best and choice.score is not None  # the failing one is passed over, the others still ranked
+    assert len(faulty.failures) == 1 and "CPU out of memory" in said[0] and SPACE.decode(best.actions).id in said[0]
+    everything = ZeroCostScreen(SPACE, FaultyScoring(settings.evaluator, set(ids)), preset, candidates=3, say=said.append)
+    it = iter(pool + pool[:1])
+    choice = everything.choose(lambda: next(it))
+    assert choice.score is None and choice.proposal is pool[0] and len(everything.failures) == 3  # nothing scored: unscreened
+    trained = ZeroCostScreen(SPACE, settings.evaluator, preset, candidates=3, trained=set(ids), say=said.append)
+    it = iter(pool + pool[1:2])
+    choice = trained.choose(lambda: next(it))
+    assert choice.score is None and choice.proposal is pool[1]  # every proposal trained already: the next one, unscreened
+
+
+def test_the_predictor_screen_falls_back_when_every_proposal_is_trained():
+    rng = np.random.default_rng(3)
+    screen = PredictorScreen(SPACE, candidates=4, warmup=3, seed=0)
+    pool = [Proposal(SPACE.sample_actions(rng), "") for _ in range(4)]
+    for p in pool:
+        screen.observe(p.actions, SPACE.decode(p.actions).id, planted(p.actions))
+    it = iter(pool + pool[2:3])
+    choice = screen.choose(lambda: next(it))
+    assert choice.score is None and choice.proposal is pool[2]  # fitted, but nothing new to score: the next proposal unscreened

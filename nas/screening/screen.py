@@ -16,6 +16,7 @@ A screen works with any searcher through `ArchSearcher.screen` (a searcher calls
 from __future__ import annotations
 
 import math
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -110,15 +111,26 @@ class ZeroCostScreen:
     candidates: int = 16
     seed: int = 0
     trained: set[str] = field(default_factory=set)
+    failures: list[str] = field(default_factory=list)  # "arch id: error" of each proposal whose scoring raised
+    say: Callable[[str], None] = field(default=lambda m: print(m, file=sys.stderr, flush=True), repr=False)
 
     def observe(self, actions: list[int], arch_id: str, reward: float) -> None:
         self.trained.add(arch_id)
 
     def choose(self, propose: Callable[[], Any]) -> Choice:
+        """The proposal of highest score; a proposal whose scoring raises (e.g. out of memory on an
+        unusually wide candidate) is passed over and named, never stops the search; when no
+        proposal is left to score (all trained already, or every scoring failed) the first
+        proposal goes on unscreened."""
         t = time.perf_counter()
         best: tuple[float, Any] | None = None
         for p, arch in zip(*distinct_proposals(propose, self.candidates, self.space, self.trained)):
-            value = self.evaluator.zero_cost(arch, self.preset, [self.score], self.seed)[self.score]["value"]
+            try:
+                value = self.evaluator.zero_cost(arch, self.preset, [self.score], self.seed)[self.score]["value"]
+            except Exception as exc:  # noqa: BLE001 - any failure of one candidate's scoring: that candidate is out
+                self.failures.append(f"{arch.id}: {type(exc).__name__}: {exc}")
+                self.say(f"screen: scoring {arch.id} failed ({type(exc).__name__}: {exc}); passed over ({len(self.failures)} so far)")
+                continue
             value = value if math.isfinite(value) else -math.inf
             if best is None or value > best[0]:
                 best = (value, p)
