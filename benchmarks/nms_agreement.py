@@ -2,9 +2,9 @@
 kernel and SpineNAS's pure-torch NMS keep the same boxes, on random boxes of 3 classes.
 
 `proxy_tasks.boxes.batched_nms` uses torchvision's kernel when it imports and `nms_torch` otherwise;
-the test suite checks `nms_torch` against a brute-force reference, but no supported CPU install has
-a torchvision that imports (PyPI's is a CUDA build), so this agreement check is a script to run
-where it does, not a test that would skip everywhere CI runs.
+the test suite checks `nms_torch` against a brute-force reference, and the same agreement as this
+script in tests/test_boxes.py, which is skipped (with its reason printed) where torchvision does not
+import: every supported CPU install, whose PyPI torchvision is a CUDA build.
 
 Run: python benchmarks/nms_agreement.py --seeds 20 --boxes 300
 """

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from proxy_tasks.boxes import box_iou, decode, encode, nms_torch
+from proxy_tasks.boxes import batched_nms, box_iou, decode, encode, has_torchvision_nms, nms_torch
 
 
 def test_iou_by_hand():
@@ -55,3 +55,13 @@ def test_classes_do_not_suppress_each_other():
     assert sorted(nms_torch(boxes, torch.tensor([0.9, 0.8]), torch.tensor([0, 1]), 0.5).tolist()) == [0, 1]
     assert nms_torch(boxes, torch.tensor([0.9, 0.8]), torch.tensor([1, 1]), 0.5).tolist() == [0]
 
+
+
+@pytest.mark.skipif(not has_torchvision_nms(), reason="torchvision does not import with this CPU torch (PyPI's is a CUDA build): its NMS kernel path runs only where it does")
+def test_torchvision_kernel_keeps_the_same_boxes_as_pure_torch():
+    for seed in range(5):
+        g = torch.Generator().manual_seed(seed)
+        xy = torch.rand(300, 2, generator=g) * 80
+        wh = 5 + torch.rand(300, 2, generator=g) * 30
+        boxes, scores, labels = torch.cat([xy, xy + wh], 1), torch.rand(300, generator=g), torch.randint(0, 3, (300,), generator=g)
+        assert batched_nms(boxes, scores, labels, 0.5).tolist() == nms_torch(boxes, scores, labels, 0.5).tolist(), seed
