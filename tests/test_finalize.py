@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from nas.commands.cli import main
-from nas.commands.finalize import FinalizeOptions, fresh_seeds, run_finalize
+from nas.commands.finalize import FinalizeOptions, choose_pick, fresh_seeds, run_finalize
 from nas.commands.search import run_search
 from nas.reporting.finalize import FinalizeFolder
 from nas.reporting.trials import SearchFolder
@@ -149,3 +149,33 @@ def test_a_running_search_is_refused_and_a_dead_ones_marker_ignored(search_run, 
     (running / "RUNNING.json").write_text(json.dumps({"host": socket.gethostname(), "pid": dead, "started": "then"}))
     assert main(["finalize", str(running), "--top", "1", "--seeds", "2", "--baselines", "resnet50_fpn"]) == 0
     assert not (search_run / "RUNNING.json").exists()  # the finished search removed its marker
+
+
+def test_a_failed_selection_run_does_not_hand_its_candidate_the_pick():
+    """trial1's second selection run failed: its one run (0.30) beats trial2's mean of two (0.25), but a
+    mean of one is noisier; only the candidates with every selection run compete, unless none has."""
+    from nas.reporting.run_folder import Row
+    from nas.runner.planned import Candidate
+    from search_space.space import get_space
+
+    space = get_space("r0_sp53")
+    c1, c2 = (Candidate(f"trial{k}", "candidate", space.sample(k), 0) for k in (1, 2))
+    searched = {c1.arch.id: (0.31, 1), c2.arch.id: (0.30, 2)}
+
+    def row(c, run, status, reward):
+        return Row({"arch": c.name, "arch_id": c.arch.id, "run": run, "status": status, "reward": reward})
+
+    rows = [row(c1, "select0", "ok", 0.30), row(c1, "select1", "failed", float("nan")), row(c2, "select0", "ok", 0.24), row(c2, "select1", "ok", 0.26)]
+    assert choose_pick(rows, [c1, c2], searched) is c2
+    both_short = [rows[0], rows[1], rows[2], row(c2, "select1", "failed", float("nan"))]
+    assert choose_pick(both_short, [c1, c2], searched) is c1  # one run each: the higher one
+    assert choose_pick([rows[1]], [c1, c2], searched) is None  # no selection run finished
+
+
+def test_select_seeds_zero_is_refused_only_when_there_is_something_to_choose(capsys, tmp_path):
+    with pytest.raises(ValueError, match="--select-seeds must be >= 1 to choose among 3 candidates, got 0"):
+        FinalizeOptions(top=3, select_seeds=0).check()
+    FinalizeOptions(top=1, select_seeds=0).check()  # --top 1: nothing to choose, no selection runs
+    assert main(["finalize", str(tmp_path), "--select-seeds", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "--select-seeds must be >= 1" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -157,14 +157,17 @@ def top_candidates(settings: SearchSettings, rows: Sequence[Row], k: int, run_di
 
 def choose_pick(rows: Sequence[Row], candidates: Sequence[Candidate], searched: dict[str, tuple[float, int]]) -> Candidate | None:
     """The candidate with the highest mean over its selection runs (`TIE_RULE`); the only candidate
-    when there is one; None when no selection run finished."""
+    when there is one; None when no selection run finished. Only the candidates with the most
+    finished selection runs compete: a mean of fewer runs is noisier, so the maximum would favour
+    a candidate for a failed run (its other seeds' luck counts double)."""
     if len(candidates) == 1:
         return candidates[0]
     scores: dict[str, list[float]] = {}
     for r in rows:
         if r.status == TrialStatus.OK and str(r.values["run"]).startswith(SELECT):
             scores.setdefault(r.values["arch_id"], []).append(r.reward)
-    ranked = [c for c in candidates if scores.get(c.arch.id)]
+    most = max((len(v) for v in scores.values()), default=0)
+    ranked = [c for c in candidates if scores.get(c.arch.id) and len(scores[c.arch.id]) == most]
     ranked.sort(key=lambda c: (-sum(scores[c.arch.id]) / len(scores[c.arch.id]), -searched[c.arch.id][0], searched[c.arch.id][1]))
     return ranked[0] if ranked else None
 
