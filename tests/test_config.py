@@ -180,3 +180,12 @@ def test_a_run_folder_of_black_padded_trainings_is_not_resumed_into_mean_padded_
     del old["pixels"]
     OmegaConf.save(old, tmp_path / "config.yaml")
     check_resumable(tmp_path, surrogate.cfg, ("proxy",))
+    # the older layouts of a surrogate's folder (the kind under `evaluator`, or only the label `surrogate`
+    # under `name`) resume too; an older training's (the kind under `evaluator`) is refused
+    from nas.settings.search import _trains_on_images
+
+    assert not _trains_on_images(OmegaConf.create({"proxy": {"evaluator": "surrogate", "name": "my-surrogate", "noise": 0.02}}))
+    assert not _trains_on_images(OmegaConf.create({"proxy": {"name": "surrogate", "noise": 0.02}}))
+    assert _trains_on_images(OmegaConf.create({"proxy": {"evaluator": "training", "name": "synthetic"}}))
+    assert _trains_on_images(OmegaConf.create({"proxy": {"name": "synthetic", "epochs": 3}}))  # a label of the days before kinds: a training
+    assert _trains_on_images(OmegaConf.create({}))

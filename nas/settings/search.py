@@ -231,9 +231,14 @@ def check_resumable(out: Path, cfg: DictConfig, fixed: Sequence[str]) -> None:
 
 
 def _trains_on_images(saved: DictConfig) -> bool:
-    """Whether a saved run's proxy trained detectors on images (a training kind, the default)."""
-    proxy = saved.get("proxy") or {}
-    return str(proxy.get("name") or proxy.get("evaluator") or "training") == "training"
+    """Whether a saved run's proxy trained detectors on images: its kind read as every layout since
+    the first stores it (`current_proxy_layout`; no kind named: a training), looked up in the
+    evaluator registry (`trains`); a kind this version does not know is taken to train."""
+    from nas.settings.schemas import KIND_WHEN_UNNAMED, current_proxy_layout
+
+    node = OmegaConf.to_container(saved.get("proxy") or OmegaConf.create({}), resolve=False)
+    kind = str(current_proxy_layout(node).get("name") or KIND_WHEN_UNNAMED["proxy"])
+    return bool(EVALUATORS.get(kind).trains) if kind in EVALUATORS else True  # a kind not installed here: taken to train (the safe side)
 
 
 def _first_difference(key: str, a: Any, b: Any) -> tuple[str, Any, Any]:
