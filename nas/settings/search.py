@@ -234,6 +234,7 @@ def _trains_on_images(saved: DictConfig) -> bool:
     """Whether a saved run's proxy trained detectors on images: its kind read as every layout since
     the first stores it (`current_proxy_layout`; no kind named: a training), looked up in the
     evaluator registry (`trains`); a kind this version does not know is taken to train."""
+    from nas.evaluators import EVALUATORS
     from nas.settings.schemas import KIND_WHEN_UNNAMED, current_proxy_layout
 
     node = OmegaConf.to_container(saved.get("proxy") or OmegaConf.create({}), resolve=False)
