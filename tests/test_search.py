@@ -40,6 +40,13 @@ def test_small_search_writes_every_file(tmp_path, ray_dir, capsys):
     state = json.loads((out / "searcher.json").read_text())
     assert sorted(state["completed"]) == sorted(r.trial_id for r in rows) and not state["pending"]
     assert yaml.safe_load((out / "config.yaml").read_text())["trials"] == 3
+    # The folder says how its images were padded, so a resume is not refused as a black-padded training's
+    # (it was, for every training search written on 2026-12-07 before this line), and finalize reads it back.
+    from nas.settings.search import RESUME_FIXED, check_resumable, load_settings, run_settings
+
+    assert yaml.safe_load((out / "config.yaml").read_text())["pixels"] == "pad-mean"
+    check_resumable(out, load_settings([*args, "resume=true"]).cfg, RESUME_FIXED)
+    assert run_settings(out, []).proxy.label == "synthetic_tiny"
     for png in ("best.png", "progress.png"):
         with Image.open(out / png) as im:
             assert im.width > 300

@@ -64,7 +64,7 @@ def run_search(given: SearchSettings | Sequence[str]) -> SearchOutcome:
             running.enter_context(running_marker(out))  # after the checks: a refused search leaves no folder
             print(f"search: writing into {out}", file=sys.stderr)
             folder.start(resume=top.resume)
-            atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(settings.cfg))  # on resume, the same fixed settings
+            atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(settings.record()))  # on resume, the same fixed settings, and how images were padded
             if top.resume:
                 restore(searcher, folder)
             progress = Progress(folder, top.trials, top.progress_every_s, tick=recorder.tick)

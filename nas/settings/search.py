@@ -107,6 +107,7 @@ def run_settings(run_dir: Path, overrides: Sequence[str]) -> SearchSettings:
         if not eq or key.lstrip("+") in GROUPS:
             raise ConfigError(f"override {item!r}: give key=value of the run's settings (proxy.epochs=4); a group is changed by its keys, not replaced")
     cfg.out_dir, cfg.resume = None, False  # the run's own folder and resume flag are not the new command's
+    cfg.pop("pixels", None)  # a record of how the run's images were padded (`SearchSettings.record`), not a setting
     try:
         cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist([o.lstrip("+") for o in overrides]))
     except Exception as e:  # noqa: BLE001
