@@ -296,7 +296,8 @@ BROKEN_IMAGES = [
     ("undecodable", lambda p: p.write_text("not an image"), r"image 1: cannot decode .*a\.jpg, not an image Pillow can decode"),
     ("truncated", _truncate, r"image 1: cannot decode .*a\.jpg, truncated"),
     ("size", lambda p: Image.new("RGB", (32, 32)).save(p, format="JPEG"), r"image 1: .*a\.jpg is 32x32, its record says 64x48"),
-    ("oversized", None, r"image \d: .*\.jpg is oversized \(Image size \(\d+ pixels\) exceeds limit"),
+    ("oversized", 1000, r"image \d: .*\.jpg is oversized \(Image size \(\d+ pixels\) exceeds limit"),  # over twice Pillow's limit: its error
+    ("oversized-warned", 2000, r"image \d: .*\.jpg is oversized \(Image size \(3072 pixels\) exceeds limit of 2000 pixels"),  # between 1x and 2x: Pillow only warns
 ]
 
 
@@ -305,8 +306,8 @@ def test_broken_images_are_refused_up_front_in_one_line(tmp_path, capsys, monkey
     """Images are decoded once at start-up (data stats, the search's check), not minutes into a run."""
     cfg = write_csv(tmp_path)
     monkeypatch.setenv("SPINENAS_CACHE", str(tmp_path / "cache"))
-    if breaker is None:
-        monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # a 64x48 image stands for a decompression bomb
+    if isinstance(breaker, int):
+        monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", breaker)  # a 64x48 image (3072 px) stands for a decompression bomb
     else:
         breaker(tmp_path / "images" / "a.jpg")
     args = ["data", "stats", "proxy=custom", "proxy.data.format=csv", f"proxy.data.train_ann={cfg.train_ann}", f"proxy.data.val_ann={cfg.val_ann}",
