@@ -4,8 +4,8 @@ from outside while it runs (no change to what is measured).
 `sample` reads /proc every `--every` seconds and appends one row per trial worker (a process whose
 command line is `ray::ImplicitFunc.train`, as Ray Tune names a function trainable's actor) to a CSV:
 time, pid, resident MB (VmRSS). It stops when `--until-missing` (a file) is gone or after
-`--hours`. `summarize` reads that CSV next to the run folders whose rows count the runs, and prints
-per worker: the samples, the median, the 95th percentile and the peak resident memory, and the RSS
+`--hours`. `summarize` reads that CSV and prints per worker (the runs it covers are counted from
+the run folders' CSVs by hand, by their finish times): the samples, the median, the 95th percentile and the peak resident memory, and the RSS
 in the first and last tenth of its life (growth over many runs shows as a difference there).
 
     python benchmarks/ray_worker_rss.py sample --out benchmarks/runs/X/worker_rss.csv --hours 3 &

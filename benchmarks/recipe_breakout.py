@@ -172,5 +172,6 @@ def main() -> None:
         run_recipe(a.data, name, a.out, a.archs, a.seeds, base)
         print(write_table(a.data, a.out, base).to_string(index=False), flush=True)
 
+
 if __name__ == "__main__":
     main()

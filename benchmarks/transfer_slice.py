@@ -5,8 +5,8 @@ A slice of the benchmark table's architectures trained again under another proxy
 
 - Kendall tau between the two proxies' architecture means over the architectures both trained,
   with a 95% bootstrap interval over architectures and the permutation p of "ranks alike at all";
-  the same over the architectures that learn the new data (off its plateau in every seed, and not
-  flagged in the table either), since an architecture that learns nothing hands out free pairs;
+  the same over the architectures that learn on both proxies (off the plateau in at least one seed
+  of each, fidelity's rule), since an architecture that learns nothing hands out free pairs;
 - the seed-to-seed tau of each proxy on the slice (how much either could agree at best);
 - the zero-cost screen's gain on the slice: the expected mean AP of the best-scored of K uniform
   draws minus a random draw's, scores computed at initialisation on a batch of *each* proxy's own
@@ -44,11 +44,12 @@ def seed_table(folder: Path, ids: list[str]) -> np.ndarray:
 
 
 def learners(folder: Path) -> set[str]:
-    """Architectures with no plateau run in `folder` (every seed left the background-only plateau)."""
+    """Architectures off the background-only plateau in at least one seed in `folder`: the rule of
+    `nas.reporting.fidelity.left_out` without a reference (on the plateau in every seed: left out)."""
     runs = read_runs(folder / "runs.csv")
     ok = runs[runs["status"] == "ok"]
-    stuck = ok["plateau"].astype("string").fillna("").str.len() > 0 if "plateau" in ok else pd.Series(False, index=ok.index)
-    return set(ok["arch_id"].astype(str)) - set(ok.loc[stuck, "arch_id"].astype(str))
+    off = ok["plateau"].astype("string").fillna("").str.len() == 0 if "plateau" in ok else pd.Series(True, index=ok.index)
+    return set(ok.loc[off, "arch_id"].astype(str))
 
 
 def tau_block(a: np.ndarray, b: np.ndarray) -> dict:

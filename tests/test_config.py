@@ -178,7 +178,7 @@ def test_a_run_folder_of_black_padded_trainings_is_not_resumed_into_mean_padded_
     check_resumable(tmp_path, settings.cfg, ("proxy",))  # written today: resumes
     del record["pixels"]
     OmegaConf.save(record, tmp_path / "config.yaml")
-    with pytest.raises(ConfigError, match=r"trained on images padded black \(before 2026-12-07\).*start a new out_dir"):
+    with pytest.raises(ConfigError, match=r"does not say how its images were padded: its runs were padded black \(before 2026-12-07\).*add .pixels: pad-mean.*start a new out_dir"):
         check_resumable(tmp_path, settings.cfg, ("proxy",))
     surrogate = load_settings(["proxy=surrogate"])
     old = surrogate.record()

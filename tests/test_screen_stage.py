@@ -4,6 +4,7 @@ many proposals by the predictor fitted on finished trials; any searcher takes it
 import html
 
 import numpy as np
+import pytest
 
 from nas.screening.screen import PredictorScreen
 from nas.searchers.base import Proposal
@@ -132,7 +133,7 @@ class FaultyScoring:
         return self.real.zero_cost(arch, preset, scores, seed)
 
 
-def test_the_zero_cost_screen_survives_a_scoring_failure_and_falls_back_when_nothing_is_left():
+def test_the_zero_cost_screen_survives_a_scoring_failure_and_stops_when_none_can_be_scored():
     from nas.screening.screen import ZeroCostScreen
     from nas.settings.search import load_settings
     from search_space.catalog import get_preset
@@ -152,9 +153,10 @@ def test_the_zero_cost_screen_survives_a_scoring_failure_and_falls_back_when_not
     assert choice.proposal is not best and choice.score is not None  # the failing one is passed over, the others still ranked
     assert len(faulty.failures) == 1 and "CPU out of memory" in said[0] and SPACE.decode(best.actions).id in said[0]
     everything = ZeroCostScreen(SPACE, FaultyScoring(settings.evaluator, set(ids)), preset, candidates=3, say=said.append)
-    it = iter(pool + pool[:1])
-    choice = everything.choose(lambda: next(it))
-    assert choice.score is None and choice.proposal is pool[0] and len(everything.failures) == 3  # nothing scored: unscreened
+    it = iter(pool)
+    with pytest.raises(RuntimeError, match="scoring failed for every one of the 3 proposals .*CPU out of memory.*run without screen="):
+        everything.choose(lambda: next(it))  # the screen cannot work here: said, not silently skipped trial after trial
+    assert len(everything.failures) == 3
     trained = ZeroCostScreen(SPACE, settings.evaluator, preset, candidates=3, trained=set(ids), say=said.append)
     it = iter(pool + pool[1:2])
     choice = trained.choose(lambda: next(it))

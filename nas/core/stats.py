@@ -6,10 +6,11 @@ The pick is compared with each baseline by the difference of means, that differe
 is sqrt((s_a^2 + s_b^2) / 2), the one Welch's statistic is built from (with n seeds a side,
 t = gap * sqrt(n / 2)). The question is fixed before the runs are seen: is the pick better than
 the baseline (one-sided, `alternative="greater"`)? The p values of the baselines are adjusted
-together (Holm), so a verdict against any of them is at the stated level. The verdict
+together (Holm), so a "better" against any of them is at the stated level. The verdict
 (`VERDICT_RULE`) needs a margin and significance: a gap of more than `CLEAR_GAP` seed stds *and*
 a Holm-adjusted one-sided p below `ALPHA`. "worse" is the mirror question (pick below the
-baseline), asked and adjusted the same way. `chance_of_verdict` measures how often the rule gives
+baseline), a second family asked and adjusted the same way: "better" and "worse" are each at the
+stated level, some verdict at up to twice it. `chance_of_verdict` measures how often the rule gives
 a verdict when nothing differs. Scores of different architectures under the same seed are not
 paired: a seed fixes the data order, but two architectures' initialisations from it are unrelated.
 """
@@ -81,25 +82,26 @@ def compare_all(candidate: Sequence[float], baselines: Mapping[str, Sequence[flo
             out[name] = {"difference": diff, "seed_std": None, "gap": None, "p_value": None, "p_one_sided": None, "p_worse": None}
             continue
         sd = seed_std(a, b)
-        gap = diff / sd if sd > 0 else (math.copysign(math.inf, diff) if diff else 0.0)
+        gap = diff / sd if sd > 0 else (math.copysign(math.inf, diff) if diff else 0.0)  # no spread on either side: infinite, judged as such
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # identical samples: p is NaN
             p = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
             better = float(stats.ttest_ind(a, b, equal_var=False, alternative="greater").pvalue)
             worse = float(stats.ttest_ind(a, b, equal_var=False, alternative="less").pvalue)
         out[name] = {"difference": diff, "seed_std": sd, "gap": finite_or_none(gap), "p_value": finite_or_none(p),
-                     "p_one_sided": finite_or_none(better), "p_worse": finite_or_none(worse)}  # fmt: skip
+                     "p_one_sided": finite_or_none(better), "p_worse": finite_or_none(worse), "_gap": gap}  # fmt: skip
     names = list(out)
     adjusted = holm([out[n]["p_one_sided"] for n in names])  # type: ignore[misc]
     adjusted_worse = holm([out[n]["p_worse"] for n in names])  # type: ignore[misc]
     for n, p_b, p_w in zip(names, adjusted, adjusted_worse):
         c = out[n]
         c["p_holm"], c["p_worse_holm"] = p_b, p_w
-        if c["gap"] is None:
+        gap = c.pop("_gap", None)
+        if gap is None:
             c["verdict"] = "too few seeds"
-        elif c["gap"] > CLEAR_GAP and p_b is not None and p_b < ALPHA:
+        elif gap > CLEAR_GAP and p_b is not None and p_b < ALPHA:
             c["verdict"] = "better"
-        elif c["gap"] < -CLEAR_GAP and p_w is not None and p_w < ALPHA:
+        elif gap < -CLEAR_GAP and p_w is not None and p_w < ALPHA:
             c["verdict"] = "worse"
         else:
             c["verdict"] = "no clear difference"

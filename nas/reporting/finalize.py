@@ -88,7 +88,7 @@ def verdict_lines(result: dict[str, Any]) -> list[str]:
     seed = next((c for c in result["comparisons"] if c["candidate"] == pick and c["baseline"] == SEED_BASELINE), None)
     if seed is not None and seed["verdict"] != "better":
         lines.append(
-            f"The pick does not beat the {SEED_BASELINE} seed by more than {CLEAR_GAP:g} seed std with one-sided p < {ALPHA:g} on "
+            f"The pick does not beat the {SEED_BASELINE} seed by more than {CLEAR_GAP:g} seed std with a Holm-adjusted one-sided p < {ALPHA:g} on "
             "the confirmation seeds: on this proxy, the search's answer is not clearly better than where it started."
         )
     chance = result.get("chance_under_no_difference")

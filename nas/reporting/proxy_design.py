@@ -113,7 +113,7 @@ def candidate_summary(rows: Sequence[Row], proxy: str, archs: Sequence[Any], see
         "left_out": sorted(stuck),
         "seed_kendall_tau": s["seed_kendall_tau"] if done_seeds >= 2 else None,
         "signal_to_noise": finite_or_none(signal_to_noise_corrected(table)) if done_seeds >= 2 else None,
-        "signal_to_noise_raw": s["signal_to_noise"] if done_seeds >= 2 else None,
+        "signal_to_noise_raw": s["signal_to_noise_raw"] if done_seeds >= 2 else None,
         "reference_kendall_tau": finite_or_none(kendall_tau(means, ref_means)),
         "plateau_runs": plateau,
         "median_trial_s": finite_or_none(walls[len(walls) // 2]) if walls else None,

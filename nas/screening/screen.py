@@ -120,11 +120,14 @@ class ZeroCostScreen:
     def choose(self, propose: Callable[[], Any]) -> Choice:
         """The proposal of highest score; a proposal whose scoring raises (e.g. out of memory on an
         unusually wide candidate) is passed over and named, never stops the search; when no
-        proposal is left to score (all trained already, or every scoring failed) the first
-        proposal goes on unscreened."""
+        proposal is left to score (all trained already) the next proposal goes on unscreened.
+        When every proposal's scoring fails, the screen cannot work here (a missing dependency, a
+        bug): the search stops with the error rather than run unscreened without saying so."""
         t = time.perf_counter()
         best: tuple[float, Any] | None = None
-        for p, arch in zip(*distinct_proposals(propose, self.candidates, self.space, self.trained)):
+        proposals, archs = distinct_proposals(propose, self.candidates, self.space, self.trained)
+        failed_before = len(self.failures)
+        for p, arch in zip(proposals, archs):
             try:
                 value = self.evaluator.zero_cost(arch, self.preset, [self.score], self.seed)[self.score]["value"]
             except Exception as exc:  # noqa: BLE001 - any failure of one candidate's scoring: that candidate is out
@@ -134,6 +137,9 @@ class ZeroCostScreen:
             value = value if math.isfinite(value) else -math.inf
             if best is None or value > best[0]:
                 best = (value, p)
+        if proposals and len(self.failures) - failed_before == len(proposals):
+            raise RuntimeError(f"screen=zero_cost: scoring failed for every one of the {len(proposals)} proposals (last: {self.failures[-1]}); "
+                               "the screen cannot work here: run without screen=, or with screen=predictor")  # fmt: skip
         if best is None:
             return Choice(propose(), None, time.perf_counter() - t)
         return Choice(best[1], best[0] if math.isfinite(best[0]) else None, time.perf_counter() - t)

@@ -219,10 +219,14 @@ def check_resumable(out: Path, cfg: DictConfig, fixed: Sequence[str]) -> None:
         raise ConfigError(f"{out}: nothing to resume (no config.yaml); start it without resume=true")
     saved = OmegaConf.load(saved_path)
     if saved.get("pixels", "pad-black") != PIXEL_LAYOUT and _trains_on_images(saved):
+        if "pixels" in saved:
+            why = f"the runs in {out} were trained on images padded {str(saved['pixels'])[4:]}"
+        else:  # no line: black-padded (before 2026-12-07), or a search folder written that day before searches recorded it
+            why = (f"{saved_path} does not say how its images were padded: its runs were padded black (before 2026-12-07), unless it is a "
+                   "search started on 2026-12-07 before searches wrote the line (then add 'pixels: pad-mean' to it and resume)")  # fmt: skip
         raise ConfigError(
-            f"resume: the runs in {out} were trained on images padded {str(saved.get('pixels', 'pad-black'))[4:]} (before 2026-12-07); "
-            f"this version pads with the mean colour (proxy_tasks/pixels.py), and a run folder mixing the two compares unlike runs: "
-            "start a new out_dir"
+            f"resume: {why}; this version pads with the mean colour (proxy_tasks/pixels.py), and a run folder mixing the two compares "
+            "unlike runs: start a new out_dir"
         )
     for key in fixed:
         before, now = normalized(key, saved.get(key)), normalized(key, cfg.get(key))
