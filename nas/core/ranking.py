@@ -65,6 +65,11 @@ def _correlation(statistic, a: np.ndarray, b: np.ndarray) -> float:  # noqa: ANN
         return float(statistic(a[keep], b[keep]).statistic)
 
 
+def _mean_seed_tau(table: np.ndarray) -> float:
+    """`seed_agreement`'s Kendall tau alone (the bootstrap needs no Spearman rho)."""
+    return _nanmean([kendall_tau(table[:, i], table[:, j]) for i, j in combinations(range(table.shape[1]), 2)])
+
+
 def _nanmean(values: list[float]) -> float:
     finite = [v for v in values if not np.isnan(v)]
     return float(np.mean(finite)) if finite else float("nan")
@@ -145,7 +150,7 @@ def seed_tau_interval(table: np.ndarray, *, level: float = 0.95, resamples: int 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = stats.bootstrap(
-            (np.arange(len(full)),), lambda idx: seed_agreement(full[idx.astype(int)])["kendall_tau"], vectorized=False, n_resamples=resamples,
+            (np.arange(len(full)),), lambda idx: _mean_seed_tau(full[idx.astype(int)]), vectorized=False, n_resamples=resamples,
             confidence_level=level, method="percentile", rng=np.random.default_rng(seed),
         )  # fmt: skip
     return _percentiles(result, level)
