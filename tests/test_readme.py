@@ -37,8 +37,8 @@ def blocks(text: str) -> list[tuple[int, str, str]]:
 
 def unsourced_figures(text: str, root: Path) -> list[str]:
     """Paragraphs and output blocks with a measured figure but no path to an existing committed
-    output (benchmarks/runs/... or benchmarks/table/...) in them or in the paragraph just before
-    (an output block is introduced by the sentence above it); commands (bash blocks) and tables
+    output (benchmarks/runs/... or benchmarks/table/...) in them or, for an output block, in the
+    two blocks before it or the one after (the sentence that introduces or follows it); commands (bash blocks) and tables
     of the layout are not figures; a named path that does not exist is reported too."""
     problems = []
     seen = blocks(text)
@@ -49,8 +49,8 @@ def unsourced_figures(text: str, root: Path) -> list[str]:
                 problems.append(f"README.md:{line}: {p} does not exist")
         if kind == "bash" or body.startswith("|") or not FIGURE.search(NOT_FIGURES.sub("", body)):
             continue
-        before = seen[k - 1][2] if k and kind != "prose" else ""
-        if not paths and not OUTPUT.search(before):
+        around = " ".join(seen[j][2] for j in (k - 2, k - 1, k + 1) if 0 <= j < len(seen)) if kind != "prose" else ""
+        if not paths and not OUTPUT.search(around):
             problems.append(f"README.md:{line}: {FIGURE.search(NOT_FIGURES.sub('', body)).group(0)!r} with no committed output named: {body[:70]!r}")
     return problems
 

@@ -89,6 +89,8 @@ def run_finalize(run_dir: str | Path, overrides: Sequence[str], options: Finaliz
     run_dir = Path(run_dir)
     options.check()
     check_not_running(run_dir)
+    if any(o.startswith("resume=") for o in overrides) and not any(o.startswith("out_dir=") for o in overrides):
+        overrides = [*overrides, f"out_dir={run_dir / 'finalize'}"]  # resume the finalize where it writes by default
     settings = prepare(run_settings(run_dir, overrides))
     search_seed = int(OmegaConf.load(run_dir / "config.yaml").proxy.get("seed", 0))
     candidates, searched = top_candidates(settings, SearchFolder(run_dir).read_rows(), options.top, run_dir)

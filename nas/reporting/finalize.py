@@ -82,9 +82,13 @@ def verdict_lines(result: dict[str, Any]) -> list[str]:
         if c["gap"] is None:
             lines.append(f"  vs {c['baseline']}: {c['verdict']}")
             continue
-        one = "n/a" if c.get("p_one_sided") is None else f"{c['p_one_sided']:.3g}"
-        holm = "n/a" if c.get("p_holm") is None else f"{c['p_holm']:.3g}"
-        lines.append(f"  vs {c['baseline']}: {c['difference']:+.4f}, {c['gap']:+.1f} seed std, one-sided Welch p {one} (Holm-adjusted {holm}): {c['verdict']}")
+        worse = c["difference"] < 0 and c.get("p_worse") is not None  # below the baseline: the p of that question
+        one, holm = (c.get("p_worse"), c.get("p_worse_holm")) if worse else (c.get("p_one_sided"), c.get("p_holm"))
+        question = "worse" if worse else "better"
+        lines.append(
+            f"  vs {c['baseline']}: {c['difference']:+.4f}, {c['gap']:+.1f} seed std, one-sided Welch p of '{question}' "
+            f"{'n/a' if one is None else f'{one:.3g}'} (Holm-adjusted {'n/a' if holm is None else f'{holm:.3g}'}): {c['verdict']}"
+        )
     seed = next((c for c in result["comparisons"] if c["candidate"] == pick and c["baseline"] == SEED_BASELINE), None)
     if seed is not None and seed["verdict"] != "better":
         lines.append(
