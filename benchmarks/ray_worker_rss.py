@@ -59,8 +59,12 @@ def sample(out: Path, every: float, hours: float, until_missing: Path | None) ->
             time.sleep(every)
 
 
-def summarize(path: Path) -> str:
+def summarize(path: Path, min_minutes: float = 0.0) -> str:
+    """Per worker and over all; workers that lived under `min_minutes` (another job's short-lived
+    actors sampled on the same machine, e.g. a test suite's) are left out."""
     df = pd.read_csv(path)
+    life = df.groupby("pid")["time"].agg(lambda t: (t.max() - t.min()) / 60)
+    df = df[df["pid"].isin(life[life >= min_minutes].index)]
     lines = [f"{path}: {len(df)} samples of {df['pid'].nunique()} trial workers over {(df['time'].max() - df['time'].min()) / 60:.0f} min",
              f"{'pid':>8} {'samples':>7} {'minutes':>7} {'median MB':>9} {'p95 MB':>7} {'peak MB':>8} {'first tenth':>11} {'last tenth':>10}"]  # fmt: skip
     for pid, g in df.groupby("pid"):
@@ -84,11 +88,12 @@ def main() -> None:
     s.add_argument("--until-missing", type=Path)
     m = sub.add_parser("summarize")
     m.add_argument("csv", type=Path)
+    m.add_argument("--min-minutes", type=float, default=0.0, help="leave out workers that lived less (other jobs' short actors)")
     a = p.parse_args()
     if a.cmd == "sample":
         sample(a.out, a.every, a.hours, a.until_missing)
     else:
-        print(summarize(a.csv))
+        print(summarize(a.csv, a.min_minutes))
 
 
 if __name__ == "__main__":
