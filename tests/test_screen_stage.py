@@ -98,22 +98,32 @@ def test_screen_settings_are_checked_in_one_line(capsys, tmp_path):
     assert "screen.score: unknown 'luck'; valid: " in capsys.readouterr().err and not (tmp_path / "o").exists()
 
 
-def test_the_zero_cost_screen_passes_on_the_best_scored_proposal_from_the_first_trial():
-    """No warm-up: the first choice is already the proposal of highest score (grad_norm, the default) among the candidates,
-    scored on a batch of the proxy's own data (checked against scoring each one apart)."""
+@pytest.fixture(scope="module")
+def scored_pool():
+    """Four proposals on the tiny proxy's data and their grad_norm scores, each scored apart (the
+    settings' evaluator prepares its data once for the module's tests)."""
     from nas.settings.search import load_settings
     from proxy_tasks.zero_cost import score_architecture
     from search_space.catalog import get_preset
 
     settings = load_settings(["proxy=synthetic_tiny", "screen=zero_cost", "screen.candidates=4"])
-    screen = settings.screen.build(SPACE, 0, settings.evaluator, get_preset("spinenet49"))
     rng = np.random.default_rng(1)
     pool = [Proposal(SPACE.sample_actions(rng), "") for _ in range(4)]
+    name = settings.screen.score
+    values = [score_architecture(settings.evaluator.task, SPACE.decode(p.actions), get_preset("spinenet49"), [name], 0)[name]["value"] for p in pool]
+    return settings, pool, values
+
+
+def test_the_zero_cost_screen_passes_on_the_best_scored_proposal_from_the_first_trial(scored_pool):
+    """No warm-up: the first choice is already the proposal of highest score (grad_norm, the default) among the candidates,
+    scored on a batch of the proxy's own data (checked against scoring each one apart)."""
+    from search_space.catalog import get_preset
+
+    settings, pool, values = scored_pool
+    screen = settings.screen.build(SPACE, 0, settings.evaluator, get_preset("spinenet49"))
     it = iter(pool)
     choice = screen.choose(lambda: next(it))
-    name = settings.screen.score
-    assert name == "grad_norm"
-    values = [score_architecture(settings.evaluator.task, SPACE.decode(p.actions), get_preset("spinenet49"), [name], 0)[name]["value"] for p in pool]
+    assert settings.screen.score == "grad_norm"
     assert len(set(values)) == 4  # the candidates differ, so the pick means something
     assert choice.proposal is pool[int(np.argmax(values))] and choice.score == max(values) and choice.seconds > 0
     screen.observe(pool[0].actions, SPACE.decode(pool[0].actions).id, 0.1)
@@ -133,34 +143,31 @@ class FaultyScoring:
         return self.real.zero_cost(arch, preset, scores, seed)
 
 
-def test_the_zero_cost_screen_survives_a_scoring_failure_and_stops_when_none_can_be_scored():
+def test_the_zero_cost_screen_survives_a_scoring_failure_and_stops_when_none_can_be_scored(scored_pool):
     from nas.screening.screen import ZeroCostScreen
-    from nas.settings.search import load_settings
     from search_space.catalog import get_preset
 
-    settings = load_settings(["proxy=synthetic_tiny"])
+    settings, pool, values = scored_pool
     preset = get_preset("spinenet49")
-    rng = np.random.default_rng(2)
-    pool = [Proposal(SPACE.sample_actions(rng), "") for _ in range(3)]
     ids = [SPACE.decode(p.actions).id for p in pool]
+    order = np.argsort(values)[::-1]
+    best, second = pool[order[0]], pool[order[1]]
     said = []
-    clean = ZeroCostScreen(SPACE, settings.evaluator, preset, candidates=3, say=said.append)
-    it = iter(pool)
-    best = clean.choose(lambda: next(it)).proposal
-    faulty = ZeroCostScreen(SPACE, FaultyScoring(settings.evaluator, {SPACE.decode(best.actions).id}), preset, candidates=3, say=said.append)
+    faulty = ZeroCostScreen(SPACE, FaultyScoring(settings.evaluator, {ids[order[0]]}), preset, candidates=4, say=said.append)
     it = iter(pool)
     choice = faulty.choose(lambda: next(it))
-    assert choice.proposal is not best and choice.score is not None  # the failing one is passed over, the others still ranked
-    assert len(faulty.failures) == 1 and "CPU out of memory" in said[0] and SPACE.decode(best.actions).id in said[0]
-    everything = ZeroCostScreen(SPACE, FaultyScoring(settings.evaluator, set(ids)), preset, candidates=3, say=said.append)
+    assert choice.proposal is second and choice.score == values[order[1]]  # the failing best is passed over, the rest still ranked
+    assert len(faulty.failures) == 1 and "CPU out of memory" in said[0] and ids[order[0]] in said[0]
+    everything = ZeroCostScreen(SPACE, FaultyScoring(settings.evaluator, set(ids)), preset, candidates=4, say=said.append)
     it = iter(pool)
-    with pytest.raises(RuntimeError, match="scoring failed for every one of the 3 proposals .*CPU out of memory.*run without screen="):
+    with pytest.raises(RuntimeError, match="scoring failed for every one of the 4 proposals .*CPU out of memory.*run without screen="):
         everything.choose(lambda: next(it))  # the screen cannot work here: said, not silently skipped trial after trial
-    assert len(everything.failures) == 3
-    trained = ZeroCostScreen(SPACE, settings.evaluator, preset, candidates=3, trained=set(ids), say=said.append)
+    assert len(everything.failures) == 4
+    trained = ZeroCostScreen(SPACE, settings.evaluator, preset, candidates=4, trained=set(ids), say=said.append)
     it = iter(pool + pool[1:2])
     choice = trained.choose(lambda: next(it))
     assert choice.score is None and choice.proposal is pool[1]  # every proposal trained already: the next one, unscreened
+    assert best is not second
 
 
 def test_the_predictor_screen_falls_back_when_every_proposal_is_trained():

@@ -102,7 +102,7 @@ def test_the_simulated_rate_is_the_rule_itself():
     """chance_of_verdict vectorises compare_all's rule; fed the same draws, the two give the same verdicts."""
     import numpy as np
 
-    draws, n, m = 1500, 3, 2
+    draws, n, m = 600, 3, 2
     rng = np.random.default_rng(0)  # chance_of_verdict's own draws, in its order
     cand, base = rng.standard_normal((draws, n)), rng.standard_normal((m, draws, n))
     better_first = better_any = any_verdict = 0
