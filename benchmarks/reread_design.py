@@ -1,7 +1,8 @@
-"""Re-read a finished `spinenas proxy-design` folder with this version's code, without Ray: every
-run is in runs.csv, so nothing is trained (a missing run stops the script); design.json,
-design.png and the proxy file are rewritten and the report printed. Used when the code that
-judges a design changes after the design ran (e.g. intervals on its taus).
+"""Re-read a finished `spinenas proxy-design` folder with this version's code: every run is in
+runs.csv, so nothing is trained (a missing run stops the script, where `spinenas proxy-design
+... resume=true` would train it) and no Ray cluster is started; design.json, design.png and the
+proxy file are rewritten and the report printed. Used when the code that judges a design changes
+after the design ran (e.g. intervals on its taus).
 
     python benchmarks/reread_design.py OUT_DIR proxy=custom proxy.data.format=voc ... --budget-s 120 [--reference-from DIR]
 """
@@ -9,7 +10,6 @@ judges a design changes after the design ran (e.g. intervals on its taus).
 from __future__ import annotations
 
 import argparse
-import contextlib
 
 import nas.runner.campaign as campaign
 from nas.commands.proxy_design import DesignOptions, format_design, run_proxy_design
@@ -26,9 +26,7 @@ def main() -> None:
     p.add_argument("--reference-from")
     p.add_argument("overrides", nargs="*", help="the design's own key=value overrides (proxy=..., proxy.data.*)")
     a = p.parse_args()
-    campaign.ray_session = lambda *_a, **_k: contextlib.nullcontext()  # nothing runs: no cluster
-    campaign.check_resources = lambda *_a, **_k: None
-    campaign.run_trials = _no_training
+    campaign.run_trials = _no_training  # a resume with nothing left to train starts no cluster (PlannedCampaign.open)
     outcome = run_proxy_design([*a.overrides, f"out_dir={a.out_dir}", "resume=true"], DesignOptions(budget_s=a.budget_s, reference_from=a.reference_from))
     print(format_design(outcome.design, outcome.out_dir))
 

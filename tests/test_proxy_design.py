@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import nas.commands.proxy_design
+import nas.runner.campaign
 import proxy_tasks.design
 from nas.commands.proxy_design import DesignOptions, _design, _survivors, _write_proxy, larger_budget, run_proxy_design
 from nas.reporting.proxy_design import DesignFolder, candidate_summary, format_design, is_plateau, run_name
@@ -158,7 +159,14 @@ def test_end_to_end_on_tiny_data_recognises_plateau_runs_and_resumes(tmp_path, m
         assert (out / name).exists(), name
     # each size's timed trial records its peak memory (torch and a training: above 200 MB), which the candidates are checked against
     assert all(200 < t["peak_mb"] < 64 * 1024 for t in json.loads((out / "timing.json").read_text()).values())
-    again = run_proxy_design([*overrides, "resume=true"], options, log=lambda _m: None)  # nothing left to run
+    def no_cluster(*_a, **_k):
+        raise AssertionError("a resume with nothing left to train started Ray")
+
+    real_session, nas.runner.campaign.ray_session = nas.runner.campaign.ray_session, no_cluster  # re-reading a finished design needs no cluster
+    try:
+        again = run_proxy_design([*overrides, "resume=true"], options, log=lambda _m: None)  # nothing left to run
+    finally:
+        nas.runner.campaign.ray_session = real_session
     assert len(DesignFolder(out).read_rows()) == len(rows) and again.design["candidates"] == design["candidates"]
 
     second = tmp_path / "second"  # a design at another (smaller: fewer proxy runs) budget reuses the first one's reference runs

@@ -51,10 +51,15 @@ class PlannedCampaign:
 
     @contextlib.contextmanager
     def open(self, specs: Mapping[str, Architecture], total: int | None = None) -> Iterator["PlannedCampaign"]:
-        """Within Ray: the folder started (rows read back on resume), config.yaml and archs/<name>.yaml
-        written, a status line over `total` runs (None: each `run` brings its own)."""
-        with ray_session(self.settings.ray):
-            check_resources(self.settings.top.trial)
+        """The folder started (rows read back on resume), config.yaml and archs/<name>.yaml written,
+        a status line over `total` runs (None: each `run` brings its own). A new campaign joins or
+        starts Ray first (a cluster that cannot hold a trial is refused before anything is
+        written); a resumed one only when a run is left to train, so re-reading a finished
+        campaign with today's code (`resume=true`) needs no cluster."""
+        with contextlib.ExitStack() as stack:
+            self._stack, self._ray = stack, False
+            if not self.settings.top.resume:
+                self._join_ray()
             self.folder.start(resume=self.settings.top.resume)
             atomic_write_text(self.out / "config.yaml", OmegaConf.to_yaml(self.record))
             for name, arch in specs.items():
@@ -63,8 +68,17 @@ class PlannedCampaign:
                 self.progress = Progress(self.folder, total, self.settings.top.progress_every_s, label=self.label)
             yield self
 
+    def _join_ray(self) -> None:
+        if not self._ray:
+            self._stack.enter_context(ray_session(self.settings.ray))
+            check_resources(self.settings.top.trial)
+            self._ray = True
+
     def run(self, runs: Sequence[Any], progress: Progress | None = None) -> int:
         """Train the `runs` the folder holds no finished row of; returns how many were trained."""
+        done = self.folder.done()
+        if any(r.key not in done for r in runs):
+            self._join_ray()
         return run_remaining(self.settings, self.folder, runs, self.out, self.label, progress or self.progress)
 
 
