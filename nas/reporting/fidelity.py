@@ -14,7 +14,7 @@ from nas.core.ranking import bootstrap_interval, kendall_p_greater, kendall_tau,
 from nas.core.stats import finite_or_none
 from nas.core.status import TrialStatus
 from nas.reporting.plots import save_figure
-from nas.reporting.planned_folder import REFERENCE, PlannedFolder
+from nas.reporting.planned_folder import REFERENCE, PlannedFolder, is_reference
 from nas.reporting.run_folder import Row, ok_frame
 from search_space.errors import ConfigError
 
@@ -33,7 +33,7 @@ def left_out(rows: Sequence[Row], candidates: Sequence[Any]) -> list[str]:
     stayed on the plateau, or, with no reference run, those on the plateau in every seed. One rule
     for fidelity, the recipe benchmark and proxy-design (which has a reference)."""
     ok = [r for r in rows if r.status == TrialStatus.OK]
-    refs = [r for r in ok if str(r.values.get("run")) == REFERENCE or str(r.values.get("run")).startswith(f"{REFERENCE}.")]
+    refs = [r for r in ok if is_reference(r.values.get("run"))]
     names = {c.name for c in candidates}
     if refs:
         return sorted({r.values["arch"] for r in refs if r.values.get("plateau")} & names)

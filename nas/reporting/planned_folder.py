@@ -15,6 +15,11 @@ COLUMNS = (
 REFERENCE = "reference"  # the run name of a reference training (not a proxy seed)
 
 
+def is_reference(run: Any) -> bool:
+    """Whether a `run` cell names a reference training: `reference`, or one of its further seeds (`reference.seed1`)."""
+    return str(run) == REFERENCE or str(run).startswith(f"{REFERENCE}.")
+
+
 class PlannedFolder(RunFolder):
     """A CSV of planned runs (`nas.runner.planned.PlannedRun`), a row per finished one, read back on
     resume; `planned` (all of them) gives the time left in epochs."""

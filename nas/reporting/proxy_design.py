@@ -14,7 +14,7 @@ from nas.core.ranking import bootstrap_interval, kendall_p_greater, kendall_tau,
 from nas.core.stats import finite_or_none
 from nas.core.status import TrialStatus
 from nas.reporting.fidelity import summarize
-from nas.reporting.planned_folder import COLUMNS, REFERENCE, PlannedFolder
+from nas.reporting.planned_folder import COLUMNS, REFERENCE, PlannedFolder, is_reference
 from nas.reporting.plots import save_figure
 from nas.reporting.run_folder import Row
 
@@ -74,10 +74,6 @@ SELECTION_SEEDS = 2  # successive halving chooses its survivors on seed indices 
 def reference_run(k: int) -> str:
     """The `run` cell of the k-th reference seed: `reference`, `reference.seed1`, ..."""
     return REFERENCE if k == 0 else f"{REFERENCE}.seed{k}"
-
-
-def is_reference(run: Any) -> bool:
-    return str(run) == REFERENCE or str(run).startswith(f"{REFERENCE}.")
 
 
 def candidate_summary(rows: Sequence[Row], proxy: str, archs: Sequence[Any], seeds: int, metric: str) -> dict[str, Any]:
