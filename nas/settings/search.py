@@ -240,10 +240,10 @@ def _trains_on_images(saved: DictConfig) -> bool:
     the first stores it (`current_proxy_layout`; no kind named: a training), looked up in the
     evaluator registry (`trains`); a kind this version does not know is taken to train."""
     from nas.evaluators import EVALUATORS
-    from nas.settings.schemas import KIND_WHEN_UNNAMED, current_proxy_layout
+    from nas.settings.schemas import _kind_of, current_proxy_layout
 
     node = OmegaConf.to_container(saved.get("proxy") or OmegaConf.create({}), resolve=False)
-    kind = str(current_proxy_layout(node).get("name") or KIND_WHEN_UNNAMED["proxy"])
+    kind = _kind_of("proxy", current_proxy_layout(node))
     return bool(EVALUATORS.get(kind).trains) if kind in EVALUATORS else True  # a kind not installed here: taken to train (the safe side)
 
 
