@@ -89,8 +89,9 @@ def run_finalize(run_dir: str | Path, overrides: Sequence[str], options: Finaliz
     run_dir = Path(run_dir)
     options.check()
     check_not_running(run_dir)
+    default_out = run_dir / "finalize"
     if any(o.startswith("resume=") for o in overrides) and not any(o.startswith("out_dir=") for o in overrides):
-        overrides = [*overrides, f"out_dir={run_dir / 'finalize'}"]  # resume the finalize where it writes by default
+        overrides = [*overrides, f"out_dir={default_out}"]  # resume the finalize where it writes by default
     settings = prepare(run_settings(run_dir, overrides))
     search_seed = int(OmegaConf.load(run_dir / "config.yaml").proxy.get("seed", 0))
     candidates, searched = top_candidates(settings, SearchFolder(run_dir).read_rows(), options.top, run_dir)
@@ -99,7 +100,7 @@ def run_finalize(run_dir: str | Path, overrides: Sequence[str], options: Finaliz
     select_n = options.select_seeds if len(candidates) > 1 else 0
     fresh = fresh_seeds(search_seed, select_n + options.seeds)
     select, seeds = fresh[:select_n], fresh[select_n:]
-    out = Path(settings.top.out_dir) if settings.top.out_dir else run_dir / "finalize"
+    out = Path(settings.top.out_dir) if settings.top.out_dir else default_out
     check_out_dir(out, run_dir)
     record = settings.record(finalize={"run": str(run_dir), "top": options.top, "select_seeds": select, "seeds": seeds, "baselines": list(options.baselines), "candidates": sorted(taken)})
     folder = FinalizeFolder(out, settings.metrics)
@@ -124,7 +125,7 @@ def run_finalize(run_dir: str | Path, overrides: Sequence[str], options: Finaliz
               "warnings": options.warnings}  # fmt: skip
     result = summarize_finalize(folder.rows, candidates, baselines, searched, header, pick.name if pick else None)
     write_outputs(result, out, [*candidates, *baselines], options.scale)
-    if out == run_dir / "finalize" and (run_dir / "trials.csv").exists():
+    if out == default_out and (run_dir / "trials.csv").exists():
         write_report(run_dir)  # the search's page gets its finalize section
     campaign.progress.print_line()
     return FinalizeOutcome(out, result)
