@@ -164,7 +164,7 @@ def _halving(
 ) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:  # fmt: skip
     """Successive halving over the candidate proxies: seed 0 (with the reference runs), seed 1, then
     the rest of the seeds for the survivors; the summaries at the last rung and why each stopped."""
-    rungs = [[0], [1], list(range(2, options.seeds))]
+    rungs = [[k] for k in range(SELECTION_SEEDS)] + [list(range(SELECTION_SEEDS, options.seeds))]  # survivors chosen on each of the first seeds
     alive = list(cands)
     summaries: dict[str, dict[str, Any]] = {}
     stopped: dict[str, str] = {}
