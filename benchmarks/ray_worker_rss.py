@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from nas.core.memory import process_memory_mb
+
 WORKER = "ray::ImplicitFunc.train"
 
 
@@ -33,13 +35,11 @@ def trial_workers() -> dict[int, float]:
             continue
         try:
             cmd = Path(entry.path, "cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
-            if not cmd.startswith(WORKER):
-                continue
-            for line in Path(entry.path, "status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    out[int(entry.name)] = int(line.split()[1]) / 1024
         except OSError:  # the process ended between the listing and the read
             continue
+        rss = process_memory_mb(entry.name).get("rss") if cmd.startswith(WORKER) else None
+        if rss is not None:
+            out[int(entry.name)] = rss
     return out
 
 

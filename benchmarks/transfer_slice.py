@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nas.core.ranking import bootstrap_interval, kendall_p_greater, kendall_tau, seed_agreement
-from nas.reporting.bench_table import read_runs, table_of
+from nas.core.ranking import kendall_p_greater, kendall_tau, seed_agreement
+from nas.reporting.bench_table import interval_dict, read_runs, table_of
 from search_space.fileio import atomic_write_text
 
 from screen_on_table import expected_pick  # noqa: E402  (benchmarks/ is the script's folder)
@@ -53,8 +53,9 @@ def learners(folder: Path) -> set[str]:
 
 
 def tau_block(a: np.ndarray, b: np.ndarray) -> dict:
-    lo, hi = bootstrap_interval(kendall_tau, a, b)
-    return {"n": int(len(a)), "kendall_tau": kendall_tau(a, b), "interval": [lo, hi], "permutation_p": kendall_p_greater(a, b)}
+    """Kendall tau with its 95% bootstrap interval (`interval_dict`, as the table's own) and the
+    permutation p of "ranks alike at all"."""
+    return {**interval_dict(kendall_tau, a, b), "permutation_p": kendall_p_greater(a, b)}
 
 
 def gains(ap: np.ndarray, score: np.ndarray, boot: int = 2000, seed: int = 0) -> dict:
@@ -103,7 +104,7 @@ def compare(slice_dir: Path, table_dir: Path) -> dict:
 
 def report(r: dict) -> str:
     def tau(t: dict) -> str:
-        return f"tau {t['kendall_tau']:+.3f} [95% {t['interval'][0]:+.3f}, {t['interval'][1]:+.3f}], permutation p {t['permutation_p']:.3g}, {t['n']} archs"
+        return f"tau {t['value']:+.3f} [95% {t['low']:+.3f}, {t['high']:+.3f}], permutation p {t['permutation_p']:.3g}, {t['n']} archs"
 
     lines = [f"{r['slice']} against {r['table']}",
              f"  all shared architectures: {tau(r['all'])}",

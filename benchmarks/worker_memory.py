@@ -21,7 +21,7 @@ import time
 import torch
 from scipy import stats
 
-from nas.runner.sizing import process_memory_mb
+from nas.core.memory import process_memory_mb
 from nas.runner.trial import run_trial
 from nas.settings.search import load_settings
 from search_space.space import get_space

@@ -11,6 +11,7 @@ from typing import Any, Callable, TypeVar
 import numpy as np
 import torch
 
+from nas.core.memory import process_memory_mb
 from nas.runner.ray_session import ray_session
 from nas.settings.search import SearchSettings
 from search_space.catalog import get_preset
@@ -44,18 +45,6 @@ def cluster_size(settings: SearchSettings, cpus: float | None, gpus: float | Non
     local_cpus = ray_cfg.num_cpus if ray_cfg.num_cpus is not None else os.cpu_count() or 1
     local_gpus = ray_cfg.num_gpus if ray_cfg.num_gpus is not None else torch.cuda.device_count()
     return Cluster(float(local_cpus), float(local_gpus), "this machine")
-
-
-def process_memory_mb() -> dict[str, float]:
-    """This process's resident memory now (`rss`) and at its peak (`peak`), in MB, from
-    /proc/self/status; empty where there is none (not Linux)."""
-    keys = {"VmRSS": "rss", "VmHWM": "peak"}
-    try:
-        with open("/proc/self/status", encoding="utf-8") as f:
-            lines = [line.partition(":") for line in f]
-    except OSError:
-        return {}
-    return {keys[k]: int(rest.split()[0]) / 1024 for k, _, rest in lines if k in keys}
 
 
 MEMORY_SHARE = 0.8  # of the machine's memory the trials at once may take together
