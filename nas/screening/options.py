@@ -13,13 +13,14 @@ SCREENS = ("none", "predictor", "zero_cost")
 class ScreenConfig:
     """`screen=none|predictor|zero_cost` (conf/screen/): proposals scored per trial, unscreened
     trials first, the exploration weight of the acquisition and the predictor's kind (predictor),
-    the zero-cost score (zero_cost: `proxy_tasks/zero_cost.py`'s names)."""
+    its encoding, the zero-cost score (zero_cost: `proxy_tasks/zero_cost.py`'s names)."""
 
     name: str = "none"
     candidates: int = 256
     warmup: int = 8
     kappa: float = 1.0
     kind: str = "gbr"
+    encoding: str = "structure"  # the predictor's input: structure (the graph's features) or adjacency (the decisions one-hot)
     score: str = "grad_norm"  # the best pick of the zero-cost scores on the benchmark table (benchmarks/table/screen_gain.json)
 
     def validate(self) -> None:
@@ -29,6 +30,8 @@ class ScreenConfig:
             raise ValueError(f"screen.candidates must be >= 1 and screen.warmup >= 2 (a predictor needs two rows), got {self.candidates} and {self.warmup}")
         if self.kind not in ("gbr", "mlp"):
             raise ValueError(f"screen.kind must be gbr or mlp, got {self.kind!r}")
+        if self.encoding not in ("structure", "adjacency"):
+            raise ValueError(f"screen.encoding must be structure or adjacency, got {self.encoding!r}")
 
     @property
     def needs_data(self) -> bool:
@@ -46,4 +49,4 @@ class ScreenConfig:
             return ZeroCostScreen(space, evaluator, preset, self.score, self.candidates, seed)
         from nas.screening.screen import PredictorScreen
 
-        return PredictorScreen(space, self.candidates, self.warmup, self.kappa, self.kind, seed)
+        return PredictorScreen(space, self.candidates, self.warmup, self.kappa, self.kind, seed, encoding=self.encoding)

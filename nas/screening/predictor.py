@@ -1,7 +1,11 @@
 """A learned predictor of an architecture's proxy score, with a spread from an ensemble.
 
-Input: the space's adjacency encoding of the architecture (`search_space.encoding`), optionally
-followed by extra numbers per architecture (log10 FLOPs and params, zero-cost scores). Output: the
+Input: the architecture as numbers, by one of two encodings: `structure` (the default: the graph's
+own features, `search_space.structure`: blocks and compute per level, parents' level gaps, each
+output's depth, ancestors and route from the stem) or `adjacency` (the controller's decisions
+one-hot, `search_space.encoding`), optionally followed by extra numbers per architecture (log10
+FLOPs and params, zero-cost scores). On the benchmark table the structural encoding ranks held-out
+architectures far better at every training size (benchmarks/table/predictor_curve.json). Output: the
 ensemble's mean and standard deviation. Two model kinds, chosen by measurement on the benchmark
 table (benchmarks/table/README.md):
 
@@ -26,9 +30,11 @@ from search_space.encoding import encode_architecture
 from search_space.errors import ConfigError
 from search_space.fileio import atomic_write_bytes
 from search_space.space import SearchSpace, get_space
+from search_space.structure import structural_features
 from search_space.spec import Architecture
 
 KINDS = ("gbr", "mlp")
+ENCODINGS = ("structure", "adjacency")
 MEMBERS = 5
 FORMAT = "spinenas-predictor-1"
 
@@ -41,6 +47,7 @@ class Predictor:
     kind: str = "gbr"
     extras: tuple[str, ...] = ()  # names of the extra numbers that follow the encoding
     seed: int = 0
+    encoding: str = "structure"
     actions: np.ndarray = field(default_factory=lambda: np.empty((0, 0), dtype=np.int64))
     extra_values: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
     targets: np.ndarray = field(default_factory=lambda: np.empty(0))
@@ -49,10 +56,15 @@ class Predictor:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ConfigError(f"predictor kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
+        if self.encoding not in ENCODINGS:
+            raise ConfigError(f"predictor encoding must be one of {', '.join(ENCODINGS)}, got {self.encoding!r}")
 
     def features(self, archs: Sequence[Architecture], extras: np.ndarray | None = None) -> np.ndarray:
         """The rows' feature matrix; an architecture outside the space raises `SpecError`."""
-        x = np.stack([encode_architecture(self.space, a) for a in archs]).astype(np.float64)
+        for a in archs:
+            self.space.encode(a)  # in the space, whatever the encoding: the screen and the table rely on it
+        encode = encode_architecture if self.encoding == "adjacency" else lambda _space, a: structural_features(a)
+        x = np.stack([encode(self.space, a) for a in archs]).astype(np.float64)
         return self._with_extras(x, extras)
 
     def _with_extras(self, x: np.ndarray, extras: np.ndarray | None) -> np.ndarray:
@@ -98,7 +110,7 @@ class Predictor:
         import io
 
         header = {"format": FORMAT, "space": self.space.name, "block_adjustments": self.space.block_adjustments,
-                  "kind": self.kind, "extras": list(self.extras), "seed": self.seed}  # fmt: skip
+                  "kind": self.kind, "extras": list(self.extras), "seed": self.seed, "encoding": self.encoding}  # fmt: skip
         buf = io.BytesIO()
         np.savez(buf, header=np.array(json.dumps(header)), actions=self.actions, extra_values=self.extra_values, targets=self.targets)
         path = Path(path)
@@ -120,7 +132,8 @@ class Predictor:
         if header.get("format") != FORMAT:
             raise ConfigError(f"{path}: not a SpineNAS predictor (format {header.get('format')!r}, expected {FORMAT})")
         space = get_space(header["space"], block_adjustments=bool(header["block_adjustments"]))
-        p = cls(space, header["kind"], tuple(header["extras"]), int(header["seed"]), actions, extra_values, targets)
+        encoding = header.get("encoding", "adjacency")  # files written before the structural encoding used the adjacency one
+        p = cls(space, header["kind"], tuple(header["extras"]), int(header["seed"]), encoding, actions, extra_values, targets)
         return p._refit()
 
 

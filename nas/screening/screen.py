@@ -61,6 +61,7 @@ class PredictorScreen:
     kappa: float = 1.0
     kind: str = "gbr"
     seed: int = 0
+    encoding: str = "structure"
     rows: dict[str, tuple[list[int], float]] = field(default_factory=dict)  # arch id -> (actions, reward), first result kept
     _predictor: Predictor | None = None
     _fitted_on: int = 0
@@ -75,7 +76,7 @@ class PredictorScreen:
             return None
         if self._predictor is None or self._fitted_on != len(self.rows):
             archs = [self.space.decode(a) for a, _ in self.rows.values()]
-            self._predictor = Predictor(self.space, self.kind, seed=self.seed).fit(archs, [r for _, r in self.rows.values()])
+            self._predictor = Predictor(self.space, self.kind, seed=self.seed, encoding=self.encoding).fit(archs, [r for _, r in self.rows.values()])
             self._fitted_on = len(self.rows)
         return self._predictor
 
