@@ -8,13 +8,16 @@ on one machine share it and an interrupted build leaves nothing half-written beh
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -68,7 +71,7 @@ def scan_images(ds: CocoDataset, root: Path | None = None) -> tuple[int, dict[in
         if key in verified:
             continue
         try:
-            load_image(path, rec.id, (rec.width, rec.height)).close()
+            load_image(path, rec.id, (rec.width, rec.height), ds.max_pixels).close()
         except BadImageError as e:
             bad[k] = BadImageError(f"{ds.ann_file}: {e}", e.why)
             continue
@@ -80,12 +83,31 @@ def scan_images(ds: CocoDataset, root: Path | None = None) -> tuple[int, dict[in
     return len(fresh) + len(bad), bad
 
 
-def load_image(path: Path, image_id: int, expected: tuple[int, int]) -> Image.Image:
+_LIMIT = threading.Lock()  # Pillow's limit is one global: images opened under another limit take turns
+
+
+@contextlib.contextmanager
+def _pixel_limit(max_pixels: int | None) -> Iterator[None]:
+    """Pillow's decompression-bomb limit set to `max_pixels` while an image is opened (None: left as it is)."""
+    if max_pixels is None:
+        yield
+        return
+    with _LIMIT:
+        before = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = max_pixels
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = before
+
+
+def load_image(path: Path, image_id: int, expected: tuple[int, int], max_pixels: int | None = None) -> Image.Image:
     """Open an image as RGB (grey, RGBA and palette images are converted); errors name the file:
-    missing, undecodable or truncated, another size than its record, or beyond Pillow's
-    decompression-bomb limit (`Image.MAX_IMAGE_PIXELS`)."""
+    missing, undecodable or truncated, another size than its record, or beyond the
+    decompression-bomb limit (`max_pixels`, `proxy.data.max_image_pixels`; None: Pillow's
+    `Image.MAX_IMAGE_PIXELS`, which warns from it and refuses from twice it: both refused here)."""
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _pixel_limit(max_pixels):
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             im = Image.open(path)
         with im:
@@ -98,7 +120,7 @@ def load_image(path: Path, image_id: int, expected: tuple[int, int]) -> Image.Im
     except FileNotFoundError:
         raise DatasetError(f"image {image_id}: file {path} is missing") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise DatasetError(f"image {image_id}: {path} is oversized ({e})") from None
+        raise DatasetError(f"image {image_id}: {path} is oversized ({e}; proxy.data.max_image_pixels=N reads images up to N pixels)") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         if isinstance(e, DatasetError):
             raise
@@ -139,7 +161,7 @@ def build_cache(ds: CocoDataset, size: int, cache_dir: Path | None = None, num_w
 
     def one(i: int) -> None:
         rec = ds.images[i]
-        im = load_image(ds.image_path(rec), rec.id, (rec.width, rec.height))
+        im = load_image(ds.image_path(rec), rec.id, (rec.width, rec.height), ds.max_pixels)
         arr[i], scales[i] = resize_pad(im, size)
 
     try:

@@ -67,6 +67,7 @@ class CocoDataset:
     fingerprint: str = ""  # identifies the labels for the image cache ("": the annotation file's path, size and time)
     dropped_boxes: dict[str, int] = field(default_factory=dict)  # label file -> boxes dropped (proxy.data.bad_boxes=drop)
     dropped_images: dict[str, str] = field(default_factory=dict)  # image file -> why it was dropped with its boxes (proxy.data.bad_images=drop)
+    max_pixels: int | None = None  # the largest image (width x height) its readers open (proxy.data.max_image_pixels; None: Pillow's limit)
 
     @property
     def num_boxes(self) -> int:

@@ -317,6 +317,24 @@ def test_broken_images_are_refused_up_front_in_one_line(tmp_path, capsys, monkey
     assert len(err.splitlines()) == 1 and str(cfg.train_ann) in err and re.search(pattern, err), err
 
 
+def test_a_set_of_very_large_images_reads_with_max_image_pixels_and_pillows_limit_is_left_alone(tmp_path, capsys, monkeypatch):
+    """An aerial tile over Pillow's decompression-bomb limit is refused naming the option; with
+    proxy.data.max_image_pixels above its size the set reads, and Pillow's own limit is as it was."""
+    cfg = write_csv(tmp_path)
+    monkeypatch.setenv("SPINENAS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # the 64x48 images (3072 px) stand for very large ones
+    args = ["data", "stats", "proxy=custom", "proxy.data.format=csv", f"proxy.data.train_ann={cfg.train_ann}", f"proxy.data.val_ann={cfg.val_ann}",
+            f"proxy.data.train_images={cfg.train_images}"]  # fmt: skip
+    assert main(args) == 2
+    assert "proxy.data.max_image_pixels=N reads" in capsys.readouterr().err
+    assert main([*args, "proxy.data.max_image_pixels=2000"]) == 2  # still under the image's 3072: refused
+    capsys.readouterr()
+    assert main([*args, "proxy.data.max_image_pixels=4000"]) == 0
+    assert "images" in capsys.readouterr().out and Image.MAX_IMAGE_PIXELS == 1000
+    assert main([*args, "proxy.data.max_image_pixels=0"]) == 2
+    assert "proxy.data.max_image_pixels: a positive number of pixels" in capsys.readouterr().err
+
+
 def _truncate_by_20_bytes(path: Path) -> None:
     """As one JPEG of a published one-class VOC set is: the end of its scan missing."""
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(path, quality=95)
