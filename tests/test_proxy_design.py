@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import nas.commands.proxy_design
+import nas.reporting.proxy_design
 import nas.runner.campaign
 import proxy_tasks.design
 from nas.commands.proxy_design import DesignOptions, _design, _survivors, _write_proxy, larger_budget, run_proxy_design
@@ -169,12 +170,27 @@ def test_end_to_end_on_tiny_data_recognises_plateau_runs_and_resumes(tmp_path, m
         nas.runner.campaign.ray_session = real_session
     assert len(DesignFolder(out).read_rows()) == len(rows) and again.design["candidates"] == design["candidates"]
 
-    second = tmp_path / "second"  # a design at another (smaller: fewer proxy runs) budget reuses the first one's reference runs
+    # The choosing path, end to end: a second design (another budget, reusing the first one's
+    # reference runs) whose runs are judged as ranking. A CI-sized training cannot leave the plateau,
+    # so the judgment is what this part sets (every run off the plateau, every threshold met); the
+    # training, halving, choice, proxy.yaml and report are the real ones.
+    second = tmp_path / "second"
     overrides2 = [o if not o.startswith("out_dir=") else f"out_dir={second}" for o in overrides]
     cap_steps(monkeypatch, 3)  # 3 steps: two candidates, where the first design had four
-    run_proxy_design(overrides2, DesignOptions(budget_s=3.0, archs=2, seeds=2, reference_from=str(out)), log=lambda _m: None)
+    monkeypatch.setattr(nas.reporting.proxy_design, "is_plateau", lambda row: False)
+    monkeypatch.setattr(nas.commands.proxy_design, "_score", lambda s: 1.0)
+    chosen = run_proxy_design(overrides2, DesignOptions(budget_s=3.0, archs=2, seeds=2, reference_from=str(out)), log=lambda _m: None).design
     refs = {r.values["arch_id"]: r.trial_id for r in DesignFolder(second).read_rows() if r.values["run"] == "reference"}
     assert refs == {r.values["arch_id"]: r.trial_id for r in rows if r.values["run"] == "reference"}
+    cands = chosen["candidates"]
+    full = [c for c in cands if c["seeds_done"] == 2]
+    assert len(cands) == 2 and len(full) == 1  # halving kept the cheaper half for the second seed
+    assert chosen["chosen"] == full[0]["name"] == min(cands, key=lambda c: c["est_trial_s"])["name"] and full[0]["verdict"] == "ranks"
+    assert (second / "proxy.yaml").exists() and not (second / "proxy-unverified.yaml").exists()
+    proxy = load_settings([f"proxy={second / 'proxy.yaml'}"]).proxy
+    assert proxy.label == f"design-{chosen['chosen']}" and proxy.image_size == full[0]["overrides"]["image_size"]
+    assert (proxy.optim.lr, proxy.epochs) == (full[0]["overrides"]["optim.lr"], full[0]["overrides"]["epochs"])
+    assert f"chosen: {chosen['chosen']}" in format_design(chosen, second)
     with pytest.raises(ConfigError, match="trained on other data"):
         other = [o for o in overrides2 if not o.startswith("out_dir=")] + ["proxy.data.max_val_images=4", f"out_dir={tmp_path / 'third'}"]
         run_proxy_design(other, DesignOptions(5.0, 2, 2, reference_from=str(out)))

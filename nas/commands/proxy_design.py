@@ -29,6 +29,7 @@ from typing import Any, Callable, Sequence
 
 from omegaconf import OmegaConf
 
+from nas.core.stats import number
 from nas.core.status import TrialStatus
 from nas.evaluators import evaluator_kind, with_overrides
 from nas.reporting.proxy_design import (
@@ -417,7 +418,7 @@ def _conclusion(design: dict[str, Any], settings: SearchSettings, options: Desig
         c = by_name[design["chosen"]]
         return lines + [
             f"chosen: {c['name']} ({c['describe']}), {c['median_trial_s'] or c['est_trial_s']:.0f} s per trial measured: "
-            f"seed tau {c['seed_kendall_tau']:.2f}, SNR {c['signal_to_noise']:.2f}, reference tau {c['reference_kendall_tau']:.2f}",
+            f"seed tau {number(c['seed_kendall_tau'])}, SNR {number(c['signal_to_noise'])}, reference tau {number(c['reference_kendall_tau'])}",
             *_evidence_lines(c, len(design["candidates"])),
             "use it: spinenas search proxy=<out_dir>/proxy.yaml (and spinenas finalize takes the run as it is)",
         ]

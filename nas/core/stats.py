@@ -151,3 +151,8 @@ def finite_or_none(x: float) -> float | None:
     """`x` as a float for JSON, None where it is NaN or infinite."""
     x = float(x)
     return x if math.isfinite(x) else None
+
+
+def number(x: float | None, fmt: str = ".2f", missing: str = "n/a") -> str:
+    """`x` formatted for a report, `missing` where there is none (None, NaN)."""
+    return missing if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, fmt)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from nas.core.ranking import bootstrap_interval, kendall_p_greater, kendall_tau, seed_agreement, seed_tau_interval, signal_to_noise, signal_to_noise_corrected, spearman_rho
-from nas.core.stats import finite_or_none
+from nas.core.stats import finite_or_none, number
 from nas.core.status import TrialStatus
 from nas.reporting.plots import save_figure
 from nas.reporting.planned_folder import REFERENCE, PlannedFolder, is_reference
@@ -176,8 +176,7 @@ def format_summary(summary: dict[str, Any], out_dir: Path) -> str:
         ref = "-" if a["reference"] is None else f"{a['reference']:.4f}"
         lines.append(f"{a['name']:<22} {a['kind']:<9} {a['flops'] / 1e6:>6.0f}M  {mean + std:<24} {a['proxy_rank'] or '-':>4}  {ref}")
 
-    def num(v: Any) -> str:
-        return "n/a" if v is None else f"{v:.2f}"
+    num = number  # "n/a" for a number not measured
 
     def interval(key: str, d: dict[str, Any] = summary) -> str:
         lo, hi = d.get(key) or (None, None)
@@ -264,9 +263,7 @@ def plot_fidelity(summary: dict[str, Any], path: Path) -> None:
         ax.set_xlabel(label)
         ax.set_ylabel(f"proxy {summary['metric']} (mean +- seed std)")
 
-    def num(v: Any) -> str:
-        return "n/a" if v is None else f"{v:.2f}"
-
+    num = number  # "n/a" for a number not measured
     title = f"{summary['proxy']}: seed tau {num(summary['seed_kendall_tau'])}, SNR {num(summary['signal_to_noise'])}"
     if summary["reference_kendall_tau"] is not None:
         title += f", proxy-vs-reference tau {num(summary['reference_kendall_tau'])}"

@@ -11,7 +11,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from nas.core.ranking import bootstrap_interval, kendall_p_greater, kendall_tau, seed_tau_interval, signal_to_noise_corrected
-from nas.core.stats import finite_or_none
+from nas.core.stats import finite_or_none, number
 from nas.core.status import TrialStatus
 from nas.reporting.fidelity import summarize
 from nas.reporting.planned_folder import COLUMNS, REFERENCE, PlannedFolder, is_reference
@@ -194,7 +194,7 @@ def format_design(design: Mapping[str, Any], out_dir: Path) -> str:
     ref = design["reference"]
 
     def num(v: Any, fmt: str = ".2f") -> str:
-        return "-" if v is None else format(v, fmt)
+        return number(v, fmt, missing="-")
 
     lines += ["", f"reference: {ref['describe']}, {ref.get('seeds', 1)} seeds (its own seed tau {num(ref.get('seed_kendall_tau'))}), "
               f"about {ref['est_trial_s']:.0f} s per run" + (f"; plateau on {', '.join(ref['plateau'])} (left out of every tau and SNR)" if ref["plateau"] else "")]  # fmt: skip
