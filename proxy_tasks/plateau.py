@@ -48,16 +48,7 @@ CLS_MARGIN = 0.9  # a final classification loss above this share of the constant
 def anchor_counts(targets: Iterable[dict[str, torch.Tensor]], image_size: int, anchors: AnchorConfig, loss: LossConfig, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
     """Per class: positive (anchor, class) pairs and negative ones (valid anchors not positive for
     that class), over `targets` (boxes in input pixels) as `RetinaNet.loss` assigns them."""
-    grid = generate_anchors(image_size, anchors)
-    pos = np.zeros(num_classes)
-    valid_total = 0
-    for t in targets:
-        matches = match_anchors(grid, t["boxes"], loss)
-        valid_total += int((matches != -2).sum())
-        positive = matches >= 0
-        if positive.any():
-            pos += np.bincount(t["labels"][matches[positive]].numpy(), minlength=num_classes)[:num_classes]
-    return pos, valid_total - pos
+    return anchor_prior(targets, image_size, anchors, loss, num_classes).counts()
 
 
 def constant_cls_loss(pos: np.ndarray, neg: np.ndarray, loss: LossConfig) -> float:
@@ -88,17 +79,26 @@ class AnchorPrior:
 
     rate: np.ndarray  # (T, K)
     box: np.ndarray  # (T, 4)
+    positives: np.ndarray  # (K,) positive (anchor, class) pairs over the training targets
+    valid: int  # anchors the loss does not ignore, summed over the training targets
+
+    def counts(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per class: positive pairs and negative ones (valid anchors not positive for that class)."""
+        return self.positives, self.valid - self.positives
 
 
 def anchor_prior(targets: Iterable[dict[str, torch.Tensor]], image_size: int, anchors: AnchorConfig, loss: LossConfig, num_classes: int) -> AnchorPrior:
-    """Per anchor and class, how often it is a positive over `targets`, as `RetinaNet.loss` assigns."""
+    """Per anchor and class, how often it is a positive over `targets`, as `RetinaNet.loss` assigns,
+    with the positive and valid counts the constant predictor's loss is made from: one matching pass
+    serves both plateau baselines."""
     grid = generate_anchors(image_size, anchors)
     hits = np.zeros((grid.shape[0], num_classes))
     box_sum, box_n = np.zeros((grid.shape[0], 4)), np.zeros(grid.shape[0])
-    images = 0
+    images = valid = 0
     for t in targets:
         images += 1
         matches = match_anchors(grid, t["boxes"], loss)
+        valid += int((matches != -2).sum())
         positive = torch.nonzero(matches >= 0).squeeze(1)
         if positive.numel():
             gt = matches[positive]
@@ -108,7 +108,7 @@ def anchor_prior(targets: Iterable[dict[str, torch.Tensor]], image_size: int, an
     seen = box_n > 0
     box = grid.numpy().astype(float)
     box[seen] = box_sum[seen] / box_n[seen, None]
-    return AnchorPrior(hits / max(images, 1), box)
+    return AnchorPrior(hits / max(images, 1), box, hits.sum(axis=0), valid)
 
 
 def image_independent_ap50(prior: AnchorPrior, val: CocoDataset, scales: Sequence[float], image_size: int, anchors: AnchorConfig, inference: InferenceConfig) -> float:

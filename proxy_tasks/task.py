@@ -20,7 +20,7 @@ from proxy_tasks.data import CocoDataset
 from proxy_tasks.datasets import load_datasets
 from proxy_tasks.evaluate import evaluate_model
 from proxy_tasks.loader import BatchLoader, target_of
-from proxy_tasks.plateau import anchor_counts, anchor_prior, constant_cls_loss, image_independent_ap50, plateau_reason
+from proxy_tasks.plateau import AnchorPrior, anchor_prior, constant_cls_loss, image_independent_ap50, plateau_reason
 from proxy_tasks.retinanet import RetinaNet, build_detector
 from proxy_tasks.train import StepInfo, TrainStats, recalibrate_batch_norm, train
 from search_space.catalog import ModelPreset, preset_for
@@ -75,7 +75,7 @@ class ProxyTask:
         self.log = log or (lambda msg: print(f"[proxy {config.label}] {msg}", file=sys.stderr, flush=True))
         self._datasets: tuple[CocoDataset, CocoDataset] | None = None
         self._caches: dict[int, tuple[ImageCache, ImageCache]] = {}
-        self._constant: dict[tuple[int, str], float] = {}  # (input size, anchors + loss) -> the constant predictor's cls loss
+        self._prior: dict[tuple[int, str], AnchorPrior] = {}  # (input size, anchors + loss) -> the training labels' anchor prior
         self._chance: dict[tuple[int, str], float] = {}  # (input size, anchors + loss + inference) -> an image-independent detector's AP50
 
     def datasets(self) -> tuple[CocoDataset, CocoDataset]:
@@ -87,7 +87,7 @@ class ProxyTask:
         task = ProxyTask(config, self.log)
         if config.data == self.config.data and config.num_workers == self.config.num_workers:
             task._datasets, task._caches = self.loaded(), self._caches  # the same dict: caches built by either serve both
-            task._constant, task._chance = self._constant, self._chance
+            task._prior, task._chance = self._prior, self._chance
         return task
 
     def loaded(self) -> tuple[CocoDataset, CocoDataset]:
@@ -247,15 +247,20 @@ class ProxyTask:
             backend=cfg.eval_backend, amp=cfg.amp,
         )  # fmt: skip
 
+    def anchor_prior(self, run: PreparedRun) -> AnchorPrior:
+        """What the training labels say per anchor at this run's input size and anchors, without
+        looking at an image (`proxy_tasks.plateau.anchor_prior`): one matching pass per task and
+        setting, from which both plateau baselines below are made."""
+        key = (run.train_cache.size, repr((run.model.anchor_cfg, run.model.loss_cfg)))
+        if key not in self._prior:
+            targets = (target_of(rec, float(scale)) for rec, scale in zip(run.train_ds.images, run.train_cache.scales))
+            self._prior[key] = anchor_prior(targets, run.train_cache.size, run.model.anchor_cfg, run.model.loss_cfg, run.train_ds.num_classes)
+        return self._prior[key]
+
     def constant_cls_loss(self, run: PreparedRun) -> float:
         """The classification loss of the best constant predictor on the training data at this run's
-        input size and anchors (`proxy_tasks.plateau`); computed once per task and size."""
-        key = (run.train_cache.size, repr((run.model.anchor_cfg, run.model.loss_cfg)))
-        if key not in self._constant:
-            targets = (target_of(rec, float(scale)) for rec, scale in zip(run.train_ds.images, run.train_cache.scales))
-            pos, neg = anchor_counts(targets, run.train_cache.size, run.model.anchor_cfg, run.model.loss_cfg, run.train_ds.num_classes)
-            self._constant[key] = constant_cls_loss(pos, neg, run.model.loss_cfg)
-        return self._constant[key]
+        input size and anchors (`proxy_tasks.plateau.constant_cls_loss`)."""
+        return constant_cls_loss(*self.anchor_prior(run).counts(), run.model.loss_cfg)
 
     def chance_ap50(self, run: PreparedRun) -> float:
         """The validation AP50 of the best detector that does not look at the image, made from the
@@ -264,9 +269,7 @@ class ProxyTask:
         model = run.model
         key = (run.train_cache.size, repr((model.anchor_cfg, model.loss_cfg, model.inference_cfg)))
         if key not in self._chance:
-            targets = (target_of(rec, float(scale)) for rec, scale in zip(run.train_ds.images, run.train_cache.scales))
-            prior = anchor_prior(targets, run.train_cache.size, model.anchor_cfg, model.loss_cfg, run.train_ds.num_classes)
-            self._chance[key] = float(image_independent_ap50(prior, run.val_ds, run.val_cache.scales, run.val_cache.size, model.anchor_cfg, model.inference_cfg))
+            self._chance[key] = float(image_independent_ap50(self.anchor_prior(run), run.val_ds, run.val_cache.scales, run.val_cache.size, model.anchor_cfg, model.inference_cfg))
         return self._chance[key]
 
     def metrics(self, run: PreparedRun, stats: TrainStats, ap: dict[str, float]) -> dict[str, Any]:
