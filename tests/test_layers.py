@@ -109,3 +109,22 @@ def test_rendering_a_report_imports_neither_torch_nor_ray():
     code = "import sys, nas.reporting.report; print(sorted(m for m in ('torch', 'ray') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]", out
+
+
+def test_settings_with_a_cost_reward_load_without_torch_and_open_no_image(tmp_path):
+    """Settings are read, not prepared: a reward that trades AP against FLOPs on the user's own data
+    is checked from what the evaluator kind declares, so loading imports no torch and opens no
+    image (the data folder here does not even exist: reading it is `prepare`'s work)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, PIL.Image\n"
+        "def refuse(*a, **k): raise AssertionError('an image was opened')\n"
+        "PIL.Image.open = refuse\n"
+        "from nas.settings.search import load_settings\n"
+        f"load_settings(['proxy=custom', 'proxy.data.format=voc', 'proxy.data.root={tmp_path / 'nowhere'}', 'reward=flops_budget', 'reward.target_flops=2e8'])\n"
+        "print(sorted(m for m in ('torch', 'ray') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

@@ -120,7 +120,7 @@ def settings_of(cfg: DictConfig) -> SearchSettings:
     top, space, searcher, evaluator, scheduler, reward, latency_options = _typed(cfg)
     screen = screen_config(cfg.get("screen"))
     _check_screen(screen, evaluator.options)
-    _check_costs(reward, evaluator, space, top.preset)
+    _check_costs(reward, evaluator)
     joined: tuple[Evaluator, ...] = ()
     if LATENCY in costs(objectives_of(reward)):
         joined = (LatencyEvaluator(latency_options, top.preset, space),)  # its table is read (or calibrated) by `prepare`
@@ -189,13 +189,14 @@ def _check_screen(screen: ScreenConfig, proxy: Any) -> None:
         raise ConfigError(f"screen.score: unknown {screen.score!r}; valid: {', '.join(ZERO_COST)}")
 
 
-def _check_costs(reward: Any, evaluator: Evaluator, space: SearchSpace, preset: str) -> None:
-    """Refuse a reward that needs a model cost the evaluator does not measure (it would fail every trial)."""
+def _check_costs(reward: Any, evaluator: Evaluator) -> None:
+    """Refuse a reward that needs a model cost the evaluator does not measure (it would fail every
+    trial), from what the evaluator's kind declares (`EvaluatorKind.metrics`): nothing is built,
+    imported or read to find out."""
     objectives = objectives_of(reward)
-    wanted = [key for key in costs(objectives) if key != LATENCY]  # the search's latency settings bring latency (`LatencyEvaluator`)
-    measured = evaluator.cost(space.coarsest(), get_preset(preset)) if wanted else {}
-    for key in wanted:
-        if key in measured and not measured[key]:  # a cost the evaluator counts, as zero: it has no model to count
+    declared = evaluator_kind(evaluator.options).metrics
+    for key in costs(objectives):
+        if key != LATENCY and key not in declared:  # the search's latency settings bring latency (`LatencyEvaluator`)
             raise ConfigError(f"the reward trades {objectives[0].metric} against {key}, and proxy={evaluator.options.label} measures no {key}; use a training proxy or reward=ap")
 
 
