@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 
 from nas.reporting.fidelity import REFERENCE, FidelityFolder, compare_summaries, format_summary, plot_fidelity, read_summary, summarize
-from nas.reporting.run_folder import default_out_dir
+from nas.reporting.run_folder import out_dir_of
 from nas.runner.campaign import PlannedCampaign
 from nas.runner.candidates import choose_candidates
 from nas.runner.planned import Candidate, PlannedRun
@@ -69,7 +69,7 @@ def run_fidelity(given: SearchSettings | Sequence[str], options: FidelityOptions
     """Measure how well the configured proxy ranks architectures; resumable like a search."""
     settings = prepare(settings_from(given))
     options = options.resolved(settings)
-    out = Path(settings.top.out_dir) if settings.top.out_dir else default_out_dir("fidelity")
+    out = out_dir_of(settings.top.out_dir, "fidelity")
     record = settings.record(fidelity={"archs": options.archs, "seeds": options.seeds, "reference_epochs": options.reference_epochs})
     folder = FidelityFolder(out, settings.metrics)
     earlier = read_summary(options.compare_to) if options.compare_to is not None else None

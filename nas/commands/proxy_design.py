@@ -37,7 +37,7 @@ from nas.reporting.proxy_design import (
     reference_plateau, reference_run,
     reference_seed_tau, run_name, seed_index, verdict_numbers,
 )  # fmt: skip
-from nas.reporting.run_folder import default_out_dir, parse_cell
+from nas.reporting.run_folder import out_dir_of, parse_cell
 from nas.runner.campaign import PlannedCampaign, Progress
 from nas.runner.candidates import choose_candidates
 from nas.runner.planned import PlannedRun
@@ -98,7 +98,7 @@ def run_proxy_design(given: SearchSettings | Sequence[str], options: DesignOptio
         raise ConfigError(f"proxy={settings.proxy.label} does not train a detector; proxy-design needs a training proxy (proxy=custom with proxy.data.*)")
     prepare(settings)
     prior = _prior_reference(options.reference_from, settings) if options.reference_from else None
-    out = Path(settings.top.out_dir) if settings.top.out_dir else default_out_dir("proxy-design")
+    out = out_dir_of(settings.top.out_dir, "proxy-design")
     record = settings.record(design={**asdict(options), "reference": list(options.reference)})
     folder = DesignFolder(out, settings.metrics)
     campaign = PlannedCampaign(settings, folder, record, FIXED, "proxy-design", "a proxy design", say=log)

@@ -21,7 +21,7 @@ from nas.core.status import TrialStatus
 from nas.reporting.pareto import FrontSettings
 from nas.reporting.recorder import SearchRecorder
 from nas.reporting.report import write_report
-from nas.reporting.run_folder import default_out_dir, running_marker
+from nas.reporting.run_folder import out_dir_of, running_marker
 from nas.reporting.trials import SearchFolder
 from nas.runner.asha import make_scheduler
 from nas.runner.campaign import Progress, SearcherBridge, run_trials
@@ -48,7 +48,7 @@ def run_search(given: SearchSettings | Sequence[str]) -> SearchOutcome:
     returns the summary."""
     settings = settings_from(given)
     top = settings.top
-    out = Path(top.out_dir) if top.out_dir else default_out_dir("search")
+    out = out_dir_of(top.out_dir, "search")
     folder = SearchFolder(out, settings.metrics)
     if top.resume:
         check_resumable(out, settings.cfg, RESUME_FIXED)

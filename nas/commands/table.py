@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 
 from nas.reporting.bench_table import TableFolder, arch_table, format_table_summary, read_runs, summarize_table, write_table
-from nas.reporting.run_folder import default_out_dir
+from nas.reporting.run_folder import out_dir_of
 from nas.runner.campaign import PlannedCampaign
 from nas.runner.candidates import uniform_candidates
 from nas.runner.planned import Candidate, PlannedRun
@@ -69,7 +69,7 @@ def run_table(given: SearchSettings | Sequence[str], options: TableOptions) -> T
     options.check()
     given = given if isinstance(given, SearchSettings) else [list_override("proxy.probe_at", options.probe_at), *given]
     settings = prepare(settings_from(given))
-    out = Path(settings.top.out_dir) if settings.top.out_dir else default_out_dir("table")
+    out = out_dir_of(settings.top.out_dir, "table")
     record = settings.record(table={"archs": options.archs, "seeds": options.seeds, "probe_at": list(options.probe_at)})
     folder = TableFolder(out, options.probe_at)
     campaign = PlannedCampaign(settings, folder, record, FIXED, "table", "a benchmark table (a larger --archs with resume=true extends it)")

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 from typing import Any, Sequence
 
 from omegaconf import OmegaConf
 
 from nas.evaluators import build_evaluator, evaluator_kind
-from nas.reporting.run_folder import default_out_dir
+from nas.reporting.run_folder import out_dir_of
 from nas.settings.schemas import compose, proxy_config
 from search_space.catalog import get_preset, preset_name_for, resolve_architecture
 from search_space.errors import ConfigError
@@ -34,7 +33,7 @@ def run_training(overrides: Sequence[str]) -> dict[str, Any]:
     evaluator = build_evaluator(proxy)
     evaluator.check()  # names what the readers dropped, as search and data stats do
     evaluator.prepare(preset, log=lambda msg: bar.message(f"[proxy {proxy.label}] {msg}"))  # dataset problems surface before anything is written
-    out = Path(cfg.out_dir) if cfg.out_dir else default_out_dir("train")
+    out = out_dir_of(cfg.out_dir, "train")
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(cfg))
     arch.save(out / "arch.yaml")

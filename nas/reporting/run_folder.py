@@ -165,6 +165,11 @@ def check_not_running(folder: Path) -> None:
     )
 
 
+def out_dir_of(out_dir: str | None, kind: str) -> Path:
+    """The folder a command writes into: the `out_dir` given, else `default_out_dir(kind)`."""
+    return Path(out_dir) if out_dir else default_out_dir(kind)
+
+
 def default_out_dir(kind: str) -> Path:
     """`results/<kind>-<date-time>/`, made unique if two runs start in the same second."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
