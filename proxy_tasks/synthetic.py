@@ -52,7 +52,7 @@ class SyntheticSpec:
 
 
 # `shapes` is the data of the built-in CPU proxy (`proxy=synthetic`), chosen with `spinenas fidelity`
-# (benchmarks/RESULTS.md): two classes of filled shapes, 8 px to 75% of the 128 px image, up to six
+# (docs/proxy.md; ranked by the benchmark table, benchmarks/table/): two classes of filled shapes, 8 px to 75% of the 128 px image, up to six
 # per image, on faintly textured backgrounds with enough contrast to be seen. A short training
 # learns it (AP about 0.2), yet architectures differ by far more than seeds do. `tiny` is the
 # same scene at CI size; `demo` is the harder scene (clutter, strong texture, six classes, 256 px).

@@ -101,7 +101,7 @@ def make_optimizer(model: nn.Module, cfg: OptimConfig) -> torch.optim.Optimizer:
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     if cfg.optimizer == "adamw":
         # fused: one kernel over all tensors instead of a per-tensor loop; the same update (the
-        # rounding differs), 2-3x faster on the proxy's ~440 small tensors (benchmarks/RESULTS.md)
+        # rounding differs), faster on the proxy's ~440 small tensors (measured 2026-12-03; that output was not kept)
         return torch.optim.AdamW(groups, lr=cfg.lr, fused=True)
     return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum)
 

@@ -60,7 +60,7 @@ def shared_ray(_session_cache):
     shutil.rmtree(path, ignore_errors=True)
 
 
-# The files whose end-to-end runs take longest (measured, benchmarks/RESULTS.md "The test suite in two workers"),
+# The files whose end-to-end runs take longest (`pytest --durations`; benchmarks/runs/suite-2026-12-07/),
 # longest first. They are collected first, so pytest-xdist starts them early and the many short
 # tests fill the end, instead of one worker running a 100 s test alone while the other idles.
 LONG_FIRST = (

@@ -82,7 +82,7 @@ HEAVY = ("torch", "ray", "matplotlib", "pandas")
 )
 def test_help_and_config_mistakes_load_neither_torch_nor_ray(args, code, tmp_path):
     """`--help` and a refused config answer without importing torch, Ray, matplotlib or pandas
-    (seconds each on a slow laptop; benchmarks/RESULTS.md has the import times)."""
+    (seconds each on a slow laptop)."""
     probe = (
         "import sys\nfrom nas.commands.cli import main\n"
         f"try:\n    code = main({args!r})\nexcept SystemExit as e:\n    code = e.code\n"

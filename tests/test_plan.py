@@ -1,5 +1,5 @@
 """`spinenas plan`: a timed trial scaled to the search. How close the estimate comes to a real
-search's trials is a timing: benchmarks/plan_accuracy.py measures it, results in benchmarks/RESULTS.md."""
+search's trials is a timing: benchmarks/plan_accuracy.py measures it (not a test: timings belong to benchmarks)."""
 
 import json
 

@@ -20,7 +20,7 @@ class ControllerSearcher(ArchSearcher):
     `concurrency` trials in flight, an update waits for at least `ceil(concurrency / 2)`
     completions: with 8 or 32 workers and updates every 2 completions, each result came from a
     policy 4 to 16 updates old, and REINFORCE fell to random search's level on the surrogate
-    (benchmarks/RESULTS.md).
+    (benchmarks/sample_efficiency.py --concurrency; that run's output was not kept).
     """
 
     def __init__(

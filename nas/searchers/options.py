@@ -13,7 +13,7 @@ class ControllerConfig:
 
     hidden: int = 64
     lr: float = 0.015
-    entropy_weight: float = 0.002  # keeps a little exploration late in a search (benchmarks/RESULTS.md)
+    entropy_weight: float = 0.002  # keeps a little exploration late in a search (a 2026-11 sweep whose output was not kept)
     baseline_decay: float = 0.9
     tanh_constant: float | None = 5.0  # logits = c * tanh(logits / c) bounds how sure a choice can get
     temperature: float = 1.0
@@ -90,7 +90,7 @@ class ParetoSearcherOptions:
     result (use with reward=pareto): its population and tournament size."""
 
     name: str = "pareto"
-    population: int = 10  # 10 and 4 gave the largest fronts of the settings tried (benchmarks/RESULTS.md)
+    population: int = 10  # 10 and 4 gave the largest fronts of the settings tried (a 2026-11 sweep, output not kept)
     sample_size: int = 4
     metric: str = "AP"
     cost: str = "latency_ms"
