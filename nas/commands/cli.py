@@ -5,10 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from search_space.catalog import PRESETS, get_preset, preset_for, preset_name_for, resolve_architecture
+from nas.settings.commands import (
+    ConvertOptions, DesignOptions, ExportRequest, FidelityOptions, FinalizeOptions, LatencyRequest, PlanOptions, ReportOptions, ScreenOptions,
+    ShowOptions, SplitOptions, StatsOptions, TableOptions,
+)  # fmt: skip
+from nas.settings.options import add_options, from_args, missing, option_names, parse_value, parser_default
+from search_space.catalog import get_preset, preset_for, preset_name_for, resolve_architecture
 from search_space.errors import SpineNASError
 from search_space.spec import Architecture
 
@@ -22,200 +28,43 @@ class UserError(SpineNASError):
     """A problem with the user's input: printed as one line, exit code 2, no traceback."""
 
 
+@dataclass(frozen=True)
+class Command:
+    """A `spinenas` command: its name, help, options class (`nas.settings.commands`: the only place
+    its options are declared), whether it takes Hydra `key=value` overrides, and what runs it."""
+
+    name: str
+    run: Callable[[Any, list[str]], int]
+    help: str
+    description: str | None = None
+    options: type | None = None
+    overrides: str | None = None  # the help of the trailing key=value overrides; None: the command takes none
+    section: str | None = None  # config.yaml's key for the options: `SECTION.option=value` is the key=value spelling of `--option value`
+
+
+OVERRIDES_LIKE_SEARCH = "key=value Hydra overrides, as `spinenas search` takes them (space, proxy, seed, out_dir, resume=true, ...)"
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The parser, generated from `COMMANDS` (a `data` command's subcommands from `DATA_COMMANDS`)."""
     parser = argparse.ArgumentParser(prog="spinenas", description="Scale-permuted backbone search (SpineNet).")
     sub = parser.add_subparsers(dest="command", required=True)
-
-    show = sub.add_parser("show", help="print an architecture's blocks, params and FLOPs; draw it")
-    show.add_argument("arch", help="catalog name (spinenet49, resnet50_fpn, ...) or spec file (.yaml/.json)")
-    show.add_argument("--preset", choices=sorted(PRESETS), help="scaling preset (default: the model's own, else spinenet49)")
-    show.add_argument("--image-size", type=int, help="square input size, divisible by 128 (default: the preset's)")
-    show.add_argument("--with-head", action="store_true", help="count the RetinaNet head too (as the paper's FLOPs do)")
-    show.add_argument("--num-classes", type=int, default=91, help="classes of the head (default 91, as COCO configs)")
-    show.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    show.add_argument("--draw", metavar="FILE", help="write a diagram (.png, .svg or .pdf)")
-    show.set_defaults(func=cmd_show)
-
-    overrides_command(
-        sub,
-        "train",
-        cmd_train,
-        "train and evaluate one architecture (Hydra overrides, e.g. arch=spinenet49 proxy=synthetic)",
-        f"Hydra overrides: arch=NAME|SPEC proxy={group_choices('proxy')} "
-        "proxy.epochs=N proxy.data.train_ann=... out_dir=DIR. Prints the metrics as one JSON line.",
-    )
-    overrides_command(
-        sub,
-        "search",
-        cmd_search,
-        "run an architecture search (Hydra overrides, e.g. trials=40 searcher=evolution)",
-        f"Hydra overrides: space={group_choices('space')} searcher={group_choices('searcher')} reward={group_choices('reward')} "
-        f"proxy={group_choices('proxy')} ray={group_choices('ray')} scheduler={group_choices('scheduler')} "
-        "trials=N max_concurrent=N trial.cpus=N trial.gpus=F seed=N out_dir=DIR resume=true experiment=NAME.",
-    )
-    plan = overrides_command(
-        sub,
-        "plan",
-        cmd_plan,
-        "time one real proxy trial here and estimate the search's wall time and GPU-hours",
-        "Takes the same Hydra overrides as `spinenas search`. Times one trial of a typical "
-        "architecture (or its first --steps steps) and scales it to trials, ASHA and the cluster.",
-    )
-    plan.add_argument("--steps", type=int, help="time only this many training steps and extrapolate (default: a full trial)")
-    plan.add_argument("--cpus", type=float, help="CPUs of the cluster to plan for (default: the configured Ray's)")
-    plan.add_argument("--gpus", type=float, help="GPUs of the cluster to plan for (default: the configured Ray's)")
-    plan.add_argument("--json", action="store_true", help="print one JSON object")
-    plan.set_defaults(func=cmd_plan)
-
-    screen = overrides_command(
-        sub,
-        "screen",
-        cmd_screen,
-        "zero-cost scores and the predictor's AP estimate of architectures, without training them",
-        "Arguments: catalog names or spec files, and Hydra overrides (proxy=..., the data the scores look at). "
-        "Scores: " + "synflow, naswot, grad_norm, snip, zen, params, flops (log10). See docs/screen.md.",
-    )
-    screen.add_argument("--scores", type=_names, help="comma-separated scores to compute (default: all)")
-    screen.add_argument("--predictor", type=Path, help="a predictor .npz (default: benchmarks/table/predictor.npz)")
-    screen.add_argument("--seed", type=int, default=0, help="initialisation and batch seed (default 0)")
-    screen.add_argument("--json", action="store_true", help="print one JSON object per architecture")
-    table = overrides_command(
-        sub,
-        "table",
-        cmd_table,
-        "build a benchmark table: architectures drawn uniformly from the space, each trained with several seeds (resumable)",
-        "Takes the same Hydra overrides as `spinenas search` (space, proxy, seed, out_dir, resume=true). "
-        "Writes runs.csv, table.csv, table.json and archs/<arch_id>.yaml. See benchmarks/table/README.md.",
-    )
-    table.add_argument("--archs", type=int, default=150, help="architectures drawn from the space (default 150; 3 anchors are added); a larger value on resume adds rows")
-    table.add_argument("--seeds", type=int, default=2, help="trainings per architecture, seeds proxy.seed + 0..S-1 (default 2)")
-    table.add_argument("--probe-at", type=_fractions, default=(0.25, 0.5), help="also measure AP after these fractions of training (default 0.25,0.5)")
-    fidelity = overrides_command(
-        sub,
-        "fidelity",
-        cmd_fidelity,
-        "measure how well the configured proxy ranks architectures (seed agreement, signal-to-noise, vs a longer training)",
-        "Takes the same Hydra overrides as `spinenas search` (proxy=..., space=..., out_dir=..., resume=true). "
-        "Trains --archs sampled architectures spread over the space's FLOPs range plus SpineNet-49, the "
-        "ResNet-50-FPN seed and the space's coarsest member, each with --seeds seeds and once for "
-        "--reference-epochs epochs, and reports rank agreement. See docs/fidelity.md.",
-    )
-    fidelity.add_argument("--archs", type=int, default=12, help="architectures sampled from the space (default 12; 3 anchors are added)")
-    fidelity.add_argument("--seeds", type=int, default=3, help="proxy trainings per architecture, seeds proxy.seed + 0..S-1 (default 3)")
-    fidelity.add_argument(
-        "--reference-epochs", type=int, default=None, help="epochs of the reference training (default 4x proxy.epochs; 0: none)"
-    )
-    fidelity.add_argument(
-        "--compare-to", metavar="DIR", type=Path, help="an earlier fidelity run's out_dir: rank this run's architecture means against its means (e.g. a proxy before and after a change)"
-    )
-
-    design = overrides_command(
-        sub,
-        "proxy-design",
-        cmd_proxy_design,
-        "find the cheapest proxy that ranks architectures on your data within a per-trial time budget",
-        "Takes the same Hydra overrides as `spinenas search` (proxy=custom proxy.data.*, out_dir=..., resume=true). "
-        "Derives candidate proxies (input size, steps, data share, learning rate; anchor, batch and norm by rule) from "
-        "the data's statistics and step times measured here, and measures them by successive halving on fidelity's "
-        "architectures against a longer, larger reference training. Writes OUT/proxy.yaml for `spinenas search "
-        "proxy=OUT/proxy.yaml`. See docs/custom_data.md.",
-    )
-    design.add_argument("--budget-s", type=float, required=True, help="seconds one proxy trial may take on this machine")
-    design.add_argument("--archs", type=int, default=4, help="architectures sampled from the space (default 4; 3 anchors are added)")
-    design.add_argument("--seeds", type=int, default=3, help="seeds per architecture for the proxies that reach the last rung (default 3)")
-    design.add_argument("--reference", type=_names, default=(), help="key=value overrides of the reference training, comma-separated (e.g. image_size=256,epochs=40)")
-    design.add_argument("--reference-scale", type=float, default=4.0, help="the reference run may take this many times --budget-s (default 4)")
-    design.add_argument("--reference-from", metavar="DIR", help="reuse the reference runs of an earlier proxy-design on the same data (its reference settings too)")
-
-    finalize = sub.add_parser(
-        "finalize",
-        help="retrain a search's best architectures and the baselines with fresh seeds; pick one, scale it",
-        description="Trains the --top best distinct architectures of RUN_DIR (ok trials, by reward) and each baseline "
-        "--seeds times with seeds the search never used, under the run's proxy or key=value overrides of it "
-        "(proxy.epochs=4, proxy.image_size=256, trial.cpus=2, resume=true, out_dir=DIR). Writes RUN_DIR/finalize/.",
-    )
-    finalize.add_argument("run_dir", help="the search's folder (results/search-...)")
-    finalize.add_argument("overrides", nargs="*", help="key=value overrides of the run's settings")
-    finalize.add_argument("--top", type=int, default=3, help="distinct architectures to retrain (default 3)")
-    finalize.add_argument("--seeds", type=int, default=3, help="confirmation seeds for the pick and each baseline: the verdict's runs (default 3, at least 2)")
-    finalize.add_argument("--select-seeds", type=int, default=2, help="selection seeds per candidate: the pick is the best mean over them (default 2; unused with --top 1)")
-    finalize.add_argument("--baselines", type=_names, default=("resnet50_fpn", "spinenet49"), help="catalog models, comma-separated (default resnet50_fpn,spinenet49)")
-    finalize.add_argument("--scale", type=_names, default=(), help="presets to write the pick at, e.g. spinenet96,spinenet143,spinenet190")
-    finalize.set_defaults(func=cmd_finalize)
-
-    export = sub.add_parser(
-        "export",
-        help="write a backbone (or detector) as TorchScript, ONNX or a state dict, and check the file",
-        description="Builds SPEC at its preset's full size (or from a `spinenas train` checkpoint), writes it, "
-        "loads the file back as another program would (torch.jit / onnxruntime) and compares its outputs.",
-    )
-    export.add_argument("spec", nargs="?", help="catalog name or spec file (e.g. results/<run>/best.yaml); omit with --checkpoint")
-    export.add_argument("--format", required=True, choices=["torchscript", "onnx", "state_dict"], dest="fmt")
-    export.add_argument("--out", help="output file (default: <arch name>[_retinanet].pt|.onnx|.pth here)")
-    export.add_argument("--with-head", action="store_true", help="export backbone + RetinaNet head (class logits, box offsets)")
-    export.add_argument("--image-size", type=int, help="side of the traced input, a multiple of 128 (default: the preset's)")
-    export.add_argument("--preset", choices=sorted(PRESETS), help="scaling preset (default: the model's own, else spinenet49)")
-    export.add_argument("--num-classes", type=int, default=91, help="classes of the head with --with-head (default 91)")
-    export.add_argument("--weights", help="state-dict file to load first (from --format state_dict)")
-    export.add_argument("--checkpoint", help="a `spinenas train` checkpoint.pt: export that trained model")
-    export.add_argument("--json", action="store_true", help="print one JSON object")
-    export.set_defaults(func=cmd_export)
-
-    latency = sub.add_parser(
-        "latency",
-        help="time full-size models on this machine (median, spread; cached), or calibrate the latency table",
-        description="Times each SPEC's full-size backbone (--with-head: with the RetinaNet head) in inference mode: "
-        "warm-up, repeats, median and 10-90%% spread, fixed threads; cached per architecture, scaling, device, size, "
-        "batch, threads, backend. --calibrate --space NAME times what the latency predictor needs for a search space.",
-    )
-    latency.add_argument("specs", nargs="*", metavar="SPEC", help="catalog names or spec files (e.g. spinenet49 results/<run>/best.yaml)")
-    latency.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    latency.add_argument("--image-size", type=int, help="square input, a multiple of 128 (default: the preset's)")
-    latency.add_argument("--batch", type=int, default=1)
-    latency.add_argument("--threads", type=int, help="CPU threads (default: every CPU this process may use)")
-    latency.add_argument("--backend", default="torch", choices=["torch", "onnxruntime"])
-    latency.add_argument("--with-head", action="store_true", help="time backbone + RetinaNet head (before box decoding and NMS)")
-    latency.add_argument("--preset", choices=sorted(PRESETS), help="scaling preset (default: the model's own, else spinenet49)")
-    latency.add_argument("--warmup", type=int, default=3)
-    latency.add_argument("--repeats", type=int, default=10)
-    latency.add_argument("--refresh", action="store_true", help="measure again even when cached")
-    latency.add_argument("--predict", action="store_true", help="print the latency table's prediction beside each measurement")
-    latency.add_argument("--calibrate", action="store_true", help="calibrate the latency table for --space on this machine")
-    latency.add_argument("--space", default="r0_sp53", help="search space to calibrate for (default r0_sp53)")
-    latency.add_argument("--out", help="with --calibrate: also write the table to this file (latency.table=FILE reads it)")
-    latency.add_argument("--force", action="store_true", help="replace the --out file if it exists")
-    latency.add_argument("--json", action="store_true", help="print JSON (one object per model)")
-    latency.set_defaults(func=cmd_latency)
-
+    for command in COMMANDS:
+        _add_command(sub, command)
     data = sub.add_parser("data", help="read a dataset as a search would: statistics, or its labels as COCO JSON")
     data_sub = data.add_subparsers(dest="data_command", required=True)
-    stats = data_sub.add_parser(
-        "stats",
-        help="images, boxes per class, box sizes relative to the image, image sizes",
-        description="Reads the dataset the overrides configure (proxy=custom proxy.data.format=coco|voc|yolo|csv "
-        "proxy.data.root=... or proxy.data.train_ann=...) with every check a search runs, and prints what a "
-        "proxy's image size and anchors depend on. See docs/custom_data.md.",
-    )
-    stats.add_argument("overrides", nargs="*", help="key=value Hydra overrides (proxy.data.*)")
-    stats.add_argument("--json", action="store_true", help="print one JSON object")
-    stats.set_defaults(func=cmd_data_stats)
-    conv = data_sub.add_parser("convert", help="write the dataset's labels as COCO JSON (train.json, val.json)")
-    conv.add_argument("out_dir", help="folder for train.json and val.json")
-    conv.add_argument("overrides", nargs="*", help="key=value Hydra overrides (proxy.data.*)")
-    conv.add_argument("--force", action="store_true", help="replace train.json / val.json that exist in OUT_DIR")
-    conv.set_defaults(func=cmd_data_convert)
+    for command in DATA_COMMANDS:
+        _add_command(data_sub, command)
+    return parser
 
-    report = sub.add_parser("report", help="write a search's report.html (running or finished) and print its path")
-    report.add_argument("run_dir", help="the search's out_dir (results/search-...)")
-    report.add_argument("--open", action="store_true", help="open the page in the default browser")
-    report.set_defaults(func=cmd_report)
 
-    split = sub.add_parser("split", help="carve a held-out reward split from a COCO annotation file")
-    split.add_argument("ann", help="COCO annotation JSON (e.g. instances_train2017.json)")
-    split.add_argument("--holdout", type=int, default=7392, help="images to hold out (default 7392, as the paper)")
-    split.add_argument("--seed", type=int, default=0)
-    split.add_argument("--out-dir", default=None, help="where to write the two files (default: next to ANN)")
-    split.set_defaults(func=cmd_split)
+def _add_command(sub: Any, command: Command) -> argparse.ArgumentParser:
+    parser = sub.add_parser(command.name, help=command.help, description=command.description or command.help)
+    if command.options is not None:
+        add_options(parser, command.options)
+    if command.overrides is not None:
+        parser.add_argument("overrides", nargs="*", help=command.overrides)
+    parser.set_defaults(command_entry=command)
     return parser
 
 
@@ -228,16 +77,8 @@ def group_choices(group: str) -> str:
     return "|".join(sorted(p.stem for p in (CONF / group).glob("*.yaml")))
 
 
-def overrides_command(sub: Any, name: str, func: Callable, help: str, description: str) -> argparse.ArgumentParser:
-    """A subcommand taking Hydra `key=value` overrides."""
-    parser = sub.add_parser(name, help=help, description=description)
-    parser.add_argument("overrides", nargs="*", help="key=value Hydra overrides")
-    parser.set_defaults(func=func)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of `spinenas` and `python -m nas`; returns the exit code."""
+def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line parsed; `key=value` overrides may come before or after the options."""
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     # Overrides given after an option (`plan --gpus 8 trials=100`) come back as extras.
@@ -245,11 +86,51 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.overrides += extra
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    command: Command = args.command_entry
+    if command.section is not None:
+        try:
+            args.overrides = _section_overrides(command, args)
+        except ValueError as e:
+            parser.error(str(e))
+    if command.options is not None and (absent := missing(command.options, args)):
+        spelled = [f"{flag}" + (f" (or {command.section}.{flag[2:].replace('-', '_')}=...)" if command.section else "") for flag in absent]
+        parser.error(f"{command.name}: required: {', '.join(spelled)}")
+    return args
+
+
+def _section_overrides(command: Command, args: argparse.Namespace) -> list[str]:
+    """Take `SECTION.option=value` out of the overrides into the options (one spelling for every
+    setting: config.yaml records the options under SECTION); the rest stay Hydra's."""
+    rest = []
+    for item in args.overrides:
+        key, _, text = item.partition("=")
+        if not key.startswith(command.section + "."):
+            rest.append(item)
+            continue
+        name = key[len(command.section) + 1 :]
+        try:
+            value = parse_value(command.options, name, text)
+        except KeyError:
+            raise ValueError(f"{key}: {command.name} has no option '{name}' (its options: {', '.join(option_names(command.options))})") from None
+        except ValueError as e:
+            raise ValueError(f"{key}: {e}") from None
+        flag = "--" + name.replace("_", "-")
+        if getattr(args, name) != parser_default(command.options, name) and getattr(args, name) != value:
+            raise ValueError(f"{key}={text} and {flag} {getattr(args, name)} say different things: give one")
+        setattr(args, name, value)
+    return rest
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `spinenas` and `python -m nas`; returns the exit code."""
+    args = parse(argv)
     try:
         from nas.core.plugins import load_plugins
 
         load_plugins()  # the user's kinds (SPINENAS_PLUGINS, entry points) before any config is composed
-        return args.func(args)
+        command: Command = args.command_entry
+        options = from_args(command.options, args) if command.options is not None else None
+        return command.run(options, list(getattr(args, "overrides", [])))
     except SpineNASError as e:  # the user's input: one line; anything else is our bug and shows its traceback
         print(f"spinenas {args.command}: error: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -263,7 +144,7 @@ def search_settings(overrides: Sequence[str]) -> SearchSettings:
     return load_settings(overrides)
 
 
-def cmd_show(args: argparse.Namespace) -> int:
+def cmd_show(args: ShowOptions, _: list[str]) -> int:
     """`spinenas show`: the architecture as a table or JSON, with params and FLOPs."""
     arch = resolve_architecture(args.arch)
     preset = get_preset(args.preset) if args.preset else preset_for(args.arch)
@@ -291,7 +172,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def preset_name(args: argparse.Namespace) -> str:
+def preset_name(args: ShowOptions) -> str:
     return args.preset or preset_name_for(args.arch)
 
 
@@ -330,18 +211,18 @@ def format_table(arch: Architecture) -> str:
     return "\n".join(lines)
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+def cmd_train(_: None, overrides: list[str]) -> int:
     """`spinenas train`: one architecture on a proxy (or full) recipe; metrics.json and a checkpoint."""
     from nas.commands.train import run_training
 
-    metrics = run_training(args.overrides)
+    metrics = run_training(overrides)
     print(json.dumps(metrics))
     return 0
 
 
-def cmd_search(args: argparse.Namespace) -> int:
+def cmd_search(_: None, overrides: list[str]) -> int:
     """`spinenas search`: the main job."""
-    settings = search_settings(args.overrides)
+    settings = search_settings(overrides)
     from nas.commands.search import run_search
 
     outcome = run_search(settings)
@@ -369,9 +250,9 @@ def format_front(out_dir: Path) -> str:
     return "\n".join(lines)
 
 
-def cmd_plan(args: argparse.Namespace) -> int:
+def cmd_plan(args: PlanOptions, overrides: list[str]) -> int:
     """`spinenas plan`: the cost of a search before it starts."""
-    settings = search_settings(args.overrides)
+    settings = search_settings(overrides)
     from nas.commands.plan import format_plan, plan
 
     estimate = plan(settings, steps=args.steps, cpus=args.cpus, gpus=args.gpus)
@@ -379,69 +260,55 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_fidelity(args: argparse.Namespace) -> int:
+def cmd_fidelity(options: FidelityOptions, overrides: list[str]) -> int:
     """`spinenas fidelity`: does the proxy rank architectures reliably?"""
-    settings = search_settings(args.overrides)
-    from nas.commands.fidelity import FidelityOptions, format_summary, run_fidelity
+    settings = search_settings(overrides)
+    from nas.commands.fidelity import format_summary, run_fidelity
 
-    outcome = run_fidelity(settings, FidelityOptions(args.archs, args.seeds, args.reference_epochs, args.compare_to))
+    outcome = run_fidelity(settings, options)
     print(format_summary(outcome.summary, outcome.out_dir))
     return 0
 
 
-def cmd_screen(args: argparse.Namespace) -> int:
+def cmd_screen(options: ScreenOptions, overrides: list[str]) -> int:
     """`spinenas screen`: score architectures at initialisation and by the predictor."""
-    refs = [a for a in args.overrides if "=" not in a]
-    settings = search_settings([a for a in args.overrides if "=" in a])
-    from nas.commands.screen import ScreenOptions, format_screen, run_screen
+    refs = [a for a in overrides if "=" not in a]
+    settings = search_settings([a for a in overrides if "=" in a])
+    from nas.commands.screen import format_screen, run_screen
 
-    rows = run_screen(refs, settings, ScreenOptions(args.scores, args.predictor, args.seed))
-    print("\n".join(json.dumps(r, allow_nan=True) for r in rows) if args.json else format_screen(rows))
+    rows = run_screen(refs, settings, options)
+    print("\n".join(json.dumps(r, allow_nan=True) for r in rows) if options.json else format_screen(rows))
     return 0
 
 
-def cmd_table(args: argparse.Namespace) -> int:
+def cmd_table(options: TableOptions, overrides: list[str]) -> int:
     """`spinenas table`: a benchmark table of the space on the proxy."""
     from nas.settings.search import list_override
 
-    settings = search_settings([list_override("proxy.probe_at", args.probe_at), *args.overrides])
-    from nas.commands.table import TableOptions, format_outcome, run_table
+    settings = search_settings([list_override("proxy.probe_at", options.probe_at), *overrides])
+    from nas.commands.table import format_outcome, run_table
 
-    print(format_outcome(run_table(settings, TableOptions(args.archs, args.seeds, args.probe_at))))
+    print(format_outcome(run_table(settings, options)))
     return 0
 
 
-def _fractions(text: str) -> tuple[float, ...]:
-    """A comma-separated list of fractions (argparse type)."""
-    try:
-        return tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
-
-
-def cmd_proxy_design(args: argparse.Namespace) -> int:
+def cmd_proxy_design(options: DesignOptions, overrides: list[str]) -> int:
     """`spinenas proxy-design`: a proxy that ranks on the user's data."""
-    settings = search_settings(args.overrides)
-    from nas.commands.proxy_design import DesignOptions, format_design, run_proxy_design
+    settings = search_settings(overrides)
+    from nas.commands.proxy_design import format_design, run_proxy_design
 
-    options = DesignOptions(args.budget_s, args.archs, args.seeds, tuple(args.reference), args.reference_scale, args.reference_from)
     outcome = run_proxy_design(settings, options)
     print(format_design(outcome.design, outcome.out_dir))
     return 0
 
 
-def cmd_finalize(args: argparse.Namespace) -> int:
+def cmd_finalize(options: FinalizeOptions, overrides: list[str]) -> int:
     """`spinenas finalize`: the search's answer, on fresh seeds against the baselines."""
-    from nas.commands.finalize import FinalizeOptions, format_finalize, run_finalize
+    from nas.commands.finalize import format_finalize, run_finalize
 
-    outcome = run_finalize(args.run_dir, args.overrides, FinalizeOptions(args.top, args.seeds, tuple(args.baselines), tuple(args.scale), args.select_seeds))
+    outcome = run_finalize(options.run_dir, overrides, options)
     print(format_finalize(outcome.result, outcome.out_dir))
     return 0
-
-
-def _names(text: str) -> tuple[str, ...]:
-    """A comma-separated list of names (empty entries dropped)."""
-    return tuple(n.strip() for n in text.split(",") if n.strip())
 
 
 def format_cost(summary: dict) -> str:
@@ -457,29 +324,14 @@ def format_cost(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def cmd_export(args: argparse.Namespace) -> int:
+def cmd_export(req: ExportRequest, _: list[str]) -> int:
     """`spinenas export`: a file another program loads, checked against the PyTorch module."""
-    from pathlib import Path
+    from nas.commands.export import export
 
-    from nas.commands.export import ExportRequest, export
-
-    if not args.spec and not args.checkpoint:
+    if not req.spec and not req.checkpoint:
         raise UserError("give a SPEC (catalog name or spec file) or --checkpoint")
-    path = lambda p: Path(p) if p else None  # noqa: E731
-    record = export(
-        ExportRequest(
-            spec=args.spec or "",
-            fmt=args.fmt,
-            out=path(args.out),
-            with_head=args.with_head,
-            image_size=args.image_size,
-            preset=args.preset,
-            num_classes=args.num_classes,
-            weights=path(args.weights),
-            checkpoint=path(args.checkpoint),
-        )
-    )
-    if args.json:
+    record = export(req)
+    if req.json:
         print(json.dumps(record))
         return 0
     what = "backbone + RetinaNet head" if record["with_head"] else "backbone"
@@ -495,24 +347,20 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_latency(args: argparse.Namespace) -> int:
+def cmd_latency(req: LatencyRequest, _: list[str]) -> int:
     """`spinenas latency`: measured latency of full-size models here, or the table calibrated."""
-    from nas.commands.latency import LatencyRequest, run
+    from nas.commands.latency import run
 
-    req = LatencyRequest(
-        args.specs, args.device, args.image_size, args.batch, args.threads, args.backend, args.with_head, args.preset,
-        args.warmup, args.repeats, args.refresh, args.predict,
-    )  # fmt: skip
-    if args.calibrate and args.specs:
+    if req.calibrate and req.specs:
         raise UserError("--calibrate times a space's components; give --space NAME, not models")
-    if args.out:
+    if req.out:
         from search_space.fileio import refuse_overwrite
 
-        refuse_overwrite([args.out], args.force)  # before a minute of timing, not after
-    return run(req, args.space if args.calibrate else None, args.out, args.json)
+        refuse_overwrite([req.out], req.force)  # before a minute of timing, not after
+    return run(req, req.space if req.calibrate else None, req.out, req.json)
 
 
-def cmd_report(args: argparse.Namespace) -> int:
+def cmd_report(args: ReportOptions, _: list[str]) -> int:
     """`spinenas report`: one self-contained page about a search."""
     from pathlib import Path
 
@@ -530,28 +378,28 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_data_stats(args: argparse.Namespace) -> int:
+def cmd_data_stats(args: StatsOptions, overrides: list[str]) -> int:
     """`spinenas data stats`: what the configured dataset holds."""
     from nas.commands.data import data_stats
     from proxy_tasks.stats import format_stats
 
-    stats = data_stats(args.overrides)
+    stats = data_stats(overrides)
     print(json.dumps(stats) if args.json else format_stats(stats))
     return 0
 
 
-def cmd_data_convert(args: argparse.Namespace) -> int:
+def cmd_data_convert(args: ConvertOptions, overrides: list[str]) -> int:
     """`spinenas data convert`: the configured dataset's labels as COCO JSON."""
     from pathlib import Path
 
     from nas.commands.data import convert
 
-    for path in convert(args.overrides, Path(args.out_dir), args.force):
+    for path in convert(overrides, Path(args.out_dir), args.force):
         print(path)
     return 0
 
 
-def cmd_split(args: argparse.Namespace) -> int:
+def cmd_split(args: SplitOptions, _: list[str]) -> int:
     """`spinenas split`: write <stem>_minus<N>.json and <stem>_holdout<N>.json."""
     from pathlib import Path
 
@@ -567,3 +415,88 @@ def cmd_split(args: argparse.Namespace) -> int:
         atomic_write_text(path, json.dumps(part))
     print(f"{len(rest['images'])} images -> {paths[0]}\n{len(held['images'])} images -> {paths[1]}")
     return 0
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("show", cmd_show, "print an architecture's blocks, params and FLOPs; draw it", options=ShowOptions),
+    Command(
+        "train", cmd_train, "train and evaluate one architecture (Hydra overrides, e.g. arch=spinenet49 proxy=synthetic)",
+        f"Hydra overrides: arch=NAME|SPEC proxy={group_choices('proxy')} proxy.epochs=N proxy.data.train_ann=... out_dir=DIR. "
+        "Prints the metrics as one JSON line.",
+        overrides="key=value Hydra overrides",
+    ),
+    Command(
+        "search", cmd_search, "run an architecture search (Hydra overrides, e.g. trials=40 searcher=evolution)",
+        f"Hydra overrides: space={group_choices('space')} searcher={group_choices('searcher')} reward={group_choices('reward')} "
+        f"proxy={group_choices('proxy')} ray={group_choices('ray')} scheduler={group_choices('scheduler')} screen={group_choices('screen')} "
+        "trials=N max_concurrent=N trial.cpus=N trial.gpus=F seed=N out_dir=DIR resume=true experiment=NAME.",
+        overrides="key=value Hydra overrides",
+    ),
+    Command(
+        "plan", cmd_plan, "time one real proxy trial here and estimate the search's wall time and GPU-hours",
+        "Takes the same Hydra overrides as `spinenas search`. Times one trial of a typical architecture (or its first --steps "
+        "steps) and scales it to trials, ASHA and the cluster.",
+        PlanOptions, OVERRIDES_LIKE_SEARCH,
+    ),
+    Command(
+        "screen", cmd_screen, "zero-cost scores and the predictor's AP estimate of architectures, without training them",
+        "Arguments: catalog names or spec files, and Hydra overrides (proxy=..., the data the scores look at). "
+        "Scores: synflow, naswot, grad_norm, snip, zen, params, flops (log10). See docs/screen.md.",
+        ScreenOptions, "catalog names or spec files, and key=value Hydra overrides",
+    ),
+    Command(
+        "table", cmd_table, "build a benchmark table: architectures drawn uniformly from the space, each trained with several seeds (resumable)",
+        "Takes the same Hydra overrides as `spinenas search` (space, proxy, seed, out_dir, resume=true). "
+        "Writes runs.csv, table.csv, table.json and archs/<arch_id>.yaml. See benchmarks/table/README.md.",
+        TableOptions, OVERRIDES_LIKE_SEARCH, "table",
+    ),
+    Command(
+        "fidelity", cmd_fidelity, "measure how well the configured proxy ranks architectures (seed agreement, signal-to-noise, vs a longer training)",
+        "Takes the same Hydra overrides as `spinenas search` (proxy=..., space=..., out_dir=..., resume=true). Trains --archs sampled "
+        "architectures spread over the space's FLOPs range plus SpineNet-49, the ResNet-50-FPN seed and the space's coarsest member, "
+        "each with --seeds seeds and once for --reference-epochs epochs, and reports rank agreement. See docs/fidelity.md.",
+        FidelityOptions, OVERRIDES_LIKE_SEARCH, "fidelity",
+    ),
+    Command(
+        "proxy-design", cmd_proxy_design, "find the cheapest proxy that ranks architectures on your data within a per-trial time budget",
+        "Takes the same Hydra overrides as `spinenas search` (proxy=custom proxy.data.*, out_dir=..., resume=true). Derives candidate "
+        "proxies (input size, steps, data share, learning rate; anchor, batch and norm by rule) from the data's statistics and step "
+        "times measured here, and measures them by successive halving on fidelity's architectures against a longer, larger reference "
+        "training. Writes OUT/proxy.yaml for `spinenas search proxy=OUT/proxy.yaml`. See docs/custom_data.md.",
+        DesignOptions, OVERRIDES_LIKE_SEARCH, "design",
+    ),
+    Command(
+        "finalize", cmd_finalize, "retrain a search's best architectures and the baselines with fresh seeds; pick one, scale it",
+        "Trains the --top best distinct architectures of RUN_DIR (ok trials, by reward) and each baseline --seeds times with seeds the "
+        "search never used, under the run's proxy or key=value overrides of it (proxy.epochs=4, proxy.image_size=256, trial.cpus=2, "
+        "resume=true, out_dir=DIR). Writes RUN_DIR/finalize/.",
+        FinalizeOptions, "key=value overrides of the run's settings", "finalize",
+    ),
+    Command(
+        "export", cmd_export, "write a backbone (or detector) as TorchScript, ONNX or a state dict, and check the file",
+        "Builds SPEC at its preset's full size (or from a `spinenas train` checkpoint), writes it, loads the file back as another "
+        "program would (torch.jit / onnxruntime) and compares its outputs.",
+        ExportRequest,
+    ),
+    Command(
+        "latency", cmd_latency, "time full-size models on this machine (median, spread; cached), or calibrate the latency table",
+        "Times each SPEC's full-size backbone (--with-head: with the RetinaNet head) in inference mode: warm-up, repeats, median and "
+        "10-90% spread, fixed threads; cached per architecture, scaling, device, size, batch, threads, backend. --calibrate --space NAME "
+        "times what the latency predictor needs for a search space.",
+        LatencyRequest,
+    ),
+    Command("report", cmd_report, "write a search's report.html (running or finished) and print its path", options=ReportOptions),
+    Command("split", cmd_split, "carve a held-out reward split from a COCO annotation file", options=SplitOptions),
+)
+
+DATA_COMMANDS: tuple[Command, ...] = (
+    Command(
+        "stats", cmd_data_stats, "images, boxes per class, box sizes relative to the image, image sizes",
+        "Reads the dataset the overrides configure (proxy=custom proxy.data.format=coco|voc|yolo|csv proxy.data.root=... or "
+        "proxy.data.train_ann=...) with every check a search runs, and prints what a proxy's image size and anchors depend on. "
+        "See docs/custom_data.md.",
+        StatsOptions, "key=value Hydra overrides (proxy.data.*)",
+    ),
+    Command("convert", cmd_data_convert, "write the dataset's labels as COCO JSON (train.json, val.json)", options=ConvertOptions,
+            overrides="key=value Hydra overrides (proxy.data.*)"),
+)

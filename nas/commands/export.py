@@ -3,13 +3,13 @@ state dict, then load the file back as another program would and compare its out
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from nas.settings.commands import ExportRequest
 from proxy_tasks.config import DetectorConfig, InferenceConfig, LossConfig, ModelScaling
 from proxy_tasks.retinanet import build_detector
 from search_space.catalog import ModelPreset, get_preset, preset_for, resolve_architecture
@@ -20,21 +20,6 @@ from search_space.spec import Architecture, SpecError, from_dict
 SUFFIX = {"torchscript": ".pt", "onnx": ".onnx", "state_dict": ".pth"}
 HEAD_OUTPUTS = ("cls_logits", "box_deltas")  # (N, anchors, classes), (N, anchors, 4) over p3..p7
 TOLERANCE = 1e-4  # float32 difference allowed between the file's outputs and the module's
-
-
-@dataclass
-class ExportRequest:
-    """What `spinenas export` was asked for."""
-
-    spec: str
-    fmt: str
-    out: Path | None = None
-    with_head: bool = False
-    image_size: int | None = None
-    preset: str | None = None
-    num_classes: int = 91
-    weights: Path | None = None
-    checkpoint: Path | None = None
 
 
 def detector_config(preset: ModelPreset) -> DetectorConfig:

@@ -17,44 +17,21 @@ from pathlib import Path
 from typing import Any, Sequence
 
 
+from nas.settings.commands import FidelityOptions
 from nas.reporting.fidelity import REFERENCE, FidelityFolder, compare_summaries, format_summary, plot_fidelity, read_summary, summarize
 from nas.reporting.run_folder import out_dir_of
 from nas.runner.campaign import PlannedCampaign
 from nas.runner.candidates import choose_candidates
 from nas.runner.planned import Candidate, PlannedRun
 from nas.runner.prepare import prepare
+from nas.settings.options import fixed_keys, recorded
 from nas.settings.search import SearchSettings, settings_from
 from search_space.errors import ConfigError
 from search_space.fileio import atomic_write_text
 
 __all__ = ["FidelityOptions", "choose_candidates", "format_summary", "plan_runs", "run_fidelity"]
 
-FIXED = ("space", "proxy", "reward", "preset", "fidelity")  # must not change between a run and its resume
-
-
-@dataclass(frozen=True)
-class FidelityOptions:
-    """How many architectures and seeds, the reference training's length (0: no reference), and an
-    earlier fidelity run to rank against (`compare_to`: its out_dir; e.g. the proxy before a change)."""
-
-    archs: int = 12
-    seeds: int = 3
-    reference_epochs: int | None = None  # None: 4x the proxy's epochs
-    compare_to: Path | None = None
-
-    def resolved(self, settings: SearchSettings) -> "FidelityOptions":
-        """Options with the reference length filled in; bad values raise `ConfigError`."""
-        if self.archs < 2:
-            raise ConfigError(f"--archs must be >= 2 (a ranking needs two architectures), got {self.archs}")
-        if self.seeds < 1:
-            raise ConfigError(f"--seeds must be >= 1, got {self.seeds}")
-        epochs = settings.epochs
-        reference = self.reference_epochs
-        if reference is None:
-            reference = 4 * epochs if epochs else 1
-        if reference < 0:
-            raise ConfigError(f"--reference-epochs must be >= 0 (0: no reference runs), got {reference}")
-        return FidelityOptions(self.archs, self.seeds, reference, self.compare_to)
+FIXED = ("space", "proxy", "reward", "preset", *fixed_keys(FidelityOptions, "fidelity"))  # must not change between a run and its resume
 
 
 @dataclass
@@ -67,12 +44,14 @@ class FidelityOutcome:
 
 def run_fidelity(given: SearchSettings | Sequence[str], options: FidelityOptions) -> FidelityOutcome:
     """Measure how well the configured proxy ranks architectures; resumable like a search."""
-    settings = prepare(settings_from(given))
+    settings = settings_from(given)
     options = options.resolved(settings)
     out = out_dir_of(settings.top.out_dir, "fidelity")
-    record = settings.record(fidelity={"archs": options.archs, "seeds": options.seeds, "reference_epochs": options.reference_epochs})
+    record = settings.record(fidelity=recorded(options))
     folder = FidelityFolder(out, settings.metrics)
     earlier = read_summary(options.compare_to) if options.compare_to is not None else None
+    campaign = PlannedCampaign(settings, folder, record, FIXED, "fidelity", "a fidelity run")
+    prepare(settings)  # after the folder's refusal or resume check: a wrong out_dir costs no data read
     candidates = choose_candidates(settings, options.archs)
     if earlier is not None:
         chosen = {c.arch.id for c in candidates}
@@ -80,7 +59,6 @@ def run_fidelity(given: SearchSettings | Sequence[str], options: FidelityOptions
         if shared < 2:
             raise ConfigError(f"--compare-to: {options.compare_to} shares {shared} architectures with this run (needs 2; use the same space, seed and --archs)")
     runs = plan_runs(settings, candidates, options)
-    campaign = PlannedCampaign(settings, folder, record, FIXED, "fidelity", "a fidelity run")
     folder.planned = runs
     with campaign.open({c.name: c.arch.with_name(c.name) for c in candidates}, len(runs)):
         unknown = {r.values["arch_id"] for r in folder.rows} - {c.arch.id for c in candidates}

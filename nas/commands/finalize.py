@@ -25,6 +25,7 @@ from typing import Any, Sequence
 
 from omegaconf import OmegaConf
 
+from nas.settings.commands import FinalizeOptions
 from nas.core.status import TrialStatus
 from nas.reporting.finalize import SELECT, FinalizeFolder, format_finalize, plot_finalize, summarize_finalize
 from nas.reporting.report import write_report
@@ -33,46 +34,15 @@ from nas.reporting.trials import SearchFolder
 from nas.runner.campaign import PlannedCampaign
 from nas.runner.planned import Candidate, PlannedRun
 from nas.runner.prepare import prepare
+from nas.settings.options import fixed_keys, recorded
 from nas.settings.search import SearchSettings, run_settings
-from search_space.catalog import PRESETS, get_architecture, get_preset
+from search_space.catalog import get_architecture, get_preset
 from search_space.cost import measure
 from search_space.errors import ConfigError
 from search_space.fileio import atomic_write_text
 
-FIXED = ("space", "proxy", "reward", "preset", "finalize")  # must not change between a finalize and its resume
+FIXED = ("space", "proxy", "reward", "preset", *fixed_keys(FinalizeOptions, "finalize"), "finalize.run", "finalize.candidates")  # must not change between a finalize and its resume
 NUM_CLASSES = 91  # the scaled specs are costed with a COCO head, as the paper's FLOPs are
-
-
-@dataclass(frozen=True)
-class FinalizeOptions:
-    """How many candidates, confirmation seeds per architecture, which baselines, which presets to
-    scale to, and selection seeds per candidate (used only when there is more than one)."""
-
-    top: int = 3
-    seeds: int = 3
-    baselines: tuple[str, ...] = ("resnet50_fpn", "spinenet49")
-    scale: tuple[str, ...] = ()
-    select_seeds: int = 2
-
-    @property
-    def warnings(self) -> list[str]:
-        """What the user should know before paying for the runs."""
-        if self.seeds == 2:
-            return ["--seeds 2: at two seeds Welch's test has ~1-2 degrees of freedom, so only a very large gap reaches p < 0.05; use 3 or more for a verdict you can rely on"]
-        return []
-
-    def check(self) -> None:
-        if self.top < 1:
-            raise ConfigError(f"--top must be >= 1, got {self.top}")
-        if self.seeds < 2:
-            raise ConfigError(f"--seeds must be >= 2 (one run per architecture has no spread, so no verdict is possible), got {self.seeds}")
-        if self.top > 1 and self.select_seeds < 1:
-            raise ConfigError(f"--select-seeds must be >= 1 to choose among {self.top} candidates, got {self.select_seeds}")
-        for name in self.baselines:
-            get_architecture(name)  # an unknown name lists the catalog
-        for name in self.scale:
-            if name not in PRESETS:
-                raise ConfigError(f"--scale: unknown preset {name!r}; valid: {', '.join(sorted(PRESETS))}")
 
 
 @dataclass
@@ -92,7 +62,7 @@ def run_finalize(run_dir: str | Path, overrides: Sequence[str], options: Finaliz
     default_out = run_dir / "finalize"
     if any(o.startswith("resume=") for o in overrides) and not any(o.startswith("out_dir=") for o in overrides):
         overrides = [*overrides, f"out_dir={default_out}"]  # resume the finalize where it writes by default
-    settings = prepare(run_settings(run_dir, overrides))
+    settings = run_settings(run_dir, overrides)
     search_seed = int(OmegaConf.load(run_dir / "config.yaml").proxy.get("seed", 0))
     candidates, searched = top_candidates(settings, SearchFolder(run_dir).read_rows(), options.top, run_dir)
     taken = {c.arch.id for c in candidates}
@@ -102,9 +72,10 @@ def run_finalize(run_dir: str | Path, overrides: Sequence[str], options: Finaliz
     select, seeds = fresh[:select_n], fresh[select_n:]
     out = Path(settings.top.out_dir) if settings.top.out_dir else default_out
     check_out_dir(out, run_dir)
-    record = settings.record(finalize={"run": str(run_dir), "top": options.top, "select_seeds": select, "seeds": seeds, "baselines": list(options.baselines), "candidates": sorted(taken)})
+    record = settings.record(finalize={**recorded(options), "run": str(run_dir), "select_seeds": select, "seeds": seeds, "candidates": sorted(taken)})
     folder = FinalizeFolder(out, settings.metrics)
     campaign = PlannedCampaign(settings, folder, record, FIXED, "finalize", "a finalize")
+    prepare(settings)  # after the folder's refusal or resume check: a wrong out_dir costs no data read
     for line in options.warnings:
         print(f"spinenas finalize: warning: {line}", file=sys.stderr)
     epochs = float(settings.epochs or 1)

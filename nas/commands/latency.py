@@ -13,38 +13,22 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from nas.settings.commands import LatencyRequest
 from search_space.catalog import ModelPreset, get_architecture, get_preset, preset_for, resolve_architecture
 from search_space.errors import InputError
 from search_space.latency import LatencyCache, LatencySetting, calibrate, default_threads, measure_latency, table_for
 from search_space.space import get_space
 
 
-@dataclass
-class LatencyRequest:
-    """What `spinenas latency` was asked for."""
-
-    specs: Sequence[str]
-    device: str = "cpu"
-    image_size: int | None = None
-    batch: int = 1
-    threads: int | None = None
-    backend: str = "torch"
-    with_head: bool = False
-    preset: str | None = None
-    warmup: int = 3
-    repeats: int = 10
-    refresh: bool = False
-    predict: bool = False
-
-    def setting(self, preset: ModelPreset) -> LatencySetting:
-        return LatencySetting(
-            self.device, self.image_size or preset.image_size, self.batch, self.threads or default_threads(), self.backend, self.with_head,
-            self.warmup, self.repeats,
-        )  # fmt: skip
+def latency_setting(req: LatencyRequest, preset: ModelPreset) -> LatencySetting:
+    """How the request's models are timed at `preset` (its size unless --image-size, every CPU unless --threads)."""
+    return LatencySetting(
+        req.device, req.image_size or preset.image_size, req.batch, req.threads or default_threads(), req.backend, req.with_head,
+        req.warmup, req.repeats,
+    )  # fmt: skip
 
 
 def measure_specs(req: LatencyRequest) -> list[dict[str, Any]]:
@@ -54,7 +38,7 @@ def measure_specs(req: LatencyRequest) -> list[dict[str, Any]]:
     out = []
     for ref, arch in archs:
         preset = get_preset(req.preset) if req.preset else preset_for(ref)
-        setting = req.setting(preset)
+        setting = latency_setting(req, preset)
         record = measure_latency(arch, preset, setting, cache, refresh=req.refresh).to_dict()
         record["preset"] = req.preset or ref if not req.preset and ref in _catalog() else (req.preset or "spinenet49")
         if req.predict:
@@ -82,7 +66,7 @@ def run_calibration(space_name: str, req: LatencyRequest, out: Path | None, fit_
     """Calibrate the table for a space on this machine; copy it to `out` when given."""
     space = get_space(space_name, block_adjustments=True)
     preset = get_preset(req.preset or "spinenet49")
-    setting = req.setting(preset)
+    setting = latency_setting(req, preset)
     fit = [get_architecture("spinenet49"), *(space.sample(10_000 + k) for k in range(fit_archs))]
     table, where = calibrate([space.coarsest()], fit, preset, setting, LatencyCache(), progress=lambda m: print(f"latency: {m}", file=sys.stderr, flush=True))
     if out is not None:

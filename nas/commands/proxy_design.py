@@ -29,11 +29,12 @@ from typing import Any, Callable, Sequence
 
 from omegaconf import OmegaConf
 
+from nas.settings.commands import REFERENCE_SEED_OFFSET, DesignOptions
 from nas.core.stats import number
 from nas.core.status import TrialStatus
 from nas.evaluators import evaluator_kind, with_overrides
 from nas.reporting.proxy_design import (
-    MIN_ARCHS, REFERENCE_SEED_OFFSET, REFERENCE_SEEDS, SELECTION_SEEDS, DesignFolder, candidate_summary, format_design, is_reference, learned_by_reference, plot_design, reference_best_ap50,
+    MIN_ARCHS, REFERENCE_SEEDS, SELECTION_SEEDS, DesignFolder, candidate_summary, format_design, is_reference, learned_by_reference, plot_design, reference_best_ap50,
     reference_plateau, reference_run,
     reference_seed_tau, run_name, seed_index, verdict_numbers,
 )  # fmt: skip
@@ -45,6 +46,7 @@ from nas.runner.prepare import prepare
 from nas.runner.sizing import cluster_size, concurrent_trials, memory_per_trial_mb, typical_architecture, with_peak_memory
 from nas.runner.trial import run_trial
 from nas.settings.schemas import normalized
+from nas.settings.options import fixed_keys, recorded
 from nas.settings.search import SearchSettings, settings_from
 from proxy_tasks.pixels import PIXEL_LAYOUT
 from proxy_tasks.design import DesignRules, ProxyCandidate, StepTiming, candidates, reference_overrides, rules_from_stats, score
@@ -56,32 +58,8 @@ __all__ = ["DesignOptions", "THRESHOLDS", "derive_candidates", "format_design", 
 
 THRESHOLDS = {"seed_tau": 0.6, "snr": 3.0, "reference_tau": 0.65}
 TIME_NOISE = 0.1  # a proxy measured more than this share over the budget is not chosen for it (trial times vary ~5-10% run to run)
-FIXED = ("space", "proxy", "reward", "preset", "design")  # must not change between a run and its resume
+FIXED = ("space", "proxy", "reward", "preset", *fixed_keys(DesignOptions, "design"))  # must not change between a run and its resume
 TIMED_STEPS = 8
-
-
-@dataclass(frozen=True)
-class DesignOptions:
-    """The per-trial budget, how many sampled architectures and seeds, the reference training."""
-
-    budget_s: float
-    archs: int = 4
-    seeds: int = 3
-    reference: tuple[str, ...] = ()  # key=value overrides of the derived reference training
-    reference_scale: float = 4.0  # the reference may take this many times the budget per run
-    reference_from: str | None = None  # an earlier design's folder on the same data: reuse its reference runs
-
-    def check(self) -> None:
-        if self.budget_s <= 0:
-            raise ConfigError(f"--budget-s must be > 0, got {self.budget_s:g}")
-        if self.archs < 2:
-            raise ConfigError(f"--archs must be >= 2, got {self.archs}")
-        if self.seeds < 2:
-            raise ConfigError(f"--seeds must be >= 2 (seed agreement needs two), got {self.seeds}")
-        if self.seeds > REFERENCE_SEED_OFFSET:
-            raise ConfigError(f"--seeds must be <= {REFERENCE_SEED_OFFSET} (the reference's seeds start there), got {self.seeds}")
-        if self.reference_scale < 1:
-            raise ConfigError(f"--reference-scale must be >= 1, got {self.reference_scale:g}")
 
 
 @dataclass
@@ -96,12 +74,12 @@ def run_proxy_design(given: SearchSettings | Sequence[str], options: DesignOptio
     settings = settings_from(given)
     if not evaluator_kind(settings.proxy).trains:
         raise ConfigError(f"proxy={settings.proxy.label} does not train a detector; proxy-design needs a training proxy (proxy=custom with proxy.data.*)")
-    prepare(settings)
     prior = _prior_reference(options.reference_from, settings) if options.reference_from else None
     out = out_dir_of(settings.top.out_dir, "proxy-design")
-    record = settings.record(design={**asdict(options), "reference": list(options.reference)})
+    record = settings.record(design=recorded(options))
     folder = DesignFolder(out, settings.metrics)
     campaign = PlannedCampaign(settings, folder, record, FIXED, "proxy-design", "a proxy design", say=log)
+    prepare(settings)  # after the folder's refusal or resume check: a wrong out_dir costs no data read
     out.mkdir(parents=True, exist_ok=True)  # the step timings are kept there before Ray starts
 
     derived = derive_candidates(settings, options.budget_s, out, settings.top.resume, log)

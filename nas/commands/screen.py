@@ -12,12 +12,12 @@ is printed as `inf`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
+from nas.settings.commands import ScreenOptions
 from nas.reporting.run_folder import REPO_ROOT
 from nas.runner.prepare import prepare
 from nas.screening.predictor import Predictor
@@ -27,13 +27,6 @@ from search_space.errors import ConfigError
 from search_space.spec import Architecture, SpecError
 
 DEFAULT_PREDICTOR = REPO_ROOT / "benchmarks" / "table" / "predictor.npz"
-
-
-@dataclass(frozen=True)
-class ScreenOptions:
-    scores: tuple[str, ...] | None = None  # None: every registered score
-    predictor: Path | None = None  # None: DEFAULT_PREDICTOR where it exists
-    seed: int = 0
 
 
 def run_screen(refs: Sequence[str], given: SearchSettings | Sequence[str], options: ScreenOptions) -> list[dict[str, Any]]:

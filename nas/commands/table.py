@@ -20,34 +20,19 @@ from pathlib import Path
 from typing import Any, Sequence
 
 
+from nas.settings.commands import TableOptions
 from nas.reporting.bench_table import TableFolder, arch_table, format_table_summary, read_runs, summarize_table, write_table
 from nas.reporting.run_folder import out_dir_of
 from nas.runner.campaign import PlannedCampaign
 from nas.runner.candidates import uniform_candidates
 from nas.runner.planned import Candidate, PlannedRun
 from nas.runner.prepare import prepare
+from nas.settings.options import fixed_keys, recorded
 from nas.settings.search import SearchSettings, list_override, settings_from
-from search_space.errors import ConfigError, InputError
+from search_space.errors import InputError
 from search_space.fileio import atomic_write_text
 
-FIXED = ("space", "proxy", "reward", "preset", "seed")  # must not change between a run and its resume (--archs may grow)
-
-
-@dataclass(frozen=True)
-class TableOptions:
-    """How many sampled architectures, seeds per architecture, and where AP is probed mid-training."""
-
-    archs: int = 150
-    seeds: int = 2
-    probe_at: tuple[float, ...] = (0.25, 0.5)
-
-    def check(self) -> None:
-        if self.archs < 1:
-            raise ConfigError(f"--archs must be >= 1, got {self.archs}")
-        if self.seeds < 1:
-            raise ConfigError(f"--seeds must be >= 1, got {self.seeds}")
-        if any(not 0 < f < 1 for f in self.probe_at):
-            raise ConfigError(f"--probe-at: fractions of training strictly between 0 and 1, got {','.join(map(str, self.probe_at))}")
+FIXED = ("space", "proxy", "reward", "preset", "seed", *fixed_keys(TableOptions, "table"))  # must not change between a run and its resume (--archs and --seeds may grow)
 
 
 @dataclass
@@ -68,11 +53,12 @@ def run_table(given: SearchSettings | Sequence[str], options: TableOptions) -> T
     were loaded with them."""
     options.check()
     given = given if isinstance(given, SearchSettings) else [list_override("proxy.probe_at", options.probe_at), *given]
-    settings = prepare(settings_from(given))
+    settings = settings_from(given)
     out = out_dir_of(settings.top.out_dir, "table")
-    record = settings.record(table={"archs": options.archs, "seeds": options.seeds, "probe_at": list(options.probe_at)})
+    record = settings.record(table=recorded(options))
     folder = TableFolder(out, options.probe_at)
     campaign = PlannedCampaign(settings, folder, record, FIXED, "table", "a benchmark table (a larger --archs with resume=true extends it)")
+    prepare(settings)  # after the folder's refusal or resume check: a wrong out_dir costs no data read
     candidates = uniform_candidates(settings, options.archs)
     runs = plan_table(settings, candidates, options.seeds)
     folder.planned = runs

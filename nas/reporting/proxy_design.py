@@ -67,7 +67,6 @@ def is_plateau(row: Row) -> bool:
 
 MIN_ARCHS = 5  # architectures with every seed (and off the reference's plateau) before a proxy gets any verdict
 REFERENCE_SEEDS = 2  # the reference is trained with this many seeds: its own noise is measured, not assumed away
-REFERENCE_SEED_OFFSET = 1000  # the reference's seeds are proxy.seed + this + k: none is a candidate's (proxy.seed + k, k < --seeds)
 SELECTION_SEEDS = 2  # successive halving chooses its survivors on seed indices 0 and 1; later seeds chose nothing
 
 

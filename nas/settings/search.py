@@ -19,7 +19,6 @@ from nas.rewards.latency import LATENCY
 from nas.searchers import SEARCHER_KINDS
 from nas.screening.options import ScreenConfig
 from nas.settings.schemas import GROUPS, RayConfig, SearchTopLevel, compose, latency_config, normalized, proxy_config, ray_config, reward_config, scheduler_config, screen_config, search_space_of, search_top_level, typed_group
-from search_space.catalog import get_preset
 from search_space.errors import ConfigError
 from search_space.space import SearchSpace
 
@@ -213,6 +212,9 @@ def _check(top: SearchTopLevel) -> None:
         raise ConfigError("resume=true needs out_dir=<the folder of the search to continue>")
 
 
+_ABSENT = object()
+
+
 def check_resumable(out: Path, cfg: DictConfig, fixed: Sequence[str]) -> None:
     """Refuse to resume the run in `out` when any of the `fixed` settings differ from `cfg`."""
     saved_path = out / "config.yaml"
@@ -229,9 +231,10 @@ def check_resumable(out: Path, cfg: DictConfig, fixed: Sequence[str]) -> None:
             f"resume: {why}; this version pads with the mean colour (proxy_tasks/pixels.py), and a run folder mixing the two compares "
             "unlike runs: start a new out_dir"
         )
-    for key in fixed:
-        before, now = normalized(key, saved.get(key)), normalized(key, cfg.get(key))
-        if key in saved and before != now:
+    for key in fixed:  # a top-level key or a dotted one (`table.probe_at`: one declared option of a command)
+        was = OmegaConf.select(saved, key, default=_ABSENT)
+        before, now = normalized(key, was), normalized(key, OmegaConf.select(cfg, key, default=None))
+        if was is not _ABSENT and before != now:
             where, was, is_ = _first_difference(key, before, now)
             raise ConfigError(f"resume: '{where}' differs from the run in {out} (run: {was!r}, now: {is_!r}); resume with the same settings")
 
