@@ -179,3 +179,57 @@ def test_the_predictor_screen_falls_back_when_every_proposal_is_trained():
     it = iter(pool + pool[2:3])
     choice = screen.choose(lambda: next(it))
     assert choice.score is None and choice.proposal is pool[2]  # fitted, but nothing new to score: the next proposal unscreened
+
+
+def _reinforce(batch: int = 2):
+    from nas.searchers import make_searcher, searcher_options
+
+    return make_searcher(searcher_options("reinforce", {"batch_size": batch}), SPACE, seed=0, dedup=False)
+
+
+def test_teach_all_gives_the_policy_every_proposal_it_scored_with_the_predictions():
+    """With screen.teach=all, REINFORCE learns from all K proposals of a screened trial (each a draw
+    from its policy, the K-1 passed over with the predictor's estimate), not only from the best-of-K
+    pick; the reported mean reward stays the trained ones'. With teach=trained nothing is added."""
+    for teach, extra in (("trained", 0), ("all", 7)):
+        searcher = _reinforce(batch=2)
+        searcher.screen = PredictorScreen(SPACE, candidates=8, warmup=4, seed=0, teach=teach)
+        for k in range(4):  # the warm-up: unscreened, nothing passed over
+            config = searcher.suggest(str(k))
+            assert searcher.pending[str(k)].screened_out == []
+            searcher.on_trial_complete(str(k), {"reward": planted(config["actions"]), "status": "ok"})
+        for k in (4, 5):
+            searcher.suggest(str(k))
+        passed = searcher.pending["4"].screened_out
+        assert len(passed) == extra
+        if extra:
+            logp, _ = searcher.controller.evaluate([a for a, _, _, _ in passed])
+            assert np.allclose(logp.detach().numpy(), [lp for _, lp, _, _ in passed], atol=1e-5)  # draws of the policy, their own log-probabilities
+            predicted, _ = searcher.screen._fit().predict([SPACE.decode(a) for a, _, _, _ in passed])
+            assert np.allclose(predicted, [v for _, _, _, v in passed])
+        rewards = {}
+        for k in ("4", "5"):
+            rewards[k] = planted(searcher.pending[k].actions)
+            searcher.on_trial_complete(k, {"reward": rewards[k], "status": "ok"})
+        last = searcher.history[-1]
+        assert (last["batch"], last["taught"]) == (2, 2 * extra)
+        assert last["mean_reward"] == pytest.approx((rewards["4"] + rewards["5"]) / 2)
+
+
+def test_teach_all_state_round_trips_and_needs_the_predictor_screen():
+    from nas.screening.options import ScreenConfig
+
+    searcher = _reinforce(batch=4)
+    searcher.screen = PredictorScreen(SPACE, candidates=4, warmup=2, seed=0, teach="all")
+    for k in range(3):
+        config = searcher.suggest(str(k))
+        searcher.on_trial_complete(str(k), {"reward": planted(config["actions"]), "status": "ok"})
+    assert len(searcher.taught) == 3  # the third trial was screened: 3 passed over, waiting for the batch
+    meta, tensors = searcher.algorithm_state()
+    again = _reinforce(batch=4)
+    again.load_algorithm_state(meta, tensors)
+    assert [(s.actions, r) for s, r in again.taught] == [(s.actions, r) for s, r in searcher.taught]
+    with pytest.raises(ValueError, match="screen.teach=all needs screen=predictor"):
+        ScreenConfig(name="zero_cost", teach="all").validate()
+    with pytest.raises(ValueError, match="screen.teach must be trained or all"):
+        ScreenConfig(name="predictor", teach="everything").validate()

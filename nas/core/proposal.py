@@ -19,6 +19,9 @@ class Proposal:
     cached: bool = False
     screen_score: float | None = None  # the screen's estimate when it chose this proposal (None: not screened)
     screen_s: float = 0.0  # seconds the screen spent choosing it
+    # The proposals the screen passed over for this one, with the predictor's estimate of each:
+    # (actions, log_prob, entropy, predicted reward); filled only with `screen.teach=all`.
+    screened_out: list[tuple[list[int], float, float, float]] = field(default_factory=list)
 
 
 @dataclass

@@ -22,6 +22,10 @@ class ScreenConfig:
     kind: str = "gbr"
     encoding: str = "structure"  # the predictor's input: structure (the graph's features) or adjacency (the decisions one-hot)
     score: str = "grad_norm"  # the best pick of the zero-cost scores on the benchmark table (benchmarks/table/screen_gain.json)
+    # What a policy searcher (reinforce, ppo) learns from: `trained`, the trained proposal with its
+    # real reward only (a best-of-K pick, so the update is off-policy); `all`, also every proposal
+    # passed over with the predictor's estimate as its reward (all K are draws from the policy).
+    teach: str = "trained"
 
     def validate(self) -> None:
         if self.name not in SCREENS:
@@ -32,6 +36,10 @@ class ScreenConfig:
             raise ValueError(f"screen.kind must be gbr or mlp, got {self.kind!r}")
         if self.encoding not in ("structure", "adjacency"):
             raise ValueError(f"screen.encoding must be structure or adjacency, got {self.encoding!r}")
+        if self.teach not in ("trained", "all"):
+            raise ValueError(f"screen.teach must be trained or all, got {self.teach!r}")
+        if self.teach == "all" and self.name != "predictor":
+            raise ValueError("screen.teach=all needs screen=predictor (its estimates are on the reward's scale; zero-cost scores are not)")
 
     @property
     def needs_data(self) -> bool:
@@ -49,4 +57,4 @@ class ScreenConfig:
             return ZeroCostScreen(space, evaluator, preset, self.score, self.candidates, seed)
         from nas.screening.screen import PredictorScreen
 
-        return PredictorScreen(space, self.candidates, self.warmup, self.kappa, self.kind, seed, encoding=self.encoding)
+        return PredictorScreen(space, self.candidates, self.warmup, self.kappa, self.kind, seed, encoding=self.encoding, teach=self.teach)

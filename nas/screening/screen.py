@@ -6,8 +6,11 @@ evolution mutates, random draws); the screen scores each with the predictor fitt
 finished trial so far and passes on the one with the best acquisition, mean + `kappa` x spread
 (the ensemble's disagreement: it explores where the predictor knows little). Until `warmup`
 trials have finished, or while the predictor cannot be fitted, it passes the first proposal on
-unscreened, so a search with a screen starts as the same search without one. The searcher learns
-only from what was trained, with its real reward; the proposals screened out teach it nothing.
+unscreened, so a search with a screen starts as the same search without one. By default the
+searcher learns only from what was trained, with its real reward, and the proposals screened out
+teach it nothing; for a policy searcher that update is off-policy (the trained proposal is the best
+of K draws, not a draw). With `teach="all"` the choice also carries every proposal passed over with
+the predictor's estimate, and a policy searcher learns from all K (each a draw from its policy).
 
 A screen works with any searcher through `ArchSearcher.screen` (a searcher calls `choose` and
 `observe`; it imports nothing from here).
@@ -34,6 +37,7 @@ class Choice:
     proposal: Any
     score: float | None
     seconds: float
+    others: list[tuple[Any, float]] = field(default_factory=list)  # proposals passed over, with their predicted reward (teach=all)
 
 
 def distinct_proposals(propose: Callable[[], Any], n: int, space: SearchSpace, trained: set[str] | dict) -> tuple[list[Any], list[Any]]:
@@ -62,6 +66,7 @@ class PredictorScreen:
     kind: str = "gbr"
     seed: int = 0
     encoding: str = "structure"
+    teach: str = "trained"  # "all": the choice carries the proposals passed over with their predictions
     rows: dict[str, tuple[list[int], float]] = field(default_factory=dict)  # arch id -> (actions, reward), first result kept
     _predictor: Predictor | None = None
     _fitted_on: int = 0
@@ -94,7 +99,8 @@ class PredictorScreen:
         mean, spread = predictor.predict(archs)
         acquisition = mean + self.kappa * spread
         best = int(np.argmax(acquisition))
-        return Choice(proposals[best], float(mean[best]), time.perf_counter() - t)
+        others = [(p, float(m)) for i, (p, m) in enumerate(zip(proposals, mean)) if i != best] if self.teach == "all" else []
+        return Choice(proposals[best], float(mean[best]), time.perf_counter() - t, others)
 
 
 @dataclass

@@ -93,6 +93,7 @@ class ArchSearcher(Searcher):
             choice = self.screen.choose(self.propose)
             proposal = choice.proposal
             proposal.screen_score, proposal.screen_s = choice.score, choice.seconds
+            proposal.screened_out = [(list(p.actions), float(p.log_prob), float(p.entropy), v) for p, v in getattr(choice, "others", [])]
         else:
             proposal = self.propose()
         arch = self.space.decode(proposal.actions)

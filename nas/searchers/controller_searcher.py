@@ -44,6 +44,7 @@ class ControllerSearcher(ArchSearcher):
         self.early_batch, self.late_batch = max(batch_size, floor), max(late_batch_size, floor)
         self.learnt = 0  # completions learnt from so far (update batches)
         self.buffer: list[tuple[Sample, float]] = []
+        self.taught: list[tuple[Sample, float]] = []  # proposals a screen passed over, with its predicted reward (screen.teach=all)
         self.recent: list[tuple[Sample, float]] = []  # (sample, advantage) of the last `reuse` completions learnt
 
     def propose(self) -> Proposal:
@@ -57,22 +58,28 @@ class ControllerSearcher(ArchSearcher):
         return self.late_batch if self.learnt >= self.late_after else self.early_batch
 
     def learn(self, completion: Completion) -> None:
+        """Buffer the completion (and what its screen passed over, with the predictions); every
+        `batch_size` completions, one update on the buffer."""
         p = completion.proposal
         self.buffer.append((Sample(p.actions, p.log_prob, p.entropy), completion.reward))
+        self.taught.extend((Sample(list(a), lp, ent), predicted) for a, lp, ent, predicted in p.screened_out)
         if len(self.buffer) >= self.batch_size:
             self.learnt += len(self.buffer)
-            stats = self.controller.update(self.buffer, self.recent)
+            stats = self.controller.update([*self.buffer, *self.taught], self.recent)
             if self.reuse:
                 arrived = [(s, a) for (s, _), a in zip(self.buffer, stats["advantages"])]
                 self.recent = (self.recent + arrived)[-self.reuse :]
             stats.pop("advantages", None)
+            stats["batch"], stats["taught"] = len(self.buffer), len(self.taught)  # completions learnt, and predicted rewards beside them
+            stats["mean_reward"] = sum(r for _, r in self.buffer) / len(self.buffer)  # of the trained ones only
             stats["completions"] = self.learnt
             self.history.append(stats)
-            self.buffer = []
+            self.buffer, self.taught = [], []
 
     def algorithm_state(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
         meta, tensors = self.controller.state()
         meta["buffer"] = [_entry(s, "reward", r) for s, r in self.buffer]
+        meta["taught"] = [_entry(s, "reward", r) for s, r in self.taught]
         meta["recent"] = [_entry(s, "advantage", a) for s, a in self.recent]
         meta["batch_size"], meta["learnt"] = self.batch_size, self.learnt
         meta["history"] = self.history  # per update: mean reward, entropy, loss, baseline (the report plots it)
@@ -81,6 +88,7 @@ class ControllerSearcher(ArchSearcher):
     def load_algorithm_state(self, meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
         self.controller.load_state(meta, tensors)
         self.buffer = [_from_entry(b, "reward") for b in meta["buffer"]]
+        self.taught = [_from_entry(b, "reward") for b in meta.get("taught", [])]
         self.recent = [_from_entry(b, "advantage") for b in meta.get("recent", [])]
         self.learnt = int(meta.get("learnt", 0))
         self.history = list(meta.get("history", []))
