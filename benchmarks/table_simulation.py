@@ -35,7 +35,7 @@ from typing import Callable
 
 import numpy as np
 
-from nas.core.search_compare import anytime, compare_searches, on_grid, sample_efficiency, versus
+from nas.core.search_compare import anytime, compare_searches, methods_table, on_grid, sample_efficiency, versus
 from nas.reporting.bench_table import read_runs
 from nas.screening.predictor import ENCODINGS, Predictor
 from predictor_curve import SPACE, load_rows
@@ -133,16 +133,7 @@ def main() -> None:
     (args.out / "simulation.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
     lines = [f"{args.seeds} simulated searches of {args.trials} trials per method on the table's {len(archs)} architectures "
              f"(final = the fresh seed-1 AP of the best seed-0 trial; pool mean {fresh.mean():.4f})", "",
-             "| method | mean final | std over searches | vs random: difference [95%] | gap (std) | permutation p | Holm p | sample efficiency [95%] |",
-             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
-    for n in names:
-        f = result["finals"][n]
-        c, e = comparisons.get(f"{n} vs random"), efficiency.get(n)
-        if c is None:
-            lines.append(f"| {n} | {f['mean']:.4f} | {f['std']:.4f} | | | | | |")
-        else:
-            lines.append(f"| {n} | {f['mean']:.4f} | {f['std']:.4f} | {c['difference']:+.4f} [{c['interval'][0]:+.4f}, {c['interval'][1]:+.4f}] | {c['gap']:+.2f} "
-                         f"| {c['p']:.3g} | {c['p_holm']:.3g} | {e['ratio']:.2f} [{e['low']:.2f}, {e['high']:.2f}] |")  # fmt: skip
+             *methods_table({n: finals[n] for n in names}, comparisons, efficiency)]  # fmt: skip
     text = "\n".join(lines)
     (args.out / "simulation.md").write_text(text + "\n")
     print(text)

@@ -79,3 +79,18 @@ def test_sample_efficiency_is_the_baselines_budget_over_the_methods_at_the_basel
     assert se["low"] <= 2.0 <= se["high"]
     never = sample_efficiency(baseline, method, grid, at=32)  # the method's level (1.2) is out of the baseline's reach
     assert never["ratio"] == 0.0 and never["reached_at"] is None
+
+
+def test_methods_table_prints_each_method_against_the_baseline_with_the_comparison_numbers():
+    from nas.core.search_compare import methods_table
+
+    finals = {"random": [0.10, 0.12, 0.11, 0.13], "smart": [0.15, 0.16, 0.14, 0.17]}
+    rows = compare_searches(finals, versus(finals, "random"))
+    grid = np.arange(1, 4, dtype=float)
+    curves = {"random": [np.array([0.1, 0.11, 0.12])] * 4, "smart": [np.array([0.12, 0.13, 0.14])] * 4}
+    eff = {"smart": sample_efficiency(curves["smart"], curves["random"], grid, at=3)}
+    lines = methods_table(finals, rows, eff)
+    assert lines[2] == "| random | 0.1150 | 0.0129 | | | | | |"
+    c = rows["smart vs random"]
+    assert lines[3].startswith(f"| smart | 0.1550 | 0.0129 | +0.0400 [{c['interval'][0]:+.4f}, {c['interval'][1]:+.4f}] | {c['gap']:+.2f} | {c['p']:.3g} |")
+    assert lines[3].endswith("| 3.00 [3.00, 3.00] |")  # random reaches its 3-trial level at 3, the method at 1

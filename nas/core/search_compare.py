@@ -24,7 +24,7 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 from scipy import stats
@@ -216,3 +216,23 @@ def sample_efficiency(method: Sequence[np.ndarray], baseline: Sequence[np.ndarra
     q = (1 - level) / 2
     return {"ratio": r, "low": float(np.quantile(boots, q)), "high": float(np.quantile(boots, 1 - q)),
             "level": level_at, "reached_at": need if math.isfinite(need) else None}  # fmt: skip
+
+
+def methods_table(finals: Mapping[str, Sequence[float]], comparisons: Mapping[str, Mapping[str, Any]], efficiency: Mapping[str, Mapping[str, Any]],
+                  baseline: str = "random") -> list[str]:  # fmt: skip
+    """Markdown lines: per method its mean final and std over searches, then against `baseline` (rows of
+    `compare_searches` keyed "m vs baseline") the difference with its interval, the gap, the raw and
+    Holm p, and the sample efficiency with its interval (`sample_efficiency`)."""
+    lines = [f"| method | mean final | std over searches | vs {baseline}: difference [95%] | gap (std) | permutation p | Holm p | sample efficiency [95%] |",
+             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for name, values in finals.items():
+        v = np.asarray(values, dtype=float)
+        c, e = comparisons.get(f"{name} vs {baseline}"), efficiency.get(name)
+        head = f"| {name} | {v.mean():.4f} | {v.std(ddof=1):.4f} |"
+        if c is None or c.get("p") is None or e is None:
+            lines.append(head + " | | | | |")
+            continue
+        lo, hi = c["interval"]
+        lines.append(f"{head} {c['difference']:+.4f} [{lo:+.4f}, {hi:+.4f}] | {c['gap']:+.2f} | {c['p']:.3g} | {c['p_holm']:.3g} "
+                     f"| {e['ratio']:.2f} [{e['low']:.2f}, {e['high']:.2f}] |")  # fmt: skip
+    return lines
