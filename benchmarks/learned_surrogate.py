@@ -36,6 +36,7 @@ from omegaconf import OmegaConf
 
 from nas.core.search_compare import anytime, compare_searches, methods_table, sample_efficiency, versus
 from nas.reporting.bench_table import read_runs
+from nas.runner.screened import ScreenedSearcher
 from nas.screening.predictor import Predictor
 from nas.screening.screen import PredictorScreen
 from nas.searchers import make_searcher, searcher_options
@@ -71,8 +72,9 @@ def run_search(method: str, seed: int, trials: int, oracle: Oracle, concurrency:
     opts = OmegaConf.to_container(compose("search", [f"searcher={base}"]).searcher)
     opts.pop("name")
     searcher = make_searcher(searcher_options(base, opts), SPACE, concurrency=concurrency, seed=seed, dedup=False)
-    if screen:  # `screen`: the predictor screen, the policy learning from the trained proposal; `screen-all`: from all it scored
-        searcher.screen = PredictorScreen(SPACE, candidates=candidates, warmup=8, kappa=1.0, seed=seed, teach="all" if screen == "screen-all" else "trained")
+    # `screen`: the predictor screen, the policy learning from the trained proposal; `screen-all`: from all it scored
+    teach = "all" if screen == "screen-all" else "trained"
+    stage = ScreenedSearcher(searcher, PredictorScreen(SPACE, candidates=candidates, warmup=8, kappa=1.0, seed=seed, teach=teach) if screen else None)
     noise = np.random.default_rng(10_000 + seed)
     clock = np.random.default_rng(20_000 + seed)
     running: list[tuple[float, int, str, Architecture]] = []
@@ -81,7 +83,7 @@ def run_search(method: str, seed: int, trials: int, oracle: Oracle, concurrency:
 
     def launch() -> None:
         nonlocal suggested
-        arch = SPACE.decode(searcher.suggest(str(suggested))["actions"])
+        arch = SPACE.decode(stage.suggest(str(suggested))["actions"])
         heapq.heappush(running, (now + clock.uniform(0.5, 1.5), suggested, str(suggested), arch))
         suggested += 1
 
@@ -91,7 +93,7 @@ def run_search(method: str, seed: int, trials: int, oracle: Oracle, concurrency:
         now, _, trial_id, arch = heapq.heappop(running)
         value = oracle(arch)
         observed = value + noise.normal(0.0, oracle.seed_std)
-        searcher.on_trial_complete(trial_id, {"reward": observed})
+        stage.on_trial_complete(trial_id, {"reward": observed})
         out.append((observed, value))
         if suggested < trials:
             launch()

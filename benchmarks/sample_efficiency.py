@@ -58,17 +58,17 @@ def run(name: str, seed: int, budget: int, task: SurrogateTask, concurrency: int
     opts = OmegaConf.to_container(compose("search", [f"searcher={base}"]).searcher)
     opts.pop("name")
     searcher = make_searcher(searcher_options(base, opts), SPACE, concurrency=concurrency, seed=seed, dedup=False)
-    if screened:
-        from nas.screening.screen import PredictorScreen
+    from nas.runner.screened import ScreenedSearcher
+    from nas.screening.screen import PredictorScreen
 
-        searcher.screen = PredictorScreen(SPACE, seed=seed, **SCREEN)
+    stage = ScreenedSearcher(searcher, PredictorScreen(SPACE, seed=seed, **SCREEN) if screened else None)
     running: list[tuple[float, int, str, object]] = []  # (finish time, order, trial id, architecture)
     suggested, now, scores = 0, 0.0, []
 
     def launch() -> None:
         nonlocal suggested
         trial_id = str(suggested)
-        arch = SPACE.decode(searcher.suggest(trial_id)["actions"])
+        arch = SPACE.decode(stage.suggest(trial_id)["actions"])
         heapq.heappush(running, (now + task.duration(arch), suggested, trial_id, arch))
         suggested += 1
 
@@ -77,7 +77,7 @@ def run(name: str, seed: int, budget: int, task: SurrogateTask, concurrency: int
     while running:
         now, _, trial_id, arch = heapq.heappop(running)
         result = task.evaluate(arch)
-        searcher.on_trial_complete(trial_id, {"reward": result["AP"]})
+        stage.on_trial_complete(trial_id, {"reward": result["AP"]})
         scores.append(float(result["match"]))
         if suggested < budget:
             launch()

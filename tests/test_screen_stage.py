@@ -6,6 +6,7 @@ import html
 import numpy as np
 import pytest
 
+from nas.runner.screened import ScreenedSearcher
 from nas.screening.screen import PredictorScreen
 from nas.searchers.base import Proposal
 from nas.searchers.random_search import RandomSearcher
@@ -47,17 +48,17 @@ def test_warmup_passes_proposals_on_unscreened_then_the_screen_picks_well():
 
 def test_any_searcher_takes_a_screen_and_feeds_it_what_finished():
     searcher = RandomSearcher(SPACE, seed=0)
-    searcher.screen = PredictorScreen(SPACE, candidates=16, warmup=3, seed=0)
+    stage = ScreenedSearcher(searcher, PredictorScreen(SPACE, candidates=16, warmup=3, seed=0))
     for k in range(6):
-        config = searcher.suggest(str(k))
-        searcher.on_trial_complete(str(k), {"reward": planted(config["actions"]), "status": "ok"})
-    assert len(searcher.screen.rows) == 6
-    config = searcher.suggest("6")
+        config = stage.suggest(str(k))
+        stage.on_trial_complete(str(k), {"reward": planted(config["actions"]), "status": "ok"})
+    assert len(stage.screen.rows) == 6 and searcher.completed == [str(k) for k in range(6)]
+    config = stage.suggest("6")
     proposal = searcher.pending["6"]
     assert proposal.screen_score is not None and proposal.arch_id == config["arch_id"]
-    searcher.on_trial_complete("7-unknown", {"reward": 1.0})  # an unknown trial teaches the screen nothing
-    searcher.on_trial_complete("6", {"status": "failed", "error": "x"})  # nor does a failed one
-    assert len(searcher.screen.rows) == 6
+    stage.on_trial_complete("7-unknown", {"reward": 1.0})  # an unknown trial teaches the screen nothing
+    stage.on_trial_complete("6", {"status": "failed", "error": "x"})  # nor does a failed one
+    assert len(stage.screen.rows) == 6
 
 
 def test_a_search_with_screen_predictor_records_scores_and_resumes_its_data(tmp_path, shared_ray):
@@ -74,13 +75,15 @@ def test_a_search_with_screen_predictor_records_scores_and_resumes_its_data(tmp_
     assert all(float(r.values["screen_score"]) > 0 and float(r.values["screen_s"]) > 0 for r in rows[4:])
     page = (out / "report.html").read_text()
     assert "Screen: predicted against real reward" in page and "4 trials chosen by the screen; Kendall tau of the screen's score against the real reward" in html.unescape(page)
-    # A resumed search's screen knows every finished trial again.
+    # A resumed search's screen knows every finished trial again, each once.
     settings = load_settings([*args, "trials=10", "resume=true"])
     searcher = build_searcher(settings)
+    stage = ScreenedSearcher(searcher, settings.screen.build(settings.space, 0))
     folder = SearchFolder(out)
     folder.rows = folder.read_rows()
     restore(searcher, folder)
-    assert len(searcher.screen.rows) == len({r.values["arch_id"] for r in rows})
+    stage.observe_rows(folder.rows)
+    assert len(stage.screen.rows) == len({r.values["arch_id"] for r in rows})
 
 
 def test_screen_settings_are_checked_in_one_line(capsys, tmp_path):
@@ -193,24 +196,24 @@ def test_teach_all_gives_the_policy_every_proposal_it_scored_with_the_prediction
     pick; the reported mean reward stays the trained ones'. With teach=trained nothing is added."""
     for teach, extra in (("trained", 0), ("all", 7)):
         searcher = _reinforce(batch=2)
-        searcher.screen = PredictorScreen(SPACE, candidates=8, warmup=4, seed=0, teach=teach)
+        stage = ScreenedSearcher(searcher, PredictorScreen(SPACE, candidates=8, warmup=4, seed=0, teach=teach))
         for k in range(4):  # the warm-up: unscreened, nothing passed over
-            config = searcher.suggest(str(k))
+            config = stage.suggest(str(k))
             assert searcher.pending[str(k)].screened_out == []
-            searcher.on_trial_complete(str(k), {"reward": planted(config["actions"]), "status": "ok"})
+            stage.on_trial_complete(str(k), {"reward": planted(config["actions"]), "status": "ok"})
         for k in (4, 5):
-            searcher.suggest(str(k))
+            stage.suggest(str(k))
         passed = searcher.pending["4"].screened_out
         assert len(passed) == extra
         if extra:
             logp, _ = searcher.controller.evaluate([a for a, _, _, _ in passed])
             assert np.allclose(logp.detach().numpy(), [lp for _, lp, _, _ in passed], atol=1e-5)  # draws of the policy, their own log-probabilities
-            predicted, _ = searcher.screen._fit().predict([SPACE.decode(a) for a, _, _, _ in passed])
+            predicted, _ = stage.screen._fit().predict([SPACE.decode(a) for a, _, _, _ in passed])
             assert np.allclose(predicted, [v for _, _, _, v in passed])
         rewards = {}
         for k in ("4", "5"):
             rewards[k] = planted(searcher.pending[k].actions)
-            searcher.on_trial_complete(k, {"reward": rewards[k], "status": "ok"})
+            stage.on_trial_complete(k, {"reward": rewards[k], "status": "ok"})
         last = searcher.history[-1]
         assert (last["batch"], last["taught"]) == (2, 2 * extra)
         assert last["mean_reward"] == pytest.approx((rewards["4"] + rewards["5"]) / 2)
@@ -220,10 +223,10 @@ def test_teach_all_state_round_trips_and_needs_the_predictor_screen():
     from nas.screening.options import ScreenConfig
 
     searcher = _reinforce(batch=4)
-    searcher.screen = PredictorScreen(SPACE, candidates=4, warmup=2, seed=0, teach="all")
+    stage = ScreenedSearcher(searcher, PredictorScreen(SPACE, candidates=4, warmup=2, seed=0, teach="all"))
     for k in range(3):
-        config = searcher.suggest(str(k))
-        searcher.on_trial_complete(str(k), {"reward": planted(config["actions"]), "status": "ok"})
+        config = stage.suggest(str(k))
+        stage.on_trial_complete(str(k), {"reward": planted(config["actions"]), "status": "ok"})
     assert len(searcher.taught) == 3  # the third trial was screened: 3 passed over, waiting for the batch
     meta, tensors = searcher.algorithm_state()
     again = _reinforce(batch=4)

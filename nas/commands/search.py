@@ -17,7 +17,6 @@ from typing import Any, Sequence
 from omegaconf import OmegaConf
 
 from nas.core.schedule import parse_rung_entries, parse_rungs
-from nas.core.status import TrialStatus
 from nas.reporting.pareto import FrontSettings
 from nas.reporting.recorder import SearchRecorder
 from nas.reporting.report import write_report
@@ -28,6 +27,7 @@ from nas.runner.campaign import Progress, SearcherBridge, run_trials
 from nas.runner.failures import FailureWatch, RepeatedFailureError
 from nas.runner.prepare import prepare
 from nas.runner.ray_session import check_resources, ray_session
+from nas.runner.screened import ScreenedSearcher
 from nas.searchers import ArchSearcher, make_searcher
 from nas.settings.search import RESUME_FIXED, SearchSettings, check_resumable, settings_from
 from search_space.catalog import get_preset
@@ -56,6 +56,7 @@ def run_search(given: SearchSettings | Sequence[str]) -> SearchOutcome:
         raise ConfigError(f"{out} already holds a search; continue it with resume=true or choose another out_dir")
     prepare(settings)  # after the folder checks: a wrong out_dir or resume costs no data read
     searcher = build_searcher(settings)
+    screened = ScreenedSearcher(searcher, settings.screen.build(settings.space, top.seed, settings.evaluator, get_preset(top.preset)))
     watch = FailureWatch(top.trial.abort_after_identical_failures)
     recorder = SearchRecorder(folder, searcher, top.state_every_s)
     with ray_session(settings.ray), contextlib.ExitStack() as running:
@@ -67,8 +68,9 @@ def run_search(given: SearchSettings | Sequence[str]) -> SearchOutcome:
             atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(settings.record()))  # on resume, the same fixed settings, and how images were padded
             if top.resume:
                 restore(searcher, folder)
+                screened.observe_rows(folder.rows)  # the screen's data are the finished trials, all of them, whatever the saved state held
             progress = Progress(folder, top.trials, top.progress_every_s, tick=recorder.tick)
-            fit_s = _fit(settings, searcher, folder, recorder, progress, watch)
+            fit_s = _fit(settings, screened, folder, recorder, progress, watch)
             recorder.save_state()  # the final state, whatever the save interval
         except BaseException:
             if folder.csv.exists():  # the page says the search stopped, not that it runs
@@ -95,7 +97,7 @@ def run_search(given: SearchSettings | Sequence[str]) -> SearchOutcome:
 def build_searcher(settings: SearchSettings) -> ArchSearcher:
     """The configured searcher, with the search's concurrency, seed and completion rules."""
     top = settings.top
-    searcher = make_searcher(
+    return make_searcher(
         settings.searcher,
         settings.space,
         concurrency=top.max_concurrent,
@@ -104,8 +106,6 @@ def build_searcher(settings: SearchSettings) -> ArchSearcher:
         dedup=top.dedup,
         stopped_reward=settings.scheduler.stopped_reward,
     )
-    searcher.screen = settings.screen.build(settings.space, top.seed, settings.evaluator, get_preset(top.preset))
-    return searcher
 
 
 def restore(searcher: ArchSearcher, folder: SearchFolder) -> None:
@@ -117,10 +117,6 @@ def restore(searcher: ArchSearcher, folder: SearchFolder) -> None:
     for row in folder.rows:
         if row.trial_id not in seen:
             searcher.replay(row.trial_id, folder.proposal_of(row), row.reward, row.status, folder.result_of(row))
-    if searcher.screen is not None:  # its data are the finished trials, all of them, whatever the saved state held
-        for row in folder.rows:
-            if row.status in (TrialStatus.OK, TrialStatus.CACHED):
-                searcher.screen.observe(row.actions, row.values["arch_id"], row.reward)
 
 
 def _rung_points(front: tuple[str, str], folder: SearchFolder) -> dict[str, list[tuple[int, tuple[float, float]]]]:
@@ -136,7 +132,7 @@ def _rung_points(front: tuple[str, str], folder: SearchFolder) -> dict[str, list
     return out
 
 
-def _fit(settings: SearchSettings, searcher: ArchSearcher, folder: SearchFolder, recorder: SearchRecorder, progress: Progress, watch: FailureWatch) -> float:
+def _fit(settings: SearchSettings, searcher: ScreenedSearcher, folder: SearchFolder, recorder: SearchRecorder, progress: Progress, watch: FailureWatch) -> float:
     """The remaining trials as one campaign (ASHA given the rung rewards of earlier trials)."""
     remaining = settings.top.trials - len(folder.rows)
     if remaining <= 0:

@@ -24,6 +24,7 @@ from nas.reporting.progress_bar import is_terminal
 from nas.reporting.run_folder import RunFolder
 from nas.searchers.base import ArchSearcher, Completion
 from nas.runner.ray_session import check_resources, ray_session
+from nas.runner.screened import ScreenedSearcher
 from nas.settings.search import SearchSettings, check_resumable
 from search_space.errors import ConfigError
 from search_space.fileio import atomic_write_text
@@ -147,10 +148,10 @@ def run_trials(
 
 
 class SearcherBridge(Searcher):
-    """Tune's searcher for a search: proposals from the `ArchSearcher`, and each of its completions
+    """Tune's searcher for a search: proposals from the `ArchSearcher` (behind its screen, if any), and each of its completions
     handed to `sinks` in order (the recorder, the failure watch) before the next trial starts."""
 
-    def __init__(self, searcher: ArchSearcher, sinks: Sequence[Callable[[Completion], Any]]) -> None:
+    def __init__(self, searcher: ArchSearcher | ScreenedSearcher, sinks: Sequence[Callable[[Completion], Any]]) -> None:
         super().__init__(metric="reward", mode="max")
         self.proposer, self.sinks = searcher, list(sinks)  # not `searcher`: Tune takes an object with one for a wrapper
 

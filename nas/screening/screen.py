@@ -12,8 +12,8 @@ teach it nothing; for a policy searcher that update is off-policy (the trained p
 of K draws, not a draw). With `teach="all"` the choice also carries every proposal passed over with
 the predictor's estimate, and a policy searcher learns from all K (each a draw from its policy).
 
-A screen works with any searcher through `ArchSearcher.screen` (a searcher calls `choose` and
-`observe`; it imports nothing from here).
+A screen works with any searcher: `nas.runner.screened.ScreenedSearcher` calls `choose` with the
+searcher's `propose` and `observe` with each trained result (a searcher imports nothing from here).
 """
 
 from __future__ import annotations

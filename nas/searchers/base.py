@@ -64,7 +64,6 @@ class ArchSearcher(Searcher):
         self.completed: list[str] = []
         self.cache: dict[str, dict[str, Any]] = {}  # arch id -> result of its first successful training
         self.history: list[dict[str, float]] = []  # per policy update: mean reward, entropy, ... (none without a policy)
-        self.screen: Any = None  # nas.screening.screen.PredictorScreen (or any object with choose/observe): picks among proposals
 
     # -- what subclasses provide ------------------------------------------------------------------
 
@@ -88,14 +87,10 @@ class ArchSearcher(Searcher):
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
         return True  # metric and mode are fixed: reward, max
 
-    def suggest(self, trial_id: str) -> dict[str, Any] | None:
-        if self.screen is not None:
-            choice = self.screen.choose(self.propose)
-            proposal = choice.proposal
-            proposal.screen_score, proposal.screen_s = choice.score, choice.seconds
-            proposal.screened_out = [(list(p.actions), float(p.log_prob), float(p.entropy), v) for p, v in getattr(choice, "others", [])]
-        else:
-            proposal = self.propose()
+    def suggest(self, trial_id: str, proposal: Proposal | None = None) -> dict[str, Any] | None:
+        """The trial's config from `proposal` (one of this searcher's own, chosen by a screen,
+        `nas.runner.screened`), or from a fresh one."""
+        proposal = proposal if proposal is not None else self.propose()
         arch = self.space.decode(proposal.actions)
         proposal.arch_id = arch.id
         config: dict[str, Any] = {"actions": list(proposal.actions), "arch": arch.to_dict(), "arch_id": arch.id}
@@ -143,8 +138,6 @@ class ArchSearcher(Searcher):
         and mark the trial completed."""
         if completion.status == TrialStatus.OK and self.dedup:
             self.cache.setdefault(completion.proposal.arch_id, _cacheable(completion.result))
-        if completion.status in (TrialStatus.OK, TrialStatus.CACHED) and self.screen is not None:
-            self.screen.observe(completion.proposal.actions, completion.proposal.arch_id, completion.reward)
         if completion.status != TrialStatus.STOPPED or self.stopped_reward == "rung":
             self.learn(completion)
         self.completed.append(completion.trial_id)
