@@ -22,7 +22,7 @@ import torch
 from scipy import stats
 
 from nas.core.memory import process_memory_mb
-from nas.runner.trial import run_trial
+from nas.runner.trial import TrialSpec, run_trial
 from nas.settings.search import load_settings
 from search_space.space import get_space
 
@@ -50,7 +50,7 @@ def main() -> None:
     for k in range(args.runs):
         arch = space.sample(k)
         overrides = {"seed": k, "epochs": 1 + k % 2, "image_size": args.sizes[k % len(args.sizes)], "data.max_train_images": args.train_images[k % len(args.train_images)]}
-        result = run_trial({"arch": arch.to_dict(), "arch_id": arch.id, "proxy_overrides": overrides}, settings.proxy, settings.reward, "spinenet49", threads=1)
+        result = run_trial({"arch": arch.to_dict(), "arch_id": arch.id, "proxy_overrides": overrides}, TrialSpec(settings.proxy, settings.reward, "spinenet49", threads=1))
         rss, peak = memory_mb()
         rows.append({"run": k + 1, "status": result["status"], "rss_mb": round(rss, 1), "peak_mb": round(peak, 1), **overrides})
         print(f"run {k + 1:3d} {result['status']:<6} size {overrides['image_size']} images {overrides['data.max_train_images']} seed {k:3d}: RSS {rss:7.1f} MB, peak {peak:7.1f} MB", flush=True)

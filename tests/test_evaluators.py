@@ -7,7 +7,7 @@ import pytest
 
 from nas.evaluators import EVALUATORS, EvaluatorKind, Reference, SurrogateOptions, TrainingOptions, TrialContext
 from nas.rewards import RewardConfig
-from nas.runner.trial import run_trial
+from nas.runner.trial import TrialSpec, run_trial
 from nas.settings.schemas import ConfigError
 from nas.runner.prepare import prepare
 from nas.settings.search import load_settings
@@ -73,5 +73,5 @@ def test_a_new_evaluator_needs_only_its_registration(monkeypatch):
         load_settings(["proxy=surrogate", "proxy.name=probe", "proxy.noise=0.1"])
     space = get_space("r35_sp18")
     arch = space.decode(space.sample_actions(__import__("numpy").random.default_rng(0)))
-    out = run_trial({"arch": arch.to_dict(), "arch_id": arch.id}, settings.proxy, RewardConfig(), "spinenet49", threads=1)
+    out = run_trial({"arch": arch.to_dict(), "arch_id": arch.id}, TrialSpec(settings.proxy, RewardConfig(), "spinenet49", threads=1))
     assert out["status"] == "ok" and out["reward"] == pytest.approx(1.0 / (1 + sum(b.level == 7 for b in arch.blocks)))

@@ -178,7 +178,7 @@ def test_a_new_label_format_is_read_checked_and_trained_on(tmp_path, capsys):
     """`data stats` reads it with every check (the zero-width box dropped and counted), and the trial
     code a worker runs trains the proxy detector on it."""
     from nas.commands.cli import main
-    from nas.runner.trial import run_trial
+    from nas.runner.trial import TrialSpec, run_trial
     from nas.settings.search import load_settings
 
     write_jsonl_dataset(tmp_path / "d")
@@ -191,6 +191,6 @@ def test_a_new_label_format_is_read_checked_and_trained_on(tmp_path, capsys):
 
     settings = load_settings([*data, "proxy.epochs=1", "proxy.batch_size=4"])
     arch = get_architecture("spinenet49")
-    result = run_trial({"arch": arch.to_dict(), "arch_id": arch.id}, settings.proxy, settings.reward, "spinenet49", threads=1)
+    result = run_trial({"arch": arch.to_dict(), "arch_id": arch.id}, TrialSpec(settings.proxy, settings.reward, "spinenet49", threads=1))
     assert result["status"] == "ok", result.get("error")
     assert 0.0 <= result["AP"] <= 1.0 and result["steps"] == 2

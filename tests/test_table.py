@@ -11,7 +11,7 @@ from nas.commands.table import TableOptions, plan_table, run_table
 from nas.runner.candidates import uniform_candidates
 from nas.core.status import TrialStatus
 from nas.reporting.bench_table import read_table
-from nas.runner.trial import run_trial
+from nas.runner.trial import TrialSpec, run_trial
 from nas.settings.search import load_settings
 from search_space import load_architecture
 
@@ -56,7 +56,7 @@ def test_table_rows_summary_resume_and_a_row_retrained(tmp_path):
     settings = load_settings([*TINY, "proxy.probe_at=[0.5]"])
     arch = load_architecture(out / "archs" / f"{first['arch_id']}.yaml")
     again = run_trial({"arch": arch.to_dict(), "arch_id": arch.id, "proxy_overrides": {"seed": int(first["seed"])}},
-                      settings.proxy, settings.reward, "spinenet49", threads=1)  # fmt: skip
+                      TrialSpec(settings.proxy, settings.reward, "spinenet49", threads=1))  # fmt: skip
     assert again["AP"] == first["AP"] and again["AP@0.5"] == first["AP@0.5"]
 
     # Growing the table on resume trains only the new architecture's runs and keeps the old rows.

@@ -8,7 +8,7 @@ import pytest
 from nas.settings.schemas import ConfigError
 from nas.rewards import RewardConfig
 from nas.settings.search import load_settings
-from nas.runner.trial import node_name, run_trial
+from nas.runner.trial import TrialSpec, node_name, run_trial
 from nas.evaluators import SurrogateOptions
 from proxy_tasks.config import ProxyConfig
 from search_space import get_space
@@ -20,7 +20,7 @@ def arch_config(seed=0):
 
 
 def test_gpu_seconds_are_wall_time_times_the_share_held():
-    out = run_trial(arch_config(), SurrogateOptions(duration_s=0.2), RewardConfig(), "spinenet49", threads=1, gpus=0.25)
+    out = run_trial(arch_config(), TrialSpec(SurrogateOptions(duration_s=0.2), RewardConfig(), "spinenet49", threads=1, gpus=0.25))
     assert out["status"] == "ok" and out["wall_s"] >= 0.2
     assert out["gpu_s"] == pytest.approx(0.25 * out["wall_s"])
     # Outside Ray the host name; inside the test session's Ray (tests/conftest.py) its node's name.
@@ -30,7 +30,7 @@ def test_gpu_seconds_are_wall_time_times_the_share_held():
 def test_a_failing_trial_is_returned_with_its_error():
     config = arch_config()
     config["arch"]["blocks"][0]["parents"] = [99, 98]  # no such nodes
-    out = run_trial(config, SurrogateOptions(), RewardConfig(), "spinenet49", threads=1)
+    out = run_trial(config, TrialSpec(SurrogateOptions(), RewardConfig(), "spinenet49", threads=1))
     assert out["status"] == "failed" and math.isnan(out["reward"]) and "parent" in out["error"]
     assert out["wall_s"] >= 0 and out["gpu_s"] == 0
 

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 from nas.core.status import TrialStatus
 from nas.runner.prepare import prepare
 from nas.runner.sizing import MEMORY_SHARE, Cluster, cluster_size, concurrent_trials, machine_memory_mb, memory_share_mb, typical_architecture, with_peak_memory
-from nas.runner.trial import evaluator_for, run_trial
+from nas.runner.trial import TrialSpec, evaluator_for, run_trial
 from nas.settings.search import SearchSettings, settings_from
 from search_space.errors import ConfigError
 
@@ -62,7 +62,7 @@ def plan(given: SearchSettings | Sequence[str], steps: int | None = None, cpus: 
     eval_at = settings.eval_at if steps is None else []
     # the trial's peak, on top of what a worker holds (its data), not the driver's checks before
     result, peak_mb = with_peak_memory(
-        lambda: run_trial(config, settings.proxy, settings.reward, settings.top.preset, settings.threads, settings.top.trial.gpus, eval_at, max_steps=steps, joined=settings.joined)
+        lambda: run_trial(config, TrialSpec.of(settings, eval_at), max_steps=steps)
     )
     if result["status"] == TrialStatus.FAILED:
         raise ConfigError(f"the timed trial failed: {result['error']}")

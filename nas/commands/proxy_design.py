@@ -23,7 +23,7 @@ import json
 import math
 import os
 import statistics
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -44,7 +44,7 @@ from nas.runner.candidates import choose_candidates
 from nas.runner.planned import PlannedRun
 from nas.runner.prepare import prepare
 from nas.runner.sizing import cluster_size, concurrent_trials, memory_per_trial_mb, typical_architecture, with_peak_memory
-from nas.runner.trial import run_trial
+from nas.runner.trial import TrialSpec, run_trial
 from nas.settings.schemas import normalized
 from nas.settings.options import fixed_keys, recorded
 from nas.settings.search import SearchSettings, settings_from
@@ -211,7 +211,7 @@ def _timings(settings: SearchSettings, rules: DesignRules, path: Path, resume: b
         log(f"timing {TIMED_STEPS} steps at {size} px on {arch.name} ({arch.id}) ...")
         config = {"arch": arch.to_dict(), "arch_id": arch.id, "proxy_overrides": overrides}
         result, peak = with_peak_memory(
-            lambda: run_trial(config, settings.proxy, settings.reward, settings.top.preset, settings.threads, settings.top.trial.gpus, [], max_steps=TIMED_STEPS)
+            lambda: run_trial(config, replace(TrialSpec.of(settings), joined=()), max_steps=TIMED_STEPS)
         )
         if result["status"] != TrialStatus.OK:
             raise ConfigError(f"the timed trial at {size} px failed: {result['error']}")

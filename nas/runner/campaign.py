@@ -113,15 +113,11 @@ def run_trials(
     """
     from ray import tune
 
-    from nas.runner.trial import trainable
+    from nas.runner.trial import TrialSpec, trainable
 
     top = settings.top
-    gpus = top.trial.gpus
-    fn = tune.with_parameters(
-        trainable, proxy=settings.proxy, reward=settings.reward, preset=top.preset, threads=settings.threads, gpus=gpus, eval_at=list(eval_at),
-        joined=settings.joined,
-    )
-    fn = tune.with_resources(fn, {"cpu": top.trial.cpus, "gpu": gpus})
+    fn = tune.with_parameters(trainable, spec=TrialSpec.of(settings, eval_at))
+    fn = tune.with_resources(fn, {"cpu": top.trial.cpus, "gpu": top.trial.gpus})
     storage = settings.ray.storage_path or str(out_dir.resolve() / "tune")
     tuner = tune.Tuner(
         fn,

@@ -20,8 +20,8 @@ import socket
 import time
 import traceback
 from collections import OrderedDict
-from dataclasses import asdict
-from typing import Any, Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import torch
 from ray import tune
@@ -33,6 +33,9 @@ from nas.rewards import compute_reward, objectives_of
 from proxy_tasks.train import StepInfo
 from search_space.catalog import get_preset
 from search_space.spec import from_dict
+
+if TYPE_CHECKING:
+    from nas.settings.search import SearchSettings
 
 _EVALUATORS: OrderedDict[str, Evaluator] = OrderedDict()
 MAX_EVALUATORS = 2  # a worker keeps the evaluators of its last runs only (memory stays flat over a campaign)
@@ -79,28 +82,40 @@ def node_name() -> str:
     return socket.gethostname()
 
 
-def run_trial(
-    config: dict[str, Any],
-    proxy: Any,
-    reward: Any,
-    preset: str,
-    threads: int,
-    gpus: float = 0.0,
-    eval_at: Sequence[int] = (),
-    report: Callable[[dict[str, Any]], None] | None = None,
-    max_steps: int | None = None,
-    joined: Sequence[Evaluator] = (),
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class TrialSpec:
+    """What every trial of a campaign shares besides its architecture: the evaluator's options
+    (`proxy`), the reward, the scaling preset, CPU threads and GPU share per trial, the rung epochs
+    of a scheduler (`eval_at`), and the evaluators joined to every evaluation (`joined`: the
+    search's `LatencyEvaluator` when its reward declares latency)."""
+
+    proxy: Any
+    reward: Any
+    preset: str = "spinenet49"
+    threads: int = 1
+    gpus: float = 0.0
+    eval_at: tuple[int, ...] = ()
+    joined: tuple[Evaluator, ...] = ()
+
+    @classmethod
+    def of(cls, settings: SearchSettings, eval_at: Sequence[int] = ()) -> "TrialSpec":
+        """The spec of a campaign's trials under `settings`."""
+        top = settings.top
+        return cls(settings.proxy, settings.reward, top.preset, settings.threads, top.trial.gpus, tuple(eval_at), tuple(settings.joined))
+
+
+def run_trial(config: dict[str, Any], spec: TrialSpec, report: Callable[[dict[str, Any]], None] | None = None, max_steps: int | None = None) -> dict[str, Any]:
     """Run one trial and return its final result (also usable without Ray).
 
-    `proxy` is the evaluator's options; `config["proxy_overrides"]`, when present, replaces some
-    of them for this trial (seed, epochs). With `eval_at` (a scheduler's rung epochs) the proxy is evaluated after those epochs and
-    `report` gets each partial result (status `partial`); the scheduler may end the trial there.
-    `max_steps` ends the training early (`spinenas plan` times a few steps). The `joined` evaluators
-    (the search's `LatencyEvaluator`, when its reward declares latency) add their metrics to those of
-    every evaluation, the rung ones included, before the reward is computed.
+    `config["proxy_overrides"]`, when present, replaces some of the spec's proxy options for this
+    trial (seed, epochs). With `spec.eval_at` (a scheduler's rung epochs) the proxy is evaluated
+    after those epochs and `report` gets each partial result (status `partial`); the scheduler may
+    end the trial there. `max_steps` ends the training early (`spinenas plan` times a few steps).
+    The joined evaluators add their metrics to those of every evaluation, the rung ones included,
+    before the reward is computed.
     Cost: `wall_s`, `cpu_s` (this process's CPU time) and `gpu_s` = wall time x the GPU share held.
     """
+    proxy, reward, preset, threads, gpus, eval_at, joined = spec.proxy, spec.reward, spec.preset, spec.threads, spec.gpus, spec.eval_at, spec.joined
     torch.set_num_threads(max(1, threads))
     t0, c0 = time.perf_counter(), time.process_time()
     base: dict[str, Any] = {"node": node_name(), "pid": os.getpid(), "machine": machine_name()}
@@ -202,8 +217,6 @@ class LossCurve:
             )  # fmt: skip
 
 
-def trainable(
-    config: dict[str, Any], proxy: Any, reward: Any, preset: str, threads: int, gpus: float, eval_at: Sequence[int], joined: Sequence[Evaluator] = ()
-) -> None:
+def trainable(config: dict[str, Any], spec: TrialSpec) -> None:
     """Ray Tune function trainable: partial reports at the rung epochs, then the final one."""
-    tune.report(run_trial(config, proxy, reward, preset, threads, gpus, eval_at, report=tune.report, joined=joined))
+    tune.report(run_trial(config, spec, report=tune.report))
