@@ -115,3 +115,25 @@ def test_a_folder_that_holds_a_run_is_refused_before_any_data_is_read(command, c
     code = main([command, *extra, "proxy=custom", "proxy.data.format=yolo", f"proxy.data.root={tmp_path / 'data'}", f"out_dir={out}"])
     err = capsys.readouterr().err
     assert code == 2 and f"{out} already holds" in err and "data.yaml" not in err, err
+
+
+def test_every_spinenas_line_of_the_readme_and_docs_still_parses(capsys):
+    """The generated parser takes every command line the README and docs show (parsing only: the
+    flags, positionals and key=value spellings, not the runs)."""
+    import re
+    import shlex
+
+    root = Path(__file__).resolve().parents[1]
+    lines = []
+    for page in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        for block in re.findall(r"```(?:bash|sh)?\n(.*?)```", page.read_text(), re.S):
+            for line in block.replace("\\\n", " ").splitlines():
+                line = re.sub(r"\s+#.*$", "", line).strip()
+                if line.startswith("spinenas "):
+                    lines.append((page.name, line))
+    assert len(lines) >= 40
+    for page, line in lines:
+        try:
+            parse(shlex.split(line)[1:])
+        except SystemExit:
+            pytest.fail(f"{page}: {line}: {capsys.readouterr().err.strip().splitlines()[-1]}")
