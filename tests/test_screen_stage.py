@@ -220,7 +220,9 @@ def test_teach_all_gives_the_policy_every_proposal_it_scored_with_the_prediction
 
 
 def test_teach_all_state_round_trips_and_needs_the_predictor_screen():
-    from nas.screening.options import ScreenConfig
+    from nas.screening.options import PredictorScreenOptions
+    from nas.settings.search import load_settings
+    from search_space.errors import ConfigError
 
     searcher = _reinforce(batch=4)
     stage = ScreenedSearcher(searcher, PredictorScreen(SPACE, candidates=4, warmup=2, seed=0, teach="all"))
@@ -232,7 +234,28 @@ def test_teach_all_state_round_trips_and_needs_the_predictor_screen():
     again = _reinforce(batch=4)
     again.load_algorithm_state(meta, tensors)
     assert [(s.actions, r) for s, r in again.taught] == [(s.actions, r) for s, r in searcher.taught]
-    with pytest.raises(ValueError, match="screen.teach=all needs screen=predictor"):
-        ScreenConfig(name="zero_cost", teach="all").validate()
+    with pytest.raises(ConfigError, match="teach"):  # a key of the predictor screen's, not the zero-cost one's
+        load_settings(["proxy=synthetic_tiny", "screen=zero_cost", "screen.teach=all"])
     with pytest.raises(ValueError, match="screen.teach must be trained or all"):
-        ScreenConfig(name="predictor", teach="everything").validate()
+        PredictorScreenOptions(teach="everything").validate()
+
+
+def test_a_screen_saved_before_the_screen_kinds_is_read_and_compares_equal_on_resume():
+    """Run folders from before 2026-12-07's screen kinds hold one flat node with every kind's keys:
+    read as the kind it names (the other kinds' keys dropped), equal to the same screen composed now;
+    a node in this version's layout with a stray key is still refused."""
+    from omegaconf import OmegaConf
+
+    from nas.screening.options import PredictorScreenOptions, ZeroCostScreenOptions
+    from nas.settings.schemas import normalized, screen_config
+    from nas.settings.search import load_settings
+    from search_space.errors import ConfigError
+
+    flat = {"name": "predictor", "candidates": 64, "warmup": 8, "kappa": 1.0, "kind": "gbr", "encoding": "structure", "score": "grad_norm"}
+    assert screen_config(OmegaConf.create(flat)) == PredictorScreenOptions(candidates=64)
+    now = load_settings(["screen=predictor", "screen.candidates=64"]).cfg.screen
+    assert normalized("screen", OmegaConf.create(flat)) == normalized("screen", now)
+    zero = {**flat, "name": "zero_cost", "candidates": 16}
+    assert screen_config(OmegaConf.create(zero)) == ZeroCostScreenOptions()
+    with pytest.raises(ConfigError, match="unknown config key 'screen.score'"):
+        screen_config(OmegaConf.create({"name": "predictor", "score": "naswot"}))

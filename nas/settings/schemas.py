@@ -26,7 +26,7 @@ from nas.core.schedule import SchedulerConfig
 from nas.evaluators import EVALUATORS, TrainingOptions
 from nas.evaluators.latency import LatencyOptions
 from nas.rewards import REWARDS, RewardConfig
-from nas.screening.options import ScreenConfig
+from nas.screening.options import SCREEN_KINDS, NoScreenOptions, ScreenOptions, current_screen_layout
 from nas.searchers import SEARCHER_KINDS
 from proxy_tasks.config import DataConfig, ProxyConfig
 from search_space.errors import ConfigError, SpineNASError, UnknownNameError
@@ -116,8 +116,8 @@ GROUPS = ("space", "searcher", "proxy", "ray", "reward", "scheduler", "latency",
 
 # The one schema map: a group with one schema, or a registry whose kinds each bring theirs, chosen by
 # the node's `KIND_KEY` in every group (with the kind a node saved before that key existed meant).
-FIXED_SCHEMAS: dict[str, type] = {"space": SpaceConfig, "ray": RayConfig, "scheduler": SchedulerConfig, "latency": LatencyOptions, "screen": ScreenConfig}
-KIND_GROUPS: dict[str, Registry] = {"searcher": SEARCHER_KINDS, "proxy": EVALUATORS, "reward": REWARDS}
+FIXED_SCHEMAS: dict[str, type] = {"space": SpaceConfig, "ray": RayConfig, "scheduler": SchedulerConfig, "latency": LatencyOptions}
+KIND_GROUPS: dict[str, Registry] = {"searcher": SEARCHER_KINDS, "proxy": EVALUATORS, "reward": REWARDS, "screen": SCREEN_KINDS}
 KIND_KEY = "name"
 # Nodes that must name a value the kind's defaults leave open (`???`), under their own schema names.
 REQUIRED_VALUES = {
@@ -139,7 +139,7 @@ def group_schema(group: str, node: Any) -> type:
 
 # What a node that names no kind was (a legacy reader: run folders written before the registries
 # had no reward `name`, the metric with its cost term, and proxies that were trainings).
-KIND_WHEN_UNNAMED = {"reward": "mnas", "proxy": "training", "searcher": "reinforce"}
+KIND_WHEN_UNNAMED = {"reward": "mnas", "proxy": "training", "searcher": "reinforce", "screen": "none"}
 
 
 def _kind_of(group: str, node: Any) -> str:
@@ -365,6 +365,9 @@ def normalized(key: str, value: Any) -> Any:
     try:
         if key == "proxy":
             return dataclasses.asdict(proxy_config(node))
+        if key == "screen":
+            node = current_screen_layout(node)
+            value = OmegaConf.create(node)
         if key in FIXED_SCHEMAS or key in KIND_GROUPS:
             return OmegaConf.to_container(OmegaConf.merge(OmegaConf.structured(group_schema(key, node)), node))
     except (SpineNASError, OmegaConfBaseException, KeyError, ValueError):
@@ -387,9 +390,12 @@ def latency_config(node: DictConfig | None) -> LatencyOptions:
     return LatencyOptions() if node is None else typed_group("latency", node)
 
 
-def screen_config(node: DictConfig | None) -> ScreenConfig:
-    """The `screen` group as a checked `ScreenConfig` (a run saved before the group: no screen)."""
-    return ScreenConfig() if node is None else typed_group("screen", node)
+def screen_config(node: DictConfig | None) -> ScreenOptions:
+    """The `screen` group as its kind's checked options (a run saved before the group: no screen;
+    one saved before the kinds: read by `current_screen_layout`)."""
+    if node is None:
+        return NoScreenOptions()
+    return typed_group("screen", OmegaConf.create(current_screen_layout(OmegaConf.to_container(node, resolve=True))))
 
 
 def scheduler_config(node: DictConfig, epochs: int | None) -> SchedulerConfig:

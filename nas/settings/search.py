@@ -17,7 +17,7 @@ from nas.core.objectives import costs, front_pair, unseen_by_scalar
 from nas.rewards import REWARDS, objectives_of
 from nas.rewards.latency import LATENCY
 from nas.searchers import SEARCHER_KINDS
-from nas.screening.options import ScreenConfig
+from nas.screening.options import NoScreenOptions, ScreenOptions
 from nas.settings.schemas import GROUPS, RayConfig, SearchTopLevel, compose, latency_config, normalized, proxy_config, ray_config, reward_config, scheduler_config, screen_config, search_space_of, search_top_level, typed_group
 from search_space.errors import ConfigError
 from search_space.space import SearchSpace
@@ -41,7 +41,7 @@ class SearchSettings:
     scheduler: SchedulerConfig
     ray: RayConfig
     joined: tuple[Evaluator, ...] = ()  # evaluators whose metrics join the proxy's in every trial (latency, when the reward declares it)
-    screen: ScreenConfig = field(default_factory=ScreenConfig)  # between the searcher and the runner (`screen=`)
+    screen: ScreenOptions = field(default_factory=NoScreenOptions)  # between the searcher and the runner (`screen=`)
     latency_options: LatencyOptions = field(default_factory=LatencyOptions)  # the `latency` group, typed (used or not)
 
     @property
@@ -175,7 +175,7 @@ def _check_objectives(searcher: Any, reward: Any) -> None:
         )
 
 
-def _check_screen(screen: ScreenConfig, proxy: Any) -> None:
+def _check_screen(screen: ScreenOptions, proxy: Any) -> None:
     """A screen that scores untrained detectors needs a proxy that trains one on data, and a score
     that exists."""
     if not screen.needs_data:
