@@ -10,5 +10,5 @@
     core         trial statuses, scheduler arithmetic, rank and comparison statistics, memory
 
 Below `nas`: `proxy_tasks` (detection training and COCO evaluation, no Ray) and `search_space`
-(architectures, spaces, models). docs/architecture.md is the map; tests/test_layers.py keeps it true.
+(architectures, spaces, models). docs/code.md is the map; tests/test_layers.py keeps it true.
 """

@@ -1,4 +1,4 @@
-"""The layers of `nas` (nas/__init__.py, docs/architecture.md): imports only go downward.
+"""The layers of `nas` (nas/__init__.py, docs/code.md): imports only go downward.
 
 Reads every module's imports (top-level and inside functions) with `ast`; a module may import its
 own layer and the layers below it; searchers, evaluators and rewards sit side by side and must not

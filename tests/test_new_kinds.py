@@ -1,5 +1,5 @@
 """New kinds registered at run time (here, not in nas/), run through search, fidelity and
-trials.csv with nothing else changed: docs/architecture.md's recipes, as tests.
+trials.csv with nothing else changed: docs/code.md's recipes, as tests.
 
 The kinds live in this module: the Ray workers unpickle the options by reference, import this
 module and so register them too, as a user's plugin module would be.

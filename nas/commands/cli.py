@@ -462,7 +462,7 @@ COMMANDS: tuple[Command, ...] = (
         "Takes the same Hydra overrides as `spinenas search` (proxy=custom proxy.data.*, out_dir=..., resume=true). Derives candidate "
         "proxies (input size, steps, data share, learning rate; anchor, batch and norm by rule) from the data's statistics and step "
         "times measured here, and measures them by successive halving on fidelity's architectures against a longer, larger reference "
-        "training. Writes OUT/proxy.yaml for `spinenas search proxy=OUT/proxy.yaml`. See docs/custom_data.md.",
+        "training. Writes OUT/proxy.yaml for `spinenas search proxy=OUT/proxy.yaml`. See docs/data_formats.md.",
         DesignOptions, OVERRIDES_LIKE_SEARCH, "design",
     ),
     Command(
@@ -494,7 +494,7 @@ DATA_COMMANDS: tuple[Command, ...] = (
         "stats", cmd_data_stats, "images, boxes per class, box sizes relative to the image, image sizes",
         "Reads the dataset the overrides configure (proxy=custom proxy.data.format=coco|voc|yolo|csv proxy.data.root=... or "
         "proxy.data.train_ann=...) with every check a search runs, and prints what a proxy's image size and anchors depend on. "
-        "See docs/custom_data.md.",
+        "See docs/data_formats.md.",
         StatsOptions, "key=value Hydra overrides (proxy.data.*)",
     ),
     Command("convert", cmd_data_convert, "write the dataset's labels as COCO JSON (train.json, val.json)", options=ConvertOptions,

@@ -390,7 +390,7 @@ def _conclusion(design: dict[str, Any], settings: SearchSettings, options: Desig
             f"{len(ref['plateau'])} of {ref['architectures']} architectures on the plateau or no better than an image-independent detector "
             f"(best AP50 {best}; fewer than {MIN_ARCHS} left to rank), so no proxy here can rank anything and the design stopped after its first rung; "
             f"give it more steps (--reference-scale, --budget-s; {options.budget_s * 2:.0f} s buys: {design.get('larger_budget') or 'see below'}) "
-            "or a recipe that learns this data faster (docs/custom_data.md)"
+            "or a recipe that learns this data faster (docs/data_formats.md)"
         )
     if design["chosen"]:
         c = by_name[design["chosen"]]

@@ -1,5 +1,5 @@
 """The user's own kinds, without editing SpineNAS: modules that register label formats, evaluators,
-rewards, searchers or zero-cost scores when imported (docs/architecture.md, "Plugins").
+rewards, searchers or zero-cost scores when imported (docs/code.md, "Plugins").
 
 Two ways to name them, both read by the CLI before it composes a config:
 - `SPINENAS_PLUGINS`: comma-separated module names (importable: `my_lab.formats`) or paths of

@@ -7,7 +7,7 @@ Hydra `proxy` group chooses one by its `name` key, as every group chooses its ki
 
 Adding an evaluator: one module here with its options dataclass (a `name` field defaulting to the
 kind's registry name, a `label` and a `seed`) and a class with the protocol's methods, one `EVALUATORS.register` line below, and
-a `conf/proxy/<choice>.yaml` that starts from `base_<kind>` (docs/architecture.md shows it).
+a `conf/proxy/<choice>.yaml` that starts from `base_<kind>` (docs/code.md shows it).
 """
 
 from __future__ import annotations

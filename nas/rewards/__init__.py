@@ -7,7 +7,7 @@ the costs it trades against it; `nas.core.objectives`). The trial (`nas.runner.t
 
 Adding a reward: one module here with its options dataclass (`name` defaulting to the kind's name),
 its function and (beyond the metric alone) its objectives, one `REWARDS.register` line below, and a `conf/reward/<choice>.yaml` that starts
-from `base_<name>` (docs/architecture.md shows it).
+from `base_<name>` (docs/code.md shows it).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ records their completions. Imports `nas.core` and `search_space`; nothing above.
 Adding a searcher: one module here with an `ArchSearcher` subclass (`propose`, `learn`, and its
 state), its options dataclass in `options` (no torch there: config checks load it), a builder that
 imports the class, and one `SEARCHER_KINDS.register` line below, plus a
-`conf/searcher/<name>.yaml` starting from `base_<name>` (docs/architecture.md shows it).
+`conf/searcher/<name>.yaml` starting from `base_<name>` (docs/code.md shows it).
 """
 
 from __future__ import annotations

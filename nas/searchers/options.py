@@ -28,7 +28,7 @@ class ControllerConfig:
 class ControllerOptions(ControllerConfig):
     """`searcher=reinforce|ppo`: the controller's settings and how completions are batched into
     policy updates (`batch_size` per update, `late_batch_size` after `late_after` completions, each
-    update also re-learning the last `reuse` completions). Defaults: REINFORCE's (docs/search.md)."""
+    update also re-learning the last `reuse` completions). Defaults: REINFORCE's (docs/searchers.md)."""
 
     name: str = "reinforce"
     batch_size: int = 2
