@@ -6,7 +6,8 @@ import math
 import pytest
 import torch
 
-from nas.commands.cli import format_front, main
+from nas.commands.cli import main
+from nas.commands.search import format_front
 from nas.commands.search import run_search
 from nas.core.pareto import front_indices, hypervolume
 from nas.reporting.run_folder import read_csv_records

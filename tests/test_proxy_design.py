@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 
 import nas.commands.proxy_design
+import nas.reporting.design_verdict
 import nas.reporting.proxy_design
 import nas.runner.campaign
 import proxy_tasks.design
-from nas.commands.proxy_design import DesignOptions, _design, _survivors, _write_proxy, larger_budget, run_proxy_design
+from nas.commands.proxy_design import DesignOptions, _write_proxy, larger_budget, run_proxy_design
+from nas.reporting.design_verdict import design_record, survivors
 from nas.reporting.proxy_design import DesignFolder, candidate_summary, format_design, is_plateau, run_name
 from nas.reporting.run_folder import Row
 from nas.runner.planned import Candidate
@@ -54,7 +56,7 @@ def test_halving_keeps_cheap_rankers_and_drops_plateaus_then_chooses_the_cheapes
     summaries = {c.name: candidate_summary(rung0, c.name, ARCHS, 3, "AP") for c in cands}
     assert summaries["p3"]["plateau_runs"] == ["spinenet49 seed0"]
     assert summaries["p0"]["reference_kendall_tau"] == pytest.approx(1.0) and summaries["p0"]["seed_kendall_tau"] is None
-    alive, cut = _survivors(cands, summaries, 40.0)
+    alive, cut = survivors(cands, summaries, 40.0)
     assert [c.name for c in alive] == ["p0", "p1"] and sorted(cut) == ["p2", "p3"]  # the cheapest plateau one is out
 
     rows = rung0 + rows_for("p0", good)[5:] + rows_for("p1", good)[5:]
@@ -63,7 +65,7 @@ def test_halving_keeps_cheap_rankers_and_drops_plateaus_then_chooses_the_cheapes
     options = DesignOptions(budget_s=40.0, archs=2, seeds=3)
     rules = DesignRules([128], 2.0, 8, ["rule"])
     stats = {"source": "csv test", "val": {"boxes": 500}}
-    design = _design(None, options, stats, rules, [], cands, summaries, {"p2": "stopped after rung 0", "p3": "stopped after rung 0"},
+    design = design_record(None, options, stats, rules, [], cands, summaries, {"p2": "stopped after rung 0", "p3": "stopped after rung 0"},
                      {"image_size": 128, "epochs": 12, "optim.lr": 0.003}, 240, 100.0, rows, 160, ARCHS)  # fmt: skip
     verdicts = {c["name"]: c["verdict"] for c in design["candidates"]}
     assert verdicts["p0"] == verdicts["p1"] == "ranks" and verdicts["p3"].startswith("plateau") and verdicts["p2"] == "stopped after rung 0"
@@ -86,7 +88,7 @@ def test_no_ranking_proxy_says_what_was_reached_and_its_why_follows_the_referenc
     rows = REFERENCE + reference_seed1(second) + rows_for("p0", noisy)
     c = cand("p0", 20.0)
     summaries = {"p0": candidate_summary(rows, "p0", ARCHS, 3, "AP")}
-    design = _design(None, DesignOptions(40.0, 2, 3), {"source": "x", "val": {"boxes": 44}}, DesignRules([128], 2.0, 8, []), [], [c], summaries, {},
+    design = design_record(None, DesignOptions(40.0, 2, 3), {"source": "x", "val": {"boxes": 44}}, DesignRules([128], 2.0, 8, []), [], [c], summaries, {},
                      {"image_size": 128, "epochs": 12, "optim.lr": 0.003}, 240, 100.0, rows, 160, ARCHS)  # fmt: skip
     assert design["chosen"] is None and design["best"] == "p0"
     assert design["candidates"][0]["verdict"].startswith("short of seed tau")
@@ -178,7 +180,7 @@ def test_end_to_end_on_tiny_data_recognises_plateau_runs_and_resumes(tmp_path, m
     overrides2 = [o if not o.startswith("out_dir=") else f"out_dir={second}" for o in overrides]
     cap_steps(monkeypatch, 3)  # 3 steps: two candidates, where the first design had four
     monkeypatch.setattr(nas.reporting.proxy_design, "is_plateau", lambda row: False)
-    monkeypatch.setattr(nas.commands.proxy_design, "_score", lambda s: 1.0)
+    monkeypatch.setattr(nas.reporting.design_verdict, "met", lambda s: 1.0)
     chosen = run_proxy_design(overrides2, DesignOptions(budget_s=3.0, archs=2, seeds=2, reference_from=str(out)), log=lambda _m: None).design
     refs = {r.values["arch_id"]: r.trial_id for r in DesignFolder(second).read_rows() if r.values["run"] == "reference"}
     assert refs == {r.values["arch_id"]: r.trial_id for r in rows if r.values["run"] == "reference"}
@@ -232,7 +234,7 @@ def test_verdicts_need_five_architectures_no_failed_run_and_the_budget():
 
     def design_of(rows, cands):
         summaries = {c.name: candidate_summary(rows, c.name, ARCHS, 3, "AP") for c in cands}
-        d = _design(None, options, {"source": "x", "val": {"boxes": 500}}, rules, [], cands, summaries, {},
+        d = design_record(None, options, {"source": "x", "val": {"boxes": 500}}, rules, [], cands, summaries, {},
                     {"image_size": 128, "epochs": 12, "optim.lr": 0.003}, 240, 100.0, rows, 160, ARCHS)  # fmt: skip
         return {c["name"]: c["verdict"] for c in d["candidates"]}, d
 
@@ -279,7 +281,7 @@ def test_nothing_learns_is_said_plainly():
     stuck = [Row(dict(r.values, AP50=0.004 + 0.001 * k)) for k, r in enumerate(REFERENCE)]  # every architecture, even under the reference
     rows = stuck + rows_for("p0", [[0.001] * 5] * 3, ap50=0.003)
     summaries = {"p0": candidate_summary(rows, "p0", ARCHS, 3, "AP")}
-    design = _design(None, options, {"source": "x", "val": {"boxes": 44}}, DesignRules([128], 2.0, 8, []), [], [cand("p0", 20.0)], summaries, {},
+    design = design_record(None, options, {"source": "x", "val": {"boxes": 44}}, DesignRules([128], 2.0, 8, []), [], [cand("p0", 20.0)], summaries, {},
                      {"image_size": 128, "epochs": 12, "optim.lr": 0.003}, 240, 100.0, rows, 160, ARCHS, "128 px trains up to 228 steps")  # fmt: skip
     text = "\n".join(design["conclusion"])
     assert design["chosen"] is None and "nothing learns within this budget" in text
@@ -318,7 +320,7 @@ def three_seed_design(seeds: list[list[float]], reference_seed: int = 1000):
     reference = [Row({**r.values, "seed": reference_seed}) for r in REFERENCE]
     rows = reference + [Row({**r.values, "seed": seed_index_of(r)}) for r in rows_for("p0", seeds)]
     summaries = {"p0": candidate_summary(rows, "p0", ARCHS, 3, "AP")}
-    return _design(None, DesignOptions(40.0, 2, 3), {"source": "x", "val": {"boxes": 500}}, DesignRules([128], 2.0, 8, []), [], [cand("p0", 20.0)], summaries, {},
+    return design_record(None, DesignOptions(40.0, 2, 3), {"source": "x", "val": {"boxes": 500}}, DesignRules([128], 2.0, 8, []), [], [cand("p0", 20.0)], summaries, {},
                    {"image_size": 128, "epochs": 12, "optim.lr": 0.003}, 240, 100.0, rows, 160, ARCHS)  # fmt: skip
 
 

@@ -14,9 +14,7 @@ from nas.settings.commands import (
     ShowOptions, SplitOptions, StatsOptions, TableOptions,
 )  # fmt: skip
 from nas.settings.options import add_options, from_args, missing, option_names, parse_value, parser_default
-from search_space.catalog import get_preset, preset_for, preset_name_for, resolve_architecture
 from search_space.errors import SpineNASError
-from search_space.spec import Architecture
 
 if TYPE_CHECKING:
     from nas.settings.search import SearchSettings
@@ -146,69 +144,9 @@ def search_settings(overrides: Sequence[str]) -> SearchSettings:
 
 def cmd_show(args: ShowOptions, _: list[str]) -> int:
     """`spinenas show`: the architecture as a table or JSON, with params and FLOPs."""
-    arch = resolve_architecture(args.arch)
-    preset = get_preset(args.preset) if args.preset else preset_for(args.arch)
-    size = args.image_size or preset.image_size
-    if size <= 0 or size % 128:
-        raise UserError(f"--image-size {size} must be a positive multiple of 128")
-    if args.num_classes < 1:
-        raise UserError(f"--num-classes must be >= 1, got {args.num_classes}")
-    from search_space.cost import measure  # torch: after the input is checked
+    from nas.commands.show import show
 
-    cost = measure(arch, preset, size, with_head=args.with_head, num_classes=args.num_classes)
-    if args.draw:
-        from search_space.draw import draw_architecture
-
-        draw_architecture(arch, args.draw)
-    if args.json:
-        print(json.dumps(show_record(arch, preset_name(args), cost.params, cost.flops, size, args.with_head)))
-    else:
-        print(format_table(arch))
-        scope = "backbone + RetinaNet head" if args.with_head else "backbone"
-        print(f"\npreset {preset_name(args)}  image {size}x{size}  {scope}")
-        print(f"params {cost.params / 1e6:.2f}M   FLOPs {cost.flops / 1e9:.2f}B (multiply-adds)")
-        if args.draw:
-            print(f"diagram written to {args.draw}")
-    return 0
-
-
-def preset_name(args: ShowOptions) -> str:
-    return args.preset or preset_name_for(args.arch)
-
-
-def show_record(arch: Architecture, preset: str, params: int, flops: int, size: int, with_head: bool) -> dict:
-    """The JSON object `spinenas show --json` prints."""
-    d = arch.to_dict()
-    return {
-        "name": arch.name,
-        "id": arch.id,
-        "preset": preset,
-        "params": params,
-        "flops": flops,
-        "image_size": size,
-        "with_head": with_head,
-        "decoder": arch.decoder,
-        "stem": d["stem"],
-        "blocks": d["blocks"],
-    }
-
-
-def format_table(arch: Architecture) -> str:
-    """A readable table of an architecture's stem and blocks."""
-    lines = [f"{arch.name}  (id {arch.id}, decoder {arch.decoder})", ""]
-    lines.append(f"{'node':>4}  {'kind':<6} {'level':>5}  {'type':<10} {'parents':<9} {'output':<6} folds")
-    for j, g in enumerate(arch.stem):
-        lines.append(f"{j:>4}  {'stem':<6} {'L' + str(g.level):>5}  {g.block_fn:<10} {'':<9} {'':<6} x{g.repeats}")
-    folds = arch.output_folds()
-    for i, b in enumerate(arch.blocks):
-        node = arch.num_stem + i
-        parents = f"{b.parents[0]},{b.parents[1]}"
-        out = f"P{b.level}" if b.is_output else ""
-        fold = ",".join(map(str, folds[i]))
-        lines.append(f"{node:>4}  {'block':<6} {'L' + str(b.level):>5}  {b.block_fn:<10} {parents:<9} {out:<6} {fold}")
-    if arch.decoder == "fpn":
-        lines.append("      FPN on C3..C5 -> P3..P7")
-    return "\n".join(lines)
+    return show(args)
 
 
 def cmd_train(_: None, overrides: list[str]) -> int:
@@ -223,31 +161,10 @@ def cmd_train(_: None, overrides: list[str]) -> int:
 def cmd_search(_: None, overrides: list[str]) -> int:
     """`spinenas search`: the main job."""
     settings = search_settings(overrides)
-    from nas.commands.search import run_search
+    from nas.commands.search import format_search, run_search
 
-    outcome = run_search(settings)
-    s = outcome.summary
-    stopped = f", {s['stopped']} stopped early" if s["stopped"] else ""
-    print(f"\nsearch finished: {s['trials']} trials ({s['ok']} trained, {s['cached']} cached{stopped}, {s['failed']} failed)")
-    if "best_trial" in s:
-        print(f"best: trial {s['best_trial']}, reward {s['best_reward']:.4f}, AP {s['best_AP']:.4f}, id {s['best_arch_id']}")
-    if "pareto" in s:
-        print(format_front(outcome.out_dir))
-    print(format_cost(s))
-    for name in ("report.html", "trials.csv", "best.yaml", "best.png", "progress.png", "pareto.csv", "pareto.png", "pareto", "summary.json", "searcher.json", "config.yaml", "tensorboard"):
-        if (outcome.out_dir / name).exists():
-            print(f"  {outcome.out_dir / name}")
+    print(format_search(run_search(settings)))
     return 0
-
-
-def format_front(out_dir: Path) -> str:
-    """The accuracy-latency front a search wrote (pareto.json): its hypervolume and members."""
-    front = json.loads((out_dir / "pareto.json").read_text())
-    metric = front["metric"]
-    lines = [f"front ({metric} up, latency down): {front['front_size']} trials, hypervolume {front['hypervolume']:.2f} ({metric} x ms, reference {front['ref_ms']:.0f} ms)"]
-    for m in front["members"]:
-        lines.append(f"  trial {m['trial']}: {metric} {float(m['value']):.4f}, {float(m['latency_ms']):.0f} ms  {out_dir / m['spec']}")
-    return "\n".join(lines)
 
 
 def cmd_plan(args: PlanOptions, overrides: list[str]) -> int:
@@ -309,19 +226,6 @@ def cmd_finalize(options: FinalizeOptions, overrides: list[str]) -> int:
     outcome = run_finalize(options.run_dir, overrides, options)
     print(format_finalize(outcome.result, outcome.out_dir))
     return 0
-
-
-def format_cost(summary: dict) -> str:
-    """The cost lines printed at the end of a search (the same numbers as summary.json)."""
-    per = summary["per_trial"]
-    lines = [
-        f"cost: trials {summary['trial_wall_s'] / 3600:.3f} h wall in all ({per['wall_s']:.1f} s per trial), "
-        f"CPU {summary['cpu_hours']:.3f} h ({per['cpu_s']:.1f} s per trial), "
-        f"GPU {summary['gpu_hours']:.3f} h ({per['gpu_s']:.1f} s per trial)"
-    ]
-    for node, n in summary["by_node"].items():
-        lines.append(f"  node {node}: {n['trials']} trials, {n['wall_s']:.1f} s")
-    return "\n".join(lines)
 
 
 def cmd_export(req: ExportRequest, _: list[str]) -> int:

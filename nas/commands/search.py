@@ -9,6 +9,7 @@ started afresh, and the total is the number asked for.
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -144,3 +145,43 @@ def _fit(settings: SearchSettings, searcher: ScreenedSearcher, folder: SearchFol
         scheduler.seed(history, _rung_points(front, folder) if front else None)
     bridge = SearcherBridge(searcher, [recorder.record, watch.see])
     return run_trials(settings, bridge, remaining, folder.path, "tune", [progress, recorder], scheduler, settings.eval_at, stopper=watch)
+
+
+def format_search(outcome: SearchOutcome) -> str:
+    """What `spinenas search` prints at the end: counts, the best trial, the front (if any), the
+    cost and the files written."""
+    s = outcome.summary
+    stopped = f", {s['stopped']} stopped early" if s["stopped"] else ""
+    lines = ["", f"search finished: {s['trials']} trials ({s['ok']} trained, {s['cached']} cached{stopped}, {s['failed']} failed)"]
+    if "best_trial" in s:
+        lines.append(f"best: trial {s['best_trial']}, reward {s['best_reward']:.4f}, AP {s['best_AP']:.4f}, id {s['best_arch_id']}")
+    if "pareto" in s:
+        lines.append(format_front(outcome.out_dir))
+    lines.append(format_cost(s))
+    for name in ("report.html", "trials.csv", "best.yaml", "best.png", "progress.png", "pareto.csv", "pareto.png", "pareto", "summary.json", "searcher.json", "config.yaml", "tensorboard"):
+        if (outcome.out_dir / name).exists():
+            lines.append(f"  {outcome.out_dir / name}")
+    return "\n".join(lines)
+
+
+def format_front(out_dir: Path) -> str:
+    """The accuracy-latency front a search wrote (pareto.json): its hypervolume and members."""
+    front = json.loads((out_dir / "pareto.json").read_text())
+    metric = front["metric"]
+    lines = [f"front ({metric} up, latency down): {front['front_size']} trials, hypervolume {front['hypervolume']:.2f} ({metric} x ms, reference {front['ref_ms']:.0f} ms)"]
+    for m in front["members"]:
+        lines.append(f"  trial {m['trial']}: {metric} {float(m['value']):.4f}, {float(m['latency_ms']):.0f} ms  {out_dir / m['spec']}")
+    return "\n".join(lines)
+
+
+def format_cost(summary: dict) -> str:
+    """The cost lines printed at the end of a search (the same numbers as summary.json)."""
+    per = summary["per_trial"]
+    lines = [
+        f"cost: trials {summary['trial_wall_s'] / 3600:.3f} h wall in all ({per['wall_s']:.1f} s per trial), "
+        f"CPU {summary['cpu_hours']:.3f} h ({per['cpu_s']:.1f} s per trial), "
+        f"GPU {summary['gpu_hours']:.3f} h ({per['gpu_s']:.1f} s per trial)"
+    ]
+    for node, n in summary["by_node"].items():
+        lines.append(f"  node {node}: {n['trials']} trials, {n['wall_s']:.1f} s")
+    return "\n".join(lines)
