@@ -26,7 +26,7 @@ def main() -> None:
     p.add_argument("--reference-from")
     p.add_argument("overrides", nargs="*", help="the design's own key=value overrides (proxy=..., proxy.data.*)")
     a = p.parse_args()
-    campaign.run_trials = _no_training  # a resume with nothing left to train starts no cluster (PlannedCampaign.open)
+    campaign.run_trials = _no_training  # a resume with nothing left to train starts no cluster (Campaign.open)
     outcome = run_proxy_design([*a.overrides, f"out_dir={a.out_dir}", "resume=true"], DesignOptions(budget_s=a.budget_s, reference_from=a.reference_from))
     print(format_design(outcome.design, outcome.out_dir))
 

@@ -43,7 +43,7 @@ from nas.commands.search import run_search
 from nas.core.search_compare import compare_searches
 from nas.reporting.bench_table import TableFolder, read_runs
 from nas.reporting.trials import SearchFolder
-from nas.runner.campaign import PlannedCampaign
+from nas.runner.campaign import Campaign
 from nas.runner.planned import Candidate, PlannedRun
 from nas.searchers.random_search import RandomSearcher
 from nas.settings.search import load_settings
@@ -116,7 +116,7 @@ def random_finals(table: Path, blocks: list[pd.DataFrame], out: Path) -> list[di
     runs = [PlannedRun(c, f"seed{s}", s, {"seed": s}) for c in cands for s in FRESH]
     folder = TableFolder(out)
     folder.planned = runs
-    campaign = PlannedCampaign(settings, folder, settings.record(replay={"picks": [p["arch_id"] for p in picks], "seeds": list(FRESH)}),
+    campaign = Campaign(settings, folder, settings.record(replay={"picks": [p["arch_id"] for p in picks], "seeds": list(FRESH)}),
                                ("space", "proxy", "preset"), "random-fresh", "the random arm's fresh runs")  # fmt: skip
     with campaign.open({c.arch.id: c.arch.with_name(c.name) for c in cands}, len(runs)):
         campaign.run(runs)

@@ -176,16 +176,16 @@ def test_search_refuses_at_start_up(args, message, tmp_path, ray_dir, capsys):
 
 def test_an_internal_error_is_not_dressed_as_a_user_error(monkeypatch):
     """Only the user-facing error family becomes one line and exit 2; a bug keeps its traceback."""
-    import nas.commands.cli as cli_module
+    import nas.commands.show as show_module
 
     def broken(ref):
         raise KeyError("a bug of ours")
 
-    monkeypatch.setattr(cli_module, "resolve_architecture", broken)
+    monkeypatch.setattr(show_module, "resolve_architecture", broken)
     with pytest.raises(KeyError, match="a bug of ours"):
         main(["show", "spinenet49"])
     proc = subprocess.run(
-        [sys.executable, "-c", "import sys, nas.commands.cli as c; c.resolve_architecture = lambda r: {}[r]; sys.exit(c.main(['show', 'x']))"],
+        [sys.executable, "-c", "import sys, nas.commands.cli as c, nas.commands.show as s; s.resolve_architecture = lambda r: {}[r]; sys.exit(c.main(['show', 'x']))"],
         capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=os.getcwd()),
     )  # fmt: skip
     assert proc.returncode == 1 and "Traceback" in proc.stderr

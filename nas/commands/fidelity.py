@@ -20,7 +20,7 @@ from typing import Any, Sequence
 from nas.settings.commands import FidelityOptions
 from nas.reporting.fidelity import REFERENCE, FidelityFolder, compare_summaries, format_summary, plot_fidelity, read_summary, summarize
 from nas.reporting.run_folder import out_dir_of
-from nas.runner.campaign import PlannedCampaign
+from nas.runner.campaign import Campaign
 from nas.runner.candidates import choose_candidates
 from nas.runner.planned import Candidate, PlannedRun
 from nas.runner.prepare import prepare
@@ -50,7 +50,7 @@ def run_fidelity(given: SearchSettings | Sequence[str], options: FidelityOptions
     record = settings.record(fidelity=recorded(options))
     folder = FidelityFolder(out, settings.metrics)
     earlier = read_summary(options.compare_to) if options.compare_to is not None else None
-    campaign = PlannedCampaign(settings, folder, record, FIXED, "fidelity", "a fidelity run")
+    campaign = Campaign(settings, folder, record, FIXED, "fidelity", "a fidelity run")
     prepare(settings)  # after the folder's refusal or resume check: a wrong out_dir costs no data read
     candidates = choose_candidates(settings, options.archs)
     if earlier is not None:

@@ -31,7 +31,7 @@ from nas.reporting.finalize import SELECT, FinalizeFolder, format_finalize, plot
 from nas.reporting.report import write_report
 from nas.reporting.run_folder import Row, check_not_running
 from nas.reporting.trials import SearchFolder
-from nas.runner.campaign import PlannedCampaign
+from nas.runner.campaign import Campaign
 from nas.runner.planned import Candidate, PlannedRun
 from nas.runner.prepare import prepare
 from nas.settings.options import fixed_keys, recorded
@@ -74,7 +74,7 @@ def run_finalize(run_dir: str | Path, overrides: Sequence[str], options: Finaliz
     check_out_dir(out, run_dir)
     record = settings.record(finalize={**recorded(options), "run": str(run_dir), "select_seeds": select, "seeds": seeds, "candidates": sorted(taken)})
     folder = FinalizeFolder(out, settings.metrics)
-    campaign = PlannedCampaign(settings, folder, record, FIXED, "finalize", "a finalize")
+    campaign = Campaign(settings, folder, record, FIXED, "finalize", "a finalize")
     prepare(settings)  # after the folder's refusal or resume check: a wrong out_dir costs no data read
     for line in options.warnings:
         print(f"spinenas finalize: warning: {line}", file=sys.stderr)

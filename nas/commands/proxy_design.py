@@ -37,7 +37,7 @@ from nas.reporting.proxy_design import (
     run_name, seed_index,
 )  # fmt: skip
 from nas.reporting.run_folder import out_dir_of, parse_cell
-from nas.runner.campaign import PlannedCampaign, Progress
+from nas.runner.campaign import Campaign, Progress
 from nas.runner.candidates import choose_candidates
 from nas.runner.planned import PlannedRun
 from nas.runner.prepare import prepare
@@ -74,7 +74,7 @@ def run_proxy_design(given: SearchSettings | Sequence[str], options: DesignOptio
     out = out_dir_of(settings.top.out_dir, "proxy-design")
     record = settings.record(design=recorded(options))
     folder = DesignFolder(out, settings.metrics)
-    campaign = PlannedCampaign(settings, folder, record, FIXED, "proxy-design", "a proxy design", say=log)
+    campaign = Campaign(settings, folder, record, FIXED, "proxy-design", "a proxy design", say=log)
     prepare(settings)  # after the folder's refusal or resume check: a wrong out_dir costs no data read
     out.mkdir(parents=True, exist_ok=True)  # the step timings are kept there before Ray starts
 
@@ -134,7 +134,7 @@ def _reference_plan(rules: DesignRules, timings: dict[int, StepTiming], cands: l
 
 
 def _halving(
-    campaign: PlannedCampaign, cands: list[ProxyCandidate], reference_runs: list[PlannedRun], planned: Callable[[ProxyCandidate, int], list[PlannedRun]],
+    campaign: Campaign, cands: list[ProxyCandidate], reference_runs: list[PlannedRun], planned: Callable[[ProxyCandidate, int], list[PlannedRun]],
     archs: list[Any], options: DesignOptions, metric: str,
 ) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:  # fmt: skip
     """Successive halving over the candidate proxies: seed 0 (with the reference runs), seed 1, then
@@ -249,7 +249,7 @@ def _copy_reference_rows(folder: DesignFolder, rows: Sequence[Any], archs: Seque
             folder.append_row(row.trial_id, dict(row.values), arch=a.name, arch_id=a.arch.id, kind=a.kind, run=run, seed=row.values["seed"], epochs=row.values["epochs"])
 
 
-def _run_rung(campaign: PlannedCampaign, runs: list[PlannedRun], label: str) -> None:
+def _run_rung(campaign: Campaign, runs: list[PlannedRun], label: str) -> None:
     """Run one rung's planned runs that the folder does not hold yet, with its own status line."""
     folder = campaign.folder
     folder.planned = runs

@@ -10,30 +10,25 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from omegaconf import OmegaConf
 
 from nas.core.schedule import parse_rung_entries, parse_rungs
 from nas.reporting.pareto import FrontSettings
 from nas.reporting.recorder import SearchRecorder
 from nas.reporting.report import write_report
-from nas.reporting.run_folder import out_dir_of, running_marker
+from nas.reporting.run_folder import out_dir_of
 from nas.reporting.trials import SearchFolder
 from nas.runner.asha import make_scheduler
-from nas.runner.campaign import Progress, SearcherBridge, run_trials
+from nas.runner.campaign import Campaign, Progress, SearcherBridge, run_trials
 from nas.runner.failures import FailureWatch, RepeatedFailureError
 from nas.runner.prepare import prepare
-from nas.runner.ray_session import check_resources, ray_session
 from nas.runner.screened import ScreenedSearcher
 from nas.searchers import ArchSearcher, make_searcher
-from nas.settings.search import RESUME_FIXED, SearchSettings, check_resumable, settings_from
+from nas.settings.search import RESUME_FIXED, SearchSettings, settings_from
 from search_space.catalog import get_preset
-from search_space.errors import ConfigError
-from search_space.fileio import atomic_write_text
 
 
 @dataclass
@@ -49,37 +44,29 @@ def run_search(given: SearchSettings | Sequence[str]) -> SearchOutcome:
     returns the summary."""
     settings = settings_from(given)
     top = settings.top
-    out = out_dir_of(top.out_dir, "search")
-    folder = SearchFolder(out, settings.metrics)
-    if top.resume:
-        check_resumable(out, settings.cfg, RESUME_FIXED)
-    elif folder.csv.exists():
-        raise ConfigError(f"{out} already holds a search; continue it with resume=true or choose another out_dir")
+    folder = SearchFolder(out_dir_of(top.out_dir, "search"), settings.metrics)
+    out = folder.path
+    campaign = Campaign(settings, folder, settings.record(), RESUME_FIXED, "search", "a search")  # on resume, the same fixed settings
     prepare(settings)  # after the folder checks: a wrong out_dir or resume costs no data read
     searcher = build_searcher(settings)
     screened = ScreenedSearcher(searcher, settings.screen.build(settings.space, top.seed, settings.evaluator, get_preset(top.preset)))
     watch = FailureWatch(top.trial.abort_after_identical_failures)
     recorder = SearchRecorder(folder, searcher, top.state_every_s)
-    with ray_session(settings.ray), contextlib.ExitStack() as running:
-        try:
-            check_resources(top.trial)
-            running.enter_context(running_marker(out))  # after the checks: a refused search leaves no folder
-            print(f"search: writing into {out}", file=sys.stderr)
-            folder.start(resume=top.resume)
-            atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(settings.record()))  # on resume, the same fixed settings, and how images were padded
+    try:
+        with campaign.open(ray_now=True, marker=True):
             if top.resume:
                 restore(searcher, folder)
                 screened.observe_rows(folder.rows)  # the screen's data are the finished trials, all of them, whatever the saved state held
             progress = Progress(folder, top.trials, top.progress_every_s, tick=recorder.tick)
             fit_s = _fit(settings, screened, folder, recorder, progress, watch)
             recorder.save_state()  # the final state, whatever the save interval
-        except BaseException:
-            if folder.csv.exists():  # the page says the search stopped, not that it runs
-                with contextlib.suppress(Exception):  # never hide the error that stopped the search
-                    write_report(out, "stopped")
-            raise
-        finally:
-            recorder.close()
+    except BaseException:
+        if folder.csv.exists():  # the page says the search stopped, not that it runs
+            with contextlib.suppress(Exception):  # never hide the error that stopped the search
+                write_report(out, "stopped")
+        raise
+    finally:
+        recorder.close()
     # This session's time in the Tune loop and around it (Ray start-up excluded).
     front = FrontSettings.of_reward(asdict(settings.reward))
     summary = folder.finalize(settings.space, {"session_s": fit_s, "tune_fit_s": fit_s}, front)

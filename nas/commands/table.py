@@ -23,7 +23,7 @@ from typing import Any, Sequence
 from nas.settings.commands import TableOptions
 from nas.reporting.bench_table import TableFolder, arch_table, format_table_summary, read_runs, summarize_table, write_table
 from nas.reporting.run_folder import out_dir_of
-from nas.runner.campaign import PlannedCampaign
+from nas.runner.campaign import Campaign
 from nas.runner.candidates import uniform_candidates
 from nas.runner.planned import Candidate, PlannedRun
 from nas.runner.prepare import prepare
@@ -57,7 +57,7 @@ def run_table(given: SearchSettings | Sequence[str], options: TableOptions) -> T
     out = out_dir_of(settings.top.out_dir, "table")
     record = settings.record(table=recorded(options))
     folder = TableFolder(out, options.probe_at)
-    campaign = PlannedCampaign(settings, folder, record, FIXED, "table", "a benchmark table (a larger --archs with resume=true extends it)")
+    campaign = Campaign(settings, folder, record, FIXED, "table", "a benchmark table (a larger --archs with resume=true extends it)")
     prepare(settings)  # after the folder's refusal or resume check: a wrong out_dir costs no data read
     candidates = uniform_candidates(settings, options.archs)
     runs = plan_table(settings, candidates, options.seeds)

@@ -21,7 +21,7 @@ from ray.tune.search import Searcher
 
 from nas.core.status import TrialStatus
 from nas.reporting.progress_bar import is_terminal
-from nas.reporting.run_folder import RunFolder
+from nas.reporting.run_folder import RunFolder, running_marker
 from nas.searchers.base import ArchSearcher, Completion
 from nas.runner.ray_session import check_resources, ray_session
 from nas.runner.screened import ScreenedSearcher
@@ -31,12 +31,14 @@ from search_space.fileio import atomic_write_text
 from search_space.spec import Architecture
 
 
-class PlannedCampaign:
-    """The lifecycle every campaign of runs decided in advance shares (fidelity, finalize,
-    proxy-design, the benchmark table): refuse a folder that holds such a run unless resuming (and a
-    resume whose `fixed` settings differ), say where it writes, then, in `open`, join or start Ray,
-    check that a trial fits it, read back the rows, write config.yaml (`record`) and every spec
-    under archs/, and `run` the planned runs the folder does not hold yet."""
+class Campaign:
+    """The lifecycle every command that trains shares (search, fidelity, finalize, proxy-design, the
+    benchmark table): refuse a folder that holds such a run unless resuming (and a resume whose
+    `fixed` settings differ), before any data is read; then, in `open`, join or start Ray, check
+    that a trial fits it, mark the folder as held (a search: `finalize` refuses a running one), read
+    back the rows, write config.yaml (`record`) and every spec under archs/, and say where it
+    writes. Runs decided in advance are trained with `run`; a search hands its searcher to
+    `run_trials` inside the opened campaign."""
 
     def __init__(
         self, settings: SearchSettings, folder: Any, record: Any, fixed: Sequence[str], label: str, what: str, say: Callable[[str], None] | None = None
@@ -48,22 +50,26 @@ class PlannedCampaign:
         elif folder.csv.exists():
             raise ConfigError(f"{self.out} already holds {what}; continue it with resume=true or choose another out_dir")
         self.progress: Progress | None = None
-        (say or (lambda line: print(line, file=sys.stderr)))(f"{label}: writing into {self.out}")
+        self.say = say or (lambda line: print(line, file=sys.stderr))
 
     @contextlib.contextmanager
-    def open(self, specs: Mapping[str, Architecture], total: int | None = None) -> Iterator["PlannedCampaign"]:
+    def open(self, specs: Mapping[str, Architecture] | None = None, total: int | None = None, *, ray_now: bool = False, marker: bool = False) -> Iterator["Campaign"]:
         """The folder started (rows read back on resume), config.yaml and archs/<name>.yaml written,
-        a status line over `total` runs (None: each `run` brings its own). A new campaign joins or
-        starts Ray first (a cluster that cannot hold a trial is refused before anything is
-        written); a resumed one only when a run is left to train, so re-reading a finished
-        campaign with today's code (`resume=true`) needs no cluster."""
+        a status line over `total` runs (None: each `run` brings its own). A new campaign (or one
+        opened `ray_now`) joins or starts Ray first (a cluster that cannot hold a trial is refused
+        before anything is written); a resumed one only when a run is left to train, so re-reading
+        a finished campaign with today's code (`resume=true`) needs no cluster. `marker`: the folder
+        holds a RUNNING.json while the block runs."""
         with contextlib.ExitStack() as stack:
             self._stack, self._ray = stack, False
-            if not self.settings.top.resume:
+            if ray_now or not self.settings.top.resume:
                 self._join_ray()
+            if marker:
+                stack.enter_context(running_marker(self.out))  # after the checks: a refused campaign leaves no folder
+            self.say(f"{self.label}: writing into {self.out}")
             self.folder.start(resume=self.settings.top.resume)
             atomic_write_text(self.out / "config.yaml", OmegaConf.to_yaml(self.record))
-            for name, arch in specs.items():
+            for name, arch in (specs or {}).items():
                 arch.save(self.out / "archs" / f"{name}.yaml")
             if total is not None:
                 self.progress = Progress(self.folder, total, self.settings.top.progress_every_s, label=self.label)
