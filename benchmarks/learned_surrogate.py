@@ -121,11 +121,12 @@ def main() -> None:
     traces: dict[str, list[list[tuple[float, float]]]] = {}
     seconds: dict[str, float] = {}
     partial = args.out / "traces.json"
-    if partial.exists():  # resumable: methods already simulated are kept
+    same = {k: v for k, v in vars(args).items() if k not in ("out", "methods")}  # what makes two runs of a method the same
+    if partial.exists():  # resumable: methods already simulated under the same settings are kept
         saved = json.loads(partial.read_text())
-        if saved.get("settings") == {k: v for k, v in vars(args).items() if k != "out"}:
-            traces = {m: [[tuple(t) for t in s] for s in runs] for m, runs in saved["traces"].items()}
-            seconds = saved["seconds"]
+        if {k: v for k, v in saved.get("settings", {}).items() if k not in ("out", "methods")} == same:
+            traces = {m: [[tuple(t) for t in s] for s in runs] for m, runs in saved["traces"].items() if m in args.methods}
+            seconds = {m: v for m, v in saved["seconds"].items() if m in traces}
     for method in args.methods:
         if method in traces:
             continue
@@ -133,8 +134,7 @@ def main() -> None:
         traces[method] = [run_search(method, seed, args.trials, oracle, candidates=args.candidates) for seed in range(args.seeds)]
         seconds[method] = time.perf_counter() - t0
         print(f"{method}: {seconds[method]:.0f} s, mean final {np.mean([pick_value(t, args.trials) for t in traces[method]]):.4f}", flush=True)
-        settings = {k: v for k, v in vars(args).items() if k != "out"}
-        partial.write_text(json.dumps({"settings": settings, "traces": traces, "seconds": seconds}))
+        partial.write_text(json.dumps({"settings": same, "traces": traces, "seconds": seconds}))
     finals = {m: [pick_value(t, args.trials) for t in traces[m]] for m in args.methods}
     comparisons = compare_searches(finals, versus(finals, "random")) if "random" in finals else {}
     grid = np.arange(1, args.trials + 1, dtype=float)
