@@ -137,3 +137,11 @@ def test_every_spinenas_line_of_the_readme_and_docs_still_parses(capsys):
             parse(shlex.split(line)[1:])
         except SystemExit:
             pytest.fail(f"{page}: {line}: {capsys.readouterr().err.strip().splitlines()[-1]}")
+
+
+def test_finalize_options_refuse_an_unknown_scale_preset_before_any_run():
+    """The checks moved with the options: `--scale` names catalog presets (a lost check once let a
+    typo through to the end of a finalize)."""
+    FinalizeOptions(scale=("spinenet96",)).check()
+    with pytest.raises(ConfigError, match="--scale: unknown preset 'spinenet97'; valid: "):
+        FinalizeOptions(scale=("spinenet97",)).check()

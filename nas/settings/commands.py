@@ -153,6 +153,9 @@ class FinalizeOptions:
             raise ConfigError(f"--select-seeds must be >= 1 to choose among {self.top} candidates, got {self.select_seeds}")
         for name in self.baselines:
             get_architecture(name)  # an unknown name lists the catalog
+        for name in self.scale:
+            if name not in PRESETS:
+                raise ConfigError(f"--scale: unknown preset {name!r}; valid: {', '.join(sorted(PRESETS))}")
 
 
 @dataclass(frozen=True)
