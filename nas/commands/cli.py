@@ -13,7 +13,7 @@ from nas.settings.commands import (
     ConvertOptions, DesignOptions, ExportRequest, FidelityOptions, FinalizeOptions, LatencyRequest, PlanOptions, ReportOptions, ScreenOptions,
     ShowOptions, SplitOptions, StatsOptions, TableOptions,
 )  # fmt: skip
-from nas.settings.options import add_options, from_args, missing, option_names, parse_value, parser_default
+from nas.settings.options import add_options, flag_of, from_args, missing, option_names, parse_value, parser_default
 from search_space.errors import SpineNASError
 
 if TYPE_CHECKING:
@@ -91,7 +91,7 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
         except ValueError as e:
             parser.error(str(e))
     if command.options is not None and (absent := missing(command.options, args)):
-        spelled = [f"{flag}" + (f" (or {command.section}.{flag[2:].replace('-', '_')}=...)" if command.section else "") for flag in absent]
+        spelled = [flag_of(command.options, name) + (f" (or {command.section}.{name}=...)" if command.section else "") for name in absent]
         parser.error(f"{command.name}: required: {', '.join(spelled)}")
     return args
 
@@ -112,9 +112,8 @@ def _section_overrides(command: Command, args: argparse.Namespace) -> list[str]:
             raise ValueError(f"{key}: {command.name} has no option '{name}' (its options: {', '.join(option_names(command.options))})") from None
         except ValueError as e:
             raise ValueError(f"{key}: {e}") from None
-        flag = "--" + name.replace("_", "-")
         if getattr(args, name) != parser_default(command.options, name) and getattr(args, name) != value:
-            raise ValueError(f"{key}={text} and {flag} {getattr(args, name)} say different things: give one")
+            raise ValueError(f"{key}={text} and {flag_of(command.options, name)} {getattr(args, name)} say different things: give one")
         setattr(args, name, value)
     return rest
 

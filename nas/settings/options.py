@@ -79,12 +79,40 @@ def _shown(value: Any) -> str:
     return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
 
 
+def _flag(f: dataclasses.Field, meta: dict[str, Any]) -> str:
+    return meta["flag"] or "--" + f.name.replace("_", "-")
+
+
+def _required(f: dataclasses.Field, meta: dict[str, Any]) -> bool:
+    return meta["required"] or (f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+
+
+def _default(f: dataclasses.Field) -> Any:
+    """The field's default (None where it has none)."""
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    return None if f.default_factory is dataclasses.MISSING else f.default_factory()
+
+
+def _field(cls: type, name: str) -> tuple[dataclasses.Field, dict[str, Any], Any]:
+    """Option `name` of `cls`; KeyError when it has none."""
+    for f, meta, hint in declared(cls):
+        if f.name == name:
+            return f, meta, hint
+    raise KeyError(name)
+
+
+def flag_of(cls: type, name: str) -> str:
+    """The flag spelling of option `name` of `cls` (`--budget-s`, `--format`)."""
+    f, meta, _ = _field(cls, name)
+    return _flag(f, meta)
+
+
 def add_options(parser: argparse.ArgumentParser, cls: type) -> None:
     """Add every option field of `cls` to `parser` (dest = the field name)."""
     for f, meta, hint in declared(cls):
-        no_default = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-        required = no_default or meta["required"]
-        default = None if no_default else (f.default if f.default is not dataclasses.MISSING else f.default_factory())
+        required = _required(f, meta)
+        default = _default(f)
         text = meta["help"]
         if meta["show_default"] and default not in (None, False, (), "") and not meta["positional"] and not required:
             text += f" (default {_shown(default)})"
@@ -92,7 +120,7 @@ def add_options(parser: argparse.ArgumentParser, cls: type) -> None:
         if meta["metavar"]:
             kwargs["metavar"] = meta["metavar"]
         if hint is bool:
-            parser.add_argument(meta["flag"] or "--" + f.name.replace("_", "-"), dest=f.name, action="store_true", **kwargs)
+            parser.add_argument(_flag(f, meta), dest=f.name, action="store_true", **kwargs)
             continue
         if meta["choices"]:
             kwargs["choices"] = list(meta["choices"])
@@ -107,43 +135,37 @@ def add_options(parser: argparse.ArgumentParser, cls: type) -> None:
         if parse is not None:
             kwargs["type"] = parse
         # A required option is checked after parsing (`missing`): its key=value spelling may give it.
-        parser.add_argument(meta["flag"] or "--" + f.name.replace("_", "-"), dest=f.name, default=None if required else default, **kwargs)
+        parser.add_argument(_flag(f, meta), dest=f.name, default=None if required else default, **kwargs)
 
 
 def missing(cls: type, args: argparse.Namespace) -> list[str]:
-    """The flags of required options that `args` does not give."""
-    return [meta["flag"] or "--" + f.name.replace("_", "-") for f, meta, _ in declared(cls)
-            if not meta["positional"] and (meta["required"] or f.default is dataclasses.MISSING) and getattr(args, f.name) is None]  # fmt: skip
+    """The names of required (flag) options that `args` does not give."""
+    return [f.name for f, meta, _ in declared(cls) if not meta["positional"] and _required(f, meta) and getattr(args, f.name) is None]
 
 
 def parse_value(cls: type, name: str, text: str) -> Any:
     """`text` read as option `name` of `cls` would be from its flag (a switch: true/false);
     raises KeyError for no such option, ValueError for a value it does not take."""
-    for f, meta, hint in declared(cls):
-        if f.name != name:
-            continue
-        if hint is bool:
-            if text.lower() not in ("true", "false"):
-                raise ValueError(f"expected true or false, got {text!r}")
-            return text.lower() == "true"
-        if meta["choices"] and text not in meta["choices"]:
-            raise ValueError(f"expected one of {', '.join(meta['choices'])}, got {text!r}")
-        parse = meta["parse"] or _parser_of(hint) or str
-        try:
-            return parse(text)
-        except argparse.ArgumentTypeError as e:
-            raise ValueError(str(e)) from None
-        except (TypeError, ValueError):
-            raise ValueError(f"expected {'an integer' if parse is int else 'a number' if parse is float else parse.__name__}, got {text!r}") from None
-    raise KeyError(name)
+    _, meta, hint = _field(cls, name)
+    if hint is bool:
+        if text.lower() not in ("true", "false"):
+            raise ValueError(f"expected true or false, got {text!r}")
+        return text.lower() == "true"
+    if meta["choices"] and text not in meta["choices"]:
+        raise ValueError(f"expected one of {', '.join(meta['choices'])}, got {text!r}")
+    parse = meta["parse"] or _parser_of(hint) or str
+    try:
+        return parse(text)
+    except argparse.ArgumentTypeError as e:
+        raise ValueError(str(e)) from None
+    except (TypeError, ValueError):
+        raise ValueError(f"expected {'an integer' if parse is int else 'a number' if parse is float else parse.__name__}, got {text!r}") from None
 
 
 def parser_default(cls: type, name: str) -> Any:
     """The value option `name` of `cls` has when the command line does not give it."""
-    f = next(f for f, _, _ in declared(cls) if f.name == name)
-    if f.default is not dataclasses.MISSING:
-        return f.default
-    return None if f.default_factory is dataclasses.MISSING else f.default_factory()
+    f, meta, _ = _field(cls, name)
+    return None if _required(f, meta) else _default(f)
 
 
 def option_names(cls: type) -> list[str]:
