@@ -36,8 +36,8 @@ class ScreenedSearcher:
     def complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> Completion | None:
         """The searcher's completion; a trained (or cached) result also goes to the screen."""
         completion = self.searcher.complete(trial_id, result, error)
-        if completion is not None and self.screen is not None and completion.status in (TrialStatus.OK, TrialStatus.CACHED):
-            self.screen.observe(completion.proposal.actions, completion.proposal.arch_id, completion.reward)
+        if completion is not None:
+            self._show(completion.status, completion.proposal.actions, completion.proposal.arch_id, completion.reward)
         return completion
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
@@ -45,11 +45,13 @@ class ScreenedSearcher:
 
     def observe_rows(self, rows: Any) -> None:
         """Every finished row of a resumed run folder, once: the screen's data are all the trained trials."""
-        if self.screen is None:
-            return
         for row in rows:
-            if row.status in (TrialStatus.OK, TrialStatus.CACHED):
-                self.screen.observe(row.actions, row.values["arch_id"], row.reward)
+            self._show(row.status, row.actions, row.values["arch_id"], row.reward)
+
+    def _show(self, status: str, actions: list[int], arch_id: str, reward: float) -> None:
+        """A trained (or cached) result goes to the screen; failed and stopped ones do not."""
+        if self.screen is not None and status in (TrialStatus.OK, TrialStatus.CACHED):
+            self.screen.observe(actions, arch_id, reward)
 
     def save(self, checkpoint_path: str) -> None:
         self.searcher.save(checkpoint_path)
