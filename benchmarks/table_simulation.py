@@ -36,7 +36,7 @@ from typing import Callable
 import numpy as np
 
 from nas.core.search_compare import anytime, compare_searches, methods_table, on_grid, sample_efficiency, versus
-from nas.reporting.bench_table import read_runs
+from nas.reporting.bench_table import per_seed_ap, read_runs
 from nas.screening.predictor import ENCODINGS, Predictor
 from predictor_curve import SPACE, load_rows
 
@@ -46,7 +46,7 @@ def load_pool(table: Path) -> tuple[list, np.ndarray, np.ndarray, np.ndarray]:
     specs, seed-0 AP, seed-1 AP, grad_norm."""
     archs, _, rows = load_rows(table, SPACE)
     runs = read_runs(table / "runs.csv")
-    per_seed = runs[runs["status"] == "ok"].pivot_table(index="arch_id", columns="run", values="AP")
+    per_seed = per_seed_ap(runs)
     keep = [k for k, arch_id in enumerate(rows["arch_id"]) if arch_id in per_seed.index and rows["kind"].iloc[k] == "sampled"]
     ap = per_seed.loc[rows["arch_id"].iloc[keep]]
     return [archs[k] for k in keep], ap["seed0"].to_numpy(float), ap["seed1"].to_numpy(float), rows["grad_norm"].iloc[keep].to_numpy(float)

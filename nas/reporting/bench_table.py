@@ -49,6 +49,12 @@ def read_runs(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype={"arch_id": str, "trial_id": str, "error": str, "node": str, "machine": str})
 
 
+def per_seed_ap(runs: pd.DataFrame) -> pd.DataFrame:
+    """AP of each finished run: a row per architecture (`arch_id`), a column per run (`seed0`, ...)."""
+    ok = runs[runs["status"] == TrialStatus.OK.value]
+    return ok.pivot_table(index="arch_id", columns="run", values="AP", aggfunc="first")
+
+
 def arch_table(runs: pd.DataFrame, latency_ms: dict[str, float] | None = None) -> pd.DataFrame:
     """A row per architecture: FLOPs, params, predicted latency, AP per seed, then the seed means of
     every metric (`AP`, `AP50`, `AP@0.25`, losses, `train_s`) and AP's seed std. Failed runs count
@@ -58,7 +64,7 @@ def arch_table(runs: pd.DataFrame, latency_ms: dict[str, float] | None = None) -
     first = runs.groupby("arch_id", sort=False)[["arch", "kind", "flops", "params"]].first()
     grouped = ok.groupby("arch_id", sort=False)
     means = grouped[metrics].mean()
-    per_seed = ok.pivot_table(index="arch_id", columns="run", values="AP", aggfunc="first")
+    per_seed = per_seed_ap(runs)
     per_seed.columns = [f"AP_{c}" for c in per_seed.columns]
     table = first.join(means, how="left").join(per_seed, how="left")
     table["AP_std"] = grouped["AP"].std(ddof=1)
