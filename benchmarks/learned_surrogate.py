@@ -26,22 +26,19 @@ Run: .venv/bin/python benchmarks/learned_surrogate.py --seeds 100 --out benchmar
 from __future__ import annotations
 
 import argparse
-import heapq
 import json
 import time
 from pathlib import Path
 
 import numpy as np
-from omegaconf import OmegaConf
 
 from nas.core.search_compare import anytime, compare_searches, methods_table, sample_efficiency, versus
-from nas.reporting.bench_table import read_runs
+from nas.reporting.bench_table import per_seed_ap, read_runs
 from nas.runner.screened import ScreenedSearcher
 from nas.screening.predictor import Predictor
 from nas.screening.screen import PredictorScreen
-from nas.searchers import make_searcher, searcher_options
-from nas.settings.schemas import compose
 from predictor_curve import SPACE, load_rows
+from sample_efficiency import on_virtual_clock, searcher_of
 from search_space.spec import Architecture
 
 TABLE = Path(__file__).resolve().parent / "table"
@@ -55,7 +52,7 @@ class Oracle:
         archs, ap, _ = load_rows(TABLE, SPACE)
         self.model = Predictor(SPACE, kind, seed=seed, encoding="structure").fit(archs, ap)
         runs = read_runs(TABLE / "runs.csv")
-        per_seed = runs[runs["status"] == "ok"].pivot_table(index="arch_id", columns="run", values="AP")
+        per_seed = per_seed_ap(runs)
         self.seed_std = float((per_seed["seed0"] - per_seed["seed1"]).std() / np.sqrt(2))  # one run's noise
         self.cache: dict[str, float] = {}
         self.table_ap = ap
@@ -69,35 +66,18 @@ class Oracle:
 def run_search(method: str, seed: int, trials: int, oracle: Oracle, concurrency: int = 2, candidates: int = 16) -> list[tuple[float, float]]:
     """(observed reward, noise-free value) per trial in completion order, for one search."""
     base, _, screen = method.partition("+")
-    opts = OmegaConf.to_container(compose("search", [f"searcher={base}"]).searcher)
-    opts.pop("name")
-    searcher = make_searcher(searcher_options(base, opts), SPACE, concurrency=concurrency, seed=seed, dedup=False)
     # `screen`: the predictor screen, the policy learning from the trained proposal; `screen-all`: from all it scored
     teach = "all" if screen == "screen-all" else "trained"
-    stage = ScreenedSearcher(searcher, PredictorScreen(SPACE, candidates=candidates, warmup=8, kappa=1.0, seed=seed, teach=teach) if screen else None)
+    stage = ScreenedSearcher(searcher_of(base, seed, concurrency), PredictorScreen(SPACE, candidates=candidates, warmup=8, kappa=1.0, seed=seed, teach=teach) if screen else None)
     noise = np.random.default_rng(10_000 + seed)
     clock = np.random.default_rng(20_000 + seed)
-    running: list[tuple[float, int, str, Architecture]] = []
-    out: list[tuple[float, float]] = []
-    suggested, now = 0, 0.0
 
-    def launch() -> None:
-        nonlocal suggested
-        arch = SPACE.decode(stage.suggest(str(suggested))["actions"])
-        heapq.heappush(running, (now + clock.uniform(0.5, 1.5), suggested, str(suggested), arch))
-        suggested += 1
-
-    for _ in range(min(concurrency, trials)):
-        launch()
-    while running:
-        now, _, trial_id, arch = heapq.heappop(running)
+    def evaluate(arch: Architecture) -> tuple[float, tuple[float, float]]:
         value = oracle(arch)
         observed = value + noise.normal(0.0, oracle.seed_std)
-        stage.on_trial_complete(trial_id, {"reward": observed})
-        out.append((observed, value))
-        if suggested < trials:
-            launch()
-    return out
+        return observed, (observed, value)
+
+    return on_virtual_clock(stage, trials, concurrency, lambda _arch: clock.uniform(0.5, 1.5), evaluate)
 
 
 def pick_value(trace: list[tuple[float, float]], upto: int) -> float:

@@ -24,6 +24,7 @@ import itertools
 import json
 import statistics
 from pathlib import Path
+from typing import Any, Callable
 
 from omegaconf import OmegaConf
 
@@ -51,36 +52,57 @@ def make_task(target: str, noise: float, score: str, seed: int) -> SurrogateTask
 SCREEN = {"candidates": 256, "warmup": 8, "kappa": 1.0}  # `<searcher>+screen`: nas.screening.screen.PredictorScreen with these
 
 
-def run(name: str, seed: int, budget: int, task: SurrogateTask, concurrency: int) -> list[float]:
-    """Noise-free scores of the architectures in completion order, for one search. A name ending in
-    `+screen` runs that searcher with the predictor screen between it and the (virtual) runner."""
-    base, screened = name.removesuffix("+screen"), name.endswith("+screen")
+def searcher_of(base: str, seed: int, concurrency: int) -> Any:
+    """The searcher kind `base` with its conf/searcher/ defaults (no dedup: every trial trains)."""
     opts = OmegaConf.to_container(compose("search", [f"searcher={base}"]).searcher)
     opts.pop("name")
-    searcher = make_searcher(searcher_options(base, opts), SPACE, concurrency=concurrency, seed=seed, dedup=False)
-    from nas.runner.screened import ScreenedSearcher
-    from nas.screening.screen import PredictorScreen
+    return make_searcher(searcher_options(base, opts), SPACE, concurrency=concurrency, seed=seed, dedup=False)
 
-    stage = ScreenedSearcher(searcher, PredictorScreen(SPACE, seed=seed, **SCREEN) if screened else None)
-    running: list[tuple[float, int, str, object]] = []  # (finish time, order, trial id, architecture)
-    suggested, now, scores = 0, 0.0, []
+
+def on_virtual_clock(stage: Any, budget: int, concurrency: int, duration: Callable[[Any], float], evaluate: Callable[[Any], tuple[float, Any]]) -> list[Any]:
+    """`budget` trials of `stage` (a searcher behind its screen) called as Ray Tune calls a searcher
+    (suggest / on_trial_complete), `concurrency` at a time on a virtual clock: a trial takes
+    `duration(arch)` (drawn when it starts), a new one is suggested whenever one completes, results
+    arrive out of order. `evaluate(arch)` (called when it completes) gives (reward, record); the
+    records in completion order."""
+    running: list[tuple[float, int, str, Any]] = []  # (finish time, order, trial id, architecture)
+    suggested, now, records = 0, 0.0, []
+    space = stage.searcher.space
 
     def launch() -> None:
         nonlocal suggested
         trial_id = str(suggested)
-        arch = SPACE.decode(stage.suggest(trial_id)["actions"])
-        heapq.heappush(running, (now + task.duration(arch), suggested, trial_id, arch))
+        arch = space.decode(stage.suggest(trial_id)["actions"])
+        heapq.heappush(running, (now + duration(arch), suggested, trial_id, arch))
         suggested += 1
 
     for _ in range(min(concurrency, budget)):
         launch()
     while running:
         now, _, trial_id, arch = heapq.heappop(running)
-        result = task.evaluate(arch)
-        stage.on_trial_complete(trial_id, {"reward": result["AP"]})
-        scores.append(float(result["match"]))
+        reward, record = evaluate(arch)
+        stage.on_trial_complete(trial_id, {"reward": reward})
+        records.append(record)
         if suggested < budget:
             launch()
+    return records
+
+
+def run(name: str, seed: int, budget: int, task: SurrogateTask, concurrency: int) -> list[float]:
+    """Noise-free scores of the architectures in completion order, for one search. A name ending in
+    `+screen` runs that searcher with the predictor screen between it and the (virtual) runner."""
+    from nas.runner.screened import ScreenedSearcher
+    from nas.screening.screen import PredictorScreen
+
+    base, screened = name.removesuffix("+screen"), name.endswith("+screen")
+    searcher = searcher_of(base, seed, concurrency)
+    stage = ScreenedSearcher(searcher, PredictorScreen(SPACE, seed=seed, **SCREEN) if screened else None)
+
+    def evaluate(arch: Any) -> tuple[float, float]:
+        result = task.evaluate(arch)
+        return result["AP"], float(result["match"])
+
+    scores = on_virtual_clock(stage, budget, concurrency, task.duration, evaluate)
     if hasattr(searcher, "buffer"):  # a policy searcher: every completion learnt once, in an update or still waiting
         learnt = sum(int(h.get("batch", 0)) for h in searcher.history) + len(searcher.buffer)
         assert learnt == budget, (learnt, budget)
