@@ -14,14 +14,17 @@ What is measured, because no rule predicts it: the input size (the smallest that
 objects, and the next one up), the number of steps (what fits the budget, and half of it), and the
 learning rate (0.001 and 0.003; the reference trains at 0.001: on BCCD's blood cells at 200 steps
 both take 11 of 14 runs off the prior, at mean AP 0.088 against 0.065, and on the crowded scenes
-0.006 was worse than 0.003: benchmarks/runs/bccd-lottery-2026-12-07).
+0.006 was worse than 0.003: benchmarks/runs/bccd-lottery-2026-12-07). A user who has seen which
+sizes and rates learn their data (an earlier design) narrows both (`narrowed`: --sizes, --lrs).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping, Sequence
+
+from search_space.errors import ConfigError
 
 SIZES = (128, 256, 384, 512)
 ANCHOR_SIZES = (2.0, 3.0, 4.0)
@@ -84,6 +87,24 @@ class DesignRules:
     anchor_size: float
     batch_size: int
     reasons: list[str] = field(default_factory=list)
+    learning_rates: tuple[float, ...] = LEARNING_RATES
+
+
+def narrowed(rules: DesignRules, sizes: Sequence[int] = (), learning_rates: Sequence[float] = ()) -> DesignRules:
+    """The rules with the user's choice of input sizes and learning rates in place of the derived
+    ones (an earlier design may have shown which learn this data); a size outside SIZES is refused."""
+    if bad := [s for s in sizes if s not in SIZES]:
+        raise ConfigError(f"--sizes {','.join(map(str, bad))}: a design measures {', '.join(map(str, SIZES))} px only")
+    if bad_lr := [lr for lr in learning_rates if not 0 < lr < 1]:
+        raise ConfigError(f"--lrs {','.join(f'{lr:g}' for lr in bad_lr)}: a learning rate must be in (0, 1)")
+    reasons = list(rules.reasons)
+    if sizes:
+        reasons.append(f"input sizes as given (--sizes): {', '.join(f'{s} px' for s in sorted(set(sizes)))}, where the data's rule says {', '.join(f'{s} px' for s in rules.sizes)}")
+    if learning_rates:
+        reasons.append(f"learning rates as given (--lrs): {', '.join(f'{lr:g}' for lr in sorted(set(learning_rates)))}")
+    return replace(
+        rules, sizes=sorted(set(sizes)) if sizes else rules.sizes, learning_rates=tuple(sorted(set(learning_rates))) if learning_rates else rules.learning_rates, reasons=reasons
+    )
 
 
 def rules_from_stats(stats: Mapping[str, Any]) -> DesignRules:
@@ -140,7 +161,7 @@ def candidates(
             )
             continue
         for steps in sorted({max(MIN_STEPS, most // 2), most}):
-            for lr in LEARNING_RATES:
+            for lr in rules.learning_rates:
                 out.append(_candidate(rules, timing, steps, lr, num_train))
     unique = {repr(sorted(c.overrides.items())): c for c in out}  # steps rounded to whole epochs may coincide
     out = sorted(unique.values(), key=lambda c: (c.est_trial_s, c.overrides["optim.lr"]))

@@ -4,7 +4,8 @@ import random
 
 import pytest
 
-from proxy_tasks.design import MIN_STEPS, StepTiming, best_anchor, candidates, reference_overrides, rules_from_stats, score
+from proxy_tasks.design import MIN_STEPS, StepTiming, best_anchor, candidates, narrowed, reference_overrides, rules_from_stats, score
+from search_space.errors import ConfigError
 
 
 def stats_with(median_px_at: dict[int, float], small_at: dict[int, float], rel=(0.4, 0.7, 0.9), images=160):
@@ -49,6 +50,21 @@ def test_candidates_fit_the_budget_cheapest_first_without_duplicates():
     assert any("256 px does not fit" in n and "about 185 s" in n for n in notes)  # 60 s buys 30 steps at 256 px; 100 need 5 + 180 s
     bigger, _ = candidates(rules, TIMINGS, 200.0, 160)
     assert {c.overrides["image_size"] for c in bigger} == {128, 256}
+
+
+def test_a_user_narrows_the_sizes_and_learning_rates_an_earlier_design_ruled_out():
+    rules = rules_from_stats(LARGE)  # 128 and 256 px, lr 0.001 and 0.003
+    narrow = narrowed(rules, sizes=[128], learning_rates=[0.001])
+    cands, _ = candidates(narrow, TIMINGS, 200.0, 160)
+    assert cands and {(c.overrides["image_size"], c.overrides["optim.lr"]) for c in cands} == {(128, 0.001)}
+    assert len(cands) == 2  # the budget's steps and half of them, each once
+    assert "--sizes" in narrow.reasons[-2] and "the data's rule says 128 px, 256 px" in narrow.reasons[-2] and "0.001" in narrow.reasons[-1]
+    assert narrowed(rules) == rules  # nothing given: the derived rules as they are
+    assert narrowed(rules, sizes=[512]).sizes == [512]  # a size the rule did not pick is the user's to try
+    with pytest.raises(ConfigError, match="--sizes 200: a design measures 128, 256, 384, 512 px only"):
+        narrowed(rules, sizes=[200])
+    with pytest.raises(ConfigError, match="--lrs 3"):
+        narrowed(rules, learning_rates=[3.0])
 
 
 def test_few_steps_train_on_a_share_of_the_data():

@@ -42,6 +42,10 @@ def test_flags_types_and_help_come_from_the_field():
     assert args.overrides == ["out_dir=x"]
     design = from_args(DesignOptions, _parse("proxy-design", ["--budget-s", "240", "--reference", "image_size=256,epochs=40", "--reference-from", "d"]))
     assert design == DesignOptions(240.0, reference=("image_size=256", "epochs=40"), reference_from="d")
+    narrow = from_args(DesignOptions, _parse("proxy-design", ["--budget-s", "240", "--sizes", "128", "--lrs", "0.001"]))
+    assert (narrow.sizes, narrow.lrs) == ((128,), (0.001,)) and isinstance(narrow.sizes[0], int)  # an image size is whole, a float would reach the proxy
+    with pytest.raises(SystemExit):
+        _parse("proxy-design", ["--budget-s", "240", "--sizes", "128.5"])
     final = from_args(FinalizeOptions, _parse("finalize", ["runs/s", "--top", "1", "--scale", "spinenet96", "proxy.epochs=4"]))
     assert (final.run_dir, final.top, final.scale) == ("runs/s", 1, ("spinenet96",))
     assert _parse("finalize", ["runs/s", "--top", "1", "proxy.epochs=4"]).overrides == ["proxy.epochs=4"]

@@ -7,7 +7,7 @@
    them the data share) and learning rate.
 3. Train fidelity's architectures (samples spread over FLOPs, SpineNet-49, the R50-FPN seed and the
    space's coarsest member) under each candidate by successive halving: every candidate with one
-   seed next to a longer, larger reference training; the better half gets a second seed (seed
+   seed next to a longer, larger reference training; the better half (two at least) gets a second seed (seed
    agreement and signal-to-noise become measurable); the better half of those the remaining seeds.
    A candidate with a run that never leaves the background-only plateau is out, whatever its tau.
 4. The cheapest candidate meeting every threshold is written as proxy.yaml (`spinenas search
@@ -47,7 +47,7 @@ from nas.settings.schemas import normalized
 from nas.settings.options import fixed_keys, recorded
 from nas.settings.search import SearchSettings, settings_from
 from proxy_tasks.pixels import PIXEL_LAYOUT
-from proxy_tasks.design import DesignRules, ProxyCandidate, StepTiming, candidates, reference_overrides, rules_from_stats
+from proxy_tasks.design import DesignRules, ProxyCandidate, StepTiming, candidates, narrowed, reference_overrides, rules_from_stats
 from proxy_tasks.stats import dataset_stats
 from search_space.errors import ConfigError
 from search_space.fileio import atomic_write_text
@@ -78,7 +78,7 @@ def run_proxy_design(given: SearchSettings | Sequence[str], options: DesignOptio
     prepare(settings)  # after the folder's refusal or resume check: a wrong out_dir costs no data read
     out.mkdir(parents=True, exist_ok=True)  # the step timings are kept there before Ray starts
 
-    derived = derive_candidates(settings, options.budget_s, out, settings.top.resume, log)
+    derived = derive_candidates(settings, options.budget_s, out, settings.top.resume, log, options.sizes, options.lrs)
     stats, rules, timings, cands, notes, n_train = derived.stats, derived.rules, derived.timings, derived.candidates, derived.notes, derived.num_train
     if not cands:
         raise ConfigError(f"no proxy fits --budget-s {options.budget_s:g} on this machine: {'; '.join(notes)}")
@@ -179,12 +179,15 @@ class Derived:
     memory_mb: float | None
 
 
-def derive_candidates(settings: SearchSettings, budget_s: float, out: Path, resume: bool, log: Callable[[str], None]) -> Derived:
-    """Steps 1 and 2 of a design: read the (prepared) data, derive the rules, time the input sizes
-    here (kept in out/timing.json, reused when `resume`) and list the candidates within `budget_s`."""
+def derive_candidates(
+    settings: SearchSettings, budget_s: float, out: Path, resume: bool, log: Callable[[str], None], sizes: Sequence[int] = (), lrs: Sequence[float] = ()
+) -> Derived:
+    """Steps 1 and 2 of a design: read the (prepared) data, derive the rules (input sizes and
+    learning rates narrowed to `sizes`, `lrs` where given), time the input sizes here (kept in
+    out/timing.json, reused when `resume`) and list the candidates within `budget_s`."""
     train_ds, val_ds = settings.evaluator.datasets()  # a kind that trains has them (`TrainingKind`)
     stats = dataset_stats(train_ds, val_ds, settings.proxy.data.describe())
-    rules = rules_from_stats(stats)
+    rules = narrowed(rules_from_stats(stats), sizes, lrs)
     timings = _timings(settings, rules, out / "timing.json", resume, log)
     memory_mb = memory_per_trial_mb(settings)
     cands, notes = candidates(rules, timings, budget_s, len(train_ds.images), memory_mb)
@@ -221,7 +224,9 @@ def _timings(settings: SearchSettings, rules: DesignRules, path: Path, resume: b
 
 def _prior_reference(folder: str, settings: SearchSettings) -> dict[str, Any]:
     """The reference of an earlier design (`--reference-from`): its overrides, steps, estimate and
-    finished reference rows; refused when it was made on other data or without a design.json."""
+    finished reference rows; refused when it was made on other data or without a design.json. Its
+    proxy.seed may differ from this design's: a reference made with seeds the candidates use too (one
+    from before 2026-12-07) is reused with candidates on other seeds (proxy.seed=10) without sharing."""
     path = Path(folder)
     if not (path / "design.json").is_file() or not (path / "config.yaml").is_file():
         raise ConfigError(f"--reference-from {folder}: not a finished proxy-design folder (no design.json or config.yaml)")
@@ -231,8 +236,6 @@ def _prior_reference(folder: str, settings: SearchSettings) -> dict[str, Any]:
     before = normalized("proxy", saved.proxy)  # paths made absolute, keys added since filled in
     if not isinstance(before, dict) or before.get("data") != asdict(settings.proxy.data):
         raise ConfigError(f"--reference-from {folder}: its reference was trained on other data (proxy.data differs)")
-    if int(saved.proxy.seed) != int(settings.proxy.seed):
-        raise ConfigError(f"--reference-from {folder}: its reference used proxy.seed={saved.proxy.seed}, this design {settings.proxy.seed}")
     reference = json.loads((path / "design.json").read_text())["reference"]
     rows = [r for r in DesignFolder(path).read_rows() if is_reference(r.values["run"]) and r.status == TrialStatus.OK]
     return {**reference, "rows": rows}

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from nas.settings.search import SearchSettings
 
 THRESHOLDS = {"seed_tau": 0.6, "snr": 3.0, "reference_tau": 0.65}
+MIN_SURVIVORS = 2  # the first halving rung keeps at least this many candidates (`survivors`)
 TIME_NOISE = 0.1  # a proxy measured more than this share over the budget is not chosen for it (trial times vary ~5-10% run to run)
 
 
@@ -49,16 +50,19 @@ def met(s: dict[str, Any]) -> float:
 
 
 def survivors(alive: list[ProxyCandidate], summaries: dict[str, dict[str, Any]], budget_s: float) -> tuple[list[ProxyCandidate], list[str]]:
-    """The better half goes on: candidates meeting every threshold so far first, cheapest first
-    (the aim is the cheapest that ranks), then the rest by how close they come; plateau runs,
-    failed runs and a measured time over the budget are out."""
+    """The better half goes on (two at least after the first seed): candidates meeting every threshold so far first,
+    cheapest first (the aim is the cheapest that ranks), then the rest by how close they come;
+    plateau runs, failed runs and a measured time over the budget are out. Two at least, because
+    after one seed only the reference tau is known, and the threshold real data fails most (the
+    signal-to-noise: BCCD's closest 120 s proxy met the rest) needs a second seed to be read."""
     clean = [c for c in alive if not ruled_out(summaries[c.name], budget_s)]
 
     def ok(c: ProxyCandidate) -> bool:
         return passes(summaries[c.name], budget_s)
 
     ordered = sorted(clean, key=lambda c: (not ok(c), c.est_trial_s if ok(c) else -met(summaries[c.name])))
-    keep = ordered[: max(1, math.ceil(len(alive) / 2))]
+    one_seed = all(summaries[c.name]["seeds_done"] < 2 for c in alive)
+    keep = ordered[: max(MIN_SURVIVORS if one_seed else 1, math.ceil(len(alive) / 2))]
     return keep, [c.name for c in alive if c not in keep]
 
 
@@ -140,7 +144,7 @@ def conclusion(design: dict[str, Any], settings: SearchSettings, options: Design
             f"note: the reference was trained with seeds {', '.join(map(str, ref['shares_seeds_with_candidates']))}, which candidates use too "
             "(a reference made before 2026-12-07, or reused from one with --reference-from): a candidate run and the reference run of the same "
             "seed share initialisation and data order, so their tau reads higher than fresh seeds would give; a design with its own reference "
-            f"(seeds proxy.seed + {REFERENCE_SEED_OFFSET} on) does not"
+            f"(seeds proxy.seed + {REFERENCE_SEED_OFFSET} on) does not, nor does one whose candidates take other seeds (proxy.seed={max(ref['seeds_used']) + 1} or above)"
         )
     if ref["plateau"] and ref.get("architectures", 0) - len(ref["plateau"]) < MIN_ARCHS:
         best = "n/a" if ref.get("best_ap50") is None else f"{ref['best_ap50']:.3f}"

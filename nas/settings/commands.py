@@ -109,6 +109,8 @@ class DesignOptions:
     reference: tuple[str, ...] = option((), "key=value overrides of the reference training, comma-separated (e.g. image_size=256,epochs=40)")
     reference_scale: float = option(4.0, "the reference run may take this many times --budget-s")
     reference_from: str | None = option(None, "reuse the reference runs of an earlier proxy-design on the same data (its reference settings too)", metavar="DIR")
+    sizes: tuple[int, ...] = option((), "input sizes to measure, comma-separated (default: the data's rule, e.g. 128,256)")
+    lrs: tuple[float, ...] = option((), "learning rates to try, comma-separated (default 0.001,0.003)")
 
     def check(self) -> None:
         if self.budget_s <= 0:

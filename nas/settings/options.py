@@ -65,13 +65,21 @@ def numbers(text: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
 
 
+def whole_numbers(text: str) -> tuple[int, ...]:
+    """A comma-separated list of whole numbers."""
+    try:
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
+
+
 def _parser_of(hint: Any) -> Callable[[str], Any] | None:
     """The argparse type for an annotation: `X | None` reads as X; tuples as comma-separated."""
     args = [a for a in typing.get_args(hint) if a is not type(None)]
     if typing.get_origin(hint) in (typing.Union, types.UnionType) and len(args) == 1:
         return _parser_of(args[0])
     if typing.get_origin(hint) is tuple:
-        return numbers if args and args[0] in (float, int) else names
+        return whole_numbers if args and args[0] is int else numbers if args and args[0] is float else names
     return hint if hint in (int, float, str, Path) else None
 
 
