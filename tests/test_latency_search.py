@@ -44,14 +44,14 @@ def test_pareto_search_writes_the_front(tmp_path, shared_ray):
         assert arch.id == f["arch_id"] and arch.id == next(r.values["arch_id"] for r in rows if r.number == int(f["trial"]))
     ref = 1.1 * max(c for c, _ in pts)
     summary = outcome.summary["pareto"]
-    assert summary["front_size"] == len(front) and summary["ref_ms"] == pytest.approx(ref)
+    assert summary["front_size"] == len(front) and summary["reference"] == pytest.approx(ref)
     assert summary["hypervolume"] == pytest.approx(hypervolume(pts, ref))
     assert (out / "pareto.png").stat().st_size > 5000
     page = (out / "report.html").read_text()
     assert "Accuracy against latency (the front)" in page and f"hypervolume {summary['hypervolume']:.4g}" in page
     # What `spinenas search` prints at the end: the hypervolume and one line per member with its spec.
     printed = format_front(out).splitlines()
-    assert f"hypervolume {summary['hypervolume']:.2f}" in printed[0] and len(printed) == 1 + len(front)
+    assert f"hypervolume {summary['hypervolume']:.4g}" in printed[0] and "(AP up, latency down)" in printed[0] and len(printed) == 1 + len(front)
     assert all(str(out / f["spec"]) in line for f, line in zip(front, printed[1:]))
 
 

@@ -17,15 +17,18 @@ from PIL import Image
 from nas.commands.fidelity import FidelityOptions, run_fidelity
 from nas.commands.search import run_search
 from nas.core.objectives import Objective
+from nas.core.pareto import front_indices
 from nas.evaluators import EVALUATORS, EvaluatorKind, Reference
+from nas.evaluators.joined import JOINED, joined_kind
 from nas.reporting.run_folder import read_csv_records
 from nas.rewards import REWARDS, RewardKind, compute_reward, metric_value
 from nas.screening.options import SCREEN_KINDS, ScreenOptions, screen_kind
+from nas.settings.search import load_settings
 from proxy_tasks.datasets import LABEL_FORMATS, LabelFormat
 from proxy_tasks.labels.common import CocoBuilder, LabelSplit, image_size
 from search_space.catalog import get_architecture
 from search_space.errors import ConfigError
-from search_space.spec import level_filters
+from search_space.spec import level_filters, load_architecture
 
 
 @dataclass
@@ -90,6 +93,49 @@ if "depth" not in EVALUATORS:
 if "ap_and_params" not in REWARDS:
     REWARDS.register("ap_and_params", lambda: RewardKind(SmallOptions, lambda m, o: metric_value(m, o.metric), _small_objectives, front=True))
 
+@dataclass
+class EnergyOptions:
+    """`energy.*`: a joined metric of the user's, millijoules per image (a stand-in: per 64 filters)."""
+
+    mj_per_64_filters: float = 0.5
+
+    def validate(self) -> None:
+        if self.mj_per_64_filters <= 0:
+            raise ValueError(f"energy.mj_per_64_filters must be > 0, got {self.mj_per_64_filters}")
+
+
+class EnergyEvaluator:
+    """Adds `energy_mj` to every trial whose reward trades against it (one registration below)."""
+
+    def __init__(self, options: EnergyOptions, preset: str, space) -> None:
+        self.options = options
+
+    def check(self) -> None:
+        pass
+
+    def evaluate(self, arch, ctx=None):
+        return {"energy_mj": energy_mj(arch, self.options)}
+
+
+def energy_mj(arch, options: EnergyOptions = EnergyOptions()) -> float:
+    return options.mj_per_64_filters * sum(level_filters(b.level) for b in arch.blocks) / 64
+
+
+@dataclass
+class EnergyRewardOptions(SmallOptions):
+    """`reward=base_ap_and_energy`: the metric, and the joined metric energy_mj as a second objective."""
+
+    name: str = "ap_and_energy"
+
+
+if "energy" not in JOINED:
+    joined_kind("energy", provides=("energy_mj",), group="energy", options=EnergyOptions)(EnergyEvaluator)
+if "ap_and_energy" not in REWARDS:
+    REWARDS.register("ap_and_energy", lambda: RewardKind(
+        EnergyRewardOptions, lambda m, o: metric_value(m, o.metric), lambda o: (Objective(o.metric), Objective("energy_mj", "min", in_reward=False)), front=True,
+    ))  # fmt: skip
+
+
 class DeepestScreen:
     """A screen of the user's: of `candidates` proposals, the one with the most blocks at levels 4
     and up (no learning; `observe` counts what it was shown)."""
@@ -125,6 +171,7 @@ if "deepest" not in SCREEN_KINDS:
 
 KINDS = ["proxy=base_depth", "reward=base_ap_and_params"]
 FRONT = ["searcher=pareto", "searcher.cost=params"]  # the searcher that learns from both of the reward's objectives
+ENERGY = ["proxy=base_depth", "reward=base_ap_and_energy", "searcher=pareto", "searcher.cost=energy_mj"]  # a cost no evaluator measures: the joined kind brings it
 
 
 def test_an_evaluator_kind_without_a_seed_is_refused_when_registered():
@@ -146,17 +193,37 @@ def test_the_new_reward_declares_two_objectives_and_needs_a_searcher_that_learns
     assert not (tmp_path / "r").exists() and not (tmp_path / "p").exists()
 
 
+def test_a_new_joined_metric_is_one_class_and_one_registration():
+    """The reward's cost selects the joined kind that provides it, built from its own options; a cost
+    that neither the evaluator nor a joined kind provides is refused at load, before anything runs."""
+    settings = load_settings(ENERGY)
+    assert [type(j) for j in settings.joined] == [EnergyEvaluator] and "energy_mj" in settings.metrics
+    arch = get_architecture("spinenet49")
+    assert settings.joined[0].evaluate(arch) == {"energy_mj": pytest.approx(energy_mj(arch))} and energy_mj(arch) > 0
+    assert load_settings(KINDS + FRONT).joined == ()  # params: the depth evaluator measures it itself
+    assert [type(j).__name__ for j in load_settings(["reward=pareto", "searcher=pareto"]).joined] == ["LatencyEvaluator"]  # the built-in joined kind, by the same lookup
+    with pytest.raises(ConfigError, match="the reward trades AP against flops, and proxy=surrogate measures no flops"):
+        load_settings(["proxy=surrogate", "reward=flops_budget", "reward.target_flops=1e9"])
+
+
 @pytest.mark.slow
 def test_new_kinds_run_through_search_and_fidelity(tmp_path, shared_ray):
     """A Pareto search over (AP, params) on the new evaluator: trials.csv gets its declared metric
     as a column, the searcher learns from params, and fidelity ranks the new evaluator against its reference."""
     out = tmp_path / "search"
-    run_search([*KINDS, *FRONT, "searcher.population=4", "trials=8", f"out_dir={out}"])
+    run_search([*ENERGY, "searcher.population=4", "trials=8", f"out_dir={out}"])  # the new evaluator, reward and joined metric together
     records = read_csv_records(out / "trials.csv")
-    assert len(records) == 8 and "depth_share" in records[0]
+    assert len(records) == 8 and "depth_share" in records[0] and "energy_mj" in records[0]
     for r in records:
-        assert r["status"] == "ok" and 0.0 <= float(r["depth_share"]) <= 1.0 and int(r["params"]) > 0
+        assert r["status"] == "ok" and 0.0 <= float(r["depth_share"]) <= 1.0 and int(r["params"]) > 0 and float(r["energy_mj"]) > 0
         assert float(r["reward"]) == pytest.approx(float(r["AP"]))  # the scalar is the metric alone
+    # The front is over the reward's declared cost (energy here, not latency): its members are the
+    # non-dominated trials, each spec's energy the one its row carries.
+    pts = [(float(r["energy_mj"]), float(r["AP"])) for r in records]
+    front = read_csv_records(out / "pareto.csv")
+    assert sorted(int(f["trial"]) for f in front) == sorted(int(records[i]["number"]) for i in front_indices(pts))
+    assert all(float(f["energy_mj"]) == pytest.approx(energy_mj(load_architecture(out / f["spec"]))) for f in front)
+    assert "Accuracy against energy_mj (the front)" in (out / "report.html").read_text()
 
     options = FidelityOptions(archs=5, seeds=2, reference_epochs=1)
     summary = run_fidelity([*KINDS, *FRONT, f"out_dir={tmp_path / 'fid'}"], options).summary

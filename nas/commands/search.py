@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 
 from nas.core.schedule import parse_rung_entries, parse_rungs
-from nas.reporting.pareto import FrontSettings
+from nas.reporting.pareto import FrontSettings, cost_label, cost_name
 from nas.reporting.recorder import SearchRecorder
 from nas.reporting.report import write_report
 from nas.reporting.run_folder import out_dir_of
@@ -152,12 +152,13 @@ def format_search(outcome: SearchOutcome) -> str:
 
 
 def format_front(out_dir: Path) -> str:
-    """The accuracy-latency front a search wrote (pareto.json): its hypervolume and members."""
+    """The accuracy-cost front a search wrote (pareto.json): its hypervolume and members."""
     front = json.loads((out_dir / "pareto.json").read_text())
-    metric = front["metric"]
-    lines = [f"front ({metric} up, latency down): {front['front_size']} trials, hypervolume {front['hypervolume']:.2f} ({metric} x ms, reference {front['ref_ms']:.0f} ms)"]
+    metric, cost = front["metric"], front["cost"]
+    label = cost_label(cost)
+    lines = [f"front ({metric} up, {cost_name(cost)} down): {front['front_size']} trials, hypervolume {front['hypervolume']:.4g} ({metric} x {label}, reference {front['reference']:.4g})"]
     for m in front["members"]:
-        lines.append(f"  trial {m['trial']}: {metric} {float(m['value']):.4f}, {float(m['latency_ms']):.0f} ms  {out_dir / m['spec']}")
+        lines.append(f"  trial {m['trial']}: {metric} {float(m['value']):.4f}, {label} {float(m[cost]):.4g}  {out_dir / m['spec']}")
     return "\n".join(lines)
 
 

@@ -65,22 +65,22 @@ def open_axes(fig: Any) -> None:
 
 
 
-def front_figure(points: Sequence[tuple[float, float]], metric: str, ref_ms: float, title: str) -> Any:
-    """Finished trials as (latency, metric) points, the front as a staircase and the hypervolume's
-    area shaded up to the reference latency."""
+def front_figure(points: Sequence[tuple[float, float]], metric: str, ref: float, title: str, cost: str = "latency (ms)") -> Any:
+    """Finished trials as (cost, metric) points, the front as a staircase and the hypervolume's
+    area shaded up to the reference cost (`cost`: the x axis's label)."""
     from nas.core.pareto import hypervolume, pareto_front
 
     fig, ax = plt.subplots(figsize=(7, 3.8))
     ax.scatter(*zip(*points), s=12, color="#4c72b0", alpha=0.7, label="trial")
-    front = pareto_front([p for p in points if p[0] < ref_ms])
+    front = pareto_front([p for p in points if p[0] < ref])
     if front:
-        xs = [c for c, _ in front] + [ref_ms]
+        xs = [c for c, _ in front] + [ref]
         ys = [v for _, v in front] + [front[-1][1]]
-        ax.fill_between(xs, ys, step="post", color="#dd8452", alpha=0.15, label=f"hypervolume {hypervolume(points, ref_ms):.4g}")
+        ax.fill_between(xs, ys, step="post", color="#dd8452", alpha=0.15, label=f"hypervolume {hypervolume(points, ref):.4g}")
         ax.step(xs, ys, where="post", color="#dd8452", label=f"front ({len(front)})")
         ax.scatter(*zip(*front), s=24, color="#dd8452")
-    ax.axvline(ref_ms, color="#8c8c8c", lw=0.8, ls=":")
-    ax.set_xlabel("latency (ms, full-size model on the target device)")
+    ax.axvline(ref, color="#8c8c8c", lw=0.8, ls=":")
+    ax.set_xlabel(cost + (", full-size model on the target device" if cost.startswith("latency") else ""))
     ax.set_ylabel(metric)
     ax.set_title(title)
     ax.legend(fontsize=8, frameon=False)

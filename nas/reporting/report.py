@@ -26,7 +26,7 @@ from omegaconf import DictConfig, OmegaConf  # noqa: E402
 from nas.core.ranking import kendall_tau  # noqa: E402
 from nas.core.status import FINISHED, TrialStatus  # noqa: E402
 from nas.core.pareto import pareto_front  # noqa: E402
-from nas.reporting.pareto import FrontSettings, front_summary  # noqa: E402
+from nas.reporting.pareto import FrontSettings, cost_label, cost_name, front_summary  # noqa: E402
 from nas.reporting.plots import front_figure, open_axes, progress_figure  # noqa: E402
 from nas.reporting.run_folder import Row  # noqa: E402
 from nas.reporting.trials import SearchFolder  # noqa: E402
@@ -150,7 +150,7 @@ def render_report(run: RunData, state: str | None = None) -> str:
     state = state or run.inferred_state()
     sections = [
         _section("Reward per trial", [_figure(progress_figure(run.rows, f"{len(run.rows)} trials"))]),
-        *([_section("Accuracy against latency (the front)", _latency_front(run))] if _front(run) is not None else []),
+        *([_section(f"Accuracy against {cost_name(str(_front_settings(run).cost))} (the front)", _cost_front(run))] if _front(run) is not None else []),
         _section("AP against cost (Pareto front)", _pareto(run.rows)),
         *([_section("Screen: predicted against real reward", _screen(run.rows))] if _screened(run.rows) else []),
         _section(f"Top {TOP_K} architectures", _top(run)),
@@ -238,25 +238,31 @@ def _figure(fig: Any) -> Part:
     return {"kind": "figure", "svg": _svg(fig)}
 
 
+def _front_settings(run: RunData) -> FrontSettings:
+    """The front its reward declares (`FrontSettings.cost` None: none)."""
+    return FrontSettings.of_reward(run.config.get("reward") if run.config else None)
+
+
 def _front(run: RunData) -> dict[str, Any] | None:
-    """The run's accuracy-latency front (None: its trials carry no latency)."""
-    return front_summary(run.rows, FrontSettings.of_reward(run.config.get("reward") if run.config else None))
+    """The run's accuracy-cost front (None: its reward declares no front pair, or its trials carry no such cost)."""
+    return front_summary(run.rows, _front_settings(run))
 
 
-def _latency_front(run: RunData) -> list[Part]:
+def _cost_front(run: RunData) -> list[Part]:
     """The front plot, its hypervolume and a table of its members (spec files in pareto/)."""
-    settings = FrontSettings.of_reward(run.config.get("reward") if run.config else None)
+    settings = _front_settings(run)
     front = _front(run)
-    assert front is not None
-    fig = front_figure(front["points"], settings.metric, front["ref_ms"], f"{len(front['points'])} finished trials")
-    ref = "reward.ref_ms" if settings.ref_ms is not None else "1.1 x the slowest trial"
+    assert front is not None and settings.cost is not None
+    label = cost_label(settings.cost)
+    fig = front_figure(front["points"], settings.metric, front["reference"], f"{len(front['points'])} finished trials", label)
+    ref = "reward.ref_ms" if settings.ref is not None else "1.1 x the costliest trial"
     text = (
         f"{front['front_size']} architectures on the front; hypervolume {front['hypervolume']:.4g} "
-        f"({settings.metric} x ms, up to {front['ref_ms']:.1f} ms = {ref}, and {settings.metric} 0). "
+        f"({settings.metric} x {label}, up to {front['reference']:.4g} = {ref}, and {settings.metric} 0). "
         "Their specs are pareto/trial<N>.yaml, the list pareto.csv (written when the search ends)."
     )
-    rows = [[r.number, f"{_float(r.values.get('latency_ms')):.1f}", f"{_float(r.values.get(settings.metric)):.4f}", f"{r.reward:.4f}", r.values.get("arch_id", "")] for r in front["front"]]
-    return [_figure(fig), _text(text), _table(["trial", "latency ms", settings.metric, "reward", "architecture"], rows, cls="trials")]
+    rows = [[r.number, f"{_float(r.values.get(settings.cost)):.4g}", f"{_float(r.values.get(settings.metric)):.4f}", f"{r.reward:.4f}", r.values.get("arch_id", "")] for r in front["front"]]
+    return [_figure(fig), _text(text), _table(["trial", label, settings.metric, "reward", "architecture"], rows, cls="trials")]
 
 
 def _pareto(rows: Sequence[Row]) -> list[Part]:

@@ -29,6 +29,7 @@ from ray import tune
 from nas.core.schedule import format_rungs
 from nas.core.status import TrialStatus
 from nas.evaluators import Evaluator, TrialContext, build_evaluator, with_overrides
+from nas.evaluators.joined import JoinedEvaluator
 from nas.rewards import compute_reward, objectives_of
 from proxy_tasks.train import StepInfo
 from search_space.catalog import get_preset
@@ -86,8 +87,8 @@ def node_name() -> str:
 class TrialSpec:
     """What every trial of a campaign shares besides its architecture: the evaluator's options
     (`proxy`), the reward, the scaling preset, CPU threads and GPU share per trial, the rung epochs
-    of a scheduler (`eval_at`), and the evaluators joined to every evaluation (`joined`: the
-    search's `LatencyEvaluator` when its reward declares latency)."""
+    of a scheduler (`eval_at`), and the evaluators joined to every evaluation (`joined`: those the
+    reward's costs need, `nas.evaluators.joined`)."""
 
     proxy: Any
     reward: Any
@@ -95,7 +96,7 @@ class TrialSpec:
     threads: int = 1
     gpus: float = 0.0
     eval_at: tuple[int, ...] = ()
-    joined: tuple[Evaluator, ...] = ()
+    joined: tuple[JoinedEvaluator, ...] = ()
 
     @classmethod
     def of(cls, settings: SearchSettings, eval_at: Sequence[int] = ()) -> "TrialSpec":

@@ -24,6 +24,7 @@ from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBase
 
 from nas.core.schedule import SchedulerConfig
 from nas.evaluators import EVALUATORS, TrainingOptions
+from nas.evaluators.joined import joined_groups
 from nas.evaluators.latency import LatencyOptions
 from nas.rewards import REWARDS, RewardConfig
 from nas.screening.options import SCREEN_KINDS, NoScreenOptions, ScreenOptions, current_screen_layout
@@ -112,11 +113,11 @@ class TrainConfig:
     proxy: Any = MISSING
 
 
-GROUPS = ("space", "searcher", "proxy", "ray", "reward", "scheduler", "latency", "screen", "experiment")
+GROUPS = ("space", "searcher", "proxy", "ray", "reward", "scheduler", *joined_groups(), "screen", "experiment")
 
 # The one schema map: a group with one schema, or a registry whose kinds each bring theirs, chosen by
 # the node's `KIND_KEY` in every group (with the kind a node saved before that key existed meant).
-FIXED_SCHEMAS: dict[str, type] = {"space": SpaceConfig, "ray": RayConfig, "scheduler": SchedulerConfig, "latency": LatencyOptions}
+FIXED_SCHEMAS: dict[str, type] = {"space": SpaceConfig, "ray": RayConfig, "scheduler": SchedulerConfig, **joined_groups()}  # a joined kind's group: its options
 KIND_GROUPS: dict[str, Registry] = {"searcher": SEARCHER_KINDS, "proxy": EVALUATORS, "reward": REWARDS, "screen": SCREEN_KINDS}
 KIND_KEY = "name"
 # Nodes that must name a value the kind's defaults leave open (`???`), under their own schema names.

@@ -12,10 +12,10 @@ from omegaconf import DictConfig, OmegaConf
 
 from nas.core.schedule import SchedulerConfig, rung_epochs
 from nas.evaluators import Evaluator, build_evaluator, evaluator_kind
-from nas.evaluators.latency import LatencyEvaluator, LatencyOptions
+from nas.evaluators.joined import JOINED, JoinedEvaluator, provider_of
+from nas.evaluators.latency import LatencyOptions
 from nas.core.objectives import costs, front_pair, unseen_by_scalar
 from nas.rewards import REWARDS, objectives_of
-from nas.rewards.latency import LATENCY
 from nas.searchers import SEARCHER_KINDS
 from nas.screening.options import NoScreenOptions, ScreenOptions
 from nas.settings.schemas import GROUPS, RayConfig, SearchTopLevel, compose, latency_config, normalized, proxy_config, ray_config, reward_config, scheduler_config, screen_config, search_space_of, search_top_level, typed_group
@@ -40,7 +40,7 @@ class SearchSettings:
     reward: Any  # the reward kind's options
     scheduler: SchedulerConfig
     ray: RayConfig
-    joined: tuple[Evaluator, ...] = ()  # evaluators whose metrics join the proxy's in every trial (latency, when the reward declares it)
+    joined: tuple[JoinedEvaluator, ...] = ()  # evaluators whose metrics join the proxy's in every trial (latency, when the reward's costs need it)
     screen: ScreenOptions = field(default_factory=NoScreenOptions)  # between the searcher and the runner (`screen=`)
     latency_options: LatencyOptions = field(default_factory=LatencyOptions)  # the `latency` group, typed (used or not)
 
@@ -119,10 +119,7 @@ def settings_of(cfg: DictConfig) -> SearchSettings:
     top, space, searcher, evaluator, scheduler, reward, latency_options = _typed(cfg)
     screen = screen_config(cfg.get("screen"))
     _check_screen(screen, evaluator.options)
-    _check_costs(reward, evaluator)
-    joined: tuple[Evaluator, ...] = ()
-    if LATENCY in costs(objectives_of(reward)):
-        joined = (LatencyEvaluator(latency_options, top.preset, space),)  # its table is read (or calibrated) by `prepare`
+    joined = _joined(cfg, reward, evaluator, top.preset, space)  # a latency table is read (or calibrated) by `prepare`
     evaluator.fit_to_trial(top.trial.gpus)
     return SearchSettings(cfg, top, space, searcher, evaluator.options, evaluator, reward, scheduler, ray_config(cfg.ray), joined, screen, latency_options)
 
@@ -188,15 +185,21 @@ def _check_screen(screen: ScreenOptions, proxy: Any) -> None:
         raise ConfigError(f"screen.score: unknown {screen.score!r}; valid: {', '.join(ZERO_COST)}")
 
 
-def _check_costs(reward: Any, evaluator: Evaluator) -> None:
-    """Refuse a reward that needs a model cost the evaluator does not measure (it would fail every
-    trial), from what the evaluator's kind declares (`EvaluatorKind.metrics`): nothing is built,
-    imported or read to find out."""
+def _joined(cfg: DictConfig, reward: Any, evaluator: Evaluator, preset: str, space: SearchSpace) -> tuple[JoinedEvaluator, ...]:
+    """The joined evaluators (`nas.evaluators.joined`) for the reward's costs that the evaluator's
+    kind does not declare among its metrics, each built from its own config group; a cost that
+    neither measures is refused (it would fail every trial), from declarations alone."""
     objectives = objectives_of(reward)
     declared = evaluator_kind(evaluator.options).metrics
+    names: list[str] = []
     for key in costs(objectives):
-        if key != LATENCY and key not in declared:  # the search's latency settings bring latency (`LatencyEvaluator`)
+        name = None if key in declared else provider_of(key)
+        if key not in declared and name is None:
             raise ConfigError(f"the reward trades {objectives[0].metric} against {key}, and proxy={evaluator.options.label} measures no {key}; use a training proxy or reward=ap")
+        if name is not None and name not in names:
+            names.append(name)
+    kinds = [JOINED.get(n) for n in names]
+    return tuple(k.build(k.options() if cfg.get(k.group) is None else typed_group(k.group, cfg[k.group]), preset, space) for k in kinds)
 
 
 def _check(top: SearchTopLevel) -> None:
