@@ -99,21 +99,24 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def _section_overrides(command: Command, args: argparse.Namespace) -> list[str]:
     """Take `SECTION.option=value` out of the overrides into the options (one spelling for every
     setting: config.yaml records the options under SECTION); the rest stay Hydra's."""
+    section, options = command.section, command.options
+    if section is None or options is None:  # a command without options of its own: all Hydra's
+        return list(args.overrides)
     rest = []
     for item in args.overrides:
         key, _, text = item.partition("=")
-        if not key.startswith(command.section + "."):
+        if not key.startswith(section + "."):
             rest.append(item)
             continue
-        name = key[len(command.section) + 1 :]
+        name = key[len(section) + 1 :]
         try:
-            value = parse_value(command.options, name, text)
+            value = parse_value(options, name, text)
         except KeyError:
-            raise ValueError(f"{key}: {command.name} has no option '{name}' (its options: {', '.join(option_names(command.options))})") from None
+            raise ValueError(f"{key}: {command.name} has no option '{name}' (its options: {', '.join(option_names(options))})") from None
         except ValueError as e:
             raise ValueError(f"{key}: {e}") from None
-        if getattr(args, name) != parser_default(command.options, name) and getattr(args, name) != value:
-            raise ValueError(f"{key}={text} and {flag_of(command.options, name)} {getattr(args, name)} say different things: give one")
+        if getattr(args, name) != parser_default(options, name) and getattr(args, name) != value:
+            raise ValueError(f"{key}={text} and {flag_of(options, name)} {getattr(args, name)} say different things: give one")
         setattr(args, name, value)
     return rest
 

@@ -73,7 +73,7 @@ def run_fidelity(given: SearchSettings | Sequence[str], options: FidelityOptions
         summary["compared_to"] = compare_summaries(summary, earlier, str(options.compare_to))
     atomic_write_text(out / "fidelity.json", json.dumps(summary, indent=2, allow_nan=False, default=str) + "\n")
     plot_fidelity(summary, out / "fidelity.png")
-    campaign.progress.print_line()
+    campaign.print_progress()
     return FidelityOutcome(out, summary)
 
 

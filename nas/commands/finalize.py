@@ -98,7 +98,7 @@ def run_finalize(run_dir: str | Path, overrides: Sequence[str], options: Finaliz
     write_outputs(result, out, [*candidates, *baselines], options.scale)
     if out == default_out and (run_dir / "trials.csv").exists():
         write_report(run_dir)  # the search's page gets its finalize section
-    campaign.progress.print_line()
+    campaign.print_progress()
     return FinalizeOutcome(out, result)
 
 

@@ -30,7 +30,7 @@ from omegaconf import OmegaConf
 
 from nas.settings.commands import REFERENCE_SEED_OFFSET, DesignOptions
 from nas.core.status import TrialStatus
-from nas.evaluators import evaluator_kind, with_overrides
+from nas.evaluators import evaluator_kind, trainer, with_overrides
 from nas.reporting.design_verdict import THRESHOLDS, design_record, survivors
 from nas.reporting.proxy_design import (
     MIN_ARCHS, REFERENCE_SEEDS, SELECTION_SEEDS, DesignFolder, candidate_summary, format_design, is_reference, learned_by_reference, plot_design, reference_run,
@@ -43,7 +43,7 @@ from nas.runner.planned import PlannedRun
 from nas.runner.prepare import prepare
 from nas.runner.sizing import cluster_size, concurrent_trials, memory_per_trial_mb, typical_architecture, with_peak_memory
 from nas.runner.trial import TrialSpec, run_trial
-from nas.settings.schemas import normalized
+from nas.settings.schemas import load_mapping, normalized, plain
 from nas.settings.options import fixed_keys, recorded
 from nas.settings.search import SearchSettings, settings_from
 from proxy_tasks.pixels import PIXEL_LAYOUT
@@ -185,7 +185,7 @@ def derive_candidates(
     """Steps 1 and 2 of a design: read the (prepared) data, derive the rules (input sizes and
     learning rates narrowed to `sizes`, `lrs` where given), time the input sizes here (kept in
     out/timing.json, reused when `resume`) and list the candidates within `budget_s`."""
-    train_ds, val_ds = settings.evaluator.datasets()  # a kind that trains has them (`TrainingKind`)
+    train_ds, val_ds = trainer(settings.evaluator).datasets()
     stats = dataset_stats(train_ds, val_ds, settings.proxy.data.describe())
     rules = narrowed(rules_from_stats(stats), sizes, lrs)
     timings = _timings(settings, rules, out / "timing.json", resume, log)
@@ -230,7 +230,7 @@ def _prior_reference(folder: str, settings: SearchSettings) -> dict[str, Any]:
     path = Path(folder)
     if not (path / "design.json").is_file() or not (path / "config.yaml").is_file():
         raise ConfigError(f"--reference-from {folder}: not a finished proxy-design folder (no design.json or config.yaml)")
-    saved = OmegaConf.load(path / "config.yaml")
+    saved = load_mapping(path / "config.yaml")
     if saved.get("pixels", "pad-black") != PIXEL_LAYOUT:
         raise ConfigError(f"--reference-from {folder}: its reference was trained on images padded black (before 2026-12-07); this version pads with the mean colour")
     before = normalized("proxy", saved.proxy)  # paths made absolute, keys added since filled in
@@ -280,7 +280,7 @@ def larger_budget(rules: DesignRules, timings: dict[int, StepTiming], budget_s: 
 def _write_proxy(settings: SearchSettings, cand: ProxyCandidate, path: Path, design: dict[str, Any]) -> None:
     """The proxy as a conf/proxy-style YAML with every key, data paths made absolute."""
     options = with_overrides(settings.proxy, cand.overrides)
-    node = OmegaConf.to_container(OmegaConf.structured(options), resolve=True)
+    node = plain(OmegaConf.structured(options))
     data = node["data"]
     for key in ("root", "train_ann", "train_images", "val_ann", "val_images", "cache_dir", "train_split", "val_split"):
         value = data.get(key)

@@ -31,7 +31,7 @@ DEFAULT_PREDICTOR = REPO_ROOT / "benchmarks" / "table" / "predictor.npz"
 
 def run_screen(refs: Sequence[str], given: SearchSettings | Sequence[str], options: ScreenOptions) -> list[dict[str, Any]]:
     """A row per architecture: its name, every score's value and milliseconds, the prediction."""
-    from nas.evaluators import evaluator_kind
+    from nas.evaluators import evaluator_kind, trainer
     from proxy_tasks.zero_cost import ZERO_COST
 
     if not refs:
@@ -45,7 +45,7 @@ def run_screen(refs: Sequence[str], given: SearchSettings | Sequence[str], optio
     settings = settings_from(given)
     if not evaluator_kind(settings.proxy).trains:  # the surrogate scores architectures without data or a model
         raise ConfigError(f"proxy={settings.proxy.label} has no data to score architectures on; screen with a training proxy (e.g. proxy=synthetic)")
-    evaluator = prepare(settings).evaluator
+    evaluator = trainer(prepare(settings).evaluator)
     preset = get_preset(settings.top.preset)
     rows = []
     for ref, arch in archs:

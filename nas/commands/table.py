@@ -65,7 +65,7 @@ def run_table(given: SearchSettings | Sequence[str], options: TableOptions) -> T
     with campaign.open({c.arch.id: c.arch.with_name(c.name) for c in candidates}, len(runs)):
         campaign.run(runs)
     summary = write_outputs(out, settings, options)
-    campaign.progress.print_line()
+    campaign.print_progress()
     return TableOutcome(out, summary)
 
 

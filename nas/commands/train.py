@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 from omegaconf import OmegaConf
 
-from nas.evaluators import build_evaluator, evaluator_kind
+from nas.evaluators import build_evaluator, evaluator_kind, trainer
 from nas.reporting.run_folder import out_dir_of
 from nas.settings.schemas import compose, proxy_config
 from search_space.catalog import get_preset, preset_name_for, resolve_architecture
@@ -30,7 +30,7 @@ def run_training(overrides: Sequence[str]) -> dict[str, Any]:
     from nas.reporting.progress_bar import ProgressBar
 
     bar = ProgressBar()
-    evaluator = build_evaluator(proxy)
+    evaluator = trainer(build_evaluator(proxy))
     evaluator.check()  # names what the readers dropped, as search and data stats do
     evaluator.prepare(preset, log=lambda msg: bar.message(f"[proxy {proxy.label}] {msg}"))  # dataset problems surface before anything is written
     out = out_dir_of(cfg.out_dir, "train")

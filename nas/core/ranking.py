@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from itertools import combinations
+from typing import Any, Callable
 
 import numpy as np
 from scipy import stats
@@ -53,7 +54,7 @@ def signal_to_noise(table: np.ndarray) -> float:
     return signal / noise
 
 
-def _correlation(statistic, a: np.ndarray, b: np.ndarray) -> float:  # noqa: ANN001 - a scipy.stats function
+def _correlation(statistic: Callable[..., Any], a: np.ndarray, b: np.ndarray) -> float:  # a scipy.stats function
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.shape != b.shape:
         raise ValueError(f"score vectors differ in length: {a.shape} vs {b.shape}")
@@ -75,7 +76,7 @@ def _nanmean(values: list[float]) -> float:
     return float(np.mean(finite)) if finite else float("nan")
 
 
-def bootstrap_interval(statistic, a: np.ndarray, b: np.ndarray, *, level: float = 0.95, resamples: int = 2000, seed: int = 0) -> tuple[float, float]:  # noqa: ANN001
+def bootstrap_interval(statistic: Callable[..., Any], a: np.ndarray, b: np.ndarray, *, level: float = 0.95, resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
     """A percentile bootstrap interval of `statistic(a, b)` (e.g. `kendall_tau`) over pairs drawn
     with replacement (scipy.stats.bootstrap, paired); NaN pairs left out; (NaN, NaN) under 3 pairs."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
@@ -92,7 +93,7 @@ def bootstrap_interval(statistic, a: np.ndarray, b: np.ndarray, *, level: float 
     return _percentiles(result, level)
 
 
-def _percentiles(result, level: float) -> tuple[float, float]:  # noqa: ANN001 - a scipy.stats BootstrapResult
+def _percentiles(result: Any, level: float) -> tuple[float, float]:  # a scipy.stats BootstrapResult
     """The percentile interval of a bootstrap distribution with its NaN resamples left out (a
     resample that draws one architecture only has a constant side and no tau; scipy's own interval
     would be NaN then); (NaN, NaN) when every resample is NaN."""

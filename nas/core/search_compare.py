@@ -30,7 +30,7 @@ import numpy as np
 from scipy import stats
 from scipy.special import comb
 
-from nas.core.stats import ALPHA, CLEAR_GAP, finite_or_none, holm, seed_std
+from nas.core.stats import ALPHA, CLEAR_GAP, Values, finite_or_none, holm, seed_std
 
 RESAMPLES = 4000  # bootstrap and (where not exact) permutation resamples
 EXACT_UP_TO = 20000  # arrangements up to which the permutation test enumerates them all
@@ -55,7 +55,7 @@ def icc(runs: Sequence[Sequence[float]]) -> float:
     return float((ms_between - ms_within) / (ms_between + (k - 1) * ms_within)) if ms_between + ms_within > 0 else math.nan
 
 
-def permutation_p(method: Sequence[float], baseline: Sequence[float]) -> float:
+def permutation_p(method: Values, baseline: Values) -> float:
     """One-sided p of "method's mean above baseline's" by permuting the search labels: exact (every
     arrangement) when there are at most `EXACT_UP_TO`, else `RESAMPLES` random ones (seed 0)."""
     a, b = np.asarray(method, dtype=float), np.asarray(baseline, dtype=float)
@@ -113,7 +113,7 @@ def detectable_gap(n_method: int, n_baseline: int, power: float = 0.8) -> float:
     return hi
 
 
-def difference_interval(method: Sequence[float], baseline: Sequence[float], level: float = 0.95) -> tuple[float, float]:
+def difference_interval(method: Values, baseline: Values, level: float = 0.95) -> tuple[float, float]:
     """Percentile bootstrap interval of the difference of means, the searches of each arm resampled
     (seed 0); NaN with fewer than 2 searches a side."""
     a, b = np.asarray(method, dtype=float), np.asarray(baseline, dtype=float)
@@ -135,11 +135,11 @@ def compare_searches(finals: Mapping[str, Sequence[float]], pairs: Sequence[tupl
     both arms, means, difference and its interval, gap in std of per-search finals, permutation p
     raw and adjusted, the smallest p possible and the lead detectable at 80% power, and the verdict
     (`better`, `no clear difference`, or `too few searches` under 2 a side)."""
-    rows: dict[str, dict[str, object]] = {}
+    rows: dict[str, dict[str, Any]] = {}
     for name, other in pairs:
         a = np.asarray([x for x in finals[name] if math.isfinite(x)], dtype=float)
         base = np.asarray([x for x in finals[other] if math.isfinite(x)], dtype=float)
-        row: dict[str, object] = {"n": len(a), "n_baseline": len(base),
+        row: dict[str, Any] = {"n": len(a), "n_baseline": len(base),
                                   "mean": finite_or_none(a.mean()) if len(a) else None, "baseline_mean": finite_or_none(base.mean()) if len(base) else None}  # fmt: skip
         if len(a) < 2 or len(base) < 2:
             rows[f"{name} vs {other}"] = {**row, "difference": None, "interval": [None, None], "gap": None, "p": None, "verdict": "too few searches"}
@@ -152,7 +152,7 @@ def compare_searches(finals: Mapping[str, Sequence[float]], pairs: Sequence[tupl
                    smallest_p=smallest_p(len(a), len(base)), detectable_gap=finite_or_none(detectable_gap(len(a), len(base))))  # fmt: skip
         rows[f"{name} vs {other}"] = row
     tested = [n for n in rows if rows[n].get("p") is not None]
-    for n, p in zip(tested, holm([rows[n]["p"] for n in tested])):  # type: ignore[misc]
+    for n, p in zip(tested, holm([rows[n]["p"] for n in tested])):
         r = rows[n]
         r["p_holm"] = p
         r["verdict"] = "better" if r["gap"] is not None and r["gap"] > CLEAR_GAP and p is not None and p < ALPHA else "no clear difference"

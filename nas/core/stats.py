@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Mapping, Sequence
+from typing import Mapping, Sequence, Union
 
 import numpy as np
+import numpy.typing as npt
 from scipy import stats
+
+Values = Union[Sequence[float], npt.NDArray[np.float64]]  # scores, as a list or an array
 
 CLEAR_GAP = 2.0  # a difference of more than two seed stds is one a user can rely on...
 ALPHA = 0.05  # ...when it is also significant: one-sided Welch p (Holm-adjusted over the baselines) below this
@@ -41,13 +44,13 @@ def summary(values: Sequence[float]) -> dict[str, float | int | None]:
     }
 
 
-def seed_std(a: Sequence[float], b: Sequence[float]) -> float:
+def seed_std(a: Values, b: Values) -> float:
     """sqrt((s_a^2 + s_b^2) / 2), the sample variances (n - 1) of the two sides averaged unweighted, as
     Welch's statistic weighs them at equal n; NaN when a side has fewer than 2 values."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if len(a) < 2 or len(b) < 2:
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if len(x) < 2 or len(y) < 2:
         return math.nan
-    return float(math.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2))
+    return float(math.sqrt((x.var(ddof=1) + y.var(ddof=1)) / 2))
 
 
 def holm(pvalues: Sequence[float | None]) -> list[float | None]:
@@ -83,6 +86,7 @@ def compare_all(candidate: Sequence[float], baselines: Mapping[str, Sequence[flo
             out[name] = {"difference": diff, "seed_std": None, "gap": None, "p_value": None, "p_one_sided": None, "p_worse": None}
             continue
         sd = seed_std(a, b)
+        assert diff is not None  # both sides have values here
         gap = diff / sd if sd > 0 else (math.copysign(math.inf, diff) if diff else 0.0)  # no spread on either side: infinite, judged as such
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # identical samples: p is NaN
@@ -98,12 +102,12 @@ def compare_all(candidate: Sequence[float], baselines: Mapping[str, Sequence[flo
     for n, p_b, p_w in zip(names, adjusted, adjusted_worse):
         c = out[n]
         c["p_holm"], c["p_worse_holm"] = p_b, p_w
-        gap = gaps.get(n)
-        if gap is None:
+        judged = gaps.get(n)
+        if judged is None:
             c["verdict"] = "too few seeds"
-        elif gap > CLEAR_GAP and p_b is not None and p_b < ALPHA:
+        elif judged > CLEAR_GAP and p_b is not None and p_b < ALPHA:
             c["verdict"] = "better"
-        elif gap < -CLEAR_GAP and p_w is not None and p_w < ALPHA:
+        elif judged < -CLEAR_GAP and p_w is not None and p_w < ALPHA:
             c["verdict"] = "worse"
         else:
             c["verdict"] = "no clear difference"

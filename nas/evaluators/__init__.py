@@ -12,9 +12,9 @@ a `conf/proxy/<choice>.yaml` that starts from `base_<kind>` (docs/code.md shows 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from nas.evaluators.base import Evaluator, EvaluatorKind, EvaluatorOptions, Reference, TrialContext, with_overrides
+from nas.evaluators.base import Evaluator, EvaluatorKind, EvaluatorOptions, Reference, TrainingKind, TrialContext, with_overrides
 from nas.evaluators.surrogate import SurrogateEvaluator, SurrogateOptions
 from nas.evaluators.training import TrainingEvaluator, TrainingOptions
 from search_space.registry import Registry
@@ -35,7 +35,15 @@ def evaluator_kind(options: EvaluatorOptions) -> EvaluatorKind:
     return EVALUATORS.get(options.name)
 
 
+def trainer(evaluator: Evaluator) -> TrainingKind:
+    """`evaluator` as a kind that trains (datasets, train, zero-cost scores), by its kind's
+    declaration; a `TypeError` for one that does not (commands refuse those in words first)."""
+    if not evaluator_kind(evaluator.options).trains:
+        raise TypeError(f"evaluator {evaluator.options.name} does not train a detector")
+    return cast(TrainingKind, evaluator)
+
+
 __all__ = [
-    "EVALUATORS", "Evaluator", "EvaluatorKind", "EvaluatorOptions", "Reference", "SurrogateOptions", "TrainingOptions", "TrialContext",
-    "build_evaluator", "evaluator_kind", "with_overrides",
+    "EVALUATORS", "Evaluator", "EvaluatorKind", "EvaluatorOptions", "Reference", "SurrogateOptions", "TrainingKind", "TrainingOptions", "TrialContext",
+    "build_evaluator", "evaluator_kind", "trainer", "with_overrides",
 ]  # fmt: skip

@@ -47,7 +47,8 @@ class Evaluator(Protocol):
     Hydra `proxy` group's node); `epochs` is how many epochs a scheduler may stop between (None:
     the evaluation is not a training a scheduler can stop)."""
 
-    options: EvaluatorOptions
+    @property
+    def options(self) -> EvaluatorOptions: ...
 
     @property
     def epochs(self) -> int | None: ...

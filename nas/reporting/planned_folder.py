@@ -8,7 +8,7 @@ from typing import Any, Sequence
 from nas.core.status import TrialStatus
 from nas.reporting.run_folder import Row, RunFolder
 
-COLUMNS = (
+COLUMNS: tuple[str, ...] = (
     "number", "trial_id", "arch", "arch_id", "kind", "run", "seed", "epochs", "status", "reward", "AP", "AP50", "AP75",
     "APs", "APm", "APl", "plateau", "flops", "params", "wall_s", "cpu_s", "gpu_s", "node", "error", "finished_at",
 )  # fmt: skip
@@ -24,7 +24,7 @@ class PlannedFolder(RunFolder):
     """A CSV of planned runs (`nas.runner.planned.PlannedRun`), a row per finished one, read back on
     resume; `planned` (all of them) gives the time left in epochs."""
 
-    COLUMNS = COLUMNS
+    COLUMNS: tuple[str, ...] = COLUMNS
 
     def __init__(self, path: str | Path, metrics: Sequence[str] = ()) -> None:
         super().__init__(path, metrics)

@@ -18,6 +18,11 @@ from nas.reporting.run_folder import Row  # noqa: E402
 from search_space.fileio import atomic_write_bytes  # noqa: E402
 
 
+
+def columns(points: Sequence[tuple[float, float]]) -> tuple[list[float], list[float]]:
+    """(xs, ys) of (x, y) points, for `scatter`."""
+    return [p[0] for p in points], [p[1] for p in points]
+
 def progress_figure(rows: Sequence[Row], title: str) -> Any:
     """A figure of the reward per trial (stopped and failed trials marked) and the best so far."""
     fig, ax = plt.subplots(figsize=(7, 3.6))
@@ -31,11 +36,11 @@ def progress_figure(rows: Sequence[Row], title: str) -> Any:
             running = max(running, r.reward)
         best.append(running if running > -math.inf else float("nan"))
     if ok:
-        ax.scatter(*zip(*ok), s=12, label="trial reward", color="#4c72b0")
+        ax.scatter(*columns(ok), s=12, label="trial reward", color="#4c72b0")
     if stopped:
-        ax.scatter(*zip(*stopped), s=14, marker="v", label="stopped early (rung reward)", color="#8c8c8c")
+        ax.scatter(*columns(stopped), s=14, marker="v", label="stopped early (rung reward)", color="#8c8c8c")
     if bad:
-        ax.scatter(*zip(*bad), s=18, marker="x", label="failed", color="#c44e52")
+        ax.scatter(*columns(bad), s=18, marker="x", label="failed", color="#c44e52")
     if xs:
         ax.step(xs, best, where="post", color="#dd8452", label="best so far")
         ax.legend(fontsize=8, frameon=False)
@@ -71,14 +76,14 @@ def front_figure(points: Sequence[tuple[float, float]], metric: str, ref: float,
     from nas.core.pareto import hypervolume, pareto_front
 
     fig, ax = plt.subplots(figsize=(7, 3.8))
-    ax.scatter(*zip(*points), s=12, color="#4c72b0", alpha=0.7, label="trial")
+    ax.scatter(*columns(points), s=12, color="#4c72b0", alpha=0.7, label="trial")
     front = pareto_front([p for p in points if p[0] < ref])
     if front:
         xs = [c for c, _ in front] + [ref]
         ys = [v for _, v in front] + [front[-1][1]]
         ax.fill_between(xs, ys, step="post", color="#dd8452", alpha=0.15, label=f"hypervolume {hypervolume(points, ref):.4g}")
         ax.step(xs, ys, where="post", color="#dd8452", label=f"front ({len(front)})")
-        ax.scatter(*zip(*front), s=24, color="#dd8452")
+        ax.scatter(*columns(front), s=24, color="#dd8452")
     ax.axvline(ref, color="#8c8c8c", lw=0.8, ls=":")
     ax.set_xlabel(cost + (", full-size model on the target device" if cost.startswith("latency") else ""))
     ax.set_ylabel(metric)

@@ -62,7 +62,7 @@ def is_plateau(row: Row) -> bool:
     if ap50 < PLATEAU_AP50:
         return True
     start, end = row.values.get("initial_loss"), row.values.get("final_loss")
-    return ap50 < WEAK_AP50 and _number(start) and _number(end) and float(end) > (1 - LOSS_DROP) * float(start)
+    return ap50 < WEAK_AP50 and _number(start) and _number(end) and float(str(end)) > (1 - LOSS_DROP) * float(str(start))
 
 
 MIN_ARCHS = 5  # architectures with every seed (and off the reference's plateau) before a proxy gets any verdict
@@ -87,7 +87,7 @@ def candidate_summary(rows: Sequence[Row], proxy: str, archs: Sequence[Any], see
     stuck = set(reference_plateau(reference))
     kept = [a for a in archs if a.name not in stuck]
     done_seeds = max((seed_index(r.values["run"]) + 1 for r in mine), default=0)
-    header = {"proxy": proxy, "space": "", "metric": metric, "seeds": max(1, min(seeds, done_seeds)), "reference_epochs": 1, "reference": REFERENCE}
+    header: dict[str, Any] = {"proxy": proxy, "space": "", "metric": metric, "seeds": max(1, min(seeds, done_seeds)), "reference_epochs": 1, "reference": REFERENCE}
     s = summarize([*mine, *reference], kept, header)
     ref_means = np.array([_mean_reference(reference, a.arch.id) for a in kept], dtype=float)
     means = np.array([np.nan if a["proxy_mean"] is None else a["proxy_mean"] for a in s["archs"]], dtype=float)

@@ -33,7 +33,7 @@ class SearchRecorder(Callback):
         self.scalars: SearchScalars | None = None
         self._saved_at = -math.inf
 
-    def setup(self, **info: Any) -> None:
+    def setup(self, stop: Any = None, num_samples: int | None = None, total_num_samples: int | None = None, **info: Any) -> None:
         """The run starts: open the TensorBoard writer, write the page."""
         if self.scalars is None:
             self.scalars = SearchScalars(self.folder.path, updates_done=len(self.searcher.history))

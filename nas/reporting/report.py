@@ -27,7 +27,7 @@ from nas.core.ranking import kendall_tau  # noqa: E402
 from nas.core.status import FINISHED, TrialStatus  # noqa: E402
 from nas.core.pareto import pareto_front  # noqa: E402
 from nas.reporting.pareto import FrontSettings, cost_label, cost_name, front_summary  # noqa: E402
-from nas.reporting.plots import front_figure, open_axes, progress_figure  # noqa: E402
+from nas.reporting.plots import columns, front_figure, open_axes, progress_figure  # noqa: E402
 from nas.reporting.run_folder import Row  # noqa: E402
 from nas.reporting.trials import SearchFolder  # noqa: E402
 from nas.searchers import SEARCHER_KINDS  # noqa: E402  (the registry and options only: no torch)
@@ -121,7 +121,8 @@ class RunData:
 
 
 def _read_config(path: Path) -> DictConfig:
-    return OmegaConf.load(path) if path.exists() else OmegaConf.create({})  # yaml.safe_load underneath
+    node = OmegaConf.load(path) if path.exists() else OmegaConf.create({})  # yaml.safe_load underneath
+    return node if isinstance(node, DictConfig) else OmegaConf.create({})  # a list at the top is no run's config
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -272,10 +273,10 @@ def _pareto(rows: Sequence[Row]) -> list[Part]:
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for ax, key, label in ((axes[0], "flops", "FLOPs (M, proxy size)"), (axes[1], "params", "params (M)")):
         pts = [(_float(r.values.get(key)) / 1e6, _float(r.values.get("AP"))) for r in done]
-        ax.scatter(*zip(*pts), s=12, color="#4c72b0", alpha=0.7, label="trial")
+        ax.scatter(*columns(pts), s=12, color="#4c72b0", alpha=0.7, label="trial")
         front = pareto_front(pts)
         ax.step(*zip(*front), where="post", color="#dd8452", label="Pareto front")
-        ax.scatter(*zip(*front), s=22, color="#dd8452")
+        ax.scatter(*columns(front), s=22, color="#dd8452")
         ax.set_xlabel(label)
         ax.set_ylabel("AP")
         ax.legend(fontsize=8, frameon=False)
@@ -344,7 +345,8 @@ def _arch_svg(arch: Architecture) -> str:
         if len(_DRAWN) >= 64:
             _DRAWN.clear()
         fig = render(arch)
-        fig.set_size_inches(fig.get_size_inches() * 0.6)
+        width, height = fig.get_size_inches()
+        fig.set_size_inches(width * 0.6, height * 0.6)
         _DRAWN[arch.id] = _svg(fig)
     return _DRAWN[arch.id]
 
@@ -376,7 +378,7 @@ def _searcher(run: RunData) -> list[Part]:
         means.append((k + 1, sum(chunk) / len(chunk)))
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.2))
     a1.plot(*zip(*means), color="#4c72b0", label=f"mean reward of the last {window} trials")
-    a2.scatter(*zip(*entropy), s=8, color="#55a868")
+    a2.scatter(*columns(entropy), s=8, color="#55a868")
     _label(a1, a2, "trial (completion order)", "entropy of the proposal (nats)")
     return [_text("Per trial, from trials.csv (this run's searcher state keeps no per-update statistics)."), _figure(fig)]
 

@@ -195,7 +195,7 @@ def read_csv_records(path: Path) -> list[dict[str, str]]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)  # a row longer than the header: not silently cut
-            return pd.read_csv(io.StringIO(text), dtype=str, na_filter=False, index_col=False).to_dict("records")
+            return [{str(k): v for k, v in r.items()} for r in pd.read_csv(io.StringIO(text), dtype=str, na_filter=False, index_col=False).to_dict("records")]
     except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError) as e:
         raise ConfigError(f"{path}: not readable as the CSV a run writes ({' '.join(str(e).split())[:160]}); restore it, or start a new out_dir") from None
 

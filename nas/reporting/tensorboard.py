@@ -33,7 +33,7 @@ class SearchScalars:
             w.add_scalar("search/best_reward", best.reward, n)
         for key in SCALARS:
             try:
-                w.add_scalar(f"trial/{key}", float(row.values.get(key)), n)
+                w.add_scalar(f"trial/{key}", float(row.values.get(key, "")), n)
             except (TypeError, ValueError):
                 pass  # a failed trial has no AP; a searcher without a policy no entropy
         self.log_updates(history)

@@ -37,7 +37,8 @@ def mnas_objectives(cfg: RewardConfig) -> tuple[Objective, ...]:
 def mnas_reward(metrics: Mapping[str, Any], cfg: RewardConfig) -> float:
     """The metric, times (cost / target) ** w when a FLOPs or params target is set; NaN without the metric."""
     value = metric_value(metrics, cfg.metric)
-    if cfg.target_flops is None and cfg.target_params is None:
-        return value
-    cost_key, target = ("flops", cfg.target_flops) if cfg.target_flops is not None else ("params", cfg.target_params)
-    return value * budget_factor(float(metrics[cost_key]), target, cfg.weight, cfg.kind)
+    if cfg.target_flops is not None:
+        return value * budget_factor(float(metrics["flops"]), cfg.target_flops, cfg.weight, cfg.kind)
+    if cfg.target_params is not None:
+        return value * budget_factor(float(metrics["params"]), cfg.target_params, cfg.weight, cfg.kind)
+    return value

@@ -81,6 +81,11 @@ class Campaign:
             check_resources(self.settings.top.trial)
             self._ray = True
 
+    def print_progress(self) -> None:
+        """The campaign's status line once more, as it ends (when it counts its runs)."""
+        if self.progress is not None:
+            self.progress.print_line()
+
     def run(self, runs: Sequence[Any], progress: Progress | None = None) -> int:
         """Train the `runs` the folder holds no finished row of; returns how many were trained."""
         done = self.folder.done()

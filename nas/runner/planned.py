@@ -84,9 +84,9 @@ class PlannedRuns(Searcher):
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
         return True
 
-    def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
+    def suggest(self, trial_id: str) -> dict[str, Any] | None:
         if not self.queue:
-            return Searcher.FINISHED
+            return Searcher.FINISHED  # type: ignore[return-value]  # Tune's own "no more trials" marker, a str its annotation omits
         run = self.queue.pop(0)
         self.pending[trial_id] = run
         return run.trial_config()

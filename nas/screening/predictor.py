@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -137,7 +137,7 @@ class Predictor:
         return p._refit()
 
 
-def _fit_gbr(x: np.ndarray, y: np.ndarray, seed: int):  # noqa: ANN202 - a predict function
+def _fit_gbr(x: np.ndarray, y: np.ndarray, seed: int) -> Callable[[np.ndarray], np.ndarray]:  # a predict function
     from sklearn.ensemble import GradientBoostingRegressor
 
     model = GradientBoostingRegressor(n_estimators=200, learning_rate=0.05, max_depth=3, subsample=0.8, random_state=seed)
@@ -145,7 +145,7 @@ def _fit_gbr(x: np.ndarray, y: np.ndarray, seed: int):  # noqa: ANN202 - a predi
     return model.predict
 
 
-def _fit_mlp(x: np.ndarray, y: np.ndarray, seed: int, epochs: int = 300):  # noqa: ANN202 - a predict function
+def _fit_mlp(x: np.ndarray, y: np.ndarray, seed: int, epochs: int = 300) -> Callable[[np.ndarray], np.ndarray]:  # a predict function
     import torch
 
     rng = np.random.default_rng(seed)

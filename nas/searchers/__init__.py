@@ -73,14 +73,21 @@ def _random(space: SearchSpace, o: RandomOptions, concurrency: int, **common: An
 
 
 SEARCHER_KINDS: Registry[SearcherKind] = Registry("searcher")
-for _name, _kind in (
+_KINDS: tuple[tuple[str, SearcherKind], ...] = (
     ("reinforce", SearcherKind(ControllerOptions, _controller, policy=True)),
     ("ppo", SearcherKind(PPOOptions, _controller, policy=True)),
     ("evolution", SearcherKind(EvolutionOptions, _evolution)),
     ("random", SearcherKind(RandomOptions, _random, learns=False)),
     ("pareto", SearcherKind(ParetoSearcherOptions, _pareto, front=lambda o: (o.metric, o.cost))),
-):
-    SEARCHER_KINDS.register(_name, lambda k=_kind: k)
+)
+
+
+def _constant(kind: SearcherKind) -> Callable[[], SearcherKind]:
+    return lambda: kind
+
+
+for _name, _kind in _KINDS:
+    SEARCHER_KINDS.register(_name, _constant(_kind))
 SEARCHERS = tuple(SEARCHER_KINDS.names())
 
 

@@ -194,7 +194,7 @@ class Controller:
             self.baseline = decay * self.baseline + (1 - decay) * r
         return out
 
-    def update(self, batch: Sequence[tuple[Sample, float]], replay: Sequence[tuple[Sample, float]] = ()) -> dict[str, float]:
+    def update(self, batch: Sequence[tuple[Sample, float]], replay: Sequence[tuple[Sample, float]] = ()) -> dict[str, Any]:
         """One learning step from (sample, reward) pairs; returns diagnostics.
 
         `replay` holds earlier (sample, advantage) pairs to learn from again; their advantages were
@@ -211,7 +211,7 @@ class Controller:
         stats["advantages"] = [a for _, a in items]
         return stats
 
-    def _update(self, items: Sequence[tuple[Sample, float]]) -> dict[str, float]:
+    def _update(self, items: Sequence[tuple[Sample, float]]) -> dict[str, Any]:
         epochs = self.config.ppo_epochs if self.algorithm == "ppo" else 1
         adv = torch.tensor([a for _, a in items])
         old_logp = torch.tensor([sample.log_prob for sample, _ in items])
@@ -284,7 +284,7 @@ class Controller:
 
 def _replay_masks(space: SearchSpace, actions: torch.Tensor) -> dict[str, torch.Tensor]:
     """Validity masks of every decision along known action sequences, grouped by decision kind."""
-    per_kind: dict[str, list[list[np.ndarray]]] = {}
+    per_kind: dict[str, list[np.ndarray]] = {}
     for row in actions.tolist():
         walk = space.walk()
         rows: dict[str, list[np.ndarray]] = {}

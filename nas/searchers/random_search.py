@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from nas.searchers.base import ArchSearcher, Completion, Proposal
+from search_space.space import SearchSpace
 
 
 class RandomSearcher(ArchSearcher):
@@ -15,7 +16,7 @@ class RandomSearcher(ArchSearcher):
 
     name = "random"
 
-    def __init__(self, space, **kwargs: Any) -> None:
+    def __init__(self, space: SearchSpace, **kwargs: Any) -> None:
         super().__init__(space, **kwargs)
         self.rng = np.random.default_rng(self.seed)
 

@@ -121,7 +121,7 @@ FIXED_SCHEMAS: dict[str, type] = {"space": SpaceConfig, "ray": RayConfig, "sched
 KIND_GROUPS: dict[str, Registry] = {"searcher": SEARCHER_KINDS, "proxy": EVALUATORS, "reward": REWARDS, "screen": SCREEN_KINDS}
 KIND_KEY = "name"
 # Nodes that must name a value the kind's defaults leave open (`???`), under their own schema names.
-REQUIRED_VALUES = {
+REQUIRED_VALUES: dict[str, dict[str, Any]] = {
     "proxy": {"base_training_files": TrainingOptions(data=DataConfig(train_ann=MISSING, train_images=MISSING, val_ann=MISSING, val_images=MISSING))},
     "reward": {"base_flops_budget": RewardConfig(target_flops=MISSING)},
 }
@@ -180,9 +180,27 @@ def register_schemas() -> None:
             cs.store(group=group, name=name, node=node)
 
 
+def plain(node: Any, resolve: bool = True) -> dict[str, Any]:
+    """A config mapping as plain Python data (`resolve`: interpolations filled in); a node that is
+    not a mapping (a YAML list or scalar where a section belongs) is refused in words."""
+    data = OmegaConf.to_container(node, resolve=resolve) if OmegaConf.is_config(node) else node
+    if not isinstance(data, dict):
+        raise ConfigError(f"expected a mapping of keys to values, got {type(data).__name__}: {str(data)[:80]!r}")
+    return {str(k): v for k, v in data.items()}
+
+
+def load_mapping(path: Path) -> DictConfig:
+    """A YAML file (a run's config.yaml) as a DictConfig, with the safe loader underneath; a file
+    that is not a mapping is refused naming it."""
+    node = OmegaConf.load(path)
+    if not isinstance(node, DictConfig):
+        raise ConfigError(f"{path}: not a run's config (a YAML mapping of keys to values)")
+    return node
+
+
 def search_top_level(cfg: DictConfig) -> SearchTopLevel:
     """The top-level keys of a composed search config, typed; a wrong type names its key."""
-    node = OmegaConf.create({k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k not in GROUPS})
+    node = OmegaConf.create({k: v for k, v in plain(cfg).items() if k not in GROUPS})
     return _structured(SearchTopLevel, node, "")
 
 
@@ -235,9 +253,9 @@ def _copy_group_file(path: Path, to: Path) -> None:
         raise ConfigError(f"{path}: cannot read ({' '.join(str(e).split())[:200]})") from None
     if not isinstance(node, DictConfig):
         raise ConfigError(f"{path}: a {to.parent.name} file holds keys and values (like conf/{to.parent.name}/*.yaml), not a list")
-    plain = OmegaConf.to_container(node)
-    current = current_proxy_layout(plain)
-    if current is plain:
+    data = plain(node, resolve=False)
+    current = current_proxy_layout(data)
+    if current is data:
         shutil.copyfile(path, to)
     else:
         OmegaConf.save(OmegaConf.create(current), to)
@@ -250,9 +268,9 @@ def proxy_config(node: DictConfig | dict[str, Any]) -> Any:
     kind and label of versions before they were `name` and `label` (`current_proxy_layout`)."""
     if not isinstance(node, (DictConfig, dict)):
         raise ConfigError(f"proxy: expected keys and values, got {type(node).__name__}")
-    plain = OmegaConf.to_container(node) if isinstance(node, DictConfig) else _nest_flat_keys(dict(node))
-    current = current_proxy_layout(plain)
-    typed = typed_group("proxy", node if isinstance(node, DictConfig) and current is plain else OmegaConf.create(current))
+    data = plain(node, resolve=False) if isinstance(node, DictConfig) else _nest_flat_keys(dict(node))
+    current = current_proxy_layout(data)
+    typed = typed_group("proxy", node if isinstance(node, DictConfig) and current is data else OmegaConf.create(current))
     if isinstance(getattr(typed, "data", None), DataConfig):  # trial workers run in folders of their own
         typed.data = typed.data.with_absolute_paths()
     return typed
@@ -263,7 +281,7 @@ def typed_group(group: str, node: DictConfig) -> Any:
     one; a wrong key, type or value raises `ConfigError` naming it."""
     kind = f"{group} {_kind_of(group, node)}" if group in KIND_GROUPS else None
     schema = group_schema(group, node)
-    unknown = sorted(set(node.keys()) - {f.name for f in dataclasses.fields(schema)})
+    unknown = sorted(str(k) for k in set(node.keys()) - {f.name for f in dataclasses.fields(schema)})
     if unknown:  # a key added with `+group.key=...` is not refused by the merge below
         raise ConfigError(_unknown_key(f"{group}.{unknown[0]}", schema, kind))
     cfg = _structured(schema, node, group, kind)
@@ -279,7 +297,7 @@ def typed_group(group: str, node: DictConfig) -> Any:
 def _nest_flat_keys(record: dict[str, Any]) -> dict[str, Any]:
     """Move top-level keys that belong to one of ProxyConfig's nested groups into it."""
     top = {f.name for f in dataclasses.fields(ProxyConfig)}
-    groups = {f.name: {g.name for g in dataclasses.fields(f.default_factory)} for f in dataclasses.fields(ProxyConfig) if f.name in ("model", "optim", "loss", "inference")}
+    groups = {f.name: _field_names(f.default_factory) for f in dataclasses.fields(ProxyConfig) if f.name in ("model", "optim", "loss", "inference")}
     for key in [k for k in record if k not in top]:
         group = next((g for g, names in groups.items() if key in names), None)
         if group is not None:
@@ -290,7 +308,7 @@ def _nest_flat_keys(record: dict[str, Any]) -> dict[str, Any]:
 def _missing_keys(cfg: DictConfig, prefix: str = "") -> list[str]:
     out = []
     for key in cfg:
-        path = f"{prefix}{key}"
+        path = f"{prefix}{key!s}"
         if OmegaConf.is_missing(cfg, key):
             out.append(path)
         else:
@@ -325,7 +343,12 @@ def _one_line(e: Exception, group: str = "", top: type | None = None, kind: str 
     return f"{group}: {text}" if group else text
 
 
-def _unknown_key(key: str, schema: type, kind: str | None) -> str:
+def _field_names(cls: Any) -> set[str]:
+    """The field names of a dataclass (a nested part's default factory)."""
+    return {f.name for f in dataclasses.fields(cls)}
+
+
+def _unknown_key(key: str, schema: Any, kind: str | None) -> str:
     """A key the schema does not have: the key it was probably meant to be, and the valid keys."""
     kind = kind or _kind_label(schema)
     names = [f.name for f in dataclasses.fields(schema) if kind is None or f.name != KIND_KEY]
@@ -334,7 +357,7 @@ def _unknown_key(key: str, schema: type, kind: str | None) -> str:
         f"{prefix}.{f.name}.{last}".lstrip(".")
         for f in dataclasses.fields(schema)
         if dataclasses.is_dataclass(f.default_factory if callable(f.default_factory) else None)
-        and last in {g.name for g in dataclasses.fields(f.default_factory)}
+        and last in _field_names(f.default_factory)
     ]
     close = [f"{prefix}.{n}".lstrip(".") for n in difflib.get_close_matches(last, names, n=1)]
     hint = f": did you mean {(moved or close)[0]}?" if moved or close else ""
@@ -360,9 +383,9 @@ def normalized(key: str, value: Any) -> Any:
     """A top-level value as plain data with its schema's defaults filled in, so that a run's saved
     config.yaml (possibly written by an earlier version, with fewer keys or the flat proxy layout)
     compares equal to the same settings composed now."""
-    if not OmegaConf.is_config(value):
-        return value
-    node = OmegaConf.to_container(value, resolve=True)
+    if not isinstance(value, DictConfig):
+        return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value  # a list: as written
+    node = plain(value)
     try:
         if key == "proxy":
             return dataclasses.asdict(proxy_config(node))
@@ -396,7 +419,7 @@ def screen_config(node: DictConfig | None) -> ScreenOptions:
     one saved before the kinds: read by `current_screen_layout`)."""
     if node is None:
         return NoScreenOptions()
-    return typed_group("screen", OmegaConf.create(current_screen_layout(OmegaConf.to_container(node, resolve=True))))
+    return typed_group("screen", OmegaConf.create(current_screen_layout(plain(node))))
 
 
 def scheduler_config(node: DictConfig, epochs: int | None) -> SchedulerConfig:
@@ -419,8 +442,8 @@ def _reject_missing(node: DictConfig, group: str) -> None:
 def _structured(cls: type, node: DictConfig, group: str, kind: str | None = None) -> Any:
     _reject_missing(node, group)
     try:
-        plain = OmegaConf.create(OmegaConf.to_container(node))  # a node composed under another kind's schema fits this one
-        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(cls), plain))  # nested dataclasses too
+        fresh = OmegaConf.create(plain(node, resolve=False))  # a node composed under another kind's schema fits this one
+        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(cls), fresh))  # nested dataclasses too
     except OmegaConfBaseException as e:
         raise ConfigError(_one_line(e, group, cls, kind)) from None
     except ValueError as e:

@@ -18,7 +18,7 @@ from nas.core.objectives import costs, front_pair, unseen_by_scalar
 from nas.rewards import REWARDS, objectives_of
 from nas.searchers import SEARCHER_KINDS
 from nas.screening.options import NoScreenOptions, ScreenOptions
-from nas.settings.schemas import GROUPS, RayConfig, SearchTopLevel, compose, latency_config, normalized, proxy_config, ray_config, reward_config, scheduler_config, screen_config, search_space_of, search_top_level, typed_group
+from nas.settings.schemas import GROUPS, RayConfig, SearchTopLevel, compose, latency_config, load_mapping, normalized, plain, proxy_config, ray_config, reward_config, scheduler_config, screen_config, search_space_of, search_top_level, typed_group
 from search_space.errors import ConfigError
 from search_space.space import SearchSpace
 
@@ -57,7 +57,7 @@ class SearchSettings:
     def record(self, **sections: Any) -> DictConfig:
         """What a run's config.yaml records: the resolved config, plus a command's own `sections`
         (its options: fidelity's seeds, finalize's candidates), which a resume must match too."""
-        out = OmegaConf.create(OmegaConf.to_container(self.cfg, resolve=True))
+        out = OmegaConf.create(plain(self.cfg))
         out["pixels"] = PIXEL_LAYOUT  # how images were padded: runs padded otherwise are not mixed on resume
         for key, value in sections.items():
             out[key] = value
@@ -98,7 +98,9 @@ def run_settings(run_dir: Path, overrides: Sequence[str]) -> SearchSettings:
     if not path.is_file():
         raise ConfigError(f"{run_dir}: not a search folder (no config.yaml)")
     try:
-        cfg = OmegaConf.load(path)
+        cfg = load_mapping(path)
+    except ConfigError:
+        raise
     except Exception as e:  # noqa: BLE001 - a broken file is the user's, whatever the parser says
         raise ConfigError(f"{path}: cannot read ({' '.join(str(e).split())[:200]})") from None
     for item in overrides:
@@ -108,10 +110,11 @@ def run_settings(run_dir: Path, overrides: Sequence[str]) -> SearchSettings:
     cfg.out_dir, cfg.resume = None, False  # the run's own folder and resume flag are not the new command's
     cfg.pop("pixels", None)  # a record of how the run's images were padded (`SearchSettings.record`), not a setting
     try:
-        cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist([o.lstrip("+") for o in overrides]))
+        merged = OmegaConf.merge(cfg, OmegaConf.from_dotlist([o.lstrip("+") for o in overrides]))
     except Exception as e:  # noqa: BLE001
         raise ConfigError(f"overrides {' '.join(overrides)}: {' '.join(str(e).split())[:200]}") from None
-    return settings_of(cfg)
+    assert isinstance(merged, DictConfig)  # a mapping merged into a mapping
+    return settings_of(merged)
 
 
 def settings_of(cfg: DictConfig) -> SearchSettings:
@@ -181,8 +184,9 @@ def _check_screen(screen: ScreenOptions, proxy: Any) -> None:
         raise ConfigError(f"screen={screen.name} scores untrained detectors on the proxy's data, and proxy={proxy.name} has none; use screen=predictor (it learns from the rewards alone) or screen=none")
     from proxy_tasks.zero_cost import ZERO_COST
 
-    if screen.score not in ZERO_COST:
-        raise ConfigError(f"screen.score: unknown {screen.score!r}; valid: {', '.join(ZERO_COST)}")
+    score = getattr(screen, "score", None)  # a kind that scores on data names its score
+    if score not in ZERO_COST:
+        raise ConfigError(f"screen.score: unknown {score!r}; valid: {', '.join(ZERO_COST)}")
 
 
 def _joined(cfg: DictConfig, reward: Any, evaluator: Evaluator, preset: str, space: SearchSpace) -> tuple[JoinedEvaluator, ...]:
@@ -223,7 +227,7 @@ def check_resumable(out: Path, cfg: DictConfig, fixed: Sequence[str]) -> None:
     saved_path = out / "config.yaml"
     if not saved_path.exists():
         raise ConfigError(f"{out}: nothing to resume (no config.yaml); start it without resume=true")
-    saved = OmegaConf.load(saved_path)
+    saved = load_mapping(saved_path)
     if saved.get("pixels", "pad-black") != PIXEL_LAYOUT and _trains_on_images(saved):
         if "pixels" in saved:
             why = f"the runs in {out} were trained on images padded {str(saved['pixels'])[4:]}"
@@ -249,7 +253,7 @@ def _trains_on_images(saved: DictConfig) -> bool:
     from nas.evaluators import EVALUATORS
     from nas.settings.schemas import _kind_of, current_proxy_layout
 
-    node = OmegaConf.to_container(saved.get("proxy") or OmegaConf.create({}), resolve=False)
+    node = plain(saved.get("proxy") or {}, resolve=False)
     kind = _kind_of("proxy", current_proxy_layout(node))
     return bool(EVALUATORS.get(kind).trains) if kind in EVALUATORS else True  # a kind not installed here: taken to train (the safe side)
 
