@@ -97,8 +97,11 @@ def test_refusals_are_one_line(search_run, tmp_path, capsys):
     out = tmp_path / "again"
     assert main(["finalize", str(search_run), f"out_dir={out}", "--top", "1", "--seeds", "2", "--baselines", "resnet50_fpn"]) == 0
     capsys.readouterr()
+    (tmp_path / "listed").mkdir()
+    (tmp_path / "listed" / "config.yaml").write_text("- proxy\n- searcher\n")  # YAML, but no run's config
     cases = [
         ([str(search_run), f"out_dir={out}", "--top", "1", "--seeds", "2", "--baselines", "resnet50_fpn"], "already holds a finalize"),
+        ([str(tmp_path / "listed")], "config.yaml: not a run's config (a YAML mapping of keys to values)"),
         ([str(search_run), f"out_dir={out}", "resume=true", "proxy.noise=0.05", "--top", "1", "--seeds", "2", "--baselines", "resnet50_fpn"],
          "resume: 'proxy.noise' differs"),
         ([str(search_run), f"out_dir={out}", "resume=true", "--top", "1", "--seeds", "3", "--baselines", "resnet50_fpn"], "resume: 'finalize.seeds' differs"),

@@ -39,6 +39,7 @@ from nas.reporting.proxy_design import (
 from nas.reporting.run_folder import out_dir_of, parse_cell
 from nas.runner.campaign import Campaign, Progress
 from nas.runner.candidates import choose_candidates
+from nas.runner.halving import Judgement, seed_rungs, successive_halving
 from nas.runner.planned import PlannedRun
 from nas.runner.prepare import prepare
 from nas.runner.sizing import cluster_size, concurrent_trials, memory_per_trial_mb, typical_architecture, with_peak_memory
@@ -137,29 +138,25 @@ def _halving(
     campaign: Campaign, cands: list[ProxyCandidate], reference_runs: list[PlannedRun], planned: Callable[[ProxyCandidate, int], list[PlannedRun]],
     archs: list[Any], options: DesignOptions, metric: str,
 ) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:  # fmt: skip
-    """Successive halving over the candidate proxies: seed 0 (with the reference runs), seed 1, then
-    the rest of the seeds for the survivors; the summaries at the last rung and why each stopped."""
-    rungs = [[k] for k in range(SELECTION_SEEDS)] + [list(range(SELECTION_SEEDS, options.seeds))]  # survivors chosen on each of the first seeds
-    alive = list(cands)
+    """Successive halving over the candidate proxies (`nas.runner.halving`): seed 0 with the
+    reference runs, seed 1, then the rest of the seeds for the survivors; the summaries at the last
+    rung judged and why each candidate stopped."""
     summaries: dict[str, dict[str, Any]] = {}
-    stopped: dict[str, str] = {}
-    for r, seed_indices in enumerate(rungs):
-        if not seed_indices or not alive:
-            break
-        runs = (reference_runs if r == 0 else []) + [run for c in alive for k in seed_indices for run in planned(c, k)]
-        _run_rung(campaign, runs, f"rung {r}: {len(alive)} proxies, seeds {seed_indices[0]}..{seed_indices[-1]}")
-        # Decide on this rung's seeds only: a resumed design holds later rungs' rows already,
-        # and must remake the same decisions the first pass made.
-        upto = seed_indices[-1]
+
+    def judge(rung: int, upto: int, alive: list[ProxyCandidate]) -> Judgement[ProxyCandidate]:
         seen = [row for row in campaign.folder.rows if is_reference(row.values["run"]) or seed_index(row.values["run"]) <= upto]
-        summaries = {c.name: candidate_summary(seen, c.name, archs, options.seeds, metric) for c in cands}
+        summaries.clear()
+        summaries.update({c.name: candidate_summary(seen, c.name, archs, options.seeds, metric) for c in cands})
         learning = len(set(learned_by_reference(seen)))
         if learning < MIN_ARCHS:  # no tau can be read: spend nothing more on the candidates
-            stopped.update({c.name: f"stopped after rung {r}: the reference learns {learning} of {len(archs)} architectures (< {MIN_ARCHS})" for c in alive})
-            break
-        if r + 1 < len(rungs) and rungs[r + 1]:
-            alive, cut = survivors(alive, summaries, options.budget_s)
-            stopped.update({name: f"stopped after rung {r}" for name in cut})
+            return Judgement(alive, halt=f"the reference learns {learning} of {len(archs)} architectures (< {MIN_ARCHS})")
+        keep, cut = survivors(alive, summaries, options.budget_s)
+        return Judgement(keep, {name: "" for name in cut})
+
+    stopped = successive_halving(
+        cands, lambda c: c.name, seed_rungs(SELECTION_SEEDS, options.seeds), planned, lambda runs, label: _run_rung(campaign, runs, label),
+        judge, first=reference_runs, noun="proxies",
+    )  # fmt: skip
     return summaries, stopped
 
 
