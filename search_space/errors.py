@@ -1,5 +1,5 @@
 """The error family for problems with what a user gave us (a spec, a config, a dataset, a name,
-a file). The CLI prints these as one line with exit code 2; any other exception is a bug of ours
+a file). The CLI prints these as one line with exit code 2 (130 for `StoppedEarly`); any other exception is a bug of ours
 and keeps its traceback (exit code 1)."""
 
 from __future__ import annotations
@@ -22,3 +22,11 @@ class UnknownNameError(SpineNASError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+class StoppedEarly(SpineNASError):
+    """A campaign's trials stopped before every planned run finished (Ctrl-C, a lost cluster): what
+    finished is kept, and nothing is judged on a part; the message says how to continue."""
+
+    exit_code = 130  # as a shell reports an interrupted command
+

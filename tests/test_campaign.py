@@ -1,10 +1,14 @@
 """The status line of a campaign (`nas.runner.campaign.Progress`): how often it prints on a
-terminal and into a log, and that the report's catch-up keeps its own pace."""
+terminal and into a log, and that the report's catch-up keeps its own pace; a campaign stopped by
+Ctrl-C stops its command."""
 
 import io
+import os
+import signal
 from types import SimpleNamespace
 
 import pytest
+from ray.tune import Callback
 
 from nas.reporting.run_folder import RunFolder
 from nas.runner import campaign
@@ -64,3 +68,33 @@ def test_a_terminal_gets_the_line_every_every_s(tmp_path, clock):
     progress = Progress(folder, total=10, every_s=10, stream=tty)
     _run(progress, folder, clock, seconds=300, finish_at={100})
     assert len(tty.getvalue().splitlines()) == 31  # 30 timed lines and one completion line
+
+
+class CtrlC(Callback):
+    """A Tune callback that presses Ctrl-C (SIGINT to this process) when the first trial completes,
+    as a user would while a campaign runs; Tune then stops the rest and returns normally."""
+
+    def on_trial_complete(self, iteration, trials, trial, **info):
+        os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_a_campaign_stopped_by_ctrl_c_says_so_and_judges_nothing(tmp_path, shared_ray):
+    """Tune swallows a Ctrl-C and returns as if done: `run_remaining` must notice the runs without
+    a row and stop the command (exit 130 from the CLI), so that proxy-design does not judge a rung
+    on a part of its runs (it did, once, and went on to its next rung with one candidate)."""
+    from nas.reporting.planned_folder import PlannedFolder
+    from nas.runner.planned import Candidate, PlannedRun
+    from nas.settings.search import load_settings
+    from search_space.catalog import get_architecture
+    from search_space.errors import StoppedEarly
+
+    settings = load_settings(["proxy=surrogate", "max_concurrent=1", "proxy.duration_s=0.5"])
+    folder = PlannedFolder(tmp_path)
+    folder.start(resume=False)
+    arch = Candidate("spinenet49", "catalog", get_architecture("spinenet49"), 0)
+    runs = [PlannedRun(arch, f"seed{k}", k, {"seed": k}) for k in range(4)]
+    with pytest.raises(StoppedEarly, match=r"stopped with [123] of 4 planned runs unfinished; .* resume=true") as stopped:
+        campaign.run_remaining(settings, folder, runs, tmp_path, "ctrl-c", CtrlC())
+    assert stopped.value.exit_code == 130
+    finished = {r.values["run"] for r in folder.read_rows()}
+    assert finished and len(finished) < 4  # what finished is kept, for the resume

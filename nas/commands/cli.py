@@ -133,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return command.run(options, list(getattr(args, "overrides", [])))
     except SpineNASError as e:  # the user's input: one line; anything else is our bug and shows its traceback
         print(f"spinenas {args.command}: error: {e}", file=sys.stderr)
-        return EXIT_USAGE
+        return int(getattr(e, "exit_code", EXIT_USAGE))
 
 
 def search_settings(overrides: Sequence[str]) -> SearchSettings:

@@ -26,7 +26,7 @@ from nas.searchers.base import ArchSearcher, Completion
 from nas.runner.ray_session import check_resources, ray_session
 from nas.runner.screened import ScreenedSearcher
 from nas.settings.search import SearchSettings, check_resumable
-from search_space.errors import ConfigError
+from search_space.errors import ConfigError, StoppedEarly
 from search_space.fileio import atomic_write_text
 from search_space.spec import Architecture
 
@@ -103,6 +103,13 @@ def run_remaining(settings: SearchSettings, folder: Any, runs: Sequence[Any], ou
     remaining = [r for r in runs if r.key not in done]
     if remaining:
         run_trials(settings, PlannedRuns(remaining, folder.append), len(remaining), out_dir, name, [progress] if progress is not None else [])
+        done = folder.done()  # a failed run has its row too: a run without one was never finished
+        left = [r for r in remaining if r.key not in done]
+        if left:  # Tune returns normally after a Ctrl-C: what follows must not judge a part of the runs
+            raise StoppedEarly(
+                f"stopped with {len(left)} of {len(runs)} planned runs unfinished; the {len(runs) - len(left)} finished are in {folder.csv}: "
+                f"continue with the same command and resume=true out_dir={out_dir}"
+            )
     return len(remaining)
 
 
