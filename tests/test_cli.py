@@ -48,12 +48,12 @@ def test_num_classes_changes_the_head(capsys):
         (["show", "spinenet49", "--image-size", "600"], "--image-size 600 must be a positive multiple of 128"),
     ],
 )
-def test_bad_input_is_one_line_exit_2(args, message, tmp_path):
-    env = dict(os.environ, PYTHONPATH=os.getcwd())
-    proc = subprocess.run([sys.executable, "-m", "nas", *args], capture_output=True, text=True, cwd=tmp_path, env=env)
-    assert proc.returncode == 2
-    assert message in proc.stderr and "Traceback" not in proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1
+def test_bad_input_is_one_line_exit_2(args, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, stderr = main(args), capsys.readouterr().err  # in-process: main's code is the process's (tests/test_search.py)
+    assert code == 2
+    assert message in stderr and "Traceback" not in stderr
+    assert len(stderr.strip().splitlines()) == 1
 
 
 def test_invalid_spec_file_names_block_and_rule(tmp_path, capsys):
@@ -67,27 +67,29 @@ def test_invalid_spec_file_names_block_and_rule(tmp_path, capsys):
 HEAVY = ("torch", "ray", "matplotlib", "pandas")
 
 
-@pytest.mark.parametrize(
-    "args, code",
-    [
-        (["--help"], 0),
-        (["search", "trials=abc"], 2),
-        (["search", "searcher.lr=x"], 2),
-        (["fidelity", "proxy.epochs=0"], 2),
-        (["search", "not_a_key=1"], 2),
-        (["train", "proxy.epochz=3"], 2),
-        (["train", "arch=spinenet50"], 2),
-        (["show", "spinenet50"], 2),
-    ],
-)
-def test_help_and_config_mistakes_load_neither_torch_nor_ray(args, code, tmp_path):
+LIGHT_CASES = [
+    (["--help"], 0),
+    (["search", "trials=abc"], 2),
+    (["search", "searcher.lr=x"], 2),
+    (["fidelity", "proxy.epochs=0"], 2),
+    (["search", "not_a_key=1"], 2),
+    (["train", "proxy.epochz=3"], 2),
+    (["train", "arch=spinenet50"], 2),
+    (["show", "spinenet50"], 2),
+]
+
+
+def test_help_and_config_mistakes_load_neither_torch_nor_ray(tmp_path):
     """`--help` and a refused config answer without importing torch, Ray, matplotlib or pandas
-    (seconds each on a slow laptop)."""
+    (seconds each on a slow laptop). One fresh process runs every case in turn and lists what is
+    loaded after each: modules only accumulate, so the first case that loads one is named."""
     probe = (
         "import sys\nfrom nas.commands.cli import main\n"
-        f"try:\n    code = main({args!r})\nexcept SystemExit as e:\n    code = e.code\n"
-        f"print('LOADED', [m for m in {HEAVY!r} if m in sys.modules], code)\n"
+        f"for args in {[a for a, _ in LIGHT_CASES]!r}:\n"
+        "    try:\n        code = main(args)\n    except SystemExit as e:\n        code = e.code\n"
+        f"    print('LOADED', args, [m for m in {HEAVY!r} if m in sys.modules], code)\n"
     )
     env = dict(os.environ, PYTHONPATH=os.getcwd())
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, env=env)
-    assert proc.stdout.strip().splitlines()[-1] == f"LOADED [] {code}", proc.stdout + proc.stderr
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("LOADED")]
+    assert lines == [f"LOADED {args!r} [] {code}" for args, code in LIGHT_CASES], proc.stdout + proc.stderr

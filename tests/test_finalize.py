@@ -2,6 +2,7 @@
 kill -9 without retraining, and one-line refusals."""
 
 import json
+import shutil
 
 import pytest
 import yaml
@@ -21,6 +22,15 @@ def search_run(tmp_path_factory, shared_ray):
     """A finished surrogate search of 8 trials (noise 0.02, seed 0)."""
     out = tmp_path_factory.mktemp("finalize") / "search"
     run_search([*NOISY, "trials=8", f"out_dir={out}"])
+    return out
+
+
+@pytest.fixture(scope="module")
+def small_finalize(search_run, tmp_path_factory):
+    """One finished finalize through the CLI (the pick against R50-FPN, 2 seeds: 4 runs), shared by
+    the tests that read it, refuse on it, or copy it to break it."""
+    out = tmp_path_factory.mktemp("small") / "final"
+    assert main(["finalize", str(search_run), f"out_dir={out}", "--top", "1", "--seeds", "2", "--baselines", "resnet50_fpn"]) == 0
     return out
 
 
@@ -65,10 +75,10 @@ def test_finalize_chooses_on_selection_seeds_and_tests_on_confirmation_seeds(sea
     assert 0.01 < chance["better_vs_first"] < 0.03 and chance["better_vs_any"] < 0.05 and "when nothing differs" in printed
 
 
-def test_failed_runs_are_trained_again_on_resume(search_run, tmp_path):
+def test_failed_runs_are_trained_again_on_resume(search_run, small_finalize, tmp_path):
     out = tmp_path / "retry"
+    shutil.copytree(small_finalize, out)  # the same finalize, finished, in a folder of this test's own
     options = FinalizeOptions(top=1, seeds=2, baselines=("resnet50_fpn",))
-    run_finalize(search_run, [f"out_dir={out}"], options)
     rows = (out / "finalize.csv").read_text().splitlines()
     assert len(rows) == 1 + 4
     (out / "finalize.csv").write_text("\n".join([rows[0], rows[1].replace(",ok,", ",failed,"), *rows[2:], ""]))
@@ -93,10 +103,9 @@ def test_a_killed_finalize_resumes_without_retraining(search_run, tmp_path, ray_
     assert outcome.result["runs"] == total
 
 
-def test_refusals_are_one_line(search_run, tmp_path, capsys):
-    out = tmp_path / "again"
-    assert main(["finalize", str(search_run), f"out_dir={out}", "--top", "1", "--seeds", "2", "--baselines", "resnet50_fpn"]) == 0
-    capsys.readouterr()
+def test_refusals_are_one_line(search_run, small_finalize, tmp_path, capsys):
+    out = small_finalize
+    capsys.readouterr()  # nothing of the shared finalize's own output
     (tmp_path / "listed").mkdir()
     (tmp_path / "listed" / "config.yaml").write_text("- proxy\n- searcher\n")  # YAML, but no run's config
     cases = [

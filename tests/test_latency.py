@@ -1,8 +1,6 @@
 """Measured latency, its cache, the lookup-table predictor, and `spinenas latency`."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -149,22 +147,29 @@ def test_a_broken_table_file_is_named(tmp_path):
         table.predict(SN49, get_preset("spinenet49"), True)
 
 
-def test_latency_command_prints_json_and_refuses_bad_input(tmp_path):
-    run = lambda *a: subprocess.run([sys.executable, "-m", "nas", "latency", *a], capture_output=True, text=True, timeout=300)  # noqa: E731
-    out = run("spinenet49s", "resnet50_fpn", "--image-size", "128", "--threads", "1", "--repeats", "3", "--warmup", "1", "--json")
-    assert out.returncode == 0, out.stderr
-    records = [json.loads(line) for line in out.stdout.splitlines()]
+def test_latency_command_prints_json_and_refuses_bad_input(tmp_path, capsys):
+    def run(*args: str) -> tuple[int, str, str]:  # in-process, as the CLI runs it (a subprocess would pay torch's import each time)
+        try:
+            code = main(["latency", *args])
+        except SystemExit as e:  # argparse's own refusals
+            code = int(e.code or 0)
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    code, stdout, stderr = run("spinenet49s", "resnet50_fpn", "--image-size", "128", "--threads", "1", "--repeats", "3", "--warmup", "1", "--json")
+    assert code == 0, stderr
+    records = [json.loads(line) for line in stdout.splitlines()]
     assert [r["arch"] for r in records] == ["spinenet49s", "resnet50_fpn"] and all(r["median_ms"] > 0 for r in records)
-    again = run("spinenet49s", "--image-size", "128", "--threads", "1", "--repeats", "3", "--warmup", "1")
-    assert again.returncode == 0 and "yes" in again.stdout.splitlines()[1]  # cached
+    code, stdout, _ = run("spinenet49s", "--image-size", "128", "--threads", "1", "--repeats", "3", "--warmup", "1")
+    assert code == 0 and "yes" in stdout.splitlines()[1]  # cached
     for args, message in (
         (("spinenet50",), "'spinenet50' is neither a catalog architecture"),
         (("spinenet49", "--image-size", "100"), "--image-size 100 must be a positive multiple of 128"),
         ((), "give one or more catalog names or spec files"),
         *([(("spinenet49", "--device", "cuda"), "no CUDA device is visible")] if not torch.cuda.is_available() else []),
     ):
-        bad = run(*args)
-        assert bad.returncode == 2 and "Traceback" not in bad.stderr and message in bad.stderr, bad.stderr
+        code, _, stderr = run(*args)
+        assert code == 2 and len(stderr.strip().splitlines()) == 1 and message in stderr, stderr  # one line, no traceback
 
 
 def test_latency_out_is_not_overwritten_without_force(tmp_path, capsys):

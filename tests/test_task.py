@@ -12,6 +12,7 @@ from proxy_tasks.task import ProxyTask
 from proxy_tasks.retinanet import build_detector
 from proxy_tasks.train import recalibrate_batch_norm
 from proxy_tasks.loader import BatchLoader
+from proxy_tasks.plateau import CLS_MARGIN
 from search_space import get_architecture, get_preset
 
 TINY = proxy_config(compose("search", ["proxy=synthetic_tiny"]).proxy)  # the recipe CI's searches use
@@ -31,6 +32,21 @@ def untrained_metrics(task):
     loader = BatchLoader(train_cache, train_ds.images, 16, train=True)
     recalibrate_batch_norm(model, loader, torch.device("cpu"), 20)  # same treatment as a trained model
     return evaluate_model(model, val_ds, val_cache, batch_size=16, device=torch.device("cpu"))
+
+
+@pytest.mark.slow
+def test_a_background_only_run_is_flagged_and_a_trained_one_not(trained):
+    """The plateau rule on real runs: a training at learning rate 0 never leaves its initial prior
+    (flagged, whatever its length: one epoch here, past the 20 steps its final loss averages), the
+    module's trained SpineNet-49 does (not flagged), and the constant predictor's loss they are
+    judged against is the data's, the same for both."""
+    task, result = trained
+    frozen_cfg = dataclasses.replace(TINY, epochs=1, optim=dataclasses.replace(TINY.optim, lr=0.0))
+    frozen = task.variant(frozen_cfg).run(get_architecture("spinenet49")).metrics
+    learned = result.metrics
+    assert frozen["plateau"] and frozen["final_cls_loss"] > frozen["constant_cls_loss"]
+    assert learned["plateau"] == "" and learned["final_cls_loss"] < CLS_MARGIN * learned["constant_cls_loss"], learned
+    assert frozen["constant_cls_loss"] == learned["constant_cls_loss"]  # a property of the data, anchors and loss
 
 
 @pytest.mark.slow
