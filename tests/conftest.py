@@ -60,12 +60,13 @@ def shared_ray(_session_cache):
     shutil.rmtree(path, ignore_errors=True)
 
 
-# The files whose end-to-end runs take longest (`pytest --durations`; benchmarks/runs/suite-2026-12-07/),
+# The files whose end-to-end runs take longest (`pytest --durations`, 2026-12-07 17:10 run; benchmarks/runs/suite-2026-12-07/),
 # longest first. They are collected first, so pytest-xdist starts them early and the many short
 # tests fill the end, instead of one worker running a 100 s test alone while the other idles.
 LONG_FIRST = (
-    "test_fidelity.py", "test_proxy_design.py", "test_search.py", "test_cluster.py", "test_finalize.py", "test_early_stop.py",
-    "test_latency.py", "test_table.py", "test_plateau.py", "test_screen_stage.py", "test_searchers.py", "test_latency_search.py", "test_export.py", "test_task.py", "test_controller.py", "test_report.py",
+    "test_fidelity.py", "test_proxy_design.py", "test_table.py", "test_search.py", "test_cluster.py", "test_finalize.py", "test_early_stop.py",
+    "test_new_kinds.py", "test_plugins.py", "test_latency_search.py", "test_latency.py", "test_plateau.py", "test_screen_stage.py", "test_searchers.py",
+    "test_report.py", "test_task.py", "test_export.py", "test_controller.py",
 )  # fmt: skip
 
 
