@@ -74,8 +74,12 @@ class CtrlC(Callback):
     """A Tune callback that presses Ctrl-C (SIGINT to this process) when the first trial completes,
     as a user would while a campaign runs; Tune then stops the rest and returns normally."""
 
+    pressed = False
+
     def on_trial_complete(self, iteration, trials, trial, **info):
-        os.kill(os.getpid(), signal.SIGINT)
+        if not self.pressed:  # once: Tune restores Python's own handler afterwards, where a second press would end pytest
+            self.pressed = True
+            os.kill(os.getpid(), signal.SIGINT)
 
 
 def test_a_campaign_stopped_by_ctrl_c_says_so_and_judges_nothing(tmp_path, shared_ray):
@@ -98,3 +102,23 @@ def test_a_campaign_stopped_by_ctrl_c_says_so_and_judges_nothing(tmp_path, share
     assert stopped.value.exit_code == 130
     finished = {r.values["run"] for r in folder.read_rows()}
     assert finished and len(finished) < 4  # what finished is kept, for the resume
+
+
+def test_a_campaign_whose_runs_fail_finishes_without_stopping(tmp_path, shared_ray):
+    """A run that fails (here: a resampling width of 0, refused while building) is finished, with a
+    failed row, even for a folder whose `done` counts only ok runs (finalize retrains failed runs
+    on resume): no StoppedEarly, so finalize still reports with its failures counted."""
+    from nas.reporting.finalize import FinalizeFolder
+    from nas.runner.planned import Candidate, PlannedRun
+    from nas.settings.search import load_settings
+    from search_space.catalog import get_architecture
+
+    settings = load_settings(["proxy=synthetic_tiny", "max_concurrent=1"])
+    folder = FinalizeFolder(tmp_path)
+    folder.start(resume=False)
+    arch = Candidate("spinenet49", "catalog", get_architecture("spinenet49"), 0)
+    runs = [PlannedRun(arch, f"seed{k}", k, {"seed": k, "model.resample_alpha": 0.001}) for k in range(2)]
+    assert campaign.run_remaining(settings, folder, runs, tmp_path, "failing", None) == 2
+    rows = folder.read_rows()
+    assert [r.status for r in rows] == ["failed", "failed"] and folder.done() == set()
+

@@ -40,3 +40,14 @@ def test_hypervolume_by_hand():
     # A dominated point adds nothing; a better one adds area.
     assert hypervolume([*POINTS, (3.0, 0.2)], 6.0) == pytest.approx(1.7)
     assert hypervolume([*POINTS, (3.0, 0.45)], 6.0) > 1.7
+
+
+def test_the_front_trades_the_cost_the_reward_declares():
+    from nas.reporting.pareto import FrontSettings
+
+    assert FrontSettings.of_reward({"name": "pareto", "metric": "AP", "ref_ms": 2600}) == FrontSettings("AP", "latency_ms", 2600.0)
+    assert FrontSettings.of_reward({"name": "latency_budget", "metric": "AP50", "target_ms": 50.0}).cost == "latency_ms"
+    assert FrontSettings.of_reward({"name": "mnas", "metric": "AP", "target_flops": 2e9}) == FrontSettings("AP", "flops", None)  # an MnasNet target: its cost
+    assert FrontSettings.of_reward({"name": "mnas", "metric": "AP"}).cost is None  # the metric alone: no front
+    assert FrontSettings.of_reward(None).cost == "latency_ms"  # a run folder without its config: as before the declarations
+    assert FrontSettings.of_reward({"name": "a_plugins_reward", "metric": "AP"}).cost == "latency_ms"

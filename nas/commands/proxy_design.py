@@ -31,7 +31,7 @@ from omegaconf import OmegaConf
 from nas.settings.commands import REFERENCE_SEED_OFFSET, DesignOptions
 from nas.core.status import TrialStatus
 from nas.evaluators import evaluator_kind, trainer, with_overrides
-from nas.reporting.design_verdict import THRESHOLDS, design_record, survivors
+from nas.reporting.design_verdict import MIN_SURVIVORS, THRESHOLDS, design_record, survivors
 from nas.reporting.proxy_design import (
     MIN_ARCHS, REFERENCE_SEEDS, SELECTION_SEEDS, DesignFolder, candidate_summary, format_design, is_reference, learned_by_reference, plot_design, reference_run,
     run_name, seed_index,
@@ -94,7 +94,7 @@ def run_proxy_design(given: SearchSettings | Sequence[str], options: DesignOptio
         return [PlannedRun(a, run_name(c.name, k), base_seed + k, {**c.overrides, "seed": base_seed + k}, c.est_trial_s) for a in archs]
 
     concurrent = concurrent_trials(settings, cluster_size(settings, None, None))
-    worst = len(archs) * ((0.0 if prior is not None else ref_s) + sum(c.est_trial_s for c in cands) + sum(c.est_trial_s for c in cands[: math.ceil(len(cands) / 2)])
+    worst = len(archs) * ((0.0 if prior is not None else ref_s) + sum(c.est_trial_s for c in cands) + sum(c.est_trial_s for c in cands[: max(MIN_SURVIVORS, math.ceil(len(cands) / 2))])
                           + (options.seeds - 2) * max(c.est_trial_s for c in cands))  # fmt: skip
     log(
         f"proxy design: {len(cands)} candidate proxies x {len(archs)} architectures, up to {options.seeds} seeds; reference "

@@ -52,31 +52,35 @@ class FrontSettings:
     @classmethod
     def of_reward(cls, reward: Mapping[str, Any] | None) -> "FrontSettings":
         """From a run's `reward` config node (config.yaml): the pair its kind declares, and
-        `ref_ms` for a latency front."""
-        reward = dict(reward or {})
-        metric = str(reward.get("metric") or "AP")
-        pair = _declared_pair(reward)
-        cost = pair[1] if pair else None
-        ref = reward.get("ref_ms") if cost == "latency_ms" else None
-        return cls(pair[0] if pair else metric, cost, float(ref) if ref is not None else None)
+        `ref_ms` for a latency front. A node no installed kind reads (none, another version's, a
+        plugin's not loaded) gives the latency front, as runs before the declarations had."""
+        try:
+            node = {str(k): v for k, v in dict(reward or {}).items()}
+        except Exception:  # noqa: BLE001 - an unreadable node (an interpolation, a list): the old default
+            node = {}
+        metric = str(node.get("metric") or "AP")
+        known, pair = _declared_pair(node)
+        cost = (pair[1] if pair else None) if known else "latency_ms"
+        ref = node.get("ref_ms") if cost == "latency_ms" else None
+        return cls(str(pair[0]) if pair and pair[0] else metric, cost, float(ref) if isinstance(ref, (int, float)) else None)
 
     def columns(self) -> tuple[str, ...]:
         """pareto.csv's columns: the cost's own column after the metric's value."""
         return tuple(dict.fromkeys(("rank", "trial", "trial_id", "arch_id", "metric", "value", self.cost or "cost", "flops", "params", "reward", "spec")))
 
 
-def _declared_pair(reward: Mapping[str, Any]) -> tuple[str, str] | None:
-    """(metric, cost) the reward kind's objectives declare for these options; None for an unknown
-    kind or options its schema does not take (a run folder from another version)."""
+def _declared_pair(reward: Mapping[str, Any]) -> tuple[bool, tuple[str, str] | None]:
+    """Whether an installed reward kind reads these options, and the (metric, cost) its objectives
+    declare for them (None: no front pair)."""
     name = reward.get("name")
     if name not in REWARDS:
-        return None
+        return False, None
     kind = REWARDS.get(str(name))
     fields = {f.name for f in dataclasses.fields(kind.options)}
     try:
-        return front_pair(kind.objectives(kind.options(**{k: v for k, v in reward.items() if k in fields})))
+        return True, front_pair(kind.objectives(kind.options(**{k: v for k, v in reward.items() if k in fields})))
     except (TypeError, ValueError, SpineNASError):
-        return None
+        return False, None
 
 
 def points(rows: Sequence[Row], settings: FrontSettings) -> list[tuple[Row, tuple[float, float]]]:

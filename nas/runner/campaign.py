@@ -102,9 +102,12 @@ def run_remaining(settings: SearchSettings, folder: Any, runs: Sequence[Any], ou
     done = folder.done()
     remaining = [r for r in runs if r.key not in done]
     if remaining:
+        before = len(folder.rows)
         run_trials(settings, PlannedRuns(remaining, folder.append), len(remaining), out_dir, name, [progress] if progress is not None else [])
-        done = folder.done()  # a failed run has its row too: a run without one was never finished
-        left = [r for r in remaining if r.key not in done]
+        # Every finished run wrote a row, a failed one too (which a folder's `done` may not count:
+        # finalize trains a failed run again on resume): a run without a row never finished.
+        written = {(r.values["arch_id"], r.values["run"]) for r in folder.rows[before:]}
+        left = [r for r in remaining if r.key not in written]
         if left:  # Tune returns normally after a Ctrl-C: what follows must not judge a part of the runs
             raise StoppedEarly(
                 f"stopped with {len(left)} of {len(runs)} planned runs unfinished; the {len(runs) - len(left)} finished are in {folder.csv}: "
