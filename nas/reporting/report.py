@@ -149,9 +149,11 @@ Part = dict[str, Any]  # one piece of a section, as the template's `part` macro 
 def render_report(run: RunData, state: str | None = None) -> str:
     """The whole page as a string."""
     state = state or run.inferred_state()
+    front_settings = FrontSettings.of_reward(run.config.get("reward") if run.config else None)  # the pair its reward declares
+    front = front_summary(run.rows, front_settings)  # None: no such pair, or no trial carries the cost
     sections = [
         _section("Reward per trial", [_figure(progress_figure(run.rows, f"{len(run.rows)} trials"))]),
-        *([_section(f"Accuracy against {cost_name(str(_front_settings(run).cost))} (the front)", _cost_front(run))] if _front(run) is not None else []),
+        *([_section(f"Accuracy against {cost_name(str(front_settings.cost))} (the front)", _cost_front(front, front_settings))] if front is not None else []),
         _section("AP against cost (Pareto front)", _pareto(run.rows)),
         *([_section("Screen: predicted against real reward", _screen(run.rows))] if _screened(run.rows) else []),
         _section(f"Top {TOP_K} architectures", _top(run)),
@@ -239,21 +241,9 @@ def _figure(fig: Any) -> Part:
     return {"kind": "figure", "svg": _svg(fig)}
 
 
-def _front_settings(run: RunData) -> FrontSettings:
-    """The front its reward declares (`FrontSettings.cost` None: none)."""
-    return FrontSettings.of_reward(run.config.get("reward") if run.config else None)
-
-
-def _front(run: RunData) -> dict[str, Any] | None:
-    """The run's accuracy-cost front (None: its reward declares no front pair, or its trials carry no such cost)."""
-    return front_summary(run.rows, _front_settings(run))
-
-
-def _cost_front(run: RunData) -> list[Part]:
+def _cost_front(front: dict[str, Any], settings: FrontSettings) -> list[Part]:
     """The front plot, its hypervolume and a table of its members (spec files in pareto/)."""
-    settings = _front_settings(run)
-    front = _front(run)
-    assert front is not None and settings.cost is not None
+    assert settings.cost is not None
     label = cost_label(settings.cost)
     fig = front_figure(front["points"], settings.metric, front["reference"], f"{len(front['points'])} finished trials", label)
     ref = "reward.ref_ms" if settings.ref is not None else "1.1 x the costliest trial"

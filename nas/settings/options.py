@@ -57,20 +57,20 @@ def names(text: str) -> tuple[str, ...]:
     return tuple(n.strip() for n in text.split(",") if n.strip())
 
 
-def numbers(text: str) -> tuple[float, ...]:
-    """A comma-separated list of numbers."""
-    try:
-        return tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+def _listed(convert: Callable[[str], Any], what: str) -> Callable[[str], tuple[Any, ...]]:
+    """A parser of comma-separated values, each read by `convert` (`what`: their name in a refusal)."""
+
+    def parse(text: str) -> tuple[Any, ...]:
+        try:
+            return tuple(convert(v) for v in text.split(",") if v.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated {what}, got {text!r}") from None
+
+    return parse
 
 
-def whole_numbers(text: str) -> tuple[int, ...]:
-    """A comma-separated list of whole numbers."""
-    try:
-        return tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
+numbers = _listed(float, "numbers")  # a comma-separated list of numbers
+whole_numbers = _listed(int, "whole numbers")  # a comma-separated list of whole numbers
 
 
 def _parser_of(hint: Any) -> Callable[[str], Any] | None:

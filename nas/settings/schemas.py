@@ -409,9 +409,15 @@ def reward_config(node: DictConfig) -> Any:
     return typed_group("reward", node)
 
 
+def optional_group(group: str, schema: type, node: DictConfig | None) -> Any:
+    """A group with one schema as its checked options; a config without the group (a run saved
+    before it, a joined kind's group not in conf/) gets the schema's defaults."""
+    return schema() if node is None else typed_group(group, node)
+
+
 def latency_config(node: DictConfig | None) -> LatencyOptions:
     """The `latency` group as checked `LatencyOptions` (a run saved before the group: the defaults)."""
-    return LatencyOptions() if node is None else typed_group("latency", node)
+    return optional_group("latency", LatencyOptions, node)
 
 
 def screen_config(node: DictConfig | None) -> ScreenOptions:

@@ -18,7 +18,7 @@ from nas.core.objectives import costs, front_pair, unseen_by_scalar
 from nas.rewards import REWARDS, objectives_of
 from nas.searchers import SEARCHER_KINDS
 from nas.screening.options import NoScreenOptions, ScreenOptions
-from nas.settings.schemas import GROUPS, RayConfig, SearchTopLevel, compose, latency_config, load_mapping, normalized, plain, proxy_config, ray_config, reward_config, scheduler_config, screen_config, search_space_of, search_top_level, typed_group
+from nas.settings.schemas import GROUPS, RayConfig, SearchTopLevel, compose, latency_config, load_mapping, normalized, optional_group, plain, proxy_config, ray_config, reward_config, scheduler_config, screen_config, search_space_of, search_top_level, typed_group
 from search_space.errors import ConfigError
 from search_space.space import SearchSpace
 
@@ -197,13 +197,15 @@ def _joined(cfg: DictConfig, reward: Any, evaluator: Evaluator, preset: str, spa
     declared = evaluator_kind(evaluator.options).metrics
     names: list[str] = []
     for key in costs(objectives):
-        name = None if key in declared else provider_of(key)
-        if key not in declared and name is None:
+        if key in declared:
+            continue
+        name = provider_of(key)
+        if name is None:
             raise ConfigError(f"the reward trades {objectives[0].metric} against {key}, and proxy={evaluator.options.label} measures no {key}; use a training proxy or reward=ap")
-        if name is not None and name not in names:
+        if name not in names:
             names.append(name)
     kinds = [JOINED.get(n) for n in names]
-    return tuple(k.build(k.options() if cfg.get(k.group) is None else typed_group(k.group, cfg[k.group]), preset, space) for k in kinds)
+    return tuple(k.build(optional_group(k.group, k.options, cfg.get(k.group)), preset, space) for k in kinds)
 
 
 def _check(top: SearchTopLevel) -> None:
