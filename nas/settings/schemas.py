@@ -11,8 +11,6 @@ is merged onto it.
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -20,7 +18,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from omegaconf import MISSING, DictConfig, OmegaConf
-from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
+from omegaconf.errors import OmegaConfBaseException
 
 from nas.core.schedule import SchedulerConfig
 from nas.evaluators import EVALUATORS, TrainingOptions
@@ -29,6 +27,7 @@ from nas.evaluators.latency import LatencyOptions
 from nas.rewards import REWARDS, RewardConfig
 from nas.screening.options import SCREEN_KINDS, NoScreenOptions, ScreenOptions, current_screen_layout
 from nas.searchers import SEARCHER_KINDS
+from nas.settings.messages import field_names, one_line, unknown_key
 from proxy_tasks.config import DataConfig, ProxyConfig
 from search_space.errors import ConfigError, SpineNASError, UnknownNameError
 from search_space.registry import Registry
@@ -218,7 +217,7 @@ def compose(config_name: str, overrides: Sequence[str]) -> DictConfig:
                 return hydra_compose(config_name=config_name, overrides=list(overrides))
         except (HydraException, OmegaConfBaseException) as e:
             cause = e.__cause__ if isinstance(e.__cause__, OmegaConfBaseException) else e  # a bad override: the schema's verdict
-            raise ConfigError(_one_line(cause)) from None
+            raise ConfigError(one_line(cause)) from None
         except (TypeError, ValueError) as e:  # Hydra's defaults list given a value it cannot take (`proxy=[1,2]`)
             groups = [o.split("=")[0] for o in overrides if o.split("=")[0] in GROUPS and "[" in o.partition("=")[2]]
             raise ConfigError(f"{', '.join(groups) or 'overrides'}: a group takes one choice (a name from conf/ or, for proxy, a .yaml file); Hydra could not compose {' '.join(overrides)} ({e})") from None
@@ -283,7 +282,7 @@ def typed_group(group: str, node: DictConfig) -> Any:
     schema = group_schema(group, node)
     unknown = sorted(str(k) for k in set(node.keys()) - {f.name for f in dataclasses.fields(schema)})
     if unknown:  # a key added with `+group.key=...` is not refused by the merge below
-        raise ConfigError(_unknown_key(f"{group}.{unknown[0]}", schema, kind))
+        raise ConfigError(unknown_key(f"{group}.{unknown[0]}", schema, kind))
     cfg = _structured(schema, node, group, kind)
     validate = getattr(cfg, "validate", None)
     if validate is not None:
@@ -297,7 +296,7 @@ def typed_group(group: str, node: DictConfig) -> Any:
 def _nest_flat_keys(record: dict[str, Any]) -> dict[str, Any]:
     """Move top-level keys that belong to one of ProxyConfig's nested groups into it."""
     top = {f.name for f in dataclasses.fields(ProxyConfig)}
-    groups = {f.name: _field_names(f.default_factory) for f in dataclasses.fields(ProxyConfig) if f.name in ("model", "optim", "loss", "inference")}
+    groups = {f.name: field_names(f.default_factory) for f in dataclasses.fields(ProxyConfig) if f.name in ("model", "optim", "loss", "inference")}
     for key in [k for k in record if k not in top]:
         group = next((g for g, names in groups.items() if key in names), None)
         if group is not None:
@@ -316,62 +315,6 @@ def _missing_keys(cfg: DictConfig, prefix: str = "") -> list[str]:
             if isinstance(value, DictConfig):
                 out += _missing_keys(value, path + ".")
     return out
-
-
-def _one_line(e: Exception, group: str = "", top: type | None = None, kind: str | None = None) -> str:
-    """One line for a Hydra/OmegaConf error; keys are written in full (`group.key`). `top` is the
-    group's schema, and `kind` the kind it belongs to (searcher reinforce, proxy training, ...)."""
-
-    def full(key: str) -> str:
-        return f"{group}.{key}" if group else key
-
-    text = " ".join(str(e).split()).split(" Config search path:")[0]
-    text = re.sub(r"^In '\w+': ", "", text)
-    if "Available options in '" in text:  # a wrong choice: list the choices, not the schemas they start from
-        text = re.sub(r" base_\w+", "", text).replace(" Available options in '", ". Available options in '")
-    typed = re.match(r"Value '(.*)' of type '\w+' could not be converted to (\w+) .*?full_key: (\S+)", text)
-    if typed:
-        value, kind, key = typed.groups()
-        return f"{full(key)}: {value!r} is not {'an' if kind[0] in 'AEIOU' else 'a'} {kind.lower()}"
-    if text.startswith("Could not override '"):
-        key = text.split("'")[1]
-        return f"unknown config key '{key}' (no such setting; see conf/ for the valid keys)"
-    schema = getattr(e, "object_type", None)
-    if isinstance(e, (ConfigAttributeError, ConfigKeyError)) and getattr(e, "full_key", None) and dataclasses.is_dataclass(schema):
-        return _unknown_key(full(str(e.full_key)), schema, kind if schema is top else None)
-    text = text.replace("full_key: ", "key: ").split(" object_type=")[0].split(" reference_type=")[0]
-    return f"{group}: {text}" if group else text
-
-
-def _field_names(cls: Any) -> set[str]:
-    """The field names of a dataclass (a nested part's default factory)."""
-    return {f.name for f in dataclasses.fields(cls)}
-
-
-def _unknown_key(key: str, schema: Any, kind: str | None) -> str:
-    """A key the schema does not have: the key it was probably meant to be, and the valid keys."""
-    kind = kind or _kind_label(schema)
-    names = [f.name for f in dataclasses.fields(schema) if kind is None or f.name != KIND_KEY]
-    prefix, _, last = key.rpartition(".")
-    moved = [  # a key that lives one level down (proxy.lr is proxy.optim.lr)
-        f"{prefix}.{f.name}.{last}".lstrip(".")
-        for f in dataclasses.fields(schema)
-        if dataclasses.is_dataclass(f.default_factory if callable(f.default_factory) else None)
-        and last in _field_names(f.default_factory)
-    ]
-    close = [f"{prefix}.{n}".lstrip(".") for n in difflib.get_close_matches(last, names, n=1)]
-    hint = f": did you mean {(moved or close)[0]}?" if moved or close else ""
-    owner = kind or schema.__name__
-    return f"unknown config key '{key}'{hint} ({owner}'s keys: {', '.join(names) or 'none'})"
-
-
-def _kind_label(schema: type) -> str | None:
-    """`searcher reinforce`, `proxy training`, ...: how messages name a kind's schema (None for others)."""
-    for group, registry in KIND_GROUPS.items():
-        for name in registry:
-            if registry.get(name).options is schema:
-                return f"{group} {name}"
-    return None
 
 
 def search_space_of(cfg: DictConfig) -> SearchSpace:
@@ -451,6 +394,6 @@ def _structured(cls: type, node: DictConfig, group: str, kind: str | None = None
         fresh = OmegaConf.create(plain(node, resolve=False))  # a node composed under another kind's schema fits this one
         return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(cls), fresh))  # nested dataclasses too
     except OmegaConfBaseException as e:
-        raise ConfigError(_one_line(e, group, cls, kind)) from None
+        raise ConfigError(one_line(e, group, cls, kind)) from None
     except ValueError as e:
         raise ConfigError(str(e)) from None
