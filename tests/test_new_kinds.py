@@ -206,6 +206,22 @@ def test_a_new_joined_metric_is_one_class_and_one_registration():
         load_settings(["proxy=surrogate", "reward=flops_budget", "reward.target_flops=1e9"])
 
 
+def test_a_joined_kind_registered_from_outside_has_its_own_config_group():
+    """The energy kind registered by this module (after nas.settings was imported, as a plugin is)
+    takes its options from the command line, typed and validated, and config.yaml records them."""
+    settings = load_settings([*ENERGY, "energy.mj_per_64_filters=2.0"])
+    arch = get_architecture("spinenet49")
+    assert settings.joined[0].evaluate(arch)["energy_mj"] == pytest.approx(4 * energy_mj(arch))  # 2.0 against the default 0.5
+    assert settings.record()["energy"] == {"mj_per_64_filters": 2.0}
+    assert load_settings(ENERGY).joined[0].options == EnergyOptions()  # no conf/energy/: the options' defaults
+    with pytest.raises(ConfigError, match=r"unknown config key 'energy.nope' \(EnergyOptions's keys: mj_per_64_filters\)"):
+        load_settings([*ENERGY, "energy.nope=1"])
+    with pytest.raises(ConfigError, match="energy.mj_per_64_filters must be > 0, got -1.0"):
+        load_settings([*ENERGY, "energy.mj_per_64_filters=-1"])
+    with pytest.raises(ConfigError, match="energy.mj_per_64_filters: 'lots' is not a float"):
+        load_settings([*ENERGY, "energy.mj_per_64_filters=lots"])
+
+
 @pytest.mark.slow
 def test_new_kinds_run_through_search_and_fidelity(tmp_path, shared_ray):
     """A Pareto search over (AP, params) on the new evaluator: trials.csv gets its declared metric

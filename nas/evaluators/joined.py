@@ -8,8 +8,9 @@ runner adds its metrics to each evaluation's before the reward is computed. Noth
 joined evaluator by name.
 
 Adding one (energy, say): an options dataclass with `validate()`, a class with the `Evaluator`
-protocol's methods whose `evaluate` returns the declared metrics, and one `@joined_kind` line; a
-`conf/<group>/default.yaml` gives the group its defaults.
+protocol's methods whose `evaluate` returns the declared metrics, and one `@joined_kind` line. Its
+group is a config group from then on (`nas.settings.schemas.search_schema`), with the options'
+defaults; a `conf/<group>/` file is needed only to offer named choices, as `latency: cpu|cuda`.
 """
 
 from __future__ import annotations

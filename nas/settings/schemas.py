@@ -112,11 +112,30 @@ class TrainConfig:
     proxy: Any = MISSING
 
 
-GROUPS = ("space", "searcher", "proxy", "ray", "reward", "scheduler", *joined_groups(), "screen", "experiment")
+BUILT_IN_GROUPS = ("space", "searcher", "proxy", "ray", "reward", "scheduler", "screen", "experiment")
+
+
+def groups() -> tuple[str, ...]:
+    """Every config group: the built-in ones and each registered joined kind's (a plugin's too, since
+    the registry is read when asked, not when this module was imported)."""
+    return (*BUILT_IN_GROUPS, *(g for g in joined_groups() if g not in BUILT_IN_GROUPS))
+
+
+def fixed_schemas() -> dict[str, type]:
+    """The groups with one schema each; a joined kind's group is typed by its options."""
+    return {"space": SpaceConfig, "ray": RayConfig, "scheduler": SchedulerConfig, **joined_groups()}
+
+
+def search_schema() -> type:
+    """`SearchConfig`, with a node for each joined kind's group it lacks (a plugin's: no `conf/`
+    file chooses it), typed by the kind's options and holding their defaults, so that
+    `energy.mj_per_64_filters=2` is checked like any other key."""
+    extra = [(g, schema, field(default_factory=schema)) for g, schema in joined_groups().items() if g not in field_names(SearchConfig)]
+    return dataclasses.make_dataclass("SearchConfig", extra, bases=(SearchConfig,)) if extra else SearchConfig
+
 
 # The one schema map: a group with one schema, or a registry whose kinds each bring theirs, chosen by
 # the node's `KIND_KEY` in every group (with the kind a node saved before that key existed meant).
-FIXED_SCHEMAS: dict[str, type] = {"space": SpaceConfig, "ray": RayConfig, "scheduler": SchedulerConfig, **joined_groups()}  # a joined kind's group: its options
 KIND_GROUPS: dict[str, Registry] = {"searcher": SEARCHER_KINDS, "proxy": EVALUATORS, "reward": REWARDS, "screen": SCREEN_KINDS}
 KIND_KEY = "name"
 # Nodes that must name a value the kind's defaults leave open (`???`), under their own schema names.
@@ -128,8 +147,9 @@ REQUIRED_VALUES: dict[str, dict[str, Any]] = {
 
 def group_schema(group: str, node: Any) -> type:
     """The schema of a `group` node: the group's own, or that of the kind the node names."""
-    if group in FIXED_SCHEMAS:
-        return FIXED_SCHEMAS[group]
+    fixed = fixed_schemas()
+    if group in fixed:
+        return fixed[group]
     try:
         return KIND_GROUPS[group].get(_kind_of(group, node)).options
     except UnknownNameError as e:
@@ -167,9 +187,9 @@ def register_schemas() -> None:
     from hydra.core.config_store import ConfigStore
 
     cs = ConfigStore.instance()
-    cs.store(name="base_search", node=SearchConfig)
+    cs.store(name="base_search", node=search_schema())
     cs.store(name="base_train", node=TrainConfig)
-    for group, schema in FIXED_SCHEMAS.items():
+    for group, schema in fixed_schemas().items():
         cs.store(group=group, name=f"base_{group}", node=schema)
     for group, registry in KIND_GROUPS.items():
         for name in registry:
@@ -199,7 +219,7 @@ def load_mapping(path: Path) -> DictConfig:
 
 def search_top_level(cfg: DictConfig) -> SearchTopLevel:
     """The top-level keys of a composed search config, typed; a wrong type names its key."""
-    node = OmegaConf.create({k: v for k, v in plain(cfg).items() if k not in GROUPS})
+    node = OmegaConf.create({k: v for k, v in plain(cfg).items() if k not in groups()})
     return _structured(SearchTopLevel, node, "")
 
 
@@ -219,8 +239,8 @@ def compose(config_name: str, overrides: Sequence[str]) -> DictConfig:
             cause = e.__cause__ if isinstance(e.__cause__, OmegaConfBaseException) else e  # a bad override: the schema's verdict
             raise ConfigError(one_line(cause)) from None
         except (TypeError, ValueError) as e:  # Hydra's defaults list given a value it cannot take (`proxy=[1,2]`)
-            groups = [o.split("=")[0] for o in overrides if o.split("=")[0] in GROUPS and "[" in o.partition("=")[2]]
-            raise ConfigError(f"{', '.join(groups) or 'overrides'}: a group takes one choice (a name from conf/ or, for proxy, a .yaml file); Hydra could not compose {' '.join(overrides)} ({e})") from None
+            listed = [o.split("=")[0] for o in overrides if o.split("=")[0] in groups() and "[" in o.partition("=")[2]]
+            raise ConfigError(f"{', '.join(listed) or 'overrides'}: a group takes one choice (a name from conf/ or, for proxy, a .yaml file); Hydra could not compose {' '.join(overrides)} ({e})") from None
 
 
 FILE_GROUPS = ("proxy",)  # groups that take a YAML file as their choice (`proxy=results/.../proxy.yaml`)
@@ -296,9 +316,9 @@ def typed_group(group: str, node: DictConfig) -> Any:
 def _nest_flat_keys(record: dict[str, Any]) -> dict[str, Any]:
     """Move top-level keys that belong to one of ProxyConfig's nested groups into it."""
     top = {f.name for f in dataclasses.fields(ProxyConfig)}
-    groups = {f.name: field_names(f.default_factory) for f in dataclasses.fields(ProxyConfig) if f.name in ("model", "optim", "loss", "inference")}
+    parts = {f.name: field_names(f.default_factory) for f in dataclasses.fields(ProxyConfig) if f.name in ("model", "optim", "loss", "inference")}
     for key in [k for k in record if k not in top]:
-        group = next((g for g, names in groups.items() if key in names), None)
+        group = next((g for g, names in parts.items() if key in names), None)
         if group is not None:
             record.setdefault(group, {})[key] = record.pop(key)
     return record
@@ -335,7 +355,7 @@ def normalized(key: str, value: Any) -> Any:
         if key == "screen":
             node = current_screen_layout(node)
             value = OmegaConf.create(node)
-        if key in FIXED_SCHEMAS or key in KIND_GROUPS:
+        if key in fixed_schemas() or key in KIND_GROUPS:
             return OmegaConf.to_container(OmegaConf.merge(OmegaConf.structured(group_schema(key, node)), node))
     except (SpineNASError, OmegaConfBaseException, KeyError, ValueError):
         pass  # a value the current schema refuses: compared as written

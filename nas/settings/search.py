@@ -18,7 +18,7 @@ from nas.core.objectives import costs, front_pair, unseen_by_scalar
 from nas.rewards import REWARDS, objectives_of
 from nas.searchers import SEARCHER_KINDS
 from nas.screening.options import NoScreenOptions, ScreenOptions
-from nas.settings.schemas import GROUPS, RayConfig, SearchTopLevel, compose, latency_config, load_mapping, normalized, optional_group, plain, proxy_config, ray_config, reward_config, scheduler_config, screen_config, search_space_of, search_top_level, typed_group
+from nas.settings.schemas import RayConfig, SearchTopLevel, compose, groups, latency_config, load_mapping, normalized, optional_group, plain, proxy_config, ray_config, reward_config, scheduler_config, screen_config, search_space_of, search_top_level, typed_group
 from search_space.errors import ConfigError
 from search_space.space import SearchSpace
 
@@ -105,7 +105,7 @@ def run_settings(run_dir: Path, overrides: Sequence[str]) -> SearchSettings:
         raise ConfigError(f"{path}: cannot read ({' '.join(str(e).split())[:200]})") from None
     for item in overrides:
         key, eq, _value = item.partition("=")
-        if not eq or key.lstrip("+") in GROUPS:
+        if not eq or key.lstrip("+") in groups():
             raise ConfigError(f"override {item!r}: give key=value of the run's settings (proxy.epochs=4); a group is changed by its keys, not replaced")
     cfg.out_dir, cfg.resume = None, False  # the run's own folder and resume flag are not the new command's
     cfg.pop("pixels", None)  # a record of how the run's images were padded (`SearchSettings.record`), not a setting
