@@ -15,7 +15,8 @@ import nas.runner.campaign
 import proxy_tasks.design
 from nas.commands.proxy_design import DesignOptions, _write_proxy, larger_budget, run_proxy_design
 from nas.reporting.design_verdict import design_record, survivors
-from nas.reporting.proxy_design import DesignFolder, candidate_summary, format_design, is_plateau, run_name
+from nas.reporting.planned_folder import SEED, RunKey, run_key
+from nas.reporting.proxy_design import DesignFolder, candidate_summary, format_design, is_plateau
 from nas.reporting.run_folder import Row
 from nas.runner.planned import Candidate
 from nas.settings.search import load_settings
@@ -32,7 +33,7 @@ TRUTH = [0.30, 0.10, 0.25, 0.20, 0.15]  # the reference's scores, in ARCHS order
 
 def rows_for(proxy: str, seeds: list[list[float]], ap50: float = 0.5) -> list[Row]:
     return [
-        Row({"arch": a.name, "arch_id": a.arch.id, "run": run_name(proxy, k), "status": "ok", "reward": v, "AP50": ap50 if v > 0.001 else 0.0, "wall_s": 10.0})
+        Row({"arch": a.name, "arch_id": a.arch.id, "run": RunKey(SEED, k, proxy).cell, "status": "ok", "reward": v, "AP50": ap50 if v > 0.001 else 0.0, "wall_s": 10.0})
         for k, scores in enumerate(seeds)
         for a, v in zip(ARCHS, scores)
     ]
@@ -333,7 +334,7 @@ def three_seed_design(seeds: list[list[float]], reference_seed: int = 1000):
 
 
 def seed_index_of(row: Row) -> int:
-    return int(row.values["run"].rsplit("seed", 1)[1])
+    return run_key(row.values["run"]).seed_index
 
 
 def test_a_verdict_carries_its_intervals_its_permutation_p_and_the_seed_that_chose_nothing():

@@ -19,6 +19,7 @@ from typing import Any, Sequence
 
 from nas.settings.commands import FidelityOptions
 from nas.reporting.fidelity import REFERENCE, FidelityFolder, compare_summaries, format_summary, plot_fidelity, read_summary, summarize
+from nas.reporting.planned_folder import SEED, RunKey
 from nas.reporting.run_folder import out_dir_of
 from nas.runner.campaign import Campaign
 from nas.runner.candidates import choose_candidates
@@ -82,7 +83,7 @@ def plan_runs(settings: SearchSettings, candidates: Sequence[Candidate], options
     base_seed = int(settings.proxy.seed)
     epochs = float(settings.epochs or 1)
     runs = [
-        PlannedRun(c, f"seed{k}", base_seed + k, {"seed": base_seed + k}, epochs)
+        PlannedRun(c, RunKey(SEED, k).cell, base_seed + k, {"seed": base_seed + k}, epochs)
         for k in range(options.seeds)
         for c in candidates
     ]

@@ -27,7 +27,8 @@ from omegaconf import OmegaConf
 
 from nas.settings.commands import FinalizeOptions
 from nas.core.status import TrialStatus
-from nas.reporting.finalize import SELECT, FinalizeFolder, format_finalize, plot_finalize, summarize_finalize
+from nas.reporting.planned_folder import SEED, SELECT, RunKey, run_key
+from nas.reporting.finalize import FinalizeFolder, format_finalize, plot_finalize, summarize_finalize
 from nas.reporting.report import write_report
 from nas.reporting.run_folder import Row, check_not_running
 from nas.reporting.trials import SearchFolder
@@ -79,10 +80,10 @@ def run_finalize(run_dir: str | Path, overrides: Sequence[str], options: Finaliz
     for line in options.warnings:
         print(f"spinenas finalize: warning: {line}", file=sys.stderr)
     epochs = float(settings.epochs or 1)
-    selection = [PlannedRun(c, f"{SELECT}{k}", s, {"seed": s}, epochs) for k, s in enumerate(select) for c in candidates]
+    selection = [PlannedRun(c, RunKey(SELECT, k).cell, s, {"seed": s}, epochs) for k, s in enumerate(select) for c in candidates]
 
     def confirmation(pick: Candidate) -> list[PlannedRun]:
-        return [PlannedRun(c, f"seed{k}", s, {"seed": s}, epochs) for k, s in enumerate(seeds) for c in [pick, *baselines]]
+        return [PlannedRun(c, RunKey(SEED, k).cell, s, {"seed": s}, epochs) for k, s in enumerate(seeds) for c in [pick, *baselines]]
 
     folder.planned = selection + confirmation(candidates[0])  # the pick's runs cost what any candidate's do
     with campaign.open({c.name: c.arch.with_name(c.name) for c in [*candidates, *baselines]}, len(folder.planned)):
@@ -138,7 +139,7 @@ def choose_pick(rows: Sequence[Row], candidates: Sequence[Candidate], searched: 
         return candidates[0]
     scores: dict[str, list[float]] = {}
     for r in rows:
-        if r.status == TrialStatus.OK and str(r.values["run"]).startswith(SELECT):
+        if r.status == TrialStatus.OK and run_key(r.values["run"]).role == SELECT:
             scores.setdefault(r.values["arch_id"], []).append(r.reward)
     most = max((len(v) for v in scores.values()), default=0)
     ranked = [c for c in candidates if scores.get(c.arch.id) and len(scores[c.arch.id]) == most]

@@ -32,10 +32,8 @@ from nas.settings.commands import REFERENCE_SEED_OFFSET, DesignOptions
 from nas.core.status import TrialStatus
 from nas.evaluators import evaluator_kind, trainer, with_overrides
 from nas.reporting.design_verdict import MIN_SURVIVORS, THRESHOLDS, design_record, survivors
-from nas.reporting.proxy_design import (
-    MIN_ARCHS, REFERENCE_SEEDS, SELECTION_SEEDS, DesignFolder, candidate_summary, format_design, is_reference, learned_by_reference, plot_design, reference_run,
-    run_name, seed_index,
-)  # fmt: skip
+from nas.reporting.planned_folder import REFERENCE, SEED, RunKey, is_reference, run_key
+from nas.reporting.proxy_design import MIN_ARCHS, REFERENCE_SEEDS, SELECTION_SEEDS, DesignFolder, candidate_summary, format_design, learned_by_reference, plot_design
 from nas.reporting.run_folder import out_dir_of, parse_cell
 from nas.runner.campaign import Campaign, Progress
 from nas.runner.candidates import choose_candidates
@@ -87,11 +85,11 @@ def run_proxy_design(given: SearchSettings | Sequence[str], options: DesignOptio
     archs = choose_candidates(settings, options.archs)
     base_seed = int(settings.proxy.seed)
     ref_seed = base_seed + REFERENCE_SEED_OFFSET  # apart from every candidate's seeds: a shared initialisation and data order would make the two agree by construction
-    reference_runs = [PlannedRun(a, reference_run(k), ref_seed + k, {**ref_overrides, "seed": ref_seed + k}, ref_s) for k in range(REFERENCE_SEEDS) for a in archs]
+    reference_runs = [PlannedRun(a, RunKey(REFERENCE, k).cell, ref_seed + k, {**ref_overrides, "seed": ref_seed + k}, ref_s) for k in range(REFERENCE_SEEDS) for a in archs]
     metric = settings.reward.metric
 
     def planned(c: ProxyCandidate, k: int) -> list[PlannedRun]:
-        return [PlannedRun(a, run_name(c.name, k), base_seed + k, {**c.overrides, "seed": base_seed + k}, c.est_trial_s) for a in archs]
+        return [PlannedRun(a, RunKey(SEED, k, c.name).cell, base_seed + k, {**c.overrides, "seed": base_seed + k}, c.est_trial_s) for a in archs]
 
     concurrent = concurrent_trials(settings, cluster_size(settings, None, None))
     worst = len(archs) * ((0.0 if prior is not None else ref_s) + sum(c.est_trial_s for c in cands) + sum(c.est_trial_s for c in cands[: max(MIN_SURVIVORS, math.ceil(len(cands) / 2))])
@@ -144,7 +142,7 @@ def _halving(
     summaries: dict[str, dict[str, Any]] = {}
 
     def judge(rung: int, upto: int, alive: list[ProxyCandidate]) -> Judgement[ProxyCandidate]:
-        seen = [row for row in campaign.folder.rows if is_reference(row.values["run"]) or seed_index(row.values["run"]) <= upto]
+        seen = [row for row in campaign.folder.rows if (key := run_key(row.values["run"])).role == REFERENCE or key.seed_index <= upto]
         summaries.clear()
         summaries.update({c.name: candidate_summary(seen, c.name, archs, options.seeds, metric) for c in cands})
         learning = len(set(learned_by_reference(seen)))

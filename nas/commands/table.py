@@ -22,6 +22,7 @@ from typing import Any, Sequence
 
 from nas.settings.commands import TableOptions
 from nas.reporting.bench_table import TableFolder, arch_table, format_table_summary, read_runs, summarize_table, write_table
+from nas.reporting.planned_folder import SEED, RunKey
 from nas.reporting.run_folder import out_dir_of
 from nas.runner.campaign import Campaign
 from nas.runner.candidates import uniform_candidates
@@ -44,7 +45,7 @@ class TableOutcome:
 def plan_table(settings: SearchSettings, candidates: Sequence[Candidate], seeds: int) -> list[PlannedRun]:
     """Every seed of one architecture after the other (a cut table holds whole architectures)."""
     base = int(settings.proxy.seed)
-    return [PlannedRun(c, f"seed{k}", base + k, {"seed": base + k}) for c in candidates for k in range(seeds)]
+    return [PlannedRun(c, RunKey(SEED, k).cell, base + k, {"seed": base + k}) for c in candidates for k in range(seeds)]
 
 
 def run_table(given: SearchSettings | Sequence[str], options: TableOptions) -> TableOutcome:

@@ -9,9 +9,8 @@ import statistics
 from typing import TYPE_CHECKING, Any, Sequence
 
 from nas.core.stats import number
-from nas.reporting.proxy_design import (
-    MIN_ARCHS, REFERENCE_SEEDS, SELECTION_SEEDS, is_reference, reference_best_ap50, reference_plateau, reference_seed_tau, verdict_numbers,
-)  # fmt: skip
+from nas.reporting.planned_folder import is_reference
+from nas.reporting.proxy_design import MIN_ARCHS, REFERENCE_SEEDS, SELECTION_SEEDS, reference_best_ap50, reference_plateau, reference_seed_tau, verdict_numbers
 from nas.settings.commands import REFERENCE_SEED_OFFSET, DesignOptions
 from proxy_tasks.design import DesignRules, ProxyCandidate, score
 

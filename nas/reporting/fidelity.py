@@ -14,7 +14,7 @@ from nas.core.ranking import bootstrap_interval, kendall_p_greater, kendall_tau,
 from nas.core.stats import finite_or_none, number
 from nas.core.status import TrialStatus
 from nas.reporting.plots import save_figure
-from nas.reporting.planned_folder import REFERENCE, PlannedFolder, is_reference
+from nas.reporting.planned_folder import REFERENCE, SEED, PlannedFolder, RunKey, is_reference
 from nas.reporting.run_folder import Row, ok_frame
 from search_space.errors import ConfigError
 
@@ -51,7 +51,7 @@ def summarize(rows: Sequence[Row], candidates: Sequence[Any], header: dict[str, 
     reference's label (`reference`, None without reference runs). Every tau and signal-to-noise is
     over the architectures `left_out` keeps; `intervals` adds 95% bootstrap intervals over
     architectures and the permutation p of ranking like the reference (a few seconds)."""
-    seeds = [f"seed{k}" for k in range(header["seeds"])]
+    seeds = [RunKey(SEED, k).cell for k in range(header["seeds"])]
     ids = [c.arch.id for c in candidates]
     wide = ok_frame(rows).pivot(index="arch_id", columns="run", values="reward").reindex(index=ids, columns=[*seeds, REFERENCE])
     table, reference = wide[seeds].to_numpy(dtype=float), wide[REFERENCE].to_numpy(dtype=float)

@@ -8,13 +8,12 @@ from typing import Any, Sequence
 
 from nas.core.stats import ALPHA, CLEAR_GAP, VERDICT_RULE, chance_of_verdict, compare_all, summary
 from nas.core.status import TrialStatus
-from nas.reporting.planned_folder import PlannedFolder
+from nas.reporting.planned_folder import SELECT, PlannedFolder, with_keys
 from nas.reporting.plots import save_figure
 from nas.reporting.run_folder import Row, number, ok_frame
 
 SEED_BASELINE = "resnet50_fpn"  # the architecture the paper's search starts from
 TIE_RULE = "the highest mean on the selection seeds; ties: the higher search reward, then the earlier trial"
-SELECT = "select"  # the run name prefix of a selection run (select0, select1, ...); confirmation runs are seed0, seed1, ...
 
 
 class FinalizeFolder(PlannedFolder):
@@ -35,7 +34,7 @@ def summarize_finalize(
     against every baseline on the confirmation runs only, and the rules applied.
     `searched` maps a candidate's arch id to (its search reward, its trial number)."""
     ok = ok_frame(rows, extra=("flops", "params"))
-    chosen_on = ok["run"].astype(str).str.startswith(SELECT)
+    chosen_on = with_keys(ok)["role"] == SELECT  # selection runs (select0, ...); confirmation runs are seed0, ...
     selected = ok[chosen_on].groupby("arch_id", sort=False)["reward"].agg(list).to_dict()
     fresh = ok[~chosen_on].groupby("arch_id", sort=False)["reward"].agg(list).to_dict()
     cost = {a: {"flops": number(g["flops"].iloc[0]), "params": number(g["params"].iloc[0])} for a, g in ok.groupby("arch_id", sort=False)}

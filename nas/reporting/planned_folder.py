@@ -2,22 +2,74 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from nas.core.status import TrialStatus
 from nas.reporting.run_folder import Row, RunFolder
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 COLUMNS: tuple[str, ...] = (
     "number", "trial_id", "arch", "arch_id", "kind", "run", "seed", "epochs", "status", "reward", "AP", "AP50", "AP75",
     "APs", "APm", "APl", "plateau", "flops", "params", "wall_s", "cpu_s", "gpu_s", "node", "error", "finished_at",
 )  # fmt: skip
-REFERENCE = "reference"  # the run name of a reference training (not a proxy seed)
+REFERENCE = "reference"  # the role of a reference training (not a proxy seed)
+SEED = "seed"  # the role of a proxy seed (fidelity, table, proxy-design) or a confirmation seed (finalize)
+SELECT = "select"  # the role of finalize's selection seeds
+
+
+@dataclass(frozen=True)
+class RunKey:
+    """What a planned run is, as columns: its `role` (SEED, SELECT or REFERENCE), its seed index
+    and, in proxy-design, the candidate proxy it trains under (`p3`). Its `cell` is the `run`
+    column of every planned folder's CSV, the key a resume has always matched on."""
+
+    role: str
+    seed_index: int = 0
+    proxy: str = ""
+
+    @property
+    def cell(self) -> str:
+        """`seed1`, `select0`, `reference`, `reference.seed1`, `p3.seed1`."""
+        if self.role == REFERENCE:
+            return REFERENCE if self.seed_index == 0 else f"{REFERENCE}.{SEED}{self.seed_index}"
+        return f"{self.proxy}.{self.role}{self.seed_index}" if self.proxy else f"{self.role}{self.seed_index}"
+
+
+_CELL = re.compile(rf"^(?:(?P<proxy>[^.]+)\.)?(?P<role>{SEED}|{SELECT})(?P<k>\d+)$")
+
+
+def run_key(cell: Any) -> RunKey:
+    """The key a `run` cell names (the inverse of `RunKey.cell`); a cell no planned run writes is
+    refused in words."""
+    text = str(cell)
+    if text == REFERENCE:
+        return RunKey(REFERENCE)
+    m = _CELL.match(text)
+    if m is None or (m["proxy"] == REFERENCE and m["role"] != SEED):
+        raise ValueError(f"run {text!r} is not a planned run's name (seed<k>, select<k>, reference[.seed<k>] or <proxy>.seed<k>)")
+    if m["proxy"] == REFERENCE:
+        return RunKey(REFERENCE, int(m["k"]))
+    return RunKey(m["role"], int(m["k"]), m["proxy"] or "")
 
 
 def is_reference(run: Any) -> bool:
     """Whether a `run` cell names a reference training: `reference`, or one of its further seeds (`reference.seed1`)."""
-    return str(run) == REFERENCE or str(run).startswith(f"{REFERENCE}.")
+    try:
+        return run_key(run).role == REFERENCE
+    except ValueError:
+        return False
+
+
+def with_keys(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` (rows of a planned folder, with its `run` column) with the run keys as columns:
+    `role`, `seed_index`, `proxy`."""
+    keys = [run_key(c) for c in frame["run"]]
+    return frame.assign(role=[k.role for k in keys], seed_index=[k.seed_index for k in keys], proxy=[k.proxy for k in keys])
 
 
 class PlannedFolder(RunFolder):
@@ -57,7 +109,7 @@ class PlannedFolder(RunFolder):
         """The status line's summary: how many architectures have every proxy seed."""
         seeds: dict[str, int] = {}
         for r in self.rows:
-            if r.status == TrialStatus.OK and r.values["run"] != REFERENCE:
+            if r.status == TrialStatus.OK and not is_reference(r.values["run"]):
                 seeds[r.values["arch"]] = seeds.get(r.values["arch"], 0) + 1
         top = max(seeds.values(), default=0)
         return f"{sum(n == top for n in seeds.values()) if top else 0} architectures with {top} seeds"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
@@ -14,9 +14,12 @@ from nas.core.ranking import bootstrap_interval, kendall_p_greater, kendall_tau,
 from nas.core.stats import finite_or_none, number
 from nas.core.status import TrialStatus
 from nas.reporting.fidelity import summarize
-from nas.reporting.planned_folder import COLUMNS, REFERENCE, PlannedFolder, is_reference
+from nas.reporting.planned_folder import COLUMNS, REFERENCE, SEED, PlannedFolder, RunKey, run_key, with_keys
 from nas.reporting.plots import save_figure
 from nas.reporting.run_folder import Row
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PLATEAU_AP50 = 0.01  # AP50 under this: the detector still predicts background only (the focal-loss plateau)
 WEAK_AP50 = 0.05  # AP50 under this with a loss that fell by less than LOSS_DROP: still on the plateau
@@ -32,19 +35,9 @@ class DesignFolder(PlannedFolder):
 
     def headline(self) -> str:
         """The status line's summary: proxy runs done, how many stayed on the plateau, references."""
-        proxy = [r for r in self.rows if not is_reference(r.values["run"])]
-        refs = len(self.rows) - len(proxy)
-        return f"{len(proxy)} proxy runs ({sum(map(is_plateau, proxy))} on the plateau), {refs} reference runs"
-
-
-def run_name(proxy: str, seed_index: int) -> str:
-    """The `run` cell of a candidate proxy's seed: `p3.seed1`."""
-    return f"{proxy}.seed{seed_index}"
-
-
-def seed_index(run: str) -> int:
-    """The seed index of a `run_name` cell, or of its `seed<k>` part (`p3.seed1`, `seed1` -> 1)."""
-    return int(str(run).rsplit("seed", 1)[1])
+        f = design_frame(self.rows)
+        proxy = f[f["role"] != REFERENCE]
+        return f"{len(proxy)} proxy runs ({int(proxy['plateau'].sum())} on the plateau), {len(f) - len(proxy)} reference runs"
 
 
 def is_plateau(row: Row) -> bool:
@@ -70,26 +63,22 @@ REFERENCE_SEEDS = 2  # the reference is trained with this many seeds: its own no
 SELECTION_SEEDS = 2  # successive halving chooses its survivors on seed indices 0 and 1; later seeds chose nothing
 
 
-def reference_run(k: int) -> str:
-    """The `run` cell of the k-th reference seed: `reference`, `reference.seed1`, ..."""
-    return REFERENCE if k == 0 else f"{REFERENCE}.seed{k}"
-
-
 def candidate_summary(rows: Sequence[Row], proxy: str, archs: Sequence[Any], seeds: int, metric: str) -> dict[str, Any]:
     """Fidelity numbers of one candidate proxy over the architectures the reference training does
     not leave on the plateau (those do not learn this data at all: they would hand out free
     concordant pairs, and their plateau runs are the architecture's, not the proxy's); with its
     plateau and failed runs, its measured trial time, and the noise-corrected signal-to-noise
     (`nas.core.ranking.signal_to_noise_corrected`). The reference score is the mean of its seeds."""
-    prefix = f"{proxy}."
-    mine = [dataclasses.replace(r, values={**r.values, "run": r.values["run"][len(prefix):]}) for r in rows if str(r.values["run"]).startswith(prefix)]
-    reference = [r for r in rows if is_reference(r.values["run"])]
+    keys = [run_key(r.values["run"]) for r in rows]
+    mine = [dataclasses.replace(r, values={**r.values, "run": RunKey(SEED, k.seed_index).cell}) for r, k in zip(rows, keys) if k.proxy == proxy]  # as fidelity names its seeds
+    reference = [r for r, k in zip(rows, keys) if k.role == REFERENCE]
     stuck = set(reference_plateau(reference))
     kept = [a for a in archs if a.name not in stuck]
-    done_seeds = max((seed_index(r.values["run"]) + 1 for r in mine), default=0)
+    done_seeds = max((k.seed_index + 1 for k in keys if k.proxy == proxy), default=0)
     header: dict[str, Any] = {"proxy": proxy, "space": "", "metric": metric, "seeds": max(1, min(seeds, done_seeds)), "reference_epochs": 1, "reference": REFERENCE}
     s = summarize([*mine, *reference], kept, header)
-    ref_means = np.array([_mean_reference(reference, a.arch.id) for a in kept], dtype=float)
+    refs = _reference_frame(reference)
+    ref_means = refs.groupby("arch_id")["reward"].mean().reindex([a.arch.id for a in kept]).to_numpy(dtype=float)
     means = np.array([np.nan if a["proxy_mean"] is None else a["proxy_mean"] for a in s["archs"]], dtype=float)
     table = np.array([[np.nan if v is None else v for v in a["proxy"]] for a in s["archs"]], dtype=float).reshape(len(s["archs"]), header["seeds"])
     complete = int((~np.isnan(table).any(axis=1)).sum()) if table.size else 0
@@ -145,36 +134,56 @@ def verdict_numbers(c: Mapping[str, Any], thresholds: Mapping[str, float]) -> di
     return out
 
 
-def _mean_reference(rows: Sequence[Row], arch_id: str) -> float:
-    scores = [r.reward for r in rows if r.values["arch_id"] == arch_id and r.status == TrialStatus.OK]
-    return float(np.mean(scores)) if scores else math.nan
+def design_frame(rows: Sequence[Row]) -> pd.DataFrame:
+    """runs.csv's rows as a frame with the run keys as columns (`role`, `seed_index`, `proxy`):
+    `arch`, `arch_id`, `status`, `reward` and `AP50` (floats, NaN where empty) and `plateau`
+    (`is_plateau`), in row order."""
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "arch": [r.values["arch"] for r in rows],
+            "arch_id": [r.values["arch_id"] for r in rows],
+            "run": [r.values["run"] for r in rows],
+            "status": [r.status for r in rows],
+            "reward": [r.reward for r in rows],
+            "AP50": pd.to_numeric(pd.Series([r.values.get("AP50") for r in rows], dtype=object), errors="coerce"),
+            "plateau": pd.Series([is_plateau(r) for r in rows], dtype=bool),
+        }
+    )
+    return with_keys(frame)
+
+
+def _reference_frame(rows: Sequence[Row]) -> pd.DataFrame:
+    """The finished reference runs of `design_frame(rows)`."""
+    f = design_frame(rows)
+    return f[(f["role"] == REFERENCE) & (f["status"] == TrialStatus.OK)]
 
 
 def reference_seed_tau(rows: Sequence[Row], archs: Sequence[Any]) -> float | None:
     """Kendall tau between the reference's first two seeds over the architectures off its plateau."""
     stuck = set(reference_plateau(rows))
-    score = {(r.values["arch_id"], r.values["run"]): r.reward for r in rows if is_reference(r.values["run"]) and r.status == TrialStatus.OK}
-    kept = [a for a in archs if a.name not in stuck]
-    a = np.array([score.get((k.arch.id, reference_run(0)), np.nan) for k in kept], dtype=float)
-    b = np.array([score.get((k.arch.id, reference_run(1)), np.nan) for k in kept], dtype=float)
-    return finite_or_none(kendall_tau(a, b))
+    ids = [a.arch.id for a in archs if a.name not in stuck]
+    wide = _reference_frame(rows).drop_duplicates(["arch_id", "seed_index"], keep="last").pivot(index="arch_id", columns="seed_index", values="reward")
+    wide = wide.reindex(index=ids, columns=[0, 1])
+    return finite_or_none(kendall_tau(wide[0].to_numpy(dtype=float), wide[1].to_numpy(dtype=float)))
 
 
 def reference_best_ap50(rows: Sequence[Row]) -> float | None:
     """The best AP50 any finished reference run reached (None: none reported one)."""
-    values = [float(r.values["AP50"]) for r in rows if is_reference(r.values["run"]) and r.status == TrialStatus.OK and _number(r.values.get("AP50"))]
-    return max(values, default=None)
+    values = _reference_frame(rows)["AP50"].dropna()
+    return float(values.max()) if len(values) else None
 
 
 def learned_by_reference(rows: Sequence[Row]) -> list[str]:
     """Architectures with a finished reference run and none on the plateau (what a tau can rank)."""
-    done = {r.values["arch"] for r in rows if is_reference(r.values["run"]) and r.status == TrialStatus.OK}
-    return sorted(done - set(reference_plateau(rows)))
+    return sorted(set(_reference_frame(rows)["arch"]) - set(reference_plateau(rows)))
 
 
 def reference_plateau(rows: Sequence[Row]) -> list[str]:
     """Architectures whose reference training stayed on the plateau (under any of its seeds)."""
-    return sorted({r.values["arch"] for r in rows if is_reference(r.values["run"]) and is_plateau(r)})
+    f = design_frame(rows)
+    return sorted(set(f.loc[(f["role"] == REFERENCE) & f["plateau"], "arch"]))
 
 
 def _number(v: Any) -> bool:
