@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from omegaconf import OmegaConf
 
 from nas.settings.commands import FinalizeOptions
 from nas.core.status import TrialStatus
@@ -64,7 +63,7 @@ def run_finalize(run_dir: str | Path, overrides: Sequence[str], options: Finaliz
     if any(o.startswith("resume=") for o in overrides) and not any(o.startswith("out_dir=") for o in overrides):
         overrides = [*overrides, f"out_dir={default_out}"]  # resume the finalize where it writes by default
     settings = run_settings(run_dir, overrides)
-    search_seed = int(OmegaConf.load(run_dir / "config.yaml").proxy.get("seed", 0))
+    search_seed = int(getattr(run_settings(run_dir, ()).proxy, "seed", 0))  # the search's own, whatever the overrides set
     candidates, searched = top_candidates(settings, SearchFolder(run_dir).read_rows(), options.top, run_dir)
     taken = {c.arch.id for c in candidates}
     baselines = [Candidate(n, "baseline", a, 0) for n in options.baselines if (a := get_architecture(n)).id not in taken]
