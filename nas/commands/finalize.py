@@ -26,10 +26,10 @@ from typing import Any, Sequence
 
 from nas.settings.commands import FinalizeOptions
 from nas.core.status import TrialStatus
-from nas.reporting.planned_folder import SEED, SELECT, RunKey, run_key
+from nas.reporting.planned_folder import SEED, SELECT, RunKey, with_keys
 from nas.reporting.finalize import FinalizeFolder, format_finalize, plot_finalize, summarize_finalize
 from nas.reporting.report import write_report
-from nas.reporting.run_folder import Row, check_not_running
+from nas.reporting.run_folder import Row, check_not_running, ok_frame
 from nas.reporting.trials import SearchFolder
 from nas.runner.campaign import Campaign
 from nas.runner.planned import Candidate, PlannedRun
@@ -136,13 +136,11 @@ def choose_pick(rows: Sequence[Row], candidates: Sequence[Candidate], searched: 
     a candidate for a failed run (its other seeds' luck counts double)."""
     if len(candidates) == 1:
         return candidates[0]
-    scores: dict[str, list[float]] = {}
-    for r in rows:
-        if r.status == TrialStatus.OK and run_key(r.values["run"]).role == SELECT:
-            scores.setdefault(r.values["arch_id"], []).append(r.reward)
-    most = max((len(v) for v in scores.values()), default=0)
-    ranked = [c for c in candidates if scores.get(c.arch.id) and len(scores[c.arch.id]) == most]
-    ranked.sort(key=lambda c: (-sum(scores[c.arch.id]) / len(scores[c.arch.id]), -searched[c.arch.id][0], searched[c.arch.id][1]))
+    ok = with_keys(ok_frame(rows))
+    scores = ok[ok["role"] == SELECT].groupby("arch_id")["reward"].agg(["mean", "size"])
+    most = scores["size"].max() if len(scores) else 0
+    ranked = [c for c in candidates if c.arch.id in scores.index and scores.at[c.arch.id, "size"] == most]
+    ranked.sort(key=lambda c: (-scores.at[c.arch.id, "mean"], -searched[c.arch.id][0], searched[c.arch.id][1]))
     return ranked[0] if ranked else None
 
 

@@ -82,9 +82,12 @@ def candidate_summary(rows: Sequence[Row], proxy: str, archs: Sequence[Any], see
     means = np.array([np.nan if a["proxy_mean"] is None else a["proxy_mean"] for a in s["archs"]], dtype=float)
     table = np.array([[np.nan if v is None else v for v in a["proxy"]] for a in s["archs"]], dtype=float).reshape(len(s["archs"]), header["seeds"])
     complete = int((~np.isnan(table).any(axis=1)).sum()) if table.size else 0
-    walls = sorted(float(r.values["wall_s"]) for r in mine if r.status == TrialStatus.OK and _number(r.values.get("wall_s")))
-    plateau = sorted({f"{r.values['arch']} {r.values['run']}" for r in mine if is_plateau(r) and r.values["arch"] not in stuck})
-    failed = sorted(f"{r.values['arch']} {r.values['run']}" for r in mine if r.status != TrialStatus.OK)
+    f = design_frame(mine)
+    ok = f["status"] == TrialStatus.OK
+    walls = sorted(w for w in f.loc[ok, "wall_s"] if math.isfinite(w))
+    named = f["arch"] + " " + f["run"]
+    plateau = sorted(set(named[f["plateau"] & ~f["arch"].isin(stuck)]))
+    failed = sorted(named[~ok])
     for a, ref in zip(s["archs"], ref_means):  # summarize keeps the order of `kept`
         a["reference"] = finite_or_none(ref)
     return {
@@ -136,7 +139,7 @@ def verdict_numbers(c: Mapping[str, Any], thresholds: Mapping[str, float]) -> di
 
 def design_frame(rows: Sequence[Row]) -> pd.DataFrame:
     """runs.csv's rows as a frame with the run keys as columns (`role`, `seed_index`, `proxy`):
-    `arch`, `arch_id`, `status`, `reward` and `AP50` (floats, NaN where empty) and `plateau`
+    `arch`, `arch_id`, `status`, `reward`, `AP50` and `wall_s` (floats, NaN where empty) and `plateau`
     (`is_plateau`), in row order."""
     import pandas as pd
 
@@ -148,6 +151,7 @@ def design_frame(rows: Sequence[Row]) -> pd.DataFrame:
             "status": [r.status for r in rows],
             "reward": [r.reward for r in rows],
             "AP50": pd.to_numeric(pd.Series([r.values.get("AP50") for r in rows], dtype=object), errors="coerce"),
+            "wall_s": pd.to_numeric(pd.Series([r.values.get("wall_s") for r in rows], dtype=object), errors="coerce"),
             "plateau": pd.Series([is_plateau(r) for r in rows], dtype=bool),
         }
     )
