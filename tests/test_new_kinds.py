@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from nas.commands.cli import COMMANDS, Command, main, register_command
 from nas.commands.fidelity import FidelityOptions, run_fidelity
 from nas.commands.search import run_search
 from nas.core.objectives import Objective
@@ -23,6 +24,7 @@ from nas.evaluators.joined import JOINED, joined_kind
 from nas.reporting.run_folder import read_csv_records
 from nas.rewards import REWARDS, RewardKind, compute_reward, metric_value
 from nas.screening.options import SCREEN_KINDS, ScreenOptions, screen_kind
+from nas.settings.options import option
 from nas.settings.search import load_settings
 from proxy_tasks.datasets import LABEL_FORMATS, LabelFormat
 from proxy_tasks.labels.common import CocoBuilder, LabelSplit, image_size
@@ -193,6 +195,42 @@ def test_the_new_reward_declares_two_objectives_and_needs_a_searcher_that_learns
     assert not (tmp_path / "r").exists() and not (tmp_path / "p").exists()
 
 
+@dataclass(frozen=True)
+class LevelsOptions:
+    """`spinenas levels`: a command of the user's (one options class, one function, one registration)."""
+
+    arch: str = option(help="catalog name or spec file", positional=True)
+    json: bool = option(False, "print one JSON object")
+
+
+def cmd_levels(args: LevelsOptions, _: list[str]) -> int:
+    """How many blocks of the architecture sit at each level."""
+    arch = get_architecture(args.arch)
+    counts = {level: sum(b.level == level for b in arch.blocks) for level in sorted({b.level for b in arch.blocks})}
+    print(json.dumps(counts) if args.json else " ".join(f"L{k}:{n}" for k, n in counts.items()))
+    return 0
+
+
+if "levels" not in COMMANDS:
+    register_command(Command("levels", cmd_levels, "blocks per level of an architecture", options=LevelsOptions))
+
+
+def test_a_new_command_is_one_function_and_one_registration(capsys):
+    """The parser is generated from the registry when the command line is read, so a command
+    registered from outside nas/ (here, as by a plugin) has its options, help and refusals."""
+    assert main(["levels", "spinenet49", "--json"]) == 0
+    counts = json.loads(capsys.readouterr().out)
+    blocks = get_architecture("spinenet49").blocks
+    assert sum(counts.values()) == len(blocks) and counts["2"] == sum(b.level == 2 for b in blocks)
+    assert main(["levels", "nope"]) == 2 and "unknown architecture 'nope'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["levels", "spinenet49", "--jsn"])
+    assert "unrecognized arguments: --jsn" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "blocks per level of an architecture" in capsys.readouterr().out
+
+
 def test_a_new_joined_metric_is_one_class_and_one_registration():
     """The reward's cost selects the joined kind that provides it, built from its own options; a cost
     that neither the evaluator nor a joined kind provides is refused at load, before anything runs."""
@@ -294,7 +332,6 @@ def write_jsonl_dataset(root: Path, n_train: int = 8, n_val: int = 4) -> None:
 def test_a_new_label_format_is_read_checked_and_trained_on(tmp_path, capsys):
     """`data stats` reads it with every check (the zero-width box dropped and counted), and the trial
     code a worker runs trains the proxy detector on it."""
-    from nas.commands.cli import main
     from nas.runner.trial import TrialSpec, run_trial
     from nas.settings.search import load_settings
 

@@ -66,3 +66,22 @@ def test_a_broken_plugin_is_refused_in_one_line(tmp_path):
     assert "raised RuntimeError while imported: no GPU here" in raised.stderr
     with pytest.raises(ConfigError, match="'no_such_module_xyz' is not an importable module"):
         load_plugins(["no_such_module_xyz"])
+
+
+COMMAND_PLUGIN = textwrap.dedent('''
+    """A command of the user's: `spinenas levels ARCH` (tests/test_new_kinds.py defines it and registers
+    it when imported; a plugin that imports it is how a user adds a command)."""
+    import tests.test_new_kinds  # noqa: F401
+''')
+
+
+def test_a_plugin_file_adds_a_command_to_the_command_line(tmp_path):
+    """Plugins load before the command line is read, so the plugin's command parses, runs and is in --help."""
+    plugin = tmp_path / "my_command.py"
+    plugin.write_text(COMMAND_PLUGIN)
+    ran = spinenas(["levels", "spinenet49"], str(plugin), tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split() == ["L2:1", "L3:2", "L4:4", "L5:4", "L6:2", "L7:2"]  # SpineNet-49's scale-permuted blocks
+    assert "blocks per level" in spinenas(["--help"], str(plugin), tmp_path).stdout
+    absent = spinenas(["levels", "spinenet49"], None, tmp_path)  # without the plugin: no such command
+    assert absent.returncode == 2 and "invalid choice: 'levels'" in absent.stderr

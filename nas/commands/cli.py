@@ -15,6 +15,7 @@ from nas.settings.commands import (
 )  # fmt: skip
 from nas.settings.options import add_options, flag_of, from_args, missing, option_names, parse_value, parser_default
 from search_space.errors import SpineNASError
+from search_space.registry import Registry
 
 if TYPE_CHECKING:
     from nas.settings.search import SearchSettings
@@ -47,8 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The parser, generated from `COMMANDS` (a `data` command's subcommands from `DATA_COMMANDS`)."""
     parser = argparse.ArgumentParser(prog="spinenas", description="Scale-permuted backbone search (SpineNet).")
     sub = parser.add_subparsers(dest="command", required=True)
-    for command in COMMANDS:
-        _add_command(sub, command)
+    for name in COMMANDS:
+        _add_command(sub, COMMANDS.get(name))
     data = sub.add_parser("data", help="read a dataset as a search would: statistics, or its labels as COCO JSON")
     data_sub = data.add_subparsers(dest="data_command", required=True)
     for command in DATA_COMMANDS:
@@ -123,11 +124,15 @@ def _section_overrides(command: Command, args: argparse.Namespace) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `spinenas` and `python -m nas`; returns the exit code."""
+    from nas.core.plugins import load_plugins
+
+    try:
+        load_plugins()  # the user's kinds and commands (SPINENAS_PLUGINS, entry points), before the command line is read
+    except SpineNASError as e:
+        print(f"spinenas: error: {e}", file=sys.stderr)
+        return int(getattr(e, "exit_code", EXIT_USAGE))
     args = parse(argv)
     try:
-        from nas.core.plugins import load_plugins
-
-        load_plugins()  # the user's kinds (SPINENAS_PLUGINS, entry points) before any config is composed
         command: Command = args.command_entry
         options = from_args(command.options, args) if command.options is not None else None
         return command.run(options, list(getattr(args, "overrides", [])))
@@ -323,7 +328,16 @@ def cmd_split(args: SplitOptions, _: list[str]) -> int:
     return 0
 
 
-COMMANDS: tuple[Command, ...] = (
+COMMANDS: Registry[Command] = Registry("command")  # `spinenas <name>`, in registration order
+
+
+def register_command(command: Command) -> Command:
+    """Add `command` to `spinenas` (a plugin's too: plugins load before the command line is parsed)."""
+    COMMANDS.register(command.name, lambda: command)
+    return command
+
+
+for _command in (  # the built-in commands
     Command("show", cmd_show, "print an architecture's blocks, params and FLOPs; draw it", options=ShowOptions),
     Command(
         "train", cmd_train, "train and evaluate one architecture (Hydra overrides, e.g. arch=spinenet49 proxy=synthetic)",
@@ -393,7 +407,8 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("report", cmd_report, "write a search's report.html (running or finished) and print its path", options=ReportOptions),
     Command("split", cmd_split, "carve a held-out reward split from a COCO annotation file", options=SplitOptions),
-)
+):
+    register_command(_command)
 
 DATA_COMMANDS: tuple[Command, ...] = (
     Command(
