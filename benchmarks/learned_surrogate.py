@@ -39,6 +39,7 @@ from nas.screening.predictor import Predictor
 from nas.screening.screen import PredictorScreen
 from predictor_curve import SPACE, load_rows
 from sample_efficiency import on_virtual_clock, searcher_of
+from search_space.fileio import atomic_write_text
 from search_space.spec import Architecture
 
 TABLE = Path(__file__).resolve().parent / "table"
@@ -100,21 +101,35 @@ def main() -> None:
     print(f"oracle {args.oracle} on {len(oracle.table_ap)} table architectures; seed noise std {oracle.seed_std:.4f}", flush=True)
     traces: dict[str, list[list[tuple[float, float]]]] = {}
     seconds: dict[str, float] = {}
-    partial = args.out / "traces.json"
-    same = {k: v for k, v in vars(args).items() if k not in ("out", "methods")}  # what makes two runs of a method the same
-    if partial.exists():  # resumable: methods already simulated under the same settings are kept
-        saved = json.loads(partial.read_text())
-        if {k: v for k, v in saved.get("settings", {}).items() if k not in ("out", "methods")} == same:
-            traces = {m: [[tuple(t) for t in s] for s in runs] for m, runs in saved["traces"].items() if m in args.methods}
-            seconds = {m: v for m, v in saved["seconds"].items() if m in traces}
+    unfinished: dict[str, list[list[tuple[float, float]]]] = {}  # a method's searches so far, saved after each one
+    saved_path = args.out / "traces.json"
+    same = {k: v for k, v in vars(args).items() if k not in ("out", "methods", "seeds")}  # what makes two runs of a method the same
+    if saved_path.exists():  # resumable: methods (and a method's searches) already simulated under the same settings are kept
+        saved = json.loads(saved_path.read_text())
+        if {k: v for k, v in saved.get("settings", {}).items() if k not in ("out", "methods", "seeds")} == same:
+            def read(runs: list[list[list[float]]]) -> list[list[tuple[float, float]]]:
+                return [[(float(t[0]), float(t[1])) for t in s] for s in runs]
+
+            traces = {m: read(runs)[: args.seeds] for m, runs in saved["traces"].items() if m in args.methods and len(runs) >= args.seeds}
+            earlier = {**saved["traces"], **saved.get("unfinished", {})}  # a finished method with fewer seeds than asked goes on too
+            unfinished = {m: read(runs) for m, runs in earlier.items() if m in args.methods and m not in traces}
+            seconds = {m: v for m, v in saved["seconds"].items() if m in traces or m in unfinished}
+
+    def save() -> None:
+        atomic_write_text(saved_path, json.dumps({"settings": {**same, "seeds": args.seeds}, "traces": traces, "unfinished": unfinished, "seconds": seconds}))
+
     for method in args.methods:
         if method in traces:
             continue
-        t0 = time.perf_counter()
-        traces[method] = [run_search(method, seed, args.trials, oracle, candidates=args.candidates) for seed in range(args.seeds)]
-        seconds[method] = time.perf_counter() - t0
+        runs = unfinished.setdefault(method, [])
+        for seed in range(len(runs), args.seeds):
+            t0 = time.perf_counter()
+            runs.append(run_search(method, seed, args.trials, oracle, candidates=args.candidates))
+            seconds[method] = seconds.get(method, 0.0) + time.perf_counter() - t0
+            save()
+        traces[method] = unfinished.pop(method)
+        save()
         print(f"{method}: {seconds[method]:.0f} s, mean final {np.mean([pick_value(t, args.trials) for t in traces[method]]):.4f}", flush=True)
-        partial.write_text(json.dumps({"settings": same, "traces": traces, "seconds": seconds}))
     finals = {m: [pick_value(t, args.trials) for t in traces[m]] for m in args.methods}
     comparisons = compare_searches(finals, versus(finals, "random")) if "random" in finals else {}
     grid = np.arange(1, args.trials + 1, dtype=float)
