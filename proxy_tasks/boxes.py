@@ -60,8 +60,8 @@ def nms_torch(
     if boxes.numel() == 0:
         return torch.empty(0, dtype=torch.long, device=boxes.device)
     order = torch.argsort(scores, descending=True, stable=True)
-    b = boxes[order].double().cpu()
-    b = (b + (labels[order].double().cpu() * (b.max() + 1))[:, None]).numpy()
+    ranked = boxes[order].double().cpu()
+    b = (ranked + (labels[order].double().cpu() * (ranked.max() + 1))[:, None]).numpy()
     area = (b[:, 2] - b[:, 0]).clip(0) * (b[:, 3] - b[:, 1]).clip(0)
     suppressed = np.zeros(len(b), dtype=bool)
     keep = []

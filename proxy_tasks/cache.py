@@ -139,7 +139,7 @@ def resize_pad(im: Image.Image, size: int) -> tuple[np.ndarray, float]:
     nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
     out = np.empty((size, size, 3), dtype=np.uint8)
     out[:] = PAD_RGB
-    out[:nh, :nw] = np.asarray(im.resize((nw, nh), Image.BILINEAR))
+    out[:nh, :nw] = np.asarray(im.resize((nw, nh), Image.Resampling.BILINEAR))
     return out, scale
 
 

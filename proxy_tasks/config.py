@@ -107,7 +107,7 @@ class ModelScaling:
     @classmethod
     def of_preset(cls) -> ModelScaling:
         """Every scaling field from the preset: the full-size model."""
-        return cls(**{f.name: None for f in dataclasses.fields(cls) if f.name != "norm"})
+        return cls(**{f.name: None for f in dataclasses.fields(cls) if f.name != "norm"})  # type: ignore[arg-type]  # every such field takes None
 
     def detector_config(self, preset: ModelPreset, *, loss: LossConfig, inference: InferenceConfig) -> DetectorConfig:
         """Backbone and head settings; fields left None come from `preset`."""

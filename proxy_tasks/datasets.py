@@ -11,7 +11,7 @@ import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from proxy_tasks.cache import scan_images
 from proxy_tasks.data import BAD_BOXES, BAD_IMAGES, CocoDataset, DatasetError, load_coco
@@ -76,8 +76,8 @@ class DataConfig:
         def is_path(split: str) -> bool:
             return Path(split).is_file() or len(Path(split).parts) > 1
 
-        paths = {k: absolute(getattr(self, k)) for k in ("root", "train_ann", "train_images", "val_ann", "val_images", "cache_dir")}
-        splits = {k: absolute(getattr(self, k)) for k in ("train_split", "val_split") if is_path(getattr(self, k))}
+        paths: dict[str, Any] = {k: absolute(getattr(self, k)) for k in ("root", "train_ann", "train_images", "val_ann", "val_images", "cache_dir")}
+        splits: dict[str, Any] = {k: absolute(getattr(self, k)) for k in ("train_split", "val_split") if is_path(getattr(self, k))}
         return dataclasses.replace(self, **paths, **splits)
 
     def describe(self) -> str:

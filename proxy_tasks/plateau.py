@@ -111,7 +111,7 @@ def anchor_prior(targets: Iterable[dict[str, torch.Tensor]], image_size: int, an
     return AnchorPrior(hits / max(images, 1), box, hits.sum(axis=0), valid)
 
 
-def image_independent_ap50(prior: AnchorPrior, val: CocoDataset, scales: Sequence[float], image_size: int, anchors: AnchorConfig, inference: InferenceConfig) -> float:
+def image_independent_ap50(prior: AnchorPrior, val: CocoDataset, scales: Sequence[float] | np.ndarray, image_size: int, anchors: AnchorConfig, inference: InferenceConfig) -> float:
     """COCO AP50 on `val` of the detector that puts the same detections on every image: each
     (anchor, class) scored by `prior.rate`, boxed at `prior.box`, then the run's own post-processing
     (top-k per level, class-wise NMS, at most `max_detections`); no score threshold, so the

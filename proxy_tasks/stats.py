@@ -9,7 +9,7 @@ relative size r is about r * S pixels (the longer image side is resized to S).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -83,7 +83,9 @@ def split_stats(ds: CocoDataset) -> SplitStats:
 def _spread(values: np.ndarray, keys: Sequence[str]) -> dict[str, float]:
     if not len(values):
         return {k: 0.0 for k in keys}
-    fns = {"min": np.min, "max": np.max, "mean": np.mean, "median": np.median, "p10": lambda v: np.percentile(v, 10), "p90": lambda v: np.percentile(v, 90)}
+    fns: dict[str, Callable[[np.ndarray], Any]] = {
+        "min": np.min, "max": np.max, "mean": np.mean, "median": np.median, "p10": lambda v: np.percentile(v, 10), "p90": lambda v: np.percentile(v, 90),
+    }  # fmt: skip
     return {k: float(fns[k](values)) for k in keys}
 
 

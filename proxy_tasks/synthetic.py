@@ -14,6 +14,7 @@ import os
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -56,7 +57,7 @@ class SyntheticSpec:
 # per image, on faintly textured backgrounds with enough contrast to be seen. A short training
 # learns it (AP about 0.2), yet architectures differ by far more than seeds do. `tiny` is the
 # same scene at CI size; `demo` is the harder scene (clutter, strong texture, six classes, 256 px).
-_SHAPES = dict(image_size=128, min_object=8.0, max_object=0.75, max_objects=6, clutter=0, num_categories=2, texture=0.3, min_contrast=60.0)
+_SHAPES: dict[str, Any] = dict(image_size=128, min_object=8.0, max_object=0.75, max_objects=6, clutter=0, num_categories=2, texture=0.3, min_contrast=60.0)
 SYNTHETIC_PRESETS: dict[str, SyntheticSpec] = {
     "shapes": SyntheticSpec("shapes", num_train=3200, num_val=512, **_SHAPES),
     "tiny": SyntheticSpec("tiny", num_train=256, num_val=64, **_SHAPES),
@@ -102,7 +103,8 @@ def ensure_synthetic(spec: SyntheticSpec, root: Path | None = None) -> Synthetic
 
 
 def _generate_split(spec: SyntheticSpec, split: str, count: int, start: int, rng: np.random.Generator, image_root: Path) -> dict:
-    images, annotations = [], []
+    images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
     for k in range(count):
         image_id = start + k
         img, objects = render_image(spec, rng)
@@ -179,7 +181,7 @@ def _background(s: int, rng: np.random.Generator, texture: float = 1.0) -> Image
     """Smooth colour noise plus fine grain (scaled by `texture`): a texture, not a flat colour."""
     coarse = rng.integers(0, 256, (int(rng.integers(3, 9)),) * 2 + (3,)).astype(np.float32)
     coarse = coarse.mean() + (coarse - coarse.mean()) * texture
-    base = Image.fromarray(np.clip(coarse, 0, 255).astype(np.uint8)).resize((s, s), Image.BICUBIC)
+    base = Image.fromarray(np.clip(coarse, 0, 255).astype(np.uint8)).resize((s, s), Image.Resampling.BICUBIC)
     grain = rng.normal(0, rng.uniform(4, 18) * texture, (s, s, 3))
     arr = np.clip(np.asarray(base, dtype=np.float32) * rng.uniform(0.5, 1.0) + grain, 0, 255).astype(np.uint8)
     return Image.fromarray(arr).filter(ImageFilter.SMOOTH) if rng.random() < 0.5 else Image.fromarray(arr)

@@ -54,6 +54,12 @@ class PreparedRun:
     cost: dict[str, int]
     timings: dict[str, float]  # data_prep_s, build_s, rung_eval_s, then eval_s and total_s
     loader: BatchLoader | None = None  # the training batches (set by `train_model`)
+
+    def training_loader(self) -> BatchLoader:
+        """The training batches, once `train_model` has set them."""
+        if self.loader is None:
+            raise RuntimeError("this run has not been trained: no training batches yet")
+        return self.loader
     probes: dict[str, dict[str, float]] = field(default_factory=dict)  # "@0.25" -> COCO metrics after that fraction
 
 
@@ -148,7 +154,7 @@ class ProxyTask:
         run = self.build(arch, preset or preset_for(arch.name))
         stats = self.train_model(run, on_epoch=on_epoch, eval_at=eval_at, on_eval=on_eval, max_steps=max_steps, on_step=on_step)
         t = time.perf_counter()
-        ap = self.evaluate(run, run.loader)  # batch norm recalibrated on the training loader's next batches
+        ap = self.evaluate(run, run.training_loader())  # batch norm recalibrated on the training loader's next batches
         run.timings["eval_s"] = time.perf_counter() - t
         run.timings["total_s"] = time.perf_counter() - t_start
         return ProxyResult(self.metrics(run, stats, ap), run.model)
@@ -166,7 +172,7 @@ class ProxyTask:
         torch.manual_seed(cfg.seed)
         model = build_detector(arch, train_ds.num_classes, cfg.detector_config(preset)).to(device)
         if cfg.channels_last:
-            model = model.to(memory_format=torch.channels_last)
+            model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # Module.to takes it; torch's stubs list no such overload
         timings = {"data_prep_s": prep_s, "build_s": time.perf_counter() - t, "rung_eval_s": 0.0, "probe_eval_s": 0.0}
         return PreparedRun(arch, model, device, train_ds, train_cache, val_ds, val_cache, cost, timings)
 
@@ -289,7 +295,7 @@ class ProxyTask:
             "images_per_s": stats.images_per_s,
             "train_images": stats.images,
             "steps": stats.steps,
-            "steps_per_epoch": len(run.loader),
+            "steps_per_epoch": len(run.training_loader()),
             "step_s": stats.step_s,
             "first_step_s": stats.first_step_s,
             "epochs": cfg.epochs,

@@ -28,7 +28,7 @@ import dataclasses
 import math
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, cast
 
 import torch
 from torch import nn
@@ -91,11 +91,13 @@ def compute_scores(build: Callable[[], RetinaNet], probe: Probe, names: list[str
     return out
 
 
-def _weights(model: nn.Module) -> list[nn.Parameter]:
+def _weights(model: nn.Module) -> list[torch.Tensor]:
     return [m.weight for m in model.modules() if isinstance(m, WEIGHTED)]
 
 
-def _loss(model: RetinaNet, probe: Probe) -> torch.Tensor:
+def _loss(model: nn.Module, probe: Probe) -> torch.Tensor:
+    if not isinstance(model, RetinaNet):
+        raise TypeError(f"this score needs a detector's loss; got a {type(model).__name__}")
     model.train()
     cls, box = model(probe.inputs)
     return model.loss(cls, box, probe.batch.targets, probe.image_size)["loss"]
@@ -179,7 +181,7 @@ def zen(model: nn.Module, probe: Probe) -> float:
     bn_stds: list[torch.Tensor] = []
 
     def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
-        bn_stds.append(inputs[0].detach().var(dim=(0, 2, 3)).mean().add(module.eps).sqrt())
+        bn_stds.append(inputs[0].detach().var(dim=(0, 2, 3)).mean().add(cast(float, module.eps)).sqrt())
 
     backbone.train()
     with torch.no_grad():

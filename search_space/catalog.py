@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,13 +100,13 @@ for _name, _preset in {
     # The R50-FPN baseline: FPN width 256, the SpineNet-49 detector settings, ReLU as in ResNet.
     "resnet50_fpn": ModelPreset(256, 1.0, 0.5, 1, 640, 256, 4, 3.0, drop_connect=0.0, activation="relu"),
 }.items():
-    PRESETS.register(_name, lambda p=_preset: p)
+    PRESETS.register_value(_name, _preset)
 
 _ARCHITECTURES: Registry[Architecture] = Registry("architecture")
 for _name in ("spinenet49s", "spinenet49", "spinenet96", "spinenet143", "spinenet143l", "spinenet190"):
     _ARCHITECTURES.register(
         _name,
-        lambda n=_name: Architecture(n, SPINENET49_BLOCKS, description="SpineNet-49 permutation (Du et al. 2020)"),
+        functools.partial(Architecture, _name, SPINENET49_BLOCKS, description="SpineNet-49 permutation (Du et al. 2020)"),
     )
 _ARCHITECTURES.register(
     "resnet50_fpn",

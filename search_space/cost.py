@@ -10,6 +10,7 @@ at 1280x1280 takes about a second.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -49,7 +50,7 @@ def _identity(x: torch.Tensor) -> torch.Tensor:
     return x
 
 
-def count_flops(module: nn.Module, image_size: int, forward=None) -> int:
+def count_flops(module: nn.Module, image_size: int, forward: Callable[[nn.Module, torch.Tensor], Any] | None = None) -> int:
     """Multiply-adds of `module` on one `image_size` x `image_size` RGB image.
 
     `forward(module, x)` runs the model when its forward needs more than `module(x)`. Runs on the
@@ -66,7 +67,7 @@ def count_flops(module: nn.Module, image_size: int, forward=None) -> int:
     # device, where group norm runs as a Python reference (0.9 of 1.0 s for a proxy detector).
     norms = [m for m in module.modules() if isinstance(m, NORM_LAYERS)]
     for m in norms:
-        m.forward = _identity  # type: ignore[method-assign]
+        m.forward = _identity  # type: ignore[method-assign, assignment]
     device = next(module.parameters()).device
     try:
         x = torch.empty((1, 3, image_size, image_size), device=device)

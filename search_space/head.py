@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import math
-from typing import Sequence
+from typing import Sequence, cast
 
 import torch
 from torch import nn
@@ -35,7 +36,8 @@ class Subnet(nn.Module):
         super().__init__()
         self.levels = tuple(levels)
         chans = [in_channels] + [num_filters] * num_convs
-        self.convs = nn.ModuleList(nn.Conv2d(chans[k], chans[k + 1], 3, padding=1) for k in range(num_convs))
+        convs = [nn.Conv2d(chans[k], chans[k + 1], 3, padding=1) for k in range(num_convs)]
+        self.convs = nn.ModuleList(convs)
         self.norms = nn.ModuleDict(
             {str(lv): nn.ModuleList(norm_layer(norm, num_filters) for _ in range(num_convs)) for lv in self.levels}
         )
@@ -43,14 +45,17 @@ class Subnet(nn.Module):
         self.predict = nn.Conv2d(chans[-1], out_channels, 3, padding=1)
         if self.predict.weight.device.type == "meta":  # a model built to be costed: no values to set
             return  # (normal_ on meta runs as a Python reference: ~12 ms a call, 0.1 s a head)
-        for conv in self.convs:
+        for conv in convs:
+            assert conv.bias is not None  # made with a bias
             nn.init.normal_(conv.weight, std=0.01)
             nn.init.zeros_(conv.bias)
+        assert self.predict.bias is not None
         nn.init.normal_(self.predict.weight, std=1e-5)
         nn.init.constant_(self.predict.bias, bias_init)
 
     def forward(self, x: torch.Tensor, level: int) -> torch.Tensor:
-        for conv, norm in zip(self.convs, self.norms[str(level)]):
+        norms = cast(nn.ModuleList, self.norms[str(level)])
+        for conv, norm in zip(self.convs, norms):
             x = self.act(norm(conv(x)))
         return self.predict(x)
 
@@ -76,9 +81,9 @@ class RetinaNetHead(nn.Module):
             raise InputError(f"num_classes must be >= 1, got {num_classes}")
         self.num_classes, self.num_anchors = num_classes, num_anchors
         prior_bias = -math.log((1 - prior_prob) / prior_prob)
-        tower = {"num_filters": num_filters, "num_convs": num_convs, "levels": levels, "activation": activation, "norm": norm}
-        self.cls = Subnet(in_channels, out_channels=num_anchors * num_classes, bias_init=prior_bias, **tower)
-        self.box = Subnet(in_channels, out_channels=num_anchors * 4, bias_init=0.0, **tower)
+        tower = functools.partial(Subnet, in_channels, num_filters=num_filters, num_convs=num_convs, levels=levels, activation=activation, norm=norm)
+        self.cls = tower(out_channels=num_anchors * num_classes, bias_init=prior_bias)
+        self.box = tower(out_channels=num_anchors * 4, bias_init=0.0)
 
     def forward(self, feats: dict[int, torch.Tensor]) -> tuple[dict[int, torch.Tensor], dict[int, torch.Tensor]]:
         cls = {lv: self.cls(f, lv) for lv, f in feats.items()}

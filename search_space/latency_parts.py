@@ -5,7 +5,7 @@ Kept apart from `latency_table` so that a prediction (dictionary lookups) needs 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -27,7 +27,7 @@ class Merge(nn.Module):
         self.act = make_activation(activation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for other in self.others:
+        for other in cast(torch.Tensor, self.others):  # a buffer
             x = x + other
         return self.act(x)
 

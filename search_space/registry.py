@@ -25,6 +25,10 @@ class Registry(Generic[T]):
             raise ValueError(f"{self.kind} {name!r} is already registered")
         self._factories[name] = factory
 
+    def register_value(self, name: str, value: T) -> None:
+        """Add `value` itself under `name` (`get` returns that object each time)."""
+        self.register(name, lambda: value)
+
     def get(self, name: str) -> T:
         """Build the entry called `name`."""
         try:

@@ -348,7 +348,7 @@ class DecisionWalk:
 
 _SPACES: Registry[SpaceDefinition] = Registry("search space")
 for _name, _definition in DEFINITIONS.items():
-    _SPACES.register(_name, lambda d=_definition: d)
+    _SPACES.register_value(_name, _definition)
 
 
 def get_space(name: str, block_adjustments: bool = False, parent_window: int | None = 5) -> SearchSpace:

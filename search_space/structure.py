@@ -76,14 +76,14 @@ def structural_features(arch: Architecture) -> np.ndarray:
     outputs = {b.level: n_stem + i for i, b in enumerate(blocks) if b.is_output}
     per_output = []
     for lv in OUTPUT_LEVELS:
-        node = outputs.get(lv)
-        if node is None:
+        out = outputs.get(lv)
+        if out is None:
             per_output += [0.0] * 8
             continue
-        b = blocks[node - n_stem]
-        per_output += [depth[node], len(ancestors[node]), float(b.block_fn == "bottleneck"),
-                       float(np.mean([abs(b.level - level[p]) for p in b.parents])), float(len(folds[node - n_stem])),
-                       min(level[p] for p in b.parents) - lv, max(level[p] for p in b.parents) - lv, route[node] - lv]  # fmt: skip
+        b = blocks[out - n_stem]
+        per_output += [depth[out], len(ancestors[out]), float(b.block_fn == "bottleneck"),
+                       float(np.mean([abs(b.level - level[p]) for p in b.parents])), float(len(folds[out - n_stem])),
+                       min(level[p] for p in b.parents) - lv, max(level[p] for p in b.parents) - lv, route[out] - lv]  # fmt: skip
     reach = set().union(*(ancestors[n] | {n} for n in outputs.values())) if outputs else set()
     dead = sum(1 for i in range(n_stem, nodes) if i not in reach)
     high = sum(1 for b in blocks if not b.is_output and b.level >= 6)

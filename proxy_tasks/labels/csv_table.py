@@ -29,7 +29,7 @@ def read_csv(
         builder = CocoBuilder(names, bad_boxes)
         ids: dict[str, tuple[int, int, int]] = {}  # filename -> image id, width, height
         for where, row in rows[split]:
-            size = tuple(_pixels(row[k], where, k) for k in ("width", "height"))
+            size = (_pixels(row["width"], where, "width"), _pixels(row["height"], where, "height"))
             if row["filename"] not in ids:
                 ids[row["filename"]] = (builder.add_image(row["filename"], *size), *size)
             image_id, w, h = ids[row["filename"]]

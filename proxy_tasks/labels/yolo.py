@@ -36,7 +36,7 @@ def read_yolo(root: str | Path, bad_boxes: str = "error") -> tuple[LabelSplit, L
         entries = cfg[split] if isinstance(cfg[split], list) else [cfg[split]]
         builder = CocoBuilder(names, bad_boxes)
         images = _images(yaml_path, base, split, entries)
-        for labels_dir in sorted({_labels_dir(image) for image in images} - {None}):
+        for labels_dir in sorted(d for d in {_labels_dir(image) for image in images} if d is not None):
             refuse_foreign_files(labels_dir, "YOLO (.txt)", {".xml": "a Pascal VOC file", ".json": "a JSON (COCO?) label file"})
         labelled = 0
         for image in images:
