@@ -99,37 +99,31 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     oracle = Oracle(args.oracle)
     print(f"oracle {args.oracle} on {len(oracle.table_ap)} table architectures; seed noise std {oracle.seed_std:.4f}", flush=True)
-    traces: dict[str, list[list[tuple[float, float]]]] = {}
+    traces: dict[str, list[list[tuple[float, float]]]] = {}  # the first --seeds searches of each method asked for
+    done: dict[str, list[list[tuple[float, float]]]] = {}  # every search simulated so far, saved after each one
     seconds: dict[str, float] = {}
-    unfinished: dict[str, list[list[tuple[float, float]]]] = {}  # a method's searches so far, saved after each one
     saved_path = args.out / "traces.json"
     same = {k: v for k, v in vars(args).items() if k not in ("out", "methods", "seeds")}  # what makes two runs of a method the same
-    if saved_path.exists():  # resumable: methods (and a method's searches) already simulated under the same settings are kept
+    if saved_path.exists():  # resumable: searches already simulated under the same settings are kept, whatever --seeds was then
         saved = json.loads(saved_path.read_text())
         if {k: v for k, v in saved.get("settings", {}).items() if k not in ("out", "methods", "seeds")} == same:
-            def read(runs: list[list[list[float]]]) -> list[list[tuple[float, float]]]:
-                return [[(float(t[0]), float(t[1])) for t in s] for s in runs]
-
-            traces = {m: read(runs)[: args.seeds] for m, runs in saved["traces"].items() if m in args.methods and len(runs) >= args.seeds}
-            earlier = {**saved["traces"], **saved.get("unfinished", {})}  # a finished method with fewer seeds than asked goes on too
-            unfinished = {m: read(runs) for m, runs in earlier.items() if m in args.methods and m not in traces}
-            seconds = {m: v for m, v in saved["seconds"].items() if m in traces or m in unfinished}
+            earlier = {**saved["traces"], **saved.get("unfinished", {})}  # "unfinished": files written between 2026-12-07 19:23 and 20:00
+            done = {m: [[(float(t[0]), float(t[1])) for t in s] for s in runs] for m, runs in earlier.items()}
+            seconds = dict(saved["seconds"])
 
     def save() -> None:
-        atomic_write_text(saved_path, json.dumps({"settings": {**same, "seeds": args.seeds}, "traces": traces, "unfinished": unfinished, "seconds": seconds}))
+        atomic_write_text(saved_path, json.dumps({"settings": same, "traces": done, "seconds": seconds}))
 
     for method in args.methods:
-        if method in traces:
-            continue
-        runs = unfinished.setdefault(method, [])
+        runs = done.setdefault(method, [])
         for seed in range(len(runs), args.seeds):
             t0 = time.perf_counter()
             runs.append(run_search(method, seed, args.trials, oracle, candidates=args.candidates))
             seconds[method] = seconds.get(method, 0.0) + time.perf_counter() - t0
             save()
-        traces[method] = unfinished.pop(method)
-        save()
-        print(f"{method}: {seconds[method]:.0f} s, mean final {np.mean([pick_value(t, args.trials) for t in traces[method]]):.4f}", flush=True)
+        traces[method] = runs[: args.seeds]
+        print(f"{method}: {len(runs)} searches in {seconds.get(method, 0.0):.0f} s, mean final of the first {args.seeds} "
+              f"{np.mean([pick_value(t, args.trials) for t in traces[method]]):.4f}", flush=True)
     finals = {m: [pick_value(t, args.trials) for t in traces[m]] for m in args.methods}
     comparisons = compare_searches(finals, versus(finals, "random")) if "random" in finals else {}
     grid = np.arange(1, args.trials + 1, dtype=float)

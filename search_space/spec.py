@@ -12,7 +12,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, cast
 
 import yaml
 
@@ -395,4 +395,4 @@ def load_architecture(path: str | os.PathLike[str]) -> Architecture:
 
 def blocks_from_tuples(rows: Iterable[tuple[int, str, tuple[int, int], bool]]) -> tuple[BlockSpec, ...]:
     """Blocks from the official `(level, block_fn, (parent0, parent1), is_output)` tuples."""
-    return tuple(BlockSpec(level, fn, (parents[0], parents[1]), out) for level, fn, parents, out in rows)
+    return tuple(BlockSpec(level, fn, cast(tuple[int, int], tuple(parents)), out) for level, fn, parents, out in rows)  # BlockSpec checks there are two

@@ -194,3 +194,16 @@ def test_a_run_folder_of_black_padded_trainings_is_not_resumed_into_mean_padded_
     assert _trains_on_images(OmegaConf.create({"proxy": {"evaluator": "training", "name": "synthetic"}}))
     assert _trains_on_images(OmegaConf.create({"proxy": {"name": "synthetic", "epochs": 3}}))  # a label of the days before kinds: a training
     assert _trains_on_images(OmegaConf.create({}))
+
+
+def test_a_run_made_with_a_plugins_config_group_is_refused_without_the_plugin(tmp_path):
+    """A joined kind's group that no loaded kind declares (its plugin not loaded) is named, with the
+    remedy, instead of an unknown-key message about the top level."""
+    from nas.settings.search import load_settings, run_settings
+
+    record = load_settings(["trials=2"]).record()
+    (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create({**record, "watts": {"per_filter": 2.0}})))
+    with pytest.raises(ConfigError, match=r"config.yaml: group 'watts' belongs to no kind loaded here; load the plugin the run was made with"):
+        run_settings(tmp_path, [])
+    (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(record)))
+    assert run_settings(tmp_path, []).top.trials == 2

@@ -25,7 +25,7 @@ from nas.reporting.run_folder import read_csv_records
 from nas.rewards import REWARDS, RewardKind, compute_reward, metric_value
 from nas.screening.options import SCREEN_KINDS, ScreenOptions, screen_kind
 from nas.settings.options import option
-from nas.settings.search import load_settings
+from nas.settings.search import load_settings, resume_fixed
 from proxy_tasks.datasets import LABEL_FORMATS, LabelFormat
 from proxy_tasks.labels.common import CocoBuilder, LabelSplit, image_size
 from search_space.catalog import get_architecture
@@ -229,6 +229,10 @@ def test_a_new_command_is_one_function_and_one_registration(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "blocks per level of an architecture" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="command 'data' is already registered"):
+        register_command(Command("data", cmd_levels, "a second data"))
+    with pytest.raises(ValueError, match="command 'levels' is already registered"):
+        register_command(Command("levels", cmd_levels, "again"))
 
 
 def test_a_new_joined_metric_is_one_class_and_one_registration():
@@ -248,6 +252,7 @@ def test_a_joined_kind_registered_from_outside_has_its_own_config_group():
     """The energy kind registered by this module (after nas.settings was imported, as a plugin is)
     takes its options from the command line, typed and validated, and config.yaml records them."""
     settings = load_settings([*ENERGY, "energy.mj_per_64_filters=2.0"])
+    assert "energy" in resume_fixed()  # a search may not resume with other energy options
     arch = get_architecture("spinenet49")
     assert settings.joined[0].evaluate(arch)["energy_mj"] == pytest.approx(4 * energy_mj(arch))  # 2.0 against the default 0.5
     assert settings.record()["energy"] == {"mj_per_64_filters": 2.0}

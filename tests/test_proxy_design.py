@@ -365,3 +365,11 @@ def test_a_reference_sharing_seeds_with_the_candidates_is_named():
     assert "(proxy.seed=1 or above)" in "\n".join(shared["conclusion"])  # the remedy: candidates on seeds past the reference's
     apart = three_seed_design(good, reference_seed=1000)
     assert apart["reference"]["shares_seeds_with_candidates"] == [] and "which candidates use too" not in "\n".join(apart["conclusion"])
+
+
+def test_a_candidate_without_runs_yet_is_summarized_as_such():
+    """Before a candidate's first run finishes (a resumed rung, or one not reached), its summary has
+    no numbers, not an error: the run table is empty, not untyped."""
+    s = candidate_summary(REFERENCE, "p7", ARCHS, 2, "AP")
+    assert (s["runs"], s["seeds_done"], s["failed_runs"], s["plateau_runs"], s["median_trial_s"]) == (0, 0, [], [], None)
+    assert s["seed_kendall_tau"] is None and s["signal_to_noise"] is None

@@ -333,6 +333,8 @@ COMMANDS: Registry[Command] = Registry("command")  # `spinenas <name>`, in regis
 
 def register_command(command: Command) -> Command:
     """Add `command` to `spinenas` (a plugin's too: plugins load before the command line is parsed)."""
+    if command.name == "data":
+        raise ValueError("command 'data' is already registered (it holds `data stats` and `data convert`)")
     COMMANDS.register(command.name, lambda: command)
     return command
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from omegaconf import OmegaConf
 
 from nas.settings.commands import FinalizeOptions
 from nas.core.status import TrialStatus
@@ -35,6 +36,7 @@ from nas.runner.campaign import Campaign
 from nas.runner.planned import Candidate, PlannedRun
 from nas.runner.prepare import prepare
 from nas.settings.options import fixed_keys, recorded
+from nas.settings.schemas import load_mapping
 from nas.settings.search import SearchSettings, run_settings
 from search_space.catalog import get_architecture, get_preset
 from search_space.cost import measure
@@ -63,7 +65,7 @@ def run_finalize(run_dir: str | Path, overrides: Sequence[str], options: Finaliz
     if any(o.startswith("resume=") for o in overrides) and not any(o.startswith("out_dir=") for o in overrides):
         overrides = [*overrides, f"out_dir={default_out}"]  # resume the finalize where it writes by default
     settings = run_settings(run_dir, overrides)
-    search_seed = int(getattr(run_settings(run_dir, ()).proxy, "seed", 0))  # the search's own, whatever the overrides set
+    search_seed = int(OmegaConf.select(load_mapping(run_dir / "config.yaml"), "proxy.seed", default=0))  # the search's own, whatever the overrides set
     candidates, searched = top_candidates(settings, SearchFolder(run_dir).read_rows(), options.top, run_dir)
     taken = {c.arch.id for c in candidates}
     baselines = [Candidate(n, "baseline", a, 0) for n in options.baselines if (a := get_architecture(n)).id not in taken]

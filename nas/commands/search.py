@@ -27,7 +27,7 @@ from nas.runner.failures import FailureWatch, RepeatedFailureError
 from nas.runner.prepare import prepare
 from nas.runner.screened import ScreenedSearcher
 from nas.searchers import ArchSearcher, make_searcher
-from nas.settings.search import RESUME_FIXED, SearchSettings, settings_from
+from nas.settings.search import SearchSettings, resume_fixed, settings_from
 from search_space.catalog import get_preset
 
 
@@ -46,7 +46,7 @@ def run_search(given: SearchSettings | Sequence[str]) -> SearchOutcome:
     top = settings.top
     folder = SearchFolder(out_dir_of(top.out_dir, "search"), settings.metrics)
     out = folder.path
-    campaign = Campaign(settings, folder, settings.record(), RESUME_FIXED, "search", "a search")  # on resume, the same fixed settings
+    campaign = Campaign(settings, folder, settings.record(), resume_fixed(), "search", "a search")  # on resume, the same fixed settings
     prepare(settings)  # after the folder checks: a wrong out_dir or resume costs no data read
     searcher = build_searcher(settings)
     screened = ScreenedSearcher(searcher, settings.screen.build(settings.space, top.seed, settings.evaluator, get_preset(top.preset)))

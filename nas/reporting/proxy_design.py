@@ -145,10 +145,10 @@ def design_frame(rows: Sequence[Row]) -> pd.DataFrame:
 
     frame = pd.DataFrame(
         {
-            "arch": [r.values["arch"] for r in rows],
-            "arch_id": [r.values["arch_id"] for r in rows],
-            "run": [r.values["run"] for r in rows],
-            "status": [r.status for r in rows],
+            "arch": pd.Series([str(r.values["arch"]) for r in rows], dtype=object),
+            "arch_id": pd.Series([str(r.values["arch_id"]) for r in rows], dtype=object),
+            "run": pd.Series([str(r.values["run"]) for r in rows], dtype=object),
+            "status": pd.Series([r.status for r in rows], dtype=object),
             "reward": [r.reward for r in rows],
             "AP50": pd.to_numeric(pd.Series([r.values.get("AP50") for r in rows], dtype=object), errors="coerce"),
             "wall_s": pd.to_numeric(pd.Series([r.values.get("wall_s") for r in rows], dtype=object), errors="coerce"),

@@ -12,18 +12,24 @@ from omegaconf import DictConfig, OmegaConf
 
 from nas.core.schedule import SchedulerConfig, rung_epochs
 from nas.evaluators import Evaluator, build_evaluator, evaluator_kind
-from nas.evaluators.joined import JOINED, JoinedEvaluator, provider_of
+from nas.evaluators.joined import JOINED, JoinedEvaluator, joined_groups, provider_of
 from nas.evaluators.latency import LatencyOptions
 from nas.core.objectives import costs, front_pair, unseen_by_scalar
 from nas.rewards import REWARDS, objectives_of
 from nas.searchers import SEARCHER_KINDS
 from nas.screening.options import NoScreenOptions, ScreenOptions
+from nas.settings.messages import field_names
 from nas.settings.schemas import RayConfig, SearchTopLevel, compose, groups, latency_config, load_mapping, normalized, optional_group, plain, proxy_config, ray_config, reward_config, scheduler_config, screen_config, search_space_of, search_top_level, typed_group
 from search_space.errors import ConfigError
 from search_space.space import SearchSpace
 
-# Settings that must not change between a run and its resume.
+# Settings that must not change between a run and its resume (and every joined kind's group: `resume_fixed`).
 RESUME_FIXED = ("space", "searcher", "proxy", "reward", "scheduler", "latency", "screen", "seed", "preset", "dedup", "failure_reward")
+
+
+def resume_fixed() -> tuple[str, ...]:
+    """`RESUME_FIXED` with the config group of every registered joined kind (a plugin's too)."""
+    return tuple(dict.fromkeys((*RESUME_FIXED, *joined_groups())))
 
 
 @dataclass(frozen=True)
@@ -109,6 +115,9 @@ def run_settings(run_dir: Path, overrides: Sequence[str]) -> SearchSettings:
             raise ConfigError(f"override {item!r}: give key=value of the run's settings (proxy.epochs=4); a group is changed by its keys, not replaced")
     cfg.out_dir, cfg.resume = None, False  # the run's own folder and resume flag are not the new command's
     cfg.pop("pixels", None)  # a record of how the run's images were padded (`SearchSettings.record`), not a setting
+    foreign = [str(k) for k, v in cfg.items() if isinstance(v, DictConfig) and str(k) not in groups() and str(k) not in field_names(SearchTopLevel)]
+    if foreign:  # a joined kind's group recorded while a plugin was loaded
+        raise ConfigError(f"{path}: group {foreign[0]!r} belongs to no kind loaded here; load the plugin the run was made with (SPINENAS_PLUGINS=...)")
     try:
         merged = OmegaConf.merge(cfg, OmegaConf.from_dotlist([o.lstrip("+") for o in overrides]))
     except Exception as e:  # noqa: BLE001
