@@ -177,7 +177,7 @@ def stop_ray_processes_of(temp_dir: str) -> None:
                 pass
 
 
-def kill_9_after_rows(command: list[str], csv_path, rows: int, ray_dir: str, timeout_s: float = 120) -> None:
+def kill_9_after_rows(command: list[str], csv_path, rows: int, ray_dir: str, timeout_s: float = 300) -> None:
     """Run `python -m nas <command>` and kill -9 it once `csv_path` holds more than `rows` rows (or
     after `timeout_s`), then stop the Ray processes it started in `ray_dir`."""
     import os
