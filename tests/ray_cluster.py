@@ -177,7 +177,7 @@ def stop_ray_processes_of(temp_dir: str) -> None:
                 pass
 
 
-def kill_9_after_rows(command: list[str], csv_path, rows: int, ray_dir: str, timeout_s: float = 300) -> None:
+def kill_9_after_rows(command: list[str], csv_path, rows: int, ray_dir: str, timeout_s: float = 300) -> str:
     """Run `python -m nas <command>` and kill -9 it once `csv_path` holds more than `rows` rows (or
     after `timeout_s`), then stop the Ray processes it started in `ray_dir`."""
     import os
@@ -186,11 +186,15 @@ def kill_9_after_rows(command: list[str], csv_path, rows: int, ray_dir: str, tim
     import time
 
     env = dict(os.environ, PYTHONPATH=os.getcwd())
-    proc = subprocess.Popen([sys.executable, "-m", "nas", *command], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    err = Path(ray_dir) / "command.err"  # what the command printed, for a test that finds no rows
+    with open(err, "w") as stderr:
+        proc = subprocess.Popen([sys.executable, "-m", "nas", *command], env=env, stdout=subprocess.DEVNULL, stderr=stderr)
     deadline = time.time() + timeout_s
-    while time.time() < deadline and not (csv_path.exists() and len(csv_path.read_text().splitlines()) > rows):
+    while time.time() < deadline and proc.poll() is None and not (csv_path.exists() and len(csv_path.read_text().splitlines()) > rows):
         time.sleep(0.2)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    text = err.read_text(errors="replace")
     stop_ray_processes_of(ray_dir)
+    return text
 
