@@ -257,6 +257,10 @@ def test_a_joined_kind_registered_from_outside_has_its_own_config_group():
     assert settings.joined[0].evaluate(arch)["energy_mj"] == pytest.approx(4 * energy_mj(arch))  # 2.0 against the default 0.5
     assert settings.record()["energy"] == {"mj_per_64_filters": 2.0}
     assert load_settings(ENERGY).joined[0].options == EnergyOptions()  # no conf/energy/: the options' defaults
+    # A search whose reward measures no energy does not record the group: its folder is read back
+    # (finalize, fidelity) where the plugin is not loaded. The built-in latency group stays.
+    plain_record = load_settings(["proxy=base_depth"]).record()
+    assert "energy" not in plain_record and "latency" in plain_record
     with pytest.raises(ConfigError, match=r"unknown config key 'energy.nope' \(EnergyOptions's keys: mj_per_64_filters\)"):
         load_settings([*ENERGY, "energy.nope=1"])
     with pytest.raises(ConfigError, match="energy.mj_per_64_filters must be > 0, got -1.0"):

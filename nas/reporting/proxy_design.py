@@ -72,12 +72,13 @@ def candidate_summary(rows: Sequence[Row], proxy: str, archs: Sequence[Any], see
     keys = [run_key(r.values["run"]) for r in rows]
     mine = [dataclasses.replace(r, values={**r.values, "run": RunKey(SEED, k.seed_index).cell}) for r, k in zip(rows, keys) if k.proxy == proxy]  # as fidelity names its seeds
     reference = [r for r, k in zip(rows, keys) if k.role == REFERENCE]
-    stuck = set(reference_plateau(reference))
+    ref_frame = design_frame(reference)
+    stuck = set(_plateau_archs(ref_frame))
     kept = [a for a in archs if a.name not in stuck]
     done_seeds = max((k.seed_index + 1 for k in keys if k.proxy == proxy), default=0)
     header: dict[str, Any] = {"proxy": proxy, "space": "", "metric": metric, "seeds": max(1, min(seeds, done_seeds)), "reference_epochs": 1, "reference": REFERENCE}
     s = summarize([*mine, *reference], kept, header)
-    refs = _reference_frame(reference)
+    refs = _finished_references(ref_frame)
     ref_means = refs.groupby("arch_id")["reward"].mean().reindex([a.arch.id for a in kept]).to_numpy(dtype=float)
     means = np.array([np.nan if a["proxy_mean"] is None else a["proxy_mean"] for a in s["archs"]], dtype=float)
     table = np.array([[np.nan if v is None else v for v in a["proxy"]] for a in s["archs"]], dtype=float).reshape(len(s["archs"]), header["seeds"])
@@ -158,36 +159,41 @@ def design_frame(rows: Sequence[Row]) -> pd.DataFrame:
     return with_keys(frame)
 
 
-def _reference_frame(rows: Sequence[Row]) -> pd.DataFrame:
-    """The finished reference runs of `design_frame(rows)`."""
-    f = design_frame(rows)
+def _finished_references(f: pd.DataFrame) -> pd.DataFrame:
+    """The finished reference runs of a `design_frame`."""
     return f[(f["role"] == REFERENCE) & (f["status"] == TrialStatus.OK)]
+
+
+def _plateau_archs(f: pd.DataFrame) -> list[str]:
+    """The architectures of a `design_frame` with a reference run on the plateau."""
+    return sorted(set(f.loc[(f["role"] == REFERENCE) & f["plateau"], "arch"]))
 
 
 def reference_seed_tau(rows: Sequence[Row], archs: Sequence[Any]) -> float | None:
     """Kendall tau between the reference's first two seeds over the architectures off its plateau."""
-    stuck = set(reference_plateau(rows))
+    f = design_frame(rows)
+    stuck = set(_plateau_archs(f))
     ids = [a.arch.id for a in archs if a.name not in stuck]
-    wide = _reference_frame(rows).drop_duplicates(["arch_id", "seed_index"], keep="last").pivot(index="arch_id", columns="seed_index", values="reward")
+    wide = _finished_references(f).drop_duplicates(["arch_id", "seed_index"], keep="last").pivot(index="arch_id", columns="seed_index", values="reward")
     wide = wide.reindex(index=ids, columns=[0, 1])
     return finite_or_none(kendall_tau(wide[0].to_numpy(dtype=float), wide[1].to_numpy(dtype=float)))
 
 
 def reference_best_ap50(rows: Sequence[Row]) -> float | None:
     """The best AP50 any finished reference run reached (None: none reported one)."""
-    values = _reference_frame(rows)["AP50"].dropna()
+    values = _finished_references(design_frame(rows))["AP50"].dropna()
     return float(values.max()) if len(values) else None
 
 
 def learned_by_reference(rows: Sequence[Row]) -> list[str]:
     """Architectures with a finished reference run and none on the plateau (what a tau can rank)."""
-    return sorted(set(_reference_frame(rows)["arch"]) - set(reference_plateau(rows)))
+    f = design_frame(rows)
+    return sorted(set(_finished_references(f)["arch"]) - set(_plateau_archs(f)))
 
 
 def reference_plateau(rows: Sequence[Row]) -> list[str]:
     """Architectures whose reference training stayed on the plateau (under any of its seeds)."""
-    f = design_frame(rows)
-    return sorted(set(f.loc[(f["role"] == REFERENCE) & f["plateau"], "arch"]))
+    return _plateau_archs(design_frame(rows))
 
 
 def _number(v: Any) -> bool:

@@ -12,14 +12,14 @@ from omegaconf import DictConfig, OmegaConf
 
 from nas.core.schedule import SchedulerConfig, rung_epochs
 from nas.evaluators import Evaluator, build_evaluator, evaluator_kind
-from nas.evaluators.joined import JOINED, JoinedEvaluator, joined_groups, provider_of
+from nas.evaluators.joined import JOINED, JoinedEvaluator, JoinedKind, joined_groups, provider_of
 from nas.evaluators.latency import LatencyOptions
 from nas.core.objectives import costs, front_pair, unseen_by_scalar
 from nas.rewards import REWARDS, objectives_of
 from nas.searchers import SEARCHER_KINDS
 from nas.screening.options import NoScreenOptions, ScreenOptions
 from nas.settings.messages import field_names
-from nas.settings.schemas import RayConfig, SearchTopLevel, compose, groups, latency_config, load_mapping, normalized, optional_group, plain, proxy_config, ray_config, reward_config, scheduler_config, screen_config, search_space_of, search_top_level, typed_group
+from nas.settings.schemas import RayConfig, SearchConfig, SearchTopLevel, compose, groups, latency_config, load_mapping, normalized, optional_group, plain, proxy_config, ray_config, reward_config, scheduler_config, screen_config, search_space_of, search_top_level, typed_group
 from search_space.errors import ConfigError
 from search_space.space import SearchSpace
 
@@ -62,8 +62,14 @@ class SearchSettings:
 
     def record(self, **sections: Any) -> DictConfig:
         """What a run's config.yaml records: the resolved config, plus a command's own `sections`
-        (its options: fidelity's seeds, finalize's candidates), which a resume must match too."""
+        (its options: fidelity's seeds, finalize's candidates), which a resume must match too. A
+        plugin's joined group (no `conf/` file chooses it) is recorded only when the reward selects
+        its kind: a run that never measured energy does not need the energy plugin to be read back."""
         out = OmegaConf.create(plain(self.cfg))
+        used = {k.group for k in joined_kinds(self.reward, self.proxy)}
+        for group in joined_groups():
+            if group not in field_names(SearchConfig) and group not in used:
+                out.pop(group, None)
         out["pixels"] = PIXEL_LAYOUT  # how images were padded: runs padded otherwise are not mixed on resume
         for key, value in sections.items():
             out[key] = value
@@ -198,23 +204,27 @@ def _check_screen(screen: ScreenOptions, proxy: Any) -> None:
         raise ConfigError(f"screen.score: unknown {score!r}; valid: {', '.join(ZERO_COST)}")
 
 
-def _joined(cfg: DictConfig, reward: Any, evaluator: Evaluator, preset: str, space: SearchSpace) -> tuple[JoinedEvaluator, ...]:
-    """The joined evaluators (`nas.evaluators.joined`) for the reward's costs that the evaluator's
-    kind does not declare among its metrics, each built from its own config group; a cost that
-    neither measures is refused (it would fail every trial), from declarations alone."""
+def joined_kinds(reward: Any, proxy: Any) -> list[JoinedKind]:
+    """The joined kinds (`nas.evaluators.joined`) that measure the reward's costs the proxy's kind
+    does not declare among its metrics; a cost that neither measures is refused (it would fail
+    every trial), from declarations alone."""
     objectives = objectives_of(reward)
-    declared = evaluator_kind(evaluator.options).metrics
+    declared = evaluator_kind(proxy).metrics
     names: list[str] = []
     for key in costs(objectives):
         if key in declared:
             continue
         name = provider_of(key)
         if name is None:
-            raise ConfigError(f"the reward trades {objectives[0].metric} against {key}, and proxy={evaluator.options.label} measures no {key}; use a training proxy or reward=ap")
+            raise ConfigError(f"the reward trades {objectives[0].metric} against {key}, and proxy={proxy.label} measures no {key}; use a training proxy or reward=ap")
         if name not in names:
             names.append(name)
-    kinds = [JOINED.get(n) for n in names]
-    return tuple(k.build(optional_group(k.group, k.options, cfg.get(k.group)), preset, space) for k in kinds)
+    return [JOINED.get(n) for n in names]
+
+
+def _joined(cfg: DictConfig, reward: Any, evaluator: Evaluator, preset: str, space: SearchSpace) -> tuple[JoinedEvaluator, ...]:
+    """The joined evaluators for the reward's costs, each built from its own config group."""
+    return tuple(k.build(optional_group(k.group, k.options, cfg.get(k.group)), preset, space) for k in joined_kinds(reward, evaluator.options))
 
 
 def _check(top: SearchTopLevel) -> None:
