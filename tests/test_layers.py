@@ -128,3 +128,41 @@ def test_settings_with_a_cost_reward_load_without_torch_and_open_no_image(tmp_pa
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def module_graph(roots: tuple[str, ...] = ("nas", "search_space", "proxy_tasks")) -> dict[str, set[str]]:
+    """Module -> the modules of `roots` it imports (at the top or inside a function); `from a import
+    b` counts as importing module `a.b` where that is a module, else `a` (a package's __init__)."""
+    files = {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p for r in roots for p in (ROOT / r).rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for module, path in files.items():
+        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        targets = set()
+        for _line, name in imported_modules(path, package):
+            while name and name not in files:
+                name = name.rpartition(".")[0]
+            if name and name != module:
+                targets.add(name)
+        graph[module] = targets
+    return graph
+
+
+def import_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """A cycle of modules importing each other (graphlib names one), or None."""
+    import graphlib
+
+    try:
+        graphlib.TopologicalSorter(graph).prepare()
+    except graphlib.CycleError as e:
+        return list(e.args[1])
+    return None
+
+
+def test_modules_import_each_other_one_way_only():
+    """Calls go one way: no two modules of ours import each other, directly or round a longer cycle,
+    even inside a function (a deferred import hides a two-way dependency, it does not remove it).
+    A registry calling back the factory a module registered is the one way back, by design."""
+    assert import_cycle(module_graph()) is None, f"modules import each other: {' -> '.join(import_cycle(module_graph()) or [])}"
+    graph = module_graph()
+    graph["nas.settings.messages"].add("nas.settings.schemas")  # the deferred import this test first caught (2026-12-07)
+    assert set(import_cycle(graph) or []) == {"nas.settings.messages", "nas.settings.schemas"}

@@ -17,7 +17,7 @@ from search_space.registry import Registry
 
 @dataclass(frozen=True)
 class ScreenKind:
-    """A screen kind's options schema (what `nas.settings.schemas.KIND_GROUPS` reads)."""
+    """A screen kind's options schema (what `nas.settings.kinds.KIND_GROUPS` reads)."""
 
     options: type
 

@@ -10,6 +10,8 @@ from typing import Any
 
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError
 
+from nas.settings.kinds import KIND_GROUPS, KIND_KEY
+
 
 def one_line(e: Exception, group: str = "", top: type | None = None, kind: str | None = None) -> str:
     """One line for a Hydra/OmegaConf error; keys are written in full (`group.key`). `top` is the
@@ -43,8 +45,6 @@ def field_names(cls: Any) -> set[str]:
 
 def unknown_key(key: str, schema: Any, kind: str | None) -> str:
     """A key the schema does not have: the key it was probably meant to be, and the valid keys."""
-    from nas.settings.schemas import KIND_KEY  # schemas imports this module
-
     kind = kind or kind_label(schema)
     names = [f.name for f in dataclasses.fields(schema) if kind is None or f.name != KIND_KEY]
     prefix, _, last = key.rpartition(".")
@@ -62,8 +62,6 @@ def unknown_key(key: str, schema: Any, kind: str | None) -> str:
 
 def kind_label(schema: type) -> str | None:
     """`searcher reinforce`, `proxy training`, ...: how messages name a kind's schema (None for others)."""
-    from nas.settings.schemas import KIND_GROUPS  # the kinds are registered there; read at call time
-
     for group, registry in KIND_GROUPS.items():
         for name in registry:
             if registry.get(name).options is schema:

@@ -24,13 +24,12 @@ from nas.core.schedule import SchedulerConfig
 from nas.evaluators import EVALUATORS, TrainingOptions
 from nas.evaluators.joined import joined_groups
 from nas.evaluators.latency import LatencyOptions
-from nas.rewards import REWARDS, RewardConfig
-from nas.screening.options import SCREEN_KINDS, NoScreenOptions, ScreenOptions, current_screen_layout
-from nas.searchers import SEARCHER_KINDS
+from nas.rewards import RewardConfig
+from nas.screening.options import NoScreenOptions, ScreenOptions, current_screen_layout
+from nas.settings.kinds import KIND_GROUPS, KIND_KEY
 from nas.settings.messages import field_names, one_line, unknown_key
 from proxy_tasks.config import DataConfig, ProxyConfig
 from search_space.errors import ConfigError, SpineNASError, UnknownNameError
-from search_space.registry import Registry
 from search_space.space import SearchSpace, get_space
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
@@ -134,10 +133,6 @@ def search_schema() -> type:
     return dataclasses.make_dataclass("SearchConfig", extra, bases=(SearchConfig,)) if extra else SearchConfig
 
 
-# The one schema map: a group with one schema, or a registry whose kinds each bring theirs, chosen by
-# the node's `KIND_KEY` in every group (with the kind a node saved before that key existed meant).
-KIND_GROUPS: dict[str, Registry] = {"searcher": SEARCHER_KINDS, "proxy": EVALUATORS, "reward": REWARDS, "screen": SCREEN_KINDS}
-KIND_KEY = "name"
 # Nodes that must name a value the kind's defaults leave open (`???`), under their own schema names.
 REQUIRED_VALUES: dict[str, dict[str, Any]] = {
     "proxy": {"base_training_files": TrainingOptions(data=DataConfig(train_ann=MISSING, train_images=MISSING, val_ann=MISSING, val_images=MISSING))},
