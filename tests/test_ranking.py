@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from nas.core.ranking import bootstrap_interval, kendall_p_greater, kendall_tau, seed_agreement, seed_tau_interval, signal_to_noise, spearman_rho
+from nas.core.ranking import PAIRWISE_MAX, bootstrap_interval, kendall_p_greater, kendall_tau, kendall_tau_batched, seed_agreement, seed_tau_interval, signal_to_noise, spearman_rho
 
 
 def test_kendall_tau_by_hand():
@@ -97,3 +97,35 @@ def test_the_seed_tau_interval_is_over_architectures():
     noise = rng.standard_normal((10, 3))
     lo, hi = seed_tau_interval(noise)
     assert lo < seed_agreement(noise)["kendall_tau"] < hi and lo < 0 < hi
+
+
+def test_the_batched_tau_is_scipys_ties_and_constant_sides_included():
+    from scipy import stats
+
+    rng = np.random.default_rng(1)
+    a, b = rng.integers(0, 3, size=(200, 7)).astype(float), rng.integers(0, 3, size=(200, 7)).astype(float)  # many ties
+    a[0], b[1] = 1.0, 2.0  # a constant side: no tau
+    expected = np.array([stats.kendalltau(x, y).statistic for x, y in zip(a, b)])
+    assert np.isnan(expected).any() and np.allclose(kendall_tau_batched(a, b), expected, equal_nan=True)
+    assert np.allclose(kendall_tau_batched(a.T, b.T, axis=0), expected, equal_nan=True)
+
+
+@pytest.mark.parametrize("n", [6, 40, PAIRWISE_MAX + 10])  # the array path, and scipy's call per resample above PAIRWISE_MAX
+def test_the_bootstrap_draws_the_same_resamples_either_way(n):
+    """Both of the bootstrap's paths give the interval of scipy.stats.bootstrap over scipy's tau."""
+    import warnings
+
+    from scipy import stats
+
+    rng = np.random.default_rng(n)
+    a = np.round(rng.standard_normal(n), 1)
+    b = np.round(a + rng.standard_normal(n), 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        slow = stats.bootstrap((a, b), lambda x, y: stats.kendalltau(x, y).statistic, paired=True, vectorized=False, n_resamples=300,
+                               method="percentile", rng=np.random.default_rng(0)).bootstrap_distribution  # fmt: skip
+    slow = slow[~np.isnan(slow)]
+    assert bootstrap_interval(kendall_tau, a, b, resamples=300) == pytest.approx((np.percentile(slow, 2.5), np.percentile(slow, 97.5)))
+    table = np.column_stack([a, b, np.round(a + rng.standard_normal(n), 1)])
+    lo, hi = seed_tau_interval(table, resamples=300)
+    assert lo <= seed_agreement(table)["kendall_tau"] <= hi

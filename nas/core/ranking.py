@@ -2,12 +2,14 @@
 
 Scores come as a table `(architectures, seeds)`; NaN marks a run that failed or is missing.
 Every statistic here is computed on the architectures that have all the values it needs; the
-correlations are scipy.stats' (Kendall's tau-b, Spearman's rho).
+correlations are Kendall's tau-b and Spearman's rho as scipy.stats defines them (tau over up to 100
+architectures by an all-pairs array form, held to scipy's value by tests, and fast in a bootstrap).
 """
 
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from itertools import combinations
 from typing import Any, Callable
 
@@ -17,8 +19,42 @@ from scipy import stats
 
 def kendall_tau(a: np.ndarray, b: np.ndarray) -> float:
     """Kendall's tau-b of two score vectors; pairs where either value is NaN are left out; NaN with
-    fewer than 2 pairs or a constant vector."""
-    return _correlation(stats.kendalltau, a, b)
+    fewer than 2 pairs or a constant vector. Up to `PAIRWISE_MAX` pairs by the same arithmetic as
+    its bootstrap (`kendall_tau_batched`), so that an interval whose resamples all agree holds the
+    estimate to the last bit (scipy's value differs in the last bit or two); above, scipy's."""
+    n = int((~(np.isnan(np.asarray(a, dtype=float)) | np.isnan(np.asarray(b, dtype=float)))).sum()) if np.shape(a) == np.shape(b) else 0
+    return _correlation(_pairwise_tau if n <= PAIRWISE_MAX else stats.kendalltau, a, b)
+
+
+@dataclass(frozen=True)
+class _Statistic:
+    statistic: float
+
+
+def _pairwise_tau(a: np.ndarray, b: np.ndarray) -> _Statistic:
+    return _Statistic(float(kendall_tau_batched(a, b)))
+
+
+def kendall_tau_batched(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Kendall's tau-b of many pairs of score vectors at once, along `axis` (no NaN): the sum over
+    pairs of sign products over the root of both sides' untied pairs, as scipy.stats.kendalltau
+    defines it (NaN where a side is constant). What a bootstrap computes 2,000 times: one array
+    operation instead of 2,000 scipy calls (tests hold it to scipy's value, ties included)."""
+    a, b = np.moveaxis(np.asarray(a, dtype=float), axis, -1), np.moveaxis(np.asarray(b, dtype=float), axis, -1)
+    da = np.sign(a[..., :, None] - a[..., None, :])
+    db = np.sign(b[..., :, None] - b[..., None, :])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (da * db).sum(axis=(-2, -1)) / np.sqrt((da * da).sum(axis=(-2, -1)) * (db * db).sum(axis=(-2, -1)))
+
+
+# Up to this many architectures the all-pairs tau is faster than scipy's O(n log n) one per resample
+# (measured 2026-12-07 on a 2-core AMD EPYC, AVX2: 0.05 s against 0.94 s for 2,000 resamples of 30; at 150, even).
+PAIRWISE_MAX = 100
+
+
+def _batch(n: int) -> int:
+    """Resamples per vectorized call: about 4 million pair entries in memory at a time."""
+    return max(1, 4_000_000 // max(1, n * n))
 
 
 def spearman_rho(a: np.ndarray, b: np.ndarray) -> float:
@@ -66,9 +102,13 @@ def _correlation(statistic: Callable[..., Any], a: np.ndarray, b: np.ndarray) ->
         return float(statistic(a[keep], b[keep]).statistic)
 
 
-def _mean_seed_tau(table: np.ndarray) -> float:
-    """`seed_agreement`'s Kendall tau alone (the bootstrap needs no Spearman rho)."""
-    return _nanmean([kendall_tau(table[:, i], table[:, j]) for i, j in combinations(range(table.shape[1]), 2)])
+def _mean_seed_tau(tables: np.ndarray) -> np.ndarray:
+    """`seed_agreement`'s Kendall tau alone (the bootstrap needs no Spearman rho), for a stack of
+    tables (..., archs, seeds): the mean over seed pairs of the taus that exist."""
+    taus = np.stack([kendall_tau_batched(tables[..., i], tables[..., j]) for i, j in combinations(range(tables.shape[-1]), 2)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # every pair NaN: NaN, as `_nanmean`
+        return np.nanmean(taus, axis=0)
 
 
 def _nanmean(values: list[float]) -> float:
@@ -86,9 +126,11 @@ def bootstrap_interval(statistic: Callable[..., Any], a: np.ndarray, b: np.ndarr
         return float("nan"), float("nan")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # resamples with a constant side give NaN, left out by _percentiles
+        fast = statistic is kendall_tau and len(a) <= PAIRWISE_MAX  # the same resamples and values, one array operation per batch
         result = stats.bootstrap(
-            (a, b), lambda x, y: statistic(x, y), paired=True, vectorized=False, n_resamples=resamples, confidence_level=level,
-            method="percentile", rng=np.random.default_rng(seed),
+            (a, b), (lambda x, y, axis=-1: kendall_tau_batched(x, y, axis)) if fast else (lambda x, y: statistic(x, y)), paired=True,
+            vectorized=fast, batch=_batch(len(a)) if fast else None, n_resamples=resamples, confidence_level=level, method="percentile",
+            rng=np.random.default_rng(seed),
         )  # fmt: skip
     return _percentiles(result, level)
 
@@ -151,7 +193,7 @@ def seed_tau_interval(table: np.ndarray, *, level: float = 0.95, resamples: int 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = stats.bootstrap(
-            (np.arange(len(full)),), lambda idx: _mean_seed_tau(full[idx.astype(int)]), vectorized=False, n_resamples=resamples,
-            confidence_level=level, method="percentile", rng=np.random.default_rng(seed),
+            (np.arange(len(full)),), lambda idx, axis=-1: _mean_seed_tau(full[idx.astype(int)]), vectorized=len(full) <= PAIRWISE_MAX,
+            batch=_batch(len(full)), n_resamples=resamples, confidence_level=level, method="percentile", rng=np.random.default_rng(seed),
         )  # fmt: skip
     return _percentiles(result, level)
