@@ -15,7 +15,7 @@ from nas.runner.trial import TrialSpec, run_trial
 from nas.settings.search import load_settings
 from search_space import load_architecture
 
-TINY = ["proxy=synthetic_tiny", "proxy.epochs=1", "proxy.data.max_train_images=48", "trial.cpus=1"]
+TINY = ["proxy=synthetic_tiny", "proxy.epochs=1", "proxy.data.max_train_images=48", "proxy.data.max_val_images=16", "trial.cpus=1"]
 LATENCY = ["latency.image_size=128", "latency.threads=1", "latency.with_head=false"]  # a table calibrated in seconds
 
 
