@@ -25,7 +25,7 @@ from nas.reporting.run_folder import read_csv_records
 from nas.rewards import REWARDS, RewardKind, compute_reward, metric_value
 from nas.screening.options import SCREEN_KINDS, ScreenOptions, screen_kind
 from nas.settings.options import option
-from nas.settings.search import load_settings, resume_fixed
+from nas.settings.search import check_resumable, load_settings, resume_fixed
 from proxy_tasks.datasets import LABEL_FORMATS, LabelFormat
 from proxy_tasks.labels.common import CocoBuilder, LabelSplit, image_size
 from search_space.catalog import get_architecture
@@ -259,8 +259,24 @@ def test_a_joined_kind_registered_from_outside_has_its_own_config_group():
     assert load_settings(ENERGY).joined[0].options == EnergyOptions()  # no conf/energy/: the options' defaults
     # A search whose reward measures no energy does not record the group: its folder is read back
     # (finalize, fidelity) where the plugin is not loaded. The built-in latency group stays.
-    plain_record = load_settings(["proxy=base_depth"]).record()
-    assert "energy" not in plain_record and "latency" in plain_record
+    plain = load_settings(["proxy=base_depth"])
+    assert "energy" not in plain.record() and "latency" in plain.record()
+
+
+def test_a_folder_that_recorded_an_unused_plugin_group_still_resumes(tmp_path):
+    """Before 2026-12-07 config.yaml recorded every registered joined group, used or not: such a
+    folder resumes with the same settings; a used group that changed is still refused."""
+    from omegaconf import OmegaConf
+
+    plain = load_settings(["proxy=base_depth"])
+    old = plain.record()
+    old["energy"] = {"mj_per_64_filters": 0.5}  # what a search made with the plugin loaded wrote
+    OmegaConf.save(old, tmp_path / "config.yaml")
+    check_resumable(tmp_path, plain.record(), resume_fixed())
+    used = load_settings(ENERGY)
+    OmegaConf.save(used.record(), tmp_path / "config.yaml")
+    with pytest.raises(ConfigError, match=r"resume: 'energy.mj_per_64_filters' differs .*run: 0.5, now: 2.0"):
+        check_resumable(tmp_path, load_settings([*ENERGY, "energy.mj_per_64_filters=2"]).record(), resume_fixed())
     with pytest.raises(ConfigError, match=r"unknown config key 'energy.nope' \(EnergyOptions's keys: mj_per_64_filters\)"):
         load_settings([*ENERGY, "energy.nope=1"])
     with pytest.raises(ConfigError, match="energy.mj_per_64_filters must be > 0, got -1.0"):

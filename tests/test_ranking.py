@@ -108,6 +108,8 @@ def test_the_batched_tau_is_scipys_ties_and_constant_sides_included():
     expected = np.array([stats.kendalltau(x, y).statistic for x, y in zip(a, b)])
     assert np.isnan(expected).any() and np.allclose(kendall_tau_batched(a, b), expected, equal_nan=True)
     assert np.allclose(kendall_tau_batched(a.T, b.T, axis=0), expected, equal_nan=True)
+    low = np.array([1.0, 2.0, -np.inf, 3.0])  # a failed trial's -inf ranks last, as scipy ranks it (not NaN)
+    assert kendall_tau_batched(low, np.arange(4.0)) == pytest.approx(stats.kendalltau(low, np.arange(4.0)).statistic) == pytest.approx(1 / 3)
 
 
 @pytest.mark.parametrize("n", [6, 40, PAIRWISE_MAX + 10])  # the array path, and scipy's call per resample above PAIRWISE_MAX

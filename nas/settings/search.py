@@ -259,7 +259,10 @@ def check_resumable(out: Path, cfg: DictConfig, fixed: Sequence[str]) -> None:
             f"resume: {why}; this version pads with the mean colour (proxy_tasks/pixels.py), and a run folder mixing the two compares "
             "unlike runs: start a new out_dir"
         )
+    unused = {g for g in joined_groups() if g not in field_names(SearchConfig)} - set(cfg)  # a plugin's group the reward does not select
     for key in fixed:  # a top-level key or a dotted one (`table.probe_at`: one declared option of a command)
+        if key in unused:  # recorded before 2026-12-07 whether used or not (`SearchSettings.record`): nothing to compare
+            continue
         was = OmegaConf.select(saved, key, default=_ABSENT)
         before, now = normalized(key, was), normalized(key, OmegaConf.select(cfg, key, default=None))
         if was is not _ABSENT and before != now:
