@@ -112,7 +112,7 @@ def test_the_batched_tau_is_scipys_ties_and_constant_sides_included():
     assert kendall_tau_batched(low, np.arange(4.0)) == pytest.approx(stats.kendalltau(low, np.arange(4.0)).statistic) == pytest.approx(1 / 3)
 
 
-@pytest.mark.parametrize("n", [6, 40, PAIRWISE_MAX + 10])  # the array path, and scipy's call per resample above PAIRWISE_MAX
+@pytest.mark.parametrize("n", [6, 80, PAIRWISE_MAX + 10])  # the array path (at 80 in two batches), and scipy's call per resample above PAIRWISE_MAX
 def test_the_bootstrap_draws_the_same_resamples_either_way(n):
     """Both of the bootstrap's paths give the interval of scipy.stats.bootstrap over scipy's tau."""
     import warnings
