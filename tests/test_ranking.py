@@ -112,8 +112,8 @@ def test_the_batched_tau_is_scipys_ties_and_constant_sides_included():
     assert kendall_tau_batched(low, np.arange(4.0)) == pytest.approx(stats.kendalltau(low, np.arange(4.0)).statistic) == pytest.approx(1 / 3)
 
 
-@pytest.mark.parametrize("n", [6, 80, PAIRWISE_MAX + 10])  # the array path (at 80 in two batches), and scipy's call per resample above PAIRWISE_MAX
-def test_the_bootstrap_draws_the_same_resamples_either_way(n):
+@pytest.mark.parametrize("n, resamples", [(6, 2000), (80, 2000), (PAIRWISE_MAX + 10, 300)])  # the array path (at 80 in two batches), and scipy's call per resample above PAIRWISE_MAX
+def test_the_bootstrap_draws_the_same_resamples_either_way(n, resamples):
     """Both of the bootstrap's paths give the interval of scipy.stats.bootstrap over scipy's tau."""
     import warnings
 
@@ -124,10 +124,10 @@ def test_the_bootstrap_draws_the_same_resamples_either_way(n):
     b = np.round(a + rng.standard_normal(n), 1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        slow = stats.bootstrap((a, b), lambda x, y: stats.kendalltau(x, y).statistic, paired=True, vectorized=False, n_resamples=300,
+        slow = stats.bootstrap((a, b), lambda x, y: stats.kendalltau(x, y).statistic, paired=True, vectorized=False, n_resamples=resamples,
                                method="percentile", rng=np.random.default_rng(0)).bootstrap_distribution  # fmt: skip
     slow = slow[~np.isnan(slow)]
-    assert bootstrap_interval(kendall_tau, a, b, resamples=300) == pytest.approx((np.percentile(slow, 2.5), np.percentile(slow, 97.5)))
+    assert bootstrap_interval(kendall_tau, a, b, resamples=resamples) == pytest.approx((np.percentile(slow, 2.5), np.percentile(slow, 97.5)))
     table = np.column_stack([a, b, np.round(a + rng.standard_normal(n), 1)])
     lo, hi = seed_tau_interval(table, resamples=300)
     assert lo <= seed_agreement(table)["kendall_tau"] <= hi
