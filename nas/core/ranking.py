@@ -22,8 +22,7 @@ def kendall_tau(a: np.ndarray, b: np.ndarray) -> float:
     fewer than 2 pairs or a constant vector. Up to `PAIRWISE_MAX` pairs by the same arithmetic as
     its bootstrap (`kendall_tau_batched`), so that an interval whose resamples all agree holds the
     estimate to the last bit (scipy's value differs in the last bit or two); above, scipy's."""
-    n = int((~(np.isnan(np.asarray(a, dtype=float)) | np.isnan(np.asarray(b, dtype=float)))).sum()) if np.shape(a) == np.shape(b) else 0
-    return _correlation(_pairwise_tau if n <= PAIRWISE_MAX else stats.kendalltau, a, b)
+    return _correlation(_tau_b, a, b)
 
 
 @dataclass(frozen=True)
@@ -31,8 +30,9 @@ class _Statistic:
     statistic: float
 
 
-def _pairwise_tau(a: np.ndarray, b: np.ndarray) -> _Statistic:
-    return _Statistic(float(kendall_tau_batched(a, b)))
+def _tau_b(a: np.ndarray, b: np.ndarray) -> Any:  # what _correlation reads: `.statistic`
+    """Tau-b of two NaN-free vectors: the all-pairs form up to `PAIRWISE_MAX`, scipy's above."""
+    return _Statistic(float(kendall_tau_batched(a, b))) if len(a) <= PAIRWISE_MAX else stats.kendalltau(a, b)
 
 
 def kendall_tau_batched(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:

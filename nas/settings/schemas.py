@@ -125,11 +125,16 @@ def fixed_schemas() -> dict[str, type]:
     return {"space": SpaceConfig, "ray": RayConfig, "scheduler": SchedulerConfig, **joined_groups()}
 
 
+def plugin_groups() -> set[str]:
+    """The joined kinds' groups that `SearchConfig` lacks (a plugin's: no `conf/` file chooses them)."""
+    return {g for g in joined_groups() if g not in field_names(SearchConfig)}
+
+
 def search_schema() -> type:
     """`SearchConfig`, with a node for each joined kind's group it lacks (a plugin's: no `conf/`
     file chooses it), typed by the kind's options and holding their defaults, so that
     `energy.mj_per_64_filters=2` is checked like any other key."""
-    extra = [(g, schema, field(default_factory=schema)) for g, schema in joined_groups().items() if g not in field_names(SearchConfig)]
+    extra = [(g, schema, field(default_factory=schema)) for g, schema in joined_groups().items() if g in plugin_groups()]
     return dataclasses.make_dataclass("SearchConfig", extra, bases=(SearchConfig,)) if extra else SearchConfig
 
 

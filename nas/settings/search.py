@@ -19,7 +19,7 @@ from nas.rewards import REWARDS, objectives_of
 from nas.searchers import SEARCHER_KINDS
 from nas.screening.options import NoScreenOptions, ScreenOptions
 from nas.settings.messages import field_names
-from nas.settings.schemas import RayConfig, SearchConfig, SearchTopLevel, compose, groups, latency_config, load_mapping, normalized, optional_group, plain, proxy_config, ray_config, reward_config, scheduler_config, screen_config, search_space_of, search_top_level, typed_group
+from nas.settings.schemas import RayConfig, SearchTopLevel, compose, groups, latency_config, load_mapping, normalized, optional_group, plain, plugin_groups, proxy_config, ray_config, reward_config, scheduler_config, screen_config, search_space_of, search_top_level, typed_group
 from search_space.errors import ConfigError
 from search_space.space import SearchSpace
 
@@ -67,9 +67,8 @@ class SearchSettings:
         its kind: a run that never measured energy does not need the energy plugin to be read back."""
         out = OmegaConf.create(plain(self.cfg))
         used = {k.group for k in joined_kinds(self.reward, self.proxy)}
-        for group in joined_groups():
-            if group not in field_names(SearchConfig) and group not in used:
-                out.pop(group, None)
+        for group in plugin_groups() - used:
+            out.pop(group, None)
         out["pixels"] = PIXEL_LAYOUT  # how images were padded: runs padded otherwise are not mixed on resume
         for key, value in sections.items():
             out[key] = value
@@ -259,7 +258,7 @@ def check_resumable(out: Path, cfg: DictConfig, fixed: Sequence[str]) -> None:
             f"resume: {why}; this version pads with the mean colour (proxy_tasks/pixels.py), and a run folder mixing the two compares "
             "unlike runs: start a new out_dir"
         )
-    unused = {g for g in joined_groups() if g not in field_names(SearchConfig)} - set(cfg)  # a plugin's group the reward does not select
+    unused = plugin_groups() - set(cfg)  # a plugin's group the reward does not select
     for key in fixed:  # a top-level key or a dotted one (`table.probe_at`: one declared option of a command)
         if key in unused:  # recorded before 2026-12-07 whether used or not (`SearchSettings.record`): nothing to compare
             continue
