@@ -2,6 +2,7 @@
 row re-trained with its seed gives its AP again (the table is real)."""
 
 import json
+import signal
 
 import numpy as np
 import pandas as pd
@@ -10,10 +11,11 @@ import pytest
 from nas.commands.table import TableOptions, plan_table, run_table
 from nas.runner.candidates import uniform_candidates
 from nas.core.status import TrialStatus
-from nas.reporting.bench_table import read_table
+from nas.reporting.bench_table import TableFolder, read_table
 from nas.runner.trial import TrialSpec, run_trial
 from nas.settings.search import load_settings
 from search_space import load_architecture
+from search_space.errors import StoppedEarly
 
 TINY = ["proxy=synthetic_tiny", "proxy.epochs=1", "proxy.data.max_train_images=48", "proxy.data.max_val_images=16", "trial.cpus=1"]
 LATENCY = ["latency.image_size=128", "latency.threads=1", "latency.with_head=false"]  # a table calibrated in seconds
@@ -30,11 +32,31 @@ def test_uniform_draws_are_a_stable_prefix():
 
 
 @pytest.mark.slow
-def test_table_rows_summary_resume_and_a_row_retrained(tmp_path):
+def test_table_rows_summary_resume_and_a_row_retrained(tmp_path, monkeypatch):
     out = tmp_path / "table"
     args = [*TINY, *LATENCY, f"out_dir={out}", "max_concurrent=2"]
-    outcome = run_table(args, TableOptions(archs=1, seeds=2, probe_at=(0.5,)))
+    # Ctrl-C as the first run's row is written (in Tune's loop, as a user's key press lands): the
+    # command stops (exit 130) and still writes the table of what finished, marked unfinished, which
+    # the resume then completes.
+    append = TableFolder.append
+
+    def append_then_ctrl_c(self, *a, **k):
+        row = append(self, *a, **k)
+        signal.raise_signal(signal.SIGINT)
+        monkeypatch.setattr(TableFolder, "append", append)  # once
+        return row
+
+    monkeypatch.setattr(TableFolder, "append", append_then_ctrl_c)
+    with pytest.raises(StoppedEarly) as stopped:
+        run_table(args, TableOptions(archs=1, seeds=2, probe_at=(0.5,)))
+    assert stopped.value.exit_code == 130
+    cut = json.loads((out / "table.json").read_text())
+    done = pd.read_csv(out / "runs.csv", dtype=str)
+    assert cut["finished"] is False and cut["planned_runs"] == 8 and cut["runs"] == len(done) < 8
+    assert read_table(out / "table.csv")["seeds"].sum() == len(done)
+    outcome = run_table([*args, "resume=true"], TableOptions(archs=1, seeds=2, probe_at=(0.5,)))
     runs = pd.read_csv(out / "runs.csv", dtype={"arch_id": str})
+    runs_text = pd.read_csv(out / "runs.csv", dtype=str)
     assert len(runs) == 8 and set(runs["status"]) == {TrialStatus.OK.value}
     for column in ("AP@0.5", "AP50@0.5", "initial_loss", "final_loss", "train_s", "machine", "flops", "params"):
         assert runs[column].notna().all(), column
@@ -47,6 +69,7 @@ def test_table_rows_summary_resume_and_a_row_retrained(tmp_path):
     assert row["AP"] == pytest.approx(runs[runs["arch_id"] == runs["arch_id"][0]]["AP"].mean(), abs=1e-6)
     summary = json.loads((out / "table.json").read_text())
     assert summary == outcome.summary and summary["complete_architectures"] == 4 and summary["failed_runs"] == 0
+    assert summary["finished"] is True and summary["planned_runs"] == 8
     assert summary["seed_kendall_tau"]["n"] == 4 and -1 <= summary["seed_kendall_tau"]["value"] <= 1
     for arch_id in table["arch_id"]:
         assert load_architecture(out / "archs" / f"{arch_id}.yaml").id == arch_id
@@ -59,8 +82,14 @@ def test_table_rows_summary_resume_and_a_row_retrained(tmp_path):
                       TrialSpec(settings.proxy, settings.reward, "spinenet49", threads=1))  # fmt: skip
     assert again["AP"] == first["AP"] and again["AP@0.5"] == first["AP@0.5"]
 
-    # Growing the table on resume trains only the new architecture's runs and keeps the old rows.
+    # Growing the table on resume trains only the new architecture's runs and keeps the old rows; while
+    # they train, the earlier table.json no longer says the table is finished.
+    while_growing = []
+    monkeypatch.setattr(TableFolder, "append", lambda self, *a, **k: while_growing.append(json.loads((out / "table.json").read_text())) or append(self, *a, **k))
     run_table([*args, "resume=true"], TableOptions(archs=2, seeds=2, probe_at=(0.5,)))
-    grown = pd.read_csv(out / "runs.csv", dtype={"arch_id": str})
-    assert len(grown) == 10 and grown.iloc[:8].equals(runs)
+    assert [(s["finished"], s["planned_runs"]) for s in while_growing] == [(False, 10), (False, 10)]
+    assert json.loads((out / "table.json").read_text())["finished"] is True
+    grown = pd.read_csv(out / "runs.csv", dtype=str)  # compared as text: a column's inferred type can change with its rows
+    assert len(grown) == 10 and grown.iloc[:8].equals(runs_text) and grown.iloc[: len(done)].equals(done)  # the rows before the Ctrl-C too
     assert len(read_table(out / "table.csv")) == 5
+

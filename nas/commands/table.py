@@ -7,7 +7,8 @@ seed and the space's coarsest member. Each is trained with `--seeds` seeds on th
 with AP also measured after the `--probe-at` fractions of training (the multi-fidelity points a
 scheduler or predictor can use). The out_dir gets `runs.csv` (a row per training, appended as runs
 finish), `table.csv` (a row per architecture), `table.json`, `config.yaml` and every spec in
-`archs/<arch_id>.yaml`.
+`archs/<arch_id>.yaml`. A table stopped before its end (Ctrl-C) still gets table.csv and table.json
+of the runs that finished, marked `"finished": false` with the planned count, and exits 130.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from nas.runner.planned import Candidate, PlannedRun
 from nas.runner.prepare import prepare
 from nas.settings.options import fixed_keys, recorded
 from nas.settings.search import SearchSettings, list_override, settings_from
-from search_space.errors import InputError
+from search_space.errors import InputError, StoppedEarly
 from search_space.fileio import atomic_write_text
 
 FIXED = ("space", "proxy", "reward", "preset", "seed", *fixed_keys(TableOptions, "table"))  # must not change between a run and its resume (--archs and --seeds may grow)
@@ -63,9 +64,18 @@ def run_table(given: SearchSettings | Sequence[str], options: TableOptions) -> T
     candidates = uniform_candidates(settings, options.archs)
     runs = plan_table(settings, candidates, options.seeds)
     folder.planned = runs
-    with campaign.open({c.arch.id: c.arch.with_name(c.name) for c in candidates}, len(runs)):
-        campaign.run(runs)
-    summary = write_outputs(out, settings, options)
+    try:
+        with campaign.open({c.arch.id: c.arch.with_name(c.name) for c in candidates}, len(runs)):
+            mark_unfinished(out, len(runs))  # an earlier table.json must not say "finished" while runs are added
+            campaign.run(runs)
+    except StoppedEarly as stopped:  # the runs that finished still make a table (a cut one, and it says so)
+        print(f"table: writing table.csv and table.json of the runs that finished (of {len(runs)} planned)", file=sys.stderr, flush=True)
+        try:
+            write_outputs(out, settings, options, planned=len(runs), finished=False)
+        except (Exception, KeyboardInterrupt) as e:  # noqa: BLE001 - a second Ctrl-C or a failure here must not hide the stop
+            print(f"table: the cut table was not written ({type(e).__name__}: {e}); runs.csv holds every finished run", file=sys.stderr, flush=True)
+        raise stopped from None
+    summary = write_outputs(out, settings, options, planned=len(runs), finished=True)
     campaign.print_progress()
     return TableOutcome(out, summary)
 
@@ -91,16 +101,32 @@ def predicted_latency(out: Path, settings: SearchSettings, arch_ids: Sequence[st
     return values, f"{options.source} for {settings.top.preset} at {setting.image_size} px, batch {setting.batch}, {setting.threads} threads, head {setting.with_head}, on {machine_name()}"
 
 
-def write_outputs(out: Path, settings: SearchSettings, options: TableOptions) -> dict[str, Any]:
-    """table.csv and table.json from runs.csv (with every architecture's predicted latency)."""
+def mark_unfinished(out: Path, planned: int) -> None:
+    """Mark an earlier table.json of this folder unfinished (with the new planned count) while its
+    runs are trained; `write_outputs` writes the new one when they end."""
+    path = out / "table.json"
+    if not path.exists():
+        return
+    try:
+        summary = json.loads(path.read_text())
+    except ValueError:  # unreadable: the new one replaces it when the runs end
+        path.unlink()
+        return
+    atomic_write_text(path, json.dumps({**summary, "finished": False, "planned_runs": planned}, indent=2, allow_nan=False) + "\n")
+
+
+def write_outputs(out: Path, settings: SearchSettings, options: TableOptions, planned: int, finished: bool) -> dict[str, Any]:
+    """table.csv and table.json from runs.csv (with every architecture's predicted latency);
+    `finished` False marks a table stopped after some of its `planned` runs."""
     runs = read_runs(out / TableFolder.CSV)
     latency, latency_of = predicted_latency(out, settings, list(dict.fromkeys(runs["arch_id"])))
     table = arch_table(runs, latency)
-    write_table(out, table)
     header = {"space": settings.space.name, "proxy": settings.proxy.label, "seeds": options.seeds, "probe_at": list(options.probe_at),
-              "sampling": f"uniform over the space's decisions, seed {settings.top.seed}", "latency_ms": latency_of}  # fmt: skip
+              "sampling": f"uniform over the space's decisions, seed {settings.top.seed}", "latency_ms": latency_of,
+              "finished": finished, "planned_runs": planned}  # fmt: skip
     summary = summarize_table(runs, table, header)
     atomic_write_text(out / "table.json", json.dumps(summary, indent=2, allow_nan=False) + "\n")
+    write_table(out, table)
     return summary
 
 
