@@ -36,7 +36,7 @@ import pandas as pd
 
 from nas.core.search_compare import anytime, compare_searches, icc, on_grid, per_search_finals, sample_efficiency, versus
 from nas.reporting.bench_table import read_runs
-from nas.reporting.plots import save_figure
+from nas.reporting.plots import anytime_axes, save_figure
 
 
 def search_arm(pattern: str, trials: int) -> dict[str, Any]:
@@ -100,13 +100,7 @@ def plot(result: dict[str, Any], path: Path) -> None:
     grid, curves, hours, curves_h = result.pop("_curves")
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, x, cs, label in ((axes[0], grid, curves, "trials"), (axes[1], hours, curves_h, "CPU-hours (trials + screening)")):
-        for name, c in cs.items():
-            a = anytime(c)
-            ax.plot(x, a["mean"], label=f"{name} ({len(c)} searches)")
-            ax.fill_between(x, a["low"], a["high"], alpha=0.2)
-        ax.set_xlabel(label)
-        ax.set_ylabel("best search reward so far (AP)")
-        ax.grid(alpha=0.3)
+        anytime_axes(ax, x, {f"{name} ({len(c)} searches)": anytime(c) for name, c in cs.items()}, label, "best search reward so far (AP)")
     axes[0].legend()
     fig.suptitle("expected best-so-far, mean over searches, 95% bootstrap interval")
     save_figure(fig, path)

@@ -139,17 +139,11 @@ def main() -> None:
     print(text)
     import matplotlib.pyplot as plt
 
-    from nas.reporting.plots import save_figure
+    from nas.reporting.plots import anytime_axes, save_figure
 
     fig, ax = plt.subplots(figsize=(6.5, 4))
-    for n in names:
-        a = result["anytime"][n]
-        ax.plot(grid, a["mean"], label=n)
-        ax.fill_between(grid, a["low"], a["high"], alpha=0.2)
-    ax.set_xlabel("trials")
-    ax.set_ylabel("best search reward so far (seed-0 AP)")
+    anytime_axes(ax, grid, {n: result["anytime"][n] for n in names}, "trials", "best search reward so far (seed-0 AP)")
     ax.set_title(f"{args.seeds} simulated searches per method, 95% interval of the mean")
-    ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     save_figure(fig, args.out / "anytime.png")
 

@@ -61,6 +61,17 @@ def save_figure(fig: Any, path: Path) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
+def anytime_axes(ax: Any, x: Sequence[float], curves: dict[str, dict[str, Sequence[float]]], xlabel: str, ylabel: str) -> None:
+    """Draw each method's mean best-so-far (`nas.core.search_compare.anytime`: mean, low, high) on
+    `ax` against `x`, with its interval shaded, and label the axes."""
+    for name, a in curves.items():
+        ax.plot(x, a["mean"], label=name)
+        ax.fill_between(x, a["low"], a["high"], alpha=0.2)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+
+
 def open_axes(fig: Any) -> None:
     """Hide the top and right spines of every axes of `fig` (the house style of our plots)."""
     for ax in fig.axes:
