@@ -150,9 +150,7 @@ def train(
     scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
     total = epochs * len(loader)
     stats = TrainStats()
-    size = loader.cache.size
-    last_log = time.perf_counter()
-    step = 0
+    last_log, step = time.perf_counter(), 0
     for epoch in range(epochs):
         epoch_loss, epoch_steps = 0.0, 0
         t_wait = time.perf_counter()
@@ -161,7 +159,7 @@ def train(
             stats.data_wait_s += t0 - t_wait
             for group in opt.param_groups:
                 group["lr"] = lr_at(step, total, cfg)
-            losses = _optimizer_step(model, opt, scaler, batch.to(device), cfg, amp=amp, channels_last=channels_last, size=size)
+            losses = _optimizer_step(model, opt, scaler, batch.to(device), cfg, amp=amp, channels_last=channels_last, size=loader.cache.size)
             value = float(losses["loss"].detach())
             if not math.isfinite(value):
                 raise NonFiniteLossError(f"training loss became {value} at step {step} (epoch {epoch + 1})")

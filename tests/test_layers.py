@@ -166,3 +166,26 @@ def test_modules_import_each_other_one_way_only():
     graph = module_graph()
     graph["nas.settings.messages"].add("nas.settings.schemas")  # the deferred import this test first caught (2026-12-07)
     assert set(import_cycle(graph) or []) == {"nas.settings.messages", "nas.settings.schemas"}
+
+
+MAX_FUNCTION_LINES, MAX_MODULE_LINES = 60, 450  # issue 45: what a maintainer can read in one sitting
+
+
+def long_parts(path: Path) -> list[str]:
+    """The functions of a file longer than MAX_FUNCTION_LINES (signature and docstring included), and
+    the file itself if it is longer than MAX_MODULE_LINES."""
+    text = path.read_text()
+    out = [f"{path.name}: {len(text.splitlines())} lines"] if len(text.splitlines()) > MAX_MODULE_LINES else []
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES:
+            out.append(f"{path.name}:{node.lineno} {node.name}: {node.end_lineno - node.lineno + 1} lines")
+    return out
+
+
+def test_no_function_over_60_lines_and_no_module_over_450(tmp_path):
+    found = [p for pkg in ("nas", "search_space", "proxy_tasks") for path in sorted((ROOT / pkg).rglob("*.py")) for p in long_parts(path)]
+    assert not found, found
+    # the check sees both: a 61-line function in a 451-line module
+    wide = tmp_path / "wide.py"
+    wide.write_text("def f():\n" + "    x = 1\n" * 59 + "    return x\n" + "\n" * 390)
+    assert long_parts(wide) == ["wide.py: 451 lines", "wide.py:1 f: 61 lines"]
