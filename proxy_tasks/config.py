@@ -163,6 +163,7 @@ class ProxyConfig:
     bn_recalibration_batches: int = 20  # precise BN before evaluation; 0 keeps the running averages
     gpu_memory_fraction: float | None = None  # cap of the CUDA allocator (share of the GPU); None: no cap
     probe_at: list[float] = field(default_factory=list)  # also evaluate AP after these fractions of the steps (`AP@0.25`)
+    rung_val_images: int | None = None  # a rung's (or probe's) evaluation on the first N validation images; None: all (the final one always all)
 
     def validate(self) -> None:
         """Raise `ValueError` naming the field for values no run could use."""
@@ -183,6 +184,8 @@ class ProxyConfig:
             raise ValueError(f"proxy.model.norm must be one of {', '.join(NORMS)}, got {self.model.norm!r}")
         if any(not 0 < f < 1 for f in self.probe_at):
             raise ValueError(f"proxy.probe_at must hold fractions of training strictly between 0 and 1, got {list(self.probe_at)}")
+        if self.rung_val_images is not None and self.rung_val_images < 1:
+            raise ValueError(f"proxy.rung_val_images must be >= 1 (or null: every image), got {self.rung_val_images}")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ValueError(f"proxy.device must be auto, cpu or cuda[:N], got {self.device!r}")
 

@@ -86,7 +86,7 @@ def to_coco_results(
 
 
 @torch.no_grad()
-def evaluate_model(
+def detections_of(
     model: RetinaNet,
     ds: CocoDataset,
     cache: ImageCache,
@@ -94,12 +94,13 @@ def evaluate_model(
     batch_size: int,
     device: torch.device,
     channels_last: bool = False,
-    backend: str = "pycocotools",
     amp: str = "auto",
-) -> dict[str, float]:
-    """COCO metrics of `model` on a cached dataset (detections mapped back to original pixels)."""
+    images: int | None = None,
+) -> list[dict[str, Any]]:
+    """`model`'s detections on the first `images` images of a cached dataset (None: every image), as
+    COCO results in original pixels."""
     model.eval()
-    loader = BatchLoader(cache, ds.images, batch_size, train=False, prefetch=2, pin_memory=device.type == "cuda")
+    loader = BatchLoader(cache, ds.images[:images], batch_size, train=False, prefetch=2, pin_memory=device.type == "cuda")
     results = []
     for batch in loader:
         batch = batch.to(device)
@@ -115,4 +116,13 @@ def evaluate_model(
                 float(cache.scales[i]),
                 ds.category_ids,
             )
-    return coco_metrics(ds.coco, results, backend, [r.id for r in ds.images])
+    return results
+
+
+def evaluate_model(
+    model: RetinaNet, ds: CocoDataset, cache: ImageCache, *, backend: str = "pycocotools", images: int | None = None, **options: Any
+) -> dict[str, float]:
+    """COCO metrics of `model` on a cached dataset, or on its first `images` images (detections
+    mapped back to original pixels); `options` are `detections_of`'s (batch_size, device, ...)."""
+    results = detections_of(model, ds, cache, images=images, **options)
+    return coco_metrics(ds.coco, results, backend, [r.id for r in ds.images[:images]])

@@ -234,7 +234,7 @@ class ProxyTask:
         `run.timings[timing]`."""
         t = time.perf_counter()
         with torch.random.fork_rng(devices=[run.device] if run.device.type == "cuda" else []):
-            metrics = self.evaluate(run, self.train_loader(run, seed))
+            metrics = self.evaluate(run, self.train_loader(run, seed), images=self.config.rung_val_images)
         run.model.train()
         run.timings[timing] += time.perf_counter() - t
         return metrics
@@ -244,13 +244,14 @@ class ProxyTask:
         rounded, at least step 1), each with its metric suffix (`@0.25`)."""
         return {max(1, round(f * total)): f"@{f:g}" for f in self.config.probe_at}
 
-    def evaluate(self, run: PreparedRun, bn_loader: BatchLoader) -> dict[str, float]:
-        """Step 3: batch-norm statistics recomputed on `bn_loader`, then COCO AP on the validation set."""
+    def evaluate(self, run: PreparedRun, bn_loader: BatchLoader, images: int | None = None) -> dict[str, float]:
+        """Step 3: batch-norm statistics recomputed on `bn_loader`, then COCO AP on the validation set
+        (or its first `images` images)."""
         cfg = self.config
         recalibrate_batch_norm(run.model, bn_loader, run.device, cfg.bn_recalibration_batches, cfg.channels_last)
         return evaluate_model(
             run.model, run.val_ds, run.val_cache, batch_size=cfg.batch_size, device=run.device, channels_last=cfg.channels_last,
-            backend=cfg.eval_backend, amp=cfg.amp,
+            backend=cfg.eval_backend, amp=cfg.amp, images=images,
         )  # fmt: skip
 
     def anchor_prior(self, run: PreparedRun) -> AnchorPrior:

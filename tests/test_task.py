@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from nas.settings.schemas import compose, proxy_config
-from proxy_tasks.evaluate import evaluate_model
+from proxy_tasks.evaluate import coco_metrics, detections_of, evaluate_model
 from proxy_tasks.config import DataConfig
 from proxy_tasks.task import ProxyTask
 from proxy_tasks.retinanet import build_detector
@@ -77,6 +77,8 @@ def test_bad_config_values_are_named():
         ProxyTask(dataclasses.replace(TINY, image_size=100))
     with pytest.raises(ValueError, match="proxy.eval_backend"):
         ProxyTask(dataclasses.replace(TINY, eval_backend="x"))
+    with pytest.raises(ValueError, match=r"proxy.rung_val_images must be >= 1 \(or null: every image\), got 0"):
+        ProxyTask(dataclasses.replace(TINY, rung_val_images=0))
     with pytest.raises(ValueError, match="proxy.data.format=coco needs proxy.data.train_ann"):
         ProxyTask(dataclasses.replace(TINY, data=DataConfig())).datasets()
 
@@ -92,6 +94,26 @@ def test_rung_evaluations_leave_the_training_unchanged():
     assert seen[0][1]["flops"] == plain["flops"] and 0 <= seen[0][1]["AP"] <= 1
     assert with_rungs["final_loss"] == plain["final_loss"] and with_rungs["AP"] == plain["AP"]
     assert with_rungs["rung_eval_s"] > 0 and plain["rung_eval_s"] == 0
+    # proxy.rung_val_images: the rung's evaluation on the first N validation images, the final one on all
+    task, asked = ProxyTask(dataclasses.replace(cfg, rung_val_images=4)), []
+    real = task.evaluate
+    task.evaluate = lambda run, loader, images=None: asked.append(images) or real(run, loader, images)
+    cut = task.run(arch, eval_at=[1, 2], on_eval=lambda epoch, m: None).metrics
+    assert asked == [4, None] and cut["AP"] == plain["AP"] and cut["final_loss"] == plain["final_loss"]
+
+
+@pytest.mark.slow
+def test_an_evaluation_on_the_first_images_scores_those_images_only(trained):
+    """AP on the first N validation images is COCO AP of those images' detections against those
+    images' boxes (not against every image's: that would read as missed objects)."""
+    task, result = trained
+    _, _, val_ds, val_cache = task.prepare(128)
+    kw = {"batch_size": 8, "device": torch.device("cpu"), "channels_last": TINY.channels_last}
+    ids = [r.id for r in val_ds.images]
+    first = set(ids[:16])
+    subset = coco_metrics(val_ds.coco, [d for d in detections_of(result.model, val_ds, val_cache, **kw) if d["image_id"] in first], "pycocotools", ids[:16])
+    assert evaluate_model(result.model, val_ds, val_cache, images=16, **kw) == subset
+    assert subset["AP"] > 0 and subset != evaluate_model(result.model, val_ds, val_cache, **kw)
 
 
 def test_max_steps_ends_training_early():
