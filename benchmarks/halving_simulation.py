@@ -23,14 +23,19 @@ architecture's seed-1 AP (a fresh seed). Judged with the search as the unit
 (`nas.core.search_compare`: permutation p, Holm over the methods against random, bootstrap
 intervals), with best-so-far curves and the sample efficiency against random on the CPU axis, read
 on the search's own seed-0 reward and on the fresh seed-1 AP of its pick (the first overstates what
-a method finds; the second is noisier). A what-if with the rungs' evaluations free says how much
-of halving's shortfall they are.
+a method finds; the second is noisier). What-ifs outside the comparison: the rungs' evaluations
+free (how much of halving's shortfall they are), and with `--rung-subset` (a `benchmarks/rung_subset.py`
+output) the rungs evaluated on the first `--rung-images` validation images (each of them), charged that
+evaluation's measured share of the whole one's seconds, each rung's AP given that measurement's
+relative error (Gaussian, the std of AP_n / AP_all - 1 over its architectures at 1/4 of training,
+assumed the same at 1/2).
 
 The timings are each run's own wall seconds (a run's parts were timed under the same load, so
 their ratios hold; the table's machines and loads differ between runs, so the absolute seconds are
 noisy). The pool is the table: a method cannot find better than the table's best.
 
-Run: .venv/bin/python benchmarks/halving_simulation.py --seeds 500 --out benchmarks/runs/halving-simulation-2026-12-08
+Run: .venv/bin/python benchmarks/halving_simulation.py --seeds 500 --rung-subset benchmarks/runs/rung-subset-2026-12-08 \\
+         --out benchmarks/runs/halving-simulation-2026-12-08
 """
 
 from __future__ import annotations
@@ -138,9 +143,11 @@ def plain_search(pool: Pool, entry: Entry, budget: float, seed: int) -> Trace:
     return trace
 
 
-def halving_search(pool: Pool, entry: Entry, n: int, eta: int, budget: float, seed: int) -> Trace:
-    """Synchronous successive halving over `RUNGS`, bracket after bracket, within `budget`."""
+def halving_search(pool: Pool, entry: Entry, n: int, eta: int, budget: float, seed: int, noise: float = 0.0) -> Trace:
+    """Synchronous successive halving over `RUNGS`, bracket after bracket, within `budget`. `noise`:
+    a relative error of the rungs' AP (an evaluation on fewer images), drawn on its own generator."""
     rng, tried, spent, trace = np.random.default_rng(seed), set(), 0.0, Trace([], [], 0)
+    errors = np.random.default_rng(seed + 1_000_003)
 
     def step(i: int, rung: int) -> bool:
         nonlocal spent
@@ -168,8 +175,21 @@ def halving_search(pool: Pool, entry: Entry, n: int, eta: int, budget: float, se
                     return trace
             if rung < len(RUNGS) - 1:
                 keep = max(1, math.ceil(len(alive) / eta))
-                alive = sorted(alive, key=lambda i: -pool.seen[i, rung])[:keep]
+                value = {i: pool.seen[i, rung] * (1 + noise * errors.standard_normal()) for i in alive}
+                alive = sorted(alive, key=lambda i: -value[i])[:keep]
     return trace
+
+
+def rung_subset_model(folder: Path, images: int) -> tuple[float, float, str]:
+    """From a `benchmarks/rung_subset.py` output: the cost of a rung's evaluation on the first `images`
+    validation images relative to all of them (measured seconds), and the relative error of its AP
+    against the whole set's (std over the measured architectures); with the what-if's label."""
+    summary = json.loads((folder / "summary.json").read_text())
+    rows = pd.read_csv(folder / "rows.csv")
+    whole = rows[f"AP_{summary['val_images']}"].to_numpy(float)
+    noise = float(np.std(rows[f"AP_{images}"].to_numpy(float) / whole - 1, ddof=1))
+    scale = summary["subsets"][str(images)]["seconds"] / summary["whole"]["seconds"]
+    return scale, noise, f"rungs on the first {images} images (cost x{scale:.2f}, relative AP error {noise:.2f}, measured)"
 
 
 def curves_of(pool: Pool, trace: Trace, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -205,6 +225,8 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=500)
     ap.add_argument("--budget", type=float, default=32.0, help="full-trial equivalents of CPU per search")
     ap.add_argument("--k", type=int, default=16, help="draws the zero-cost screen chooses among per entrant")
+    ap.add_argument("--rung-subset", type=Path, default=None, help="a benchmarks/rung_subset.py output: adds a what-if of rungs on fewer images")
+    ap.add_argument("--rung-images", type=int, nargs="+", default=[64, 128, 256])
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
     pool = load(args.table)
@@ -218,13 +240,22 @@ def main() -> None:
     grid = np.linspace(0.5, args.budget, int(args.budget * 2))
     sims = simulate(pool, methods, args.seeds, grid)
     # What-if, outside the comparison's family: the rungs' evaluations free (how much of the gap to 2x they are).
-    free = simulate(replace(pool, probe_eval=np.zeros_like(pool.probe_eval)), {n: methods[n] for n in ("halving 8/2", "halving 9/3")}, args.seeds, grid)
+    halved = ("halving 8/2", "halving 9/3")
+    what_if = {"rung evaluations free": simulate(replace(pool, probe_eval=np.zeros_like(pool.probe_eval)), {n: methods[n] for n in halved}, args.seeds, grid)}
+    shapes = {"halving 8/2": (8, 2), "halving 9/3": (9, 3)}
+    for images in args.rung_images if args.rung_subset is not None else []:
+        scale, noise, label = rung_subset_model(args.rung_subset, images)
+        fewer = replace(pool, probe_eval=pool.probe_eval * scale)
+        what_if[label] = simulate(fewer, {n: (lambda p, s, ne=shapes[n], e=noise: halving_search(p, uniform(p), *ne, args.budget, s, e)) for n in halved}, args.seeds, grid)
     finals = {n: v["finals"] for n, v in sims.items()}
     comparisons = compare_searches(finals, versus(finals, "random"))
     base = sims["random"]
     efficiency = {m: sample_efficiency(v["seen"], base["seen"], grid, at=args.budget) for m, v in sims.items() if m != "random"}
     efficiency_fresh = {m: sample_efficiency(v["fresh"], base["fresh"], grid, at=args.budget) for m, v in sims.items() if m != "random"}
-    efficiency_free = {m: sample_efficiency(v["seen"], base["seen"], grid, at=args.budget) for m, v in free.items()}
+    efficiency_what_if = {k: {m: {"seen": sample_efficiency(v["seen"], base["seen"], grid, at=args.budget),
+                                  "fresh": sample_efficiency(v["fresh"], base["fresh"], grid, at=args.budget),
+                                  "final": float(np.nanmean(v["finals"])), "counts": v["counts"]} for m, v in sims_k.items()}
+                          for k, sims_k in what_if.items()}  # fmt: skip
     costs = pd.DataFrame({"rest": pool.rest, "train": pool.train, "probe_eval": pool.probe_eval, "final_eval": pool.final_eval})
     counts = {n: v["counts"] for n, v in sims.items()}
     result = {
@@ -233,7 +264,7 @@ def main() -> None:
         "cost_parts_mean": {k: float(v) for k, v in costs.mean().items()}, "counts": counts,
         "finals": {n: {"mean": float(np.nanmean(f)), "std": float(np.nanstd(f, ddof=1)), "none": int(np.isnan(f).sum())} for n, f in finals.items()},
         "comparisons": comparisons, "sample_efficiency": efficiency, "sample_efficiency_fresh": efficiency_fresh,
-        "what_if_rung_evaluations_free": {"sample_efficiency": efficiency_free, "counts": {n: v["counts"] for n, v in free.items()}},
+        "what_if": efficiency_what_if,
         "anytime": {n: {k: v.tolist() for k, v in anytime(c["seen"]).items()} for n, c in sims.items()},
         "anytime_fresh": {n: {k: v.tolist() for k, v in anytime(c["fresh"]).items()} for n, c in sims.items()},
     }  # fmt: skip
@@ -255,9 +286,11 @@ def main() -> None:
         "|---|---|---|---|---|",
         *[f"| {n} | {c['tried']:.1f} | {c['fully_trained']:.1f} | {ratio(efficiency[n]) if n in efficiency else ''} | "
           f"{ratio(efficiency_fresh[n]) if n in efficiency_fresh else ''} |" for n, c in counts.items()],
-        "", "What if a rung's evaluation cost nothing (not in the comparison above):", "",
-        "| method | architectures started | sample efficiency on the seed-0 reward [95%] |", "|---|---|---|",
-        *[f"| {n} | {free[n]['counts']['tried']:.1f} | {ratio(e)} |" for n, e in efficiency_free.items()],
+        "", "What-ifs (not in the comparison above):", "",
+        "| what if | method | architectures started | mean final | sample efficiency on the seed-0 reward [95%] | on the pick's fresh AP [95%] |",
+        "|---|---|---|---|---|---|",
+        *[f"| {k} | {m} | {e['counts']['tried']:.1f} | {e['final']:.4f} | {ratio(e['seen'])} | {ratio(e['fresh'])} |"
+          for k, rows in efficiency_what_if.items() for m, e in rows.items()],
     ]  # fmt: skip
     text = "\n".join(lines)
     (args.out / "simulation.md").write_text(text + "\n")
