@@ -100,6 +100,9 @@ class ProxyTask:
         """Train and validation datasets, read and validated once per task object (no image cache)."""
         if self._datasets is None:
             self._datasets = self.datasets()
+            n = self.config.rung_val_images
+            if n is not None and sum(len(r.boxes) for r in self._datasets[1].images[:n]) == 0:
+                raise InputError(f"proxy.rung_val_images={n}: the first {n} validation images hold no boxes, so a rung's AP would be meaningless; use more images")
         return self._datasets
 
     def prepare(self, image_size: int) -> tuple[CocoDataset, ImageCache, CocoDataset, ImageCache]:

@@ -58,3 +58,19 @@ def test_plan_warns_when_the_trials_at_once_would_not_fit_the_memory():
     small = PlanEstimate(trials=8, concurrent=2, cluster=Cluster(4, 0, "this machine"), timed_arch="a", peak_memory_mb=900, machine_memory_mb=24000)
     assert any("4 trials at once need about 37.1 GB, more than 80% of this machine's 23 GB" in n for n in _notes(settings, big, None))
     assert not any("GB" in n for n in _notes(settings, small, None))
+
+
+def test_a_rung_on_part_of_the_validation_set_is_charged_its_share():
+    """With proxy.rung_val_images, a timed trial's ASHA rungs cost that share of a final evaluation
+    (64 of the tiny set's 64 validation images: all; 16: a quarter), the rest unchanged."""
+    from nas.core.schedule import SchedulerConfig, expected_epochs
+
+    scheduler = SchedulerConfig(name="asha", grace_period=1)
+    timed = {"epochs": 4, "step_s": 0.5, "steps_per_epoch": 10, "first_step_s": 0.5, "build_s": 1.0, "eval_s": 8.0, "rung_eval_s": 0.0, "steps": 5, "wall_s": 4.0}
+    seconds = {}
+    for n in (None, 64, 16):
+        evaluator = load_settings(["proxy=synthetic_tiny", "proxy.epochs=4", f"proxy.rung_val_images={'null' if n is None else n}"]).evaluator
+        seconds[n] = evaluator.trial_seconds(timed, scheduler, steps=5)[0]
+    _, evals = expected_epochs(scheduler, 4)
+    assert evals > 0 and seconds[64] == pytest.approx(seconds[None])
+    assert seconds[None] - seconds[16] == pytest.approx(evals * 8.0 * (1 - 16 / 64))

@@ -1,6 +1,7 @@
 """The proxy task end to end: real training on the tiny synthetic set, real pycocotools."""
 
 import dataclasses
+import json
 
 import pytest
 import torch
@@ -14,6 +15,7 @@ from proxy_tasks.train import recalibrate_batch_norm
 from proxy_tasks.loader import BatchLoader
 from proxy_tasks.plateau import CLS_MARGIN
 from search_space import get_architecture, get_preset
+from search_space.errors import InputError
 
 TINY = proxy_config(compose("search", ["proxy=synthetic_tiny"]).proxy)  # the recipe CI's searches use
 
@@ -120,3 +122,18 @@ def test_max_steps_ends_training_early():
     cfg = dataclasses.replace(TINY, epochs=2, bn_recalibration_batches=1, data=DataConfig(synthetic="tiny", max_val_images=8))
     m = ProxyTask(cfg).run(get_architecture("spinenet49"), max_steps=3).metrics
     assert m["steps"] == 3 and m["train_images"] == 3 * TINY.batch_size
+
+
+def test_a_rung_on_validation_images_without_boxes_is_refused(tmp_path):
+    """proxy.rung_val_images=N with no box in the first N validation images is refused in one line
+    (a rung's AP there would be meaningless); N that reaches a box is accepted."""
+    from tests.test_data import write_quirky_dataset
+
+    data = write_quirky_dataset(tmp_path)
+    data["images"] = [data["images"][2], *data["images"][:2], data["images"][3]]  # the image without boxes first
+    (tmp_path / "val.json").write_text(json.dumps(data))
+    files = DataConfig(train_ann=str(tmp_path / "ann.json"), train_images=str(tmp_path / "imgs"), val_ann=str(tmp_path / "val.json"), val_images=str(tmp_path / "imgs"))
+    cfg = dataclasses.replace(TINY, data=files, rung_val_images=1)
+    with pytest.raises(InputError, match=r"^proxy.rung_val_images=1: the first 1 validation images hold no boxes"):
+        ProxyTask(cfg, log=lambda _m: None).loaded()
+    assert [r.id for r in ProxyTask(dataclasses.replace(cfg, rung_val_images=2), log=lambda _m: None).loaded()[1].images] == [30, 10, 20, 40]

@@ -114,8 +114,9 @@ class TrainingEvaluator:
         rungs = rung_epochs(scheduler, epochs)
         if steps is None and rungs:
             rung_eval_s = float(result["rung_eval_s"]) / len(rungs)
-        else:
-            rung_eval_s = float(result["eval_s"])  # a rung evaluation is a final evaluation's work
+        else:  # a rung evaluation is a final evaluation's work, on its share of the validation images (proxy.rung_val_images)
+            share = 1.0 if self.options.rung_val_images is None else min(1.0, self.options.rung_val_images / len(self.datasets()[1].images))
+            rung_eval_s = float(result["eval_s"]) * share
         trained_epochs, evals = expected_epochs(scheduler, epochs)
         per_trial = float(result["build_s"]) + max(0.0, overhead) + trained_epochs * steps_per_epoch * step_s + evals * rung_eval_s + float(result["eval_s"])
         measured = {
