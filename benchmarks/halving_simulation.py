@@ -50,6 +50,7 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from nas.core.search_compare import anytime, compare_searches, methods_table, on_grid, sample_efficiency, versus
 from nas.reporting.bench_table import read_runs
@@ -79,6 +80,9 @@ class Pool:
 
 def load(table: Path) -> Pool:
     """The pool of `table_simulation.load_pool` with each row's seed-0 probes and timings."""
+    config = yaml.safe_load((table / "config.yaml").read_text()) if (table / "config.yaml").exists() else {}
+    if (config.get("proxy") or {}).get("rung_val_images") is not None:
+        raise SystemExit(f"{table}: its probes were evaluated on part of the validation set (proxy.rung_val_images); this replay needs whole-set probes")
     archs, seen, fresh, grad_norm = load_pool(table)
     runs = read_runs(table / "runs.csv")
     seed0 = runs[(runs["run"] == "seed0") & (runs["status"] == "ok")].set_index("arch_id")
