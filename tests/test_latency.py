@@ -178,3 +178,19 @@ def test_latency_out_is_not_overwritten_without_force(tmp_path, capsys):
     assert main(["latency", "--calibrate", "--out", str(out)]) == 2  # refused before any timing
     assert capsys.readouterr().err.strip() == f"spinenas latency: error: {out} exists; not overwritten (add --force to replace it)"
     assert out.read_text() == "a table from another machine"
+
+
+def test_an_evaluator_told_not_to_calibrate_leaves_the_table_empty(tmp_path, monkeypatch):
+    """A stopped `spinenas table` must not wait a minute for a calibration: `may_calibrate=False`
+    with no table on this machine leaves `table` None and measures nothing (the default calibrates)."""
+    from nas.evaluators.latency import LatencyEvaluator
+    from nas.settings.search import load_settings
+
+    monkeypatch.setenv("SPINENAS_CACHE", str(tmp_path))
+    settings = load_settings(["latency.image_size=128", "latency.threads=1", "latency.with_head=false", "latency.fit_archs=2"])
+    said = []
+    evaluator = LatencyEvaluator(settings.latency_options, "spinenet49", settings.space)
+    evaluator.check(say=said.append, may_calibrate=False)
+    assert evaluator.table is None and not said and not any(tmp_path.rglob("*"))
+    evaluator.check(say=said.append)
+    assert evaluator.table is not None and any("calibrating" in m for m in said)

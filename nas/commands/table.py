@@ -80,7 +80,7 @@ def run_table(given: SearchSettings | Sequence[str], options: TableOptions) -> T
     return TableOutcome(out, summary)
 
 
-def predicted_latency(out: Path, settings: SearchSettings, arch_ids: Sequence[str]) -> tuple[dict[str, float], str]:
+def predicted_latency(out: Path, settings: SearchSettings, arch_ids: Sequence[str], calibrate: bool = True) -> tuple[dict[str, float], str]:
     """Each architecture's full-size latency as `latency.*` configures it (default: batch 1 with the
     head, this machine's CPU), predicted from the latency table (calibrated here the first time,
     about a minute, then cached), and what it was predicted for."""
@@ -90,7 +90,9 @@ def predicted_latency(out: Path, settings: SearchSettings, arch_ids: Sequence[st
 
     options = settings.latency_options
     evaluator = LatencyEvaluator(options, settings.top.preset, settings.space)
-    evaluator.check(say=lambda m: print(m, file=sys.stderr))
+    evaluator.check(say=lambda m: print(m, file=sys.stderr), may_calibrate=calibrate)
+    if options.source == "predicted" and evaluator.table is None:  # not calibrated here yet, and not now: left empty
+        return {a: math.nan for a in arch_ids}, "not predicted: no latency table calibrated on this machine yet (a finished table calibrates one)"
     values: dict[str, float] = {}
     for a in arch_ids:
         try:
@@ -119,7 +121,7 @@ def write_outputs(out: Path, settings: SearchSettings, options: TableOptions, pl
     """table.csv and table.json from runs.csv (with every architecture's predicted latency);
     `finished` False marks a table stopped after some of its `planned` runs."""
     runs = read_runs(out / TableFolder.CSV)
-    latency, latency_of = predicted_latency(out, settings, list(dict.fromkeys(runs["arch_id"])))
+    latency, latency_of = predicted_latency(out, settings, list(dict.fromkeys(runs["arch_id"])), calibrate=finished)  # a stop does not wait a minute
     table = arch_table(runs, latency)
     header = {"space": settings.space.name, "proxy": settings.proxy.label, "seeds": options.seeds, "probe_at": list(options.probe_at),
               "sampling": f"uniform over the space's decisions, seed {settings.top.seed}", "latency_ms": latency_of,

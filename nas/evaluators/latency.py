@@ -78,9 +78,10 @@ class LatencyEvaluator:
     def preset(self) -> ModelPreset:
         return get_preset(self.preset_name)
 
-    def check(self, say: Any = print) -> None:
+    def check(self, say: Any = print, may_calibrate: bool = True) -> None:
         """Prepare the latency source on the driver: the table read, or calibrated for the space
-        where this machine has none yet (about a minute on a 2-core laptop at 640 px)."""
+        where this machine has none yet (about a minute on a 2-core laptop at 640 px; with
+        `may_calibrate` False, left without a table instead: `self.table` stays None)."""
         if self.options.source == "measured":
             self.options.setting(self.preset).check(config=True)
             return
@@ -95,6 +96,8 @@ class LatencyEvaluator:
         probe = self.space.coarsest() if self.space is not None else None
         if table.calibration and (probe is None or not table.missing([probe], preset, setting.with_head)):
             self.table = table
+            return
+        if not may_calibrate:
             return
         if self.space is None:
             raise ConfigError("latency: no calibrated table for this device and preset; run spinenas latency --calibrate --space NAME first")
