@@ -120,9 +120,10 @@ def detections_of(
 
 
 def evaluate_model(
-    model: RetinaNet, ds: CocoDataset, cache: ImageCache, *, backend: str = "pycocotools", images: int | None = None, **options: Any
-) -> dict[str, float]:
+    model: RetinaNet, ds: CocoDataset, cache: ImageCache, *, batch_size: int, device: torch.device, channels_last: bool = False,
+    backend: str = "pycocotools", amp: str = "auto", images: int | None = None,
+) -> dict[str, float]:  # fmt: skip
     """COCO metrics of `model` on a cached dataset, or on its first `images` images (detections
-    mapped back to original pixels); `options` are `detections_of`'s (batch_size, device, ...)."""
-    results = detections_of(model, ds, cache, images=images, **options)
+    mapped back to original pixels)."""
+    results = detections_of(model, ds, cache, batch_size=batch_size, device=device, channels_last=channels_last, amp=amp, images=images)
     return coco_metrics(ds.coco, results, backend, [r.id for r in ds.images[:images]])

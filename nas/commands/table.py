@@ -114,7 +114,12 @@ def mark_unfinished(out: Path, planned: int) -> None:
     except ValueError:  # unreadable: the new one replaces it when the runs end
         path.unlink()
         return
-    atomic_write_text(path, json.dumps({**summary, "finished": False, "planned_runs": planned}, indent=2, allow_nan=False) + "\n")
+    write_summary(out, {**summary, "finished": False, "planned_runs": planned})
+
+
+def write_summary(out: Path, summary: dict[str, Any]) -> None:
+    """table.json, written atomically (strict JSON: no NaN)."""
+    atomic_write_text(out / "table.json", json.dumps(summary, indent=2, allow_nan=False) + "\n")
 
 
 def write_outputs(out: Path, settings: SearchSettings, options: TableOptions, planned: int, finished: bool) -> dict[str, Any]:
@@ -127,7 +132,7 @@ def write_outputs(out: Path, settings: SearchSettings, options: TableOptions, pl
               "sampling": f"uniform over the space's decisions, seed {settings.top.seed}", "latency_ms": latency_of,
               "finished": finished, "planned_runs": planned}  # fmt: skip
     summary = summarize_table(runs, table, header)
-    atomic_write_text(out / "table.json", json.dumps(summary, indent=2, allow_nan=False) + "\n")
+    write_summary(out, summary)
     write_table(out, table)
     return summary
 

@@ -134,7 +134,8 @@ def search_schema() -> type:
     """`SearchConfig`, with a node for each joined kind's group it lacks (a plugin's: no `conf/`
     file chooses it), typed by the kind's options and holding their defaults, so that
     `energy.mj_per_64_filters=2` is checked like any other key."""
-    extra = [(g, schema, field(default_factory=schema)) for g, schema in joined_groups().items() if g in plugin_groups()]
+    plugins = plugin_groups()
+    extra = [(g, schema, field(default_factory=schema)) for g, schema in joined_groups().items() if g in plugins]
     return dataclasses.make_dataclass("SearchConfig", extra, bases=(SearchConfig,)) if extra else SearchConfig
 
 
